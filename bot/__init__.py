@@ -1,0 +1,1 @@
+"""The application: settings, wiring, the CLI, the web server and the message catalogs."""

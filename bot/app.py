@@ -1,0 +1,115 @@
+"""build_application(settings): the one place where everything is wired, in an explicit order."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import commands
+from bot.application import EngageApplication
+from bot.i18n import Catalog
+from bot.settings import Settings
+from handlers import activity, errors, onboarding, profile
+from handlers.context import AppContext, BotData, Runtime
+from handlers.staff import access, find, roles
+from handlers.steps import StepRouter
+from jobs import sender
+from storage import db, migrate, staff
+from storage.clock import Clock, SystemClock
+
+log = logging.getLogger(__name__)
+
+PRIVATE = filters.ChatType.PRIVATE
+
+
+def _register(app: EngageApplication) -> None:
+    # Group -2: bookkeeping that must see every update; -1: the staff gate; 0: the capabilities.
+    app.add_handler(TypeHandler(Update, activity.touch), group=-2)
+    app.add_handler(MessageHandler(filters.COMMAND, access.gate), group=-1)
+
+    app.add_handler(CommandHandler("start", onboarding.start, filters=PRIVATE))
+    app.add_handler(CommandHandler("help", onboarding.help_command, filters=PRIVATE))
+    app.add_handler(CommandHandler("profile", profile.show, filters=PRIVATE))
+    app.add_handler(CommandHandler("language", profile.choose_language, filters=PRIVATE))
+    app.add_handler(CommandHandler("skip", profile.on_skip, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(onboarding.on_consent, pattern=r"^consent:"))
+    app.add_handler(CallbackQueryHandler(profile.on_skip, pattern=rf"^{profile.SKIP}$"))
+    app.add_handler(CallbackQueryHandler(profile.on_edit, pattern=r"^profile:"))
+    app.add_handler(CallbackQueryHandler(profile.on_language, pattern=r"^lang:"))
+
+    app.add_handler(CommandHandler("find", find.find))
+    app.add_handler(CommandHandler("staff", roles.list_staff))
+    app.add_handler(CommandHandler("promote", roles.promote))
+    app.add_handler(CommandHandler("demote", roles.demote))
+
+    steps = StepRouter({**profile.STEPS})
+    app.add_handler(MessageHandler((filters.TEXT | filters.CONTACT) & ~filters.COMMAND, steps))
+    app.add_error_handler(errors.on_error)
+
+
+def build_application(settings: Settings, clock: Clock | None = None) -> EngageApplication:
+    """The Application production runs; tests build it the same way with their own settings."""
+    catalog = Catalog.load(settings.config.default_language)
+    context_types = ContextTypes(context=AppContext, bot_data=BotData)
+    api = settings.telegram_api_url
+    app: EngageApplication = (
+        ApplicationBuilder()
+        .application_class(EngageApplication)
+        .token(settings.token)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .context_types(context_types)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    engine = db.create_engine(settings.database_url)
+    runtime = Runtime(
+        sessions=db.create_session_factory(engine),
+        config=settings.config,
+        clock=clock or SystemClock(),
+        texts=catalog,
+    )
+    app.bot_data.runtime = runtime
+    app.settings, app.engine, app.catalog = settings, engine, catalog
+    _register(app)
+    return app
+
+
+async def _post_init(app: EngageApplication) -> None:
+    """Startup work: migrations, owners, command menus, the periodic ticks."""
+    runtime: Runtime = app.bot_data.runtime
+    await migrate.upgrade(app.engine)
+    async with runtime.sessions.begin() as session:
+        await staff.bootstrap_owners(session, runtime.config.owner_ids)
+    await commands.publish(app.bot, app.catalog, runtime.config)
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(
+            _send_outbox,
+            interval=1.0,
+            first=0.5,
+            name="outbox",
+            job_kwargs={"max_instances": 1, "coalesce": True},
+        )
+
+
+async def _send_outbox(context: AppContext) -> None:
+    runtime = context.runtime
+    await sender.drain(context.bot, runtime.sessions, runtime.clock, runtime.texts)
+
+
+async def _post_shutdown(app: EngageApplication) -> None:
+    await app.engine.dispose()

@@ -1,0 +1,65 @@
+"""The `engagebot` command: run the bot (polling or webhook) or only apply migrations."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from telegram import Update
+
+from bot.app import build_application
+from bot.settings import Settings, SettingsError
+from bot.web import serve_webhook
+from storage import db, migrate
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="engagebot",
+        description="A Telegram bot for customer loyalty, surveys and care. "
+        "Settings come from the environment or a .env file (see README.md).",
+    )
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser(
+        "run", help="apply migrations and run the bot (polling, or webhook when WEBHOOK_URL is set)"
+    )
+    sub.add_parser("migrate", help="apply database migrations and exit")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    return parser
+
+
+async def _migrate(url: str) -> None:
+    engine = db.create_engine(url)
+    try:
+        await migrate.upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.command == "migrate":  # needs no token
+        asyncio.run(_migrate(Settings.database_url_from_env()))
+        print("database is up to date")
+        return 0
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    app = build_application(settings)
+    if settings.webhook_mode:
+        asyncio.run(serve_webhook(app))
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

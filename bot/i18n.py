@@ -1,0 +1,62 @@
+"""Message catalogs: bot/locales/<language>/<area>.toml, keys "<area>.<key>".
+
+Parameters are HTML-escaped when a text is rendered, so whatever a user typed can go into a message
+safely; pass `Markup(...)` for a parameter that is already HTML built from catalog texts.
+"""
+
+from __future__ import annotations
+
+import html
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+LOCALES = Path(__file__).parent / "locales"
+
+
+class Markup(str):
+    """A string that is already safe HTML."""
+
+
+def _flatten(prefix: str, table: Mapping[str, Any], into: dict[str, str]) -> None:
+    for key, value in table.items():
+        name = f"{prefix}.{key}"
+        if isinstance(value, Mapping):
+            _flatten(name, value, into)
+        else:
+            into[name] = str(value)
+
+
+def load(root: Path = LOCALES) -> dict[str, dict[str, str]]:
+    catalogs: dict[str, dict[str, str]] = {}
+    for language_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        texts: dict[str, str] = {}
+        for file in sorted(language_dir.glob("*.toml")):
+            with file.open("rb") as fh:
+                _flatten(file.stem, tomllib.load(fh), texts)
+        catalogs[language_dir.name] = texts
+    return catalogs
+
+
+class Catalog:
+    def __init__(self, catalogs: dict[str, dict[str, str]], default_language: str = "en") -> None:
+        self.catalogs = catalogs
+        self.default_language = default_language
+
+    @classmethod
+    def load(cls, default_language: str = "en") -> Catalog:
+        return cls(load(), default_language)
+
+    def has(self, key: str) -> bool:
+        return all(key in texts for texts in self.catalogs.values())
+
+    def __call__(self, language: str, key: str, /, **params: Any) -> str:
+        texts = self.catalogs.get(language) or self.catalogs[self.default_language]
+        template = texts[key]  # a missing key is a bug the catalog test catches
+        if not params:
+            return template
+        safe = {
+            k: v if isinstance(v, Markup) else html.escape(str(v), quote=False) for k, v in params.items()
+        }
+        return template.format_map(safe)

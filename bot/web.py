@@ -1,0 +1,101 @@
+"""Webhook mode: an aiohttp server that takes Telegram's updates (secret-token header checked), and
+serves /healthz (database reachable) and /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import signal
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from sqlalchemy import text
+from telegram import Update
+
+from bot.application import EngageApplication
+
+log = logging.getLogger(__name__)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+APP_KEY = web.AppKey("engage_app", EngageApplication)
+
+
+def webhook_path(webhook_url: str) -> str:
+    return urlsplit(webhook_url).path or "/"
+
+
+async def _webhook(request: web.Request) -> web.Response:
+    app = request.app[APP_KEY]
+    expected = app.settings.webhook_secret or ""
+    given = request.headers.get(SECRET_HEADER, "")
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        return web.Response(status=403, text="forbidden")
+    try:
+        data = await request.json()
+        update = Update.de_json(data, app.bot)
+    except (ValueError, TypeError, KeyError):
+        return web.Response(status=400, text="malformed update")
+    await app.update_queue.put(update)
+    return web.Response(text="ok")
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    app = request.app[APP_KEY]
+    try:
+        async with app.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as error:  # any failure means "not healthy"; say which
+        return web.json_response({"ok": False, "database": type(error).__name__}, status=503)
+    return web.json_response({"ok": True, "database": "reachable"})
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    metrics = request.app[APP_KEY].metrics
+    lines = [
+        "# TYPE engagebot_updates_processed_total counter",
+        f"engagebot_updates_processed_total {metrics.processed}",
+        "# TYPE engagebot_update_seconds_total counter",
+        f"engagebot_update_seconds_total {metrics.seconds_total:.6f}",
+    ]
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
+
+def make_web_app(app: EngageApplication) -> web.Application:
+    web_app = web.Application()
+    web_app[APP_KEY] = app
+    web_app.router.add_post(webhook_path(app.settings.webhook_url or "/telegram"), _webhook)
+    web_app.router.add_get("/healthz", _healthz)
+    web_app.router.add_get("/metrics", _metrics)
+    return web_app
+
+
+async def serve_webhook(app: EngageApplication, stop: asyncio.Event | None = None) -> None:
+    """Start the Application, register the webhook with Telegram and serve until stopped."""
+    settings = app.settings
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or not supported
+            pass
+    await app.initialize()
+    if app.post_init:
+        await app.post_init(app)
+    await app.start()
+    runner = web.AppRunner(make_web_app(app))
+    await runner.setup()
+    site = web.TCPSite(runner, settings.listen_host, settings.listen_port)
+    await site.start()
+    await app.bot.set_webhook(
+        settings.webhook_url or "", secret_token=settings.webhook_secret, allowed_updates=Update.ALL_TYPES
+    )
+    log.info("webhook mode: listening on %s:%s", settings.listen_host, settings.listen_port)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        await app.stop()
+        await app.shutdown()
+        if app.post_shutdown:
+            await app.post_shutdown(app)

@@ -1,0 +1,1 @@
+"""Telegram adapters: parse input, call storage, render the reply. One module per capability."""

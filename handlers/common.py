@@ -1,0 +1,42 @@
+"""Small helpers every capability uses: who is talking, in which language, and replying."""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+from telegram.constants import ChatType
+
+from handlers.context import AppContext
+from storage import customers
+from storage.models import Customer
+
+
+def language_for(update: Update, context: AppContext, customer: Customer | None = None) -> str:
+    """The customer's chosen language, else Telegram's language_code, else the default."""
+    if customer is not None:
+        return customer.language
+    user = update.effective_user
+    return customers.language_from_code(user.language_code if user else None, context.config.default_language)
+
+
+def is_private(update: Update) -> bool:
+    return bool(update.effective_chat and update.effective_chat.type == ChatType.PRIVATE)
+
+
+def is_staff_chat(update: Update, context: AppContext) -> bool:
+    chat = update.effective_chat
+    return (
+        chat is not None
+        and context.config.staff_chat_id is not None
+        and chat.id == context.config.staff_chat_id
+    )
+
+
+def command_args(message: Message) -> str:
+    """Everything after the command word, as typed (context.args splits on spaces)."""
+    text = message.text or ""
+    _, _, rest = text.partition(" ")
+    return rest.strip()
+
+
+def display_name(first_name: str, last_name: str | None) -> str:
+    return f"{first_name} {last_name}".strip() if last_name else first_name

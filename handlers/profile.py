@@ -1,0 +1,281 @@
+"""The customer's profile: asking for each field (during onboarding or from /profile), /profile itself,
+and /language."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+
+from handlers.common import display_name, language_for
+from handlers.context import AppContext
+from storage import conversations, customers
+from storage.birthdays import BirthdayError, parse_birthday
+from storage.config import LANGUAGES
+from storage.models import Conversation, Customer
+from storage.timezones import resolve_timezone
+
+FIELDS = ("birthday", "phone", "timezone")
+SKIP = "step:skip"
+
+
+def _step(field: str) -> str:
+    return f"profile.{field}"
+
+
+async def ask(
+    context: AppContext, session: AsyncSession, customer: Customer, field: str, onboarding: bool
+) -> None:
+    """Ask for one field and remember that we are waiting for it."""
+    chat_id, lang = customer.telegram_id, customer.language
+    await conversations.expect(session, chat_id, chat_id, _step(field), {"onboarding": onboarding})
+    skip = InlineKeyboardMarkup([[InlineKeyboardButton(context.t(lang, "profile.skip"), callback_data=SKIP)]])
+    if field == "birthday":
+        await context.bot.send_message(chat_id, context.t(lang, "profile.ask_birthday"), reply_markup=skip)
+    elif field == "phone":
+        keyboard = ReplyKeyboardMarkup(
+            [
+                [KeyboardButton(context.t(lang, "profile.share_phone"), request_contact=True)],
+                [KeyboardButton(context.t(lang, "profile.skip"))],
+            ],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+        await context.bot.send_message(chat_id, context.t(lang, "profile.ask_phone"), reply_markup=keyboard)
+    else:
+        text = context.t(lang, "profile.ask_timezone", current=customer.timezone)
+        await context.bot.send_message(chat_id, text, reply_markup=skip)
+
+
+async def _after_field(
+    context: AppContext, session: AsyncSession, customer: Customer, field: str, onboarding: bool
+) -> None:
+    """Move on: the next field while onboarding, else show the profile again."""
+    if onboarding and field != FIELDS[-1]:
+        await ask(context, session, customer, FIELDS[FIELDS.index(field) + 1], onboarding=True)
+        return
+    await conversations.clear(session, customer.telegram_id, customer.telegram_id)
+    if onboarding:
+        await context.bot.send_message(
+            customer.telegram_id, context.t(customer.language, "profile.completed")
+        )
+    else:
+        await send_card(context, customer)
+
+
+async def _customer(session: AsyncSession, update: Update) -> Customer | None:
+    return await customers.get(session, update.effective_user.id) if update.effective_user else None
+
+
+async def on_birthday(
+    update: Update, context: AppContext, session: AsyncSession, pending: Conversation
+) -> None:
+    customer = await _customer(session, update)
+    message = update.effective_message
+    if customer is None or message is None:
+        return
+    try:
+        birthday = parse_birthday(message.text or "", context.now().date())
+    except BirthdayError as error:
+        await message.reply_text(
+            context.t(customer.language, error.code)
+            + "\n\n"
+            + context.t(customer.language, "profile.ask_birthday")
+        )
+        return
+    await customers.set_birthday(session, customer, birthday)
+    await message.reply_text(context.t(customer.language, "profile.birthday_saved", birthday=birthday.iso()))
+    await _after_field(context, session, customer, "birthday", pending.payload.get("onboarding", False))
+
+
+def _is_skip(text: str | None, context: AppContext) -> bool:
+    return (text or "").strip() in {context.t(lang, "profile.skip") for lang in LANGUAGES} | {"/skip"}
+
+
+async def on_phone(update: Update, context: AppContext, session: AsyncSession, pending: Conversation) -> None:
+    customer = await _customer(session, update)
+    message = update.effective_message
+    if customer is None or message is None:
+        return
+    onboarding = pending.payload.get("onboarding", False)
+    lang = customer.language
+    if message.contact is not None:
+        if message.contact.user_id != customer.telegram_id:
+            await message.reply_text(context.t(lang, "profile.phone_not_yours"))
+            return
+        await customers.set_phone(session, customer, message.contact.phone_number)
+        await message.reply_text(context.t(lang, "profile.phone_saved"), reply_markup=ReplyKeyboardRemove())
+    elif _is_skip(message.text, context):
+        await message.reply_text(context.t(lang, "profile.skipped"), reply_markup=ReplyKeyboardRemove())
+    else:
+        await message.reply_text(context.t(lang, "profile.phone_use_button"))
+        return
+    await _after_field(context, session, customer, "phone", onboarding)
+
+
+async def on_timezone(
+    update: Update, context: AppContext, session: AsyncSession, pending: Conversation
+) -> None:
+    customer = await _customer(session, update)
+    message = update.effective_message
+    if customer is None or message is None:
+        return
+    name = resolve_timezone(message.text or "")
+    if name is None:
+        await message.reply_text(
+            context.t(customer.language, "profile.timezone_unknown", text=message.text or "")
+        )
+        return
+    await customers.set_timezone(session, customer, name)
+    await message.reply_text(context.t(customer.language, "profile.timezone_saved", timezone=name))
+    await _after_field(context, session, customer, "timezone", pending.payload.get("onboarding", False))
+
+
+STEPS = {_step("birthday"): on_birthday, _step("phone"): on_phone, _step("timezone"): on_timezone}
+
+
+async def on_skip(update: Update, context: AppContext) -> None:
+    """The Skip button (or /skip): move past whichever profile field is being asked."""
+    query, user = update.callback_query, update.effective_user
+    if user is None:
+        return
+    async with context.unit_of_work() as session:
+        customer = await customers.get(session, user.id)
+        pending = await conversations.current(session, user.id, user.id)
+        lang = language_for(update, context, customer)
+        field = pending.step.removeprefix("profile.") if pending else ""
+        if customer is None or pending is None or field not in FIELDS:
+            if query:
+                await query.answer(context.t(lang, "profile.nothing_to_skip"))
+            elif update.effective_message:
+                await update.effective_message.reply_text(context.t(lang, "profile.nothing_to_skip"))
+            return
+        if query:
+            await query.answer()
+            await query.edit_message_reply_markup(None)
+        if field == "phone":  # take the share-contact keyboard away
+            await context.bot.send_message(
+                customer.telegram_id, context.t(lang, "profile.skipped"), reply_markup=ReplyKeyboardRemove()
+            )
+        await _after_field(context, session, customer, field, pending.payload.get("onboarding", False))
+
+
+def _birthday_text(customer: Customer, lang: str, context: AppContext) -> str:
+    if customer.birth_month is None or customer.birth_day is None:
+        return context.t(lang, "profile.not_set")
+    if customer.birth_year:
+        return f"{customer.birth_year:04d}-{customer.birth_month:02d}-{customer.birth_day:02d}"
+    return f"{customer.birth_month:02d}-{customer.birth_day:02d}"
+
+
+def card_text(context: AppContext, customer: Customer) -> str:
+    lang = customer.language
+    return context.t(
+        lang,
+        "profile.card",
+        name=display_name(customer.first_name, customer.last_name),
+        username=f"@{customer.username}" if customer.username else context.t(lang, "profile.not_set"),
+        language=context.t(lang, f"common.language_{customer.language}"),
+        birthday=_birthday_text(customer, lang, context),
+        phone=customer.phone or context.t(lang, "profile.not_set"),
+        timezone=customer.timezone,
+        joined=customer.consent_at.date().isoformat(),
+    )
+
+
+def card_keyboard(context: AppContext, lang: str) -> InlineKeyboardMarkup:
+    def button(field: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            context.t(lang, f"profile.edit_{field}"), callback_data=f"profile:{field}"
+        )
+
+    return InlineKeyboardMarkup(
+        [[button("birthday"), button("phone")], [button("timezone"), button("language")]]
+    )
+
+
+async def send_card(context: AppContext, customer: Customer) -> None:
+    await context.bot.send_message(
+        customer.telegram_id,
+        card_text(context, customer),
+        reply_markup=card_keyboard(context, customer.language),
+    )
+
+
+async def show(update: Update, context: AppContext) -> None:
+    """/profile"""
+    user = update.effective_user
+    if user is None:
+        return
+    async with context.unit_of_work() as session:
+        customer = await customers.get(session, user.id)
+        if customer is None:
+            await update.effective_message.reply_text(
+                context.t(language_for(update, context), "common.join_first")
+            )
+            return
+        await send_card(context, customer)
+
+
+async def on_edit(update: Update, context: AppContext) -> None:
+    """A button on the profile card: ask for that one field."""
+    query = update.callback_query
+    field = (query.data or "").removeprefix("profile:")
+    async with context.unit_of_work() as session:
+        customer = await customers.get(session, query.from_user.id)
+        if customer is None:
+            await query.answer(context.t(language_for(update, context), "common.join_first"), show_alert=True)
+            return
+        await query.answer()
+        if field == "language":
+            await query.message.reply_text(
+                context.t(customer.language, "profile.choose_language"),
+                reply_markup=language_keyboard(context),
+            )
+        elif field in FIELDS:
+            await ask(context, session, customer, field, onboarding=False)
+
+
+def language_keyboard(context: AppContext) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(context.t(lang, f"common.language_{lang}"), callback_data=f"lang:{lang}")
+                for lang in LANGUAGES
+            ]
+        ]
+    )
+
+
+async def choose_language(update: Update, context: AppContext) -> None:
+    """/language"""
+    async with context.unit_of_work() as session:
+        customer = await customers.get(session, update.effective_user.id)
+        lang = language_for(update, context, customer)
+        if customer is None:
+            await update.effective_message.reply_text(context.t(lang, "common.join_first"))
+            return
+    await update.effective_message.reply_text(
+        context.t(lang, "profile.choose_language"), reply_markup=language_keyboard(context)
+    )
+
+
+async def on_language(update: Update, context: AppContext) -> None:
+    query = update.callback_query
+    language = (query.data or "").removeprefix("lang:")
+    async with context.unit_of_work() as session:
+        customer = await customers.get(session, query.from_user.id)
+        if customer is None or language not in LANGUAGES:
+            await query.answer(
+                context.t(language_for(update, context, customer), "common.join_first"), show_alert=True
+            )
+            return
+        await customers.set_language(session, customer, language)
+        await query.answer()
+        await query.edit_message_text(context.t(language, "profile.language_set"))

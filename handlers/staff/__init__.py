@@ -1,0 +1,1 @@
+"""Handlers for the staff group. Every command here passes the staff gate (access.gate) first."""

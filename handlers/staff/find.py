@@ -1,0 +1,28 @@
+"""/find <query>: customer cards for staff."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from handlers.common import command_args, language_for
+from handlers.context import AppContext
+from handlers.staff.access import current_role
+from handlers.staff.cards import customer_card
+from storage import customers
+
+
+async def find(update: Update, context: AppContext) -> None:
+    message = update.effective_message
+    lang = language_for(update, context)
+    query = command_args(message)
+    if not query:
+        await message.reply_text(context.t(lang, "staff.find_usage"))
+        return
+    async with context.unit_of_work() as session:
+        found = await customers.search(session, query)
+    if not found:
+        await message.reply_text(context.t(lang, "staff.find_none", query=query))
+        return
+    role = current_role(context)
+    cards = [customer_card(context, lang, customer, role) for customer in found]
+    await message.reply_text("\n\n".join(cards))

@@ -1,0 +1,69 @@
+"""/staff lists staff and roles; /promote and /demote (owners only) change admins."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from handlers.common import command_args, language_for
+from handlers.context import AppContext
+from handlers.staff.access import current_role
+from storage import audit, staff
+from storage.staff import Role, RoleChangeRefused
+
+
+async def list_staff(update: Update, context: AppContext) -> None:
+    lang = language_for(update, context)
+    async with context.unit_of_work() as session:
+        members = await staff.list_staff(session)
+    lines = [
+        context.t(
+            lang,
+            "staff.member_line",
+            role=context.t(lang, f"staff.role_{m.role}"),
+            name=m.name,
+            username=f"@{m.username}" if m.username else "",
+            id=m.telegram_id,
+        )
+        for m in members
+    ]
+    await update.effective_message.reply_text(context.t(lang, "staff.list_title") + "\n" + "\n".join(lines))
+
+
+async def _change(update: Update, context: AppContext, role: Role) -> None:
+    message, actor = update.effective_message, update.effective_user
+    lang = language_for(update, context)
+    reference = command_args(message)
+    if not reference:
+        await message.reply_text(context.t(lang, "staff.role_usage"))
+        return
+    async with context.unit_of_work() as session:
+        member = await staff.find_member(session, reference)
+        if member is None:
+            await message.reply_text(context.t(lang, "staff.refused_unknown", reference=reference))
+            return
+        try:
+            member = await staff.set_role(session, current_role(context), member.telegram_id, role)
+        except RoleChangeRefused as refused:
+            await message.reply_text(context.t(lang, refused.code))
+            return
+        await audit.record(
+            session,
+            actor_id=actor.id,
+            chat_id=message.chat_id,
+            action="promote" if role == Role.ADMIN else "demote",
+            target=str(member.telegram_id),
+            detail={"role": role.label},
+        )
+    await message.reply_text(
+        context.t(
+            lang, "staff.role_changed", name=member.name, role=context.t(lang, f"staff.role_{role.label}")
+        )
+    )
+
+
+async def promote(update: Update, context: AppContext) -> None:
+    await _change(update, context, Role.ADMIN)
+
+
+async def demote(update: Update, context: AppContext) -> None:
+    await _change(update, context, Role.AGENT)

@@ -1,0 +1,151 @@
+"""Customers: joining with consent, the profile, and finding a customer from what staff type."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.birthdays import Birthday
+from storage.config import LANGUAGES, Config
+from storage.models import Customer
+from storage.timezones import is_valid_timezone
+
+LAST_SEEN_EVERY = timedelta(minutes=5)
+SEARCH_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class TelegramProfile:
+    """What Telegram tells us about a user; used only once they accepted the privacy notice."""
+
+    telegram_id: int
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+
+
+def language_from_code(language_code: str | None, default: str) -> str:
+    """Telegram's IETF tag ("zh-hans", "en-US") to one of our languages."""
+    code = (language_code or "").lower().split("-")[0]
+    return code if code in LANGUAGES else default
+
+
+async def get(session: AsyncSession, telegram_id: int) -> Customer | None:
+    return await session.scalar(select(Customer).where(Customer.telegram_id == telegram_id))
+
+
+async def join(session: AsyncSession, profile: TelegramProfile, config: Config, now: datetime) -> Customer:
+    """Create the customer on consent (idempotent: pressing Accept twice keeps the first consent)."""
+    customer = await get(session, profile.telegram_id)
+    if customer is None:
+        customer = Customer(
+            telegram_id=profile.telegram_id,
+            language=language_from_code(profile.language_code, config.default_language),
+            timezone=config.default_timezone,
+            consent_at=now,
+            last_seen_at=now,
+        )
+        session.add(customer)
+    customer.first_name = profile.first_name[:128]
+    customer.last_name = (profile.last_name or None) and profile.last_name[:128]
+    customer.username = profile.username
+    await session.flush()
+    return customer
+
+
+async def set_birthday(session: AsyncSession, customer: Customer, birthday: Birthday) -> None:
+    customer.birth_year, customer.birth_month, customer.birth_day = (
+        birthday.year,
+        birthday.month,
+        birthday.day,
+    )
+    await session.flush()
+
+
+def normalize_phone(phone: str) -> str:
+    digits = re.sub(r"\D", "", phone)
+    return f"+{digits}" if digits else ""
+
+
+async def set_phone(session: AsyncSession, customer: Customer, phone: str) -> None:
+    customer.phone = normalize_phone(phone) or None
+    await session.flush()
+
+
+async def set_timezone(session: AsyncSession, customer: Customer, name: str) -> None:
+    if not is_valid_timezone(name):
+        raise ValueError(f"unknown time zone {name!r}")
+    customer.timezone = name
+    await session.flush()
+
+
+async def set_language(session: AsyncSession, customer: Customer, language: str) -> None:
+    if language not in LANGUAGES:
+        raise ValueError(f"unsupported language {language!r}")
+    customer.language = language
+    await session.flush()
+
+
+async def touch(session: AsyncSession, telegram_id: int, now: datetime) -> None:
+    """Record activity at most every few minutes; a customer who writes is reachable again."""
+    await session.execute(
+        update(Customer)
+        .where(
+            Customer.telegram_id == telegram_id,
+            or_(
+                Customer.last_seen_at.is_(None),
+                Customer.last_seen_at < now - LAST_SEEN_EVERY,
+                Customer.unreachable_at.is_not(None),
+            ),
+        )
+        .values(last_seen_at=now, unreachable_at=None)
+    )
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def find(session: AsyncSession, reference: str) -> Customer | None:
+    """Exactly one customer from "#12" (our id), "@name", a phone number or a Telegram id."""
+    ref = reference.strip()
+    if re.fullmatch(r"#\d{1,12}", ref):
+        return await session.get(Customer, int(ref[1:]))
+    if ref.startswith("@") and len(ref) > 1:
+        return await session.scalar(select(Customer).where(func.lower(Customer.username) == ref[1:].lower()))
+    if ref.startswith("+") and (phone := normalize_phone(ref)):
+        return await session.scalar(select(Customer).where(Customer.phone == phone))
+    if re.fullmatch(r"\d{1,15}", ref):
+        found = await session.scalar(select(Customer).where(Customer.telegram_id == int(ref)))
+        return found or await session.scalar(select(Customer).where(Customer.phone == f"+{ref}"))
+    return None
+
+
+async def search(session: AsyncSession, query: str, limit: int = SEARCH_LIMIT) -> list[Customer]:
+    """Customers matching a name, @username, phone, Telegram id or #id; exact references first."""
+    query = query.strip()
+    exact = await find(session, query)
+    if exact is not None:
+        return [exact]
+    if not query:
+        return []
+    pattern = _like(query.lstrip("@"))
+    digits = re.sub(r"\D", "", query)
+    conditions = [
+        func.lower(Customer.first_name).like(pattern, escape="\\"),
+        func.lower(Customer.last_name).like(pattern, escape="\\"),
+        func.lower(Customer.username).like(pattern, escape="\\"),
+        func.lower(Customer.first_name + " " + func.coalesce(Customer.last_name, "")).like(
+            pattern, escape="\\"
+        ),
+    ]
+    if len(digits) >= 4:
+        conditions.append(Customer.phone.like(f"%{digits}%"))
+    rows = await session.scalars(select(Customer).where(or_(*conditions)).order_by(Customer.id).limit(limit))
+    return list(rows)

@@ -1,0 +1,106 @@
+"""Staff roles. Anyone writing in the staff group is an agent; admins and owners are recorded here,
+owners bootstrapped from configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import IntEnum
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import StaffMember
+
+
+class Role(IntEnum):
+    AGENT = 1
+    ADMIN = 2
+    OWNER = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class RoleChangeRefused(Exception):
+    """`code` names the localized reason."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def can_see_personal_data(role: Role) -> bool:
+    return role >= Role.ADMIN
+
+
+async def bootstrap_owners(session: AsyncSession, owner_ids: Iterable[int]) -> None:
+    for telegram_id in owner_ids:
+        member = await session.get(StaffMember, telegram_id)
+        if member is None:
+            session.add(StaffMember(telegram_id=telegram_id, role=Role.OWNER.label, name=str(telegram_id)))
+        elif member.role != Role.OWNER.label:
+            member.role = Role.OWNER.label
+    await session.flush()
+
+
+async def role_in_staff_group(
+    session: AsyncSession, telegram_id: int, name: str, username: str | None
+) -> Role:
+    """The role of someone acting in the staff group; first-time members are recorded as agents."""
+    member = await session.get(StaffMember, telegram_id)
+    if member is None:
+        member = StaffMember(
+            telegram_id=telegram_id, role=Role.AGENT.label, name=name[:160], username=username
+        )
+        session.add(member)
+    elif (member.name, member.username) != (name[:160], username):
+        member.name, member.username = name[:160], username
+    await session.flush()
+    return Role[member.role.upper()]
+
+
+async def list_staff(session: AsyncSession) -> list[StaffMember]:
+    rows = await session.scalars(select(StaffMember))
+    return sorted(rows, key=lambda m: (-Role[m.role.upper()], m.name.lower()))
+
+
+async def set_role(session: AsyncSession, actor_role: Role, target_id: int, role: Role) -> StaffMember:
+    """Only an owner promotes to admin or demotes to agent; owners come from configuration only."""
+    if actor_role < Role.OWNER:
+        raise RoleChangeRefused("staff.refused_owner_only")
+    if role == Role.OWNER:
+        raise RoleChangeRefused("staff.refused_owner_config")
+    member = await session.get(StaffMember, target_id)
+    if member is None:
+        raise RoleChangeRefused("staff.refused_unknown")
+    if member.role == Role.OWNER.label:
+        raise RoleChangeRefused("staff.refused_owner_config")
+    member.role = role.label
+    await session.flush()
+    return member
+
+
+async def find_member(session: AsyncSession, reference: str) -> StaffMember | None:
+    """A staff member from "@username" or a Telegram id."""
+    ref = reference.strip()
+    if ref.startswith("@"):
+        rows = await session.scalars(select(StaffMember))
+        return next((m for m in rows if (m.username or "").lower() == ref[1:].lower()), None)
+    if ref.isdigit():
+        return await session.get(StaffMember, int(ref))
+    return None
+
+
+# The least role each staff command needs (a business rule, so it lives here, not in a handler).
+PERMISSIONS: dict[str, Role] = {
+    "find": Role.AGENT,
+    "staff": Role.AGENT,
+    "promote": Role.OWNER,
+    "demote": Role.OWNER,
+}
+
+
+def required_role(command: str) -> Role | None:
+    """The least role for a staff command; None when the command is not a staff command."""
+    return PERMISSIONS.get(command)

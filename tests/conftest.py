@@ -1,0 +1,49 @@
+"""Shared fixtures: databases on SQLite and PostgreSQL, a clock tests move, the catalog."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.i18n import Catalog
+from storage import db
+from storage.clock import FakeClock
+from tests.databases import drop_database, new_database_url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_kind(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+async def database_url(db_kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    url = await new_database_url(db_kind, tmp_path)
+    yield url
+    await drop_database(url)
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = db.create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return db.create_session_factory(engine)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 3, 10, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return Catalog.load()
