@@ -15,7 +15,8 @@ from storage import db, migrate
 
 POSTGRES_URL = os.environ.get("ENGAGEBOT_TEST_POSTGRES_URL", "")
 REQUIRE_POSTGRES = os.environ.get("ENGAGEBOT_REQUIRE_POSTGRES") == "1"
-TEMPLATE = "engagebot_template"
+# One template per test run, so parallel runs (and branches with other migrations) never collide.
+TEMPLATE = f"engagebot_tpl_{os.getpid()}"
 
 _template_ready = False
 
@@ -24,7 +25,9 @@ def postgres_or_skip() -> str:
     if not POSTGRES_URL:
         if REQUIRE_POSTGRES:
             pytest.fail("ENGAGEBOT_REQUIRE_POSTGRES=1 but ENGAGEBOT_TEST_POSTGRES_URL is not set")
-        pytest.skip("PostgreSQL not configured (set ENGAGEBOT_TEST_POSTGRES_URL; scripts/postgres.sh starts one)")
+        pytest.skip(
+            "PostgreSQL not configured (set ENGAGEBOT_TEST_POSTGRES_URL; scripts/postgres.sh starts one)"
+        )
     return POSTGRES_URL
 
 
@@ -77,3 +80,8 @@ async def drop_database(url: str) -> None:
 
 async def engine_for(url: str, **kwargs: object) -> AsyncEngine:
     return db.create_engine(url, **kwargs)
+
+
+async def drop_template() -> None:
+    if _template_ready:
+        await _admin(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")

@@ -5,6 +5,7 @@ from storage.models.base import Base, TimestampMixin, UTCDateTime
 from storage.models.buttons import Button
 from storage.models.conversations import Conversation
 from storage.models.customers import Customer
+from storage.models.ledger import LedgerEntry, LoyaltyAccount
 from storage.models.outbox import OutboxMessage
 from storage.models.staff import StaffMember
 from storage.models.tasks import Task
@@ -15,6 +16,8 @@ __all__ = [
     "Button",
     "Conversation",
     "Customer",
+    "LedgerEntry",
+    "LoyaltyAccount",
     "OutboxMessage",
     "StaffMember",
     "Task",

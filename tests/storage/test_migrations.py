@@ -11,7 +11,7 @@ from storage.models import Base
 
 
 async def test_migrations_match_models(engine: AsyncEngine) -> None:
-    def diff(connection):  # noqa: ANN001, ANN202
+    def diff(connection):
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         return compare_metadata(context, Base.metadata)
 

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base, TimestampMixin, utcnow
+
+
+class LoyaltyAccount(TimestampMixin, Base):
+    """The points balance of one customer: a cache of the ledger, updated in the same transaction."""
+
+    __tablename__ = "loyalty_accounts"
+    __table_args__ = (CheckConstraint("balance >= 0", name="balance_not_negative"),)
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    balance: Mapped[int] = mapped_column(default=0)
+
+
+class LedgerEntry(Base):
+    """An append-only points movement. Positive entries that can expire are lots: `remaining` is
+    what is left unspent of them, consumed first in, first out."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_lots", "customer_id", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    # earn | redeem | award | deduct | expire | refund | birthday | referral | survey
+    kind: Mapped[str] = mapped_column(String(16))
+    points: Mapped[int]  # signed: + credits, - debits
+    reference: Mapped[str] = mapped_column(String(160), unique=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    expires_at: Mapped[datetime | None]
+    remaining: Mapped[int] = mapped_column(default=0)
