@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage import buttons, conversations, outbox, staff
+from storage.buttons import ButtonRefused
+from storage.clock import FakeClock
+from storage.models import OutboxMessage
+from storage.staff import Role, RoleChangeRefused
+
+
+async def test_roles(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions.begin() as session:
+        await staff.bootstrap_owners(session, [1])
+        assert await staff.role_in_staff_group(session, 1, "Olga", "olga") == Role.OWNER
+        assert await staff.role_in_staff_group(session, 2, "Adam", "adam") == Role.AGENT
+        with pytest.raises(RoleChangeRefused):
+            await staff.set_role(session, Role.AGENT, 2, Role.ADMIN)
+        with pytest.raises(RoleChangeRefused):
+            await staff.set_role(session, Role.OWNER, 1, Role.AGENT)  # owners come from configuration
+        await staff.set_role(session, Role.OWNER, 2, Role.ADMIN)
+        assert await staff.role_in_staff_group(session, 2, "Adam", "adam") == Role.ADMIN
+        assert [m.telegram_id for m in await staff.list_staff(session)] == [1, 2]
+        assert (await staff.find_member(session, "@ADAM")).telegram_id == 2
+
+
+async def test_buttons_check_owner_and_expiry(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    async with sessions.begin() as session:
+        data = await buttons.issue(
+            session, "redeem", {"reward": 3}, user_id=7, now=clock.now(), ttl=timedelta(hours=1)
+        )
+    assert len(data.encode()) <= 64
+    async with sessions.begin() as session:
+        assert (await buttons.resolve(session, data, 7, clock.now())).payload == {"reward": 3}
+        with pytest.raises(ButtonRefused, match="button.not_yours"):
+            await buttons.resolve(session, data, 8, clock.now())
+        with pytest.raises(ButtonRefused, match="button.stale"):
+            await buttons.resolve(session, "b:forged", 7, clock.now())
+    clock.advance(hours=2)
+    async with sessions.begin() as session:
+        with pytest.raises(ButtonRefused, match="button.stale"):
+            await buttons.resolve(session, data, 7, clock.now())
+
+
+async def test_outbox_dedupes_and_conversations_persist(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    async with sessions.begin() as session:
+        args = {"chat_id": 5, "template": "common.error", "language": "en", "now": clock.now()}
+        assert await outbox.enqueue(session, dedupe_key="k1", **args)
+        assert not await outbox.enqueue(session, dedupe_key="k1", **args)
+        await conversations.expect(session, 5, 5, "profile.birthday", {"onboarding": True})
+    async with sessions.begin() as session:
+        claimed = await outbox.claim_due(session, worker="w", now=clock.now(), limit=10)
+        assert [row.dedupe_key for row in claimed] == ["k1"]
+        assert await outbox.claim_due(session, worker="w2", now=clock.now(), limit=10) == []
+        pending = await conversations.current(session, 5, 5)
+        assert (pending.step, pending.payload) == ("profile.birthday", {"onboarding": True})
+        assert isinstance(claimed[0], OutboxMessage)
