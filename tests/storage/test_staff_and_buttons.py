@@ -37,13 +37,13 @@ async def test_buttons_check_owner_and_expiry(
     assert len(data.encode()) <= 64
     async with sessions.begin() as session:
         assert (await buttons.resolve(session, data, 7, clock.now())).payload == {"reward": 3}
-        with pytest.raises(ButtonRefused, match="button.not_yours"):
+        with pytest.raises(ButtonRefused, match=r"button\.not_yours"):
             await buttons.resolve(session, data, 8, clock.now())
-        with pytest.raises(ButtonRefused, match="button.stale"):
+        with pytest.raises(ButtonRefused, match=r"button\.stale"):
             await buttons.resolve(session, "b:forged", 7, clock.now())
     clock.advance(hours=2)
     async with sessions.begin() as session:
-        with pytest.raises(ButtonRefused, match="button.stale"):
+        with pytest.raises(ButtonRefused, match=r"button\.stale"):
             await buttons.resolve(session, data, 7, clock.now())
 
 
