@@ -52,7 +52,7 @@ class Catalog:
         return all(key in texts for texts in self.catalogs.values())
 
     def __call__(self, language: str, key: str, /, **params: Any) -> str:
-        texts = self.catalogs.get(language) or self.catalogs[self.default_language]
+        texts = self.catalogs.get(language, self.catalogs[self.default_language])
         template = texts[key]  # a missing key is a bug the catalog test catches
         if not params:
             return template

@@ -84,14 +84,25 @@ class Settings:
     def webhook_mode(self) -> bool:
         return bool(self.webhook_url)
 
+    @staticmethod
+    def environment(
+        environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+    ) -> dict[str, str]:
+        """The .env file's values overlaid by the real environment."""
+        return {
+            **(read_env_file(env_file) if env_file else {}),
+            **(os.environ if environ is None else environ),
+        }
+
+    @classmethod
+    def database_url_from_env(cls, environ: Mapping[str, str] | None = None) -> str:
+        return cls.environment(environ).get("DATABASE_URL", "").strip() or cls.database_url
+
     @classmethod
     def from_env(
         cls, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
     ) -> Settings:
-        env = {
-            **(read_env_file(env_file) if env_file else {}),
-            **(os.environ if environ is None else environ),
-        }
+        env = cls.environment(environ, env_file)
         token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
         if not token:
             raise SettingsError(NO_TOKEN)

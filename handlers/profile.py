@@ -26,7 +26,7 @@ SKIP = "step:skip"
 
 
 def _step(field: str) -> str:
-    return f"profile.{field}"
+    return f"profile/{field}"
 
 
 async def ask(
@@ -149,7 +149,7 @@ async def on_skip(update: Update, context: AppContext) -> None:
         customer = await customers.get(session, user.id)
         pending = await conversations.current(session, user.id, user.id)
         lang = language_for(update, context, customer)
-        field = pending.step.removeprefix("profile.") if pending else ""
+        field = pending.step.removeprefix("profile/") if pending else ""
         if customer is None or pending is None or field not in FIELDS:
             if query:
                 await query.answer(context.t(lang, "profile.nothing_to_skip"))

@@ -16,7 +16,10 @@ StepHandler = Callable[[Update, AppContext, AsyncSession, Conversation], Awaitab
 
 
 class StepRouter:
-    """Maps a conversation step ("profile.birthday") to the capability that handles its input."""
+    """Maps a conversation step to the capability that handles its input.
+
+    Steps are named "area/step" ("profile/birthday"), so they never look like a text key.
+    """
 
     def __init__(self, steps: Mapping[str, StepHandler]) -> None:
         self.steps = dict(steps)

@@ -1,0 +1,54 @@
+"""Every text exists in every language, with the same placeholders, and every key the code names exists."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from bot.i18n import Catalog, Markup, load
+
+ROOT = Path(__file__).resolve().parents[2]
+CODE = [p for d in ("bot", "handlers", "jobs", "storage") for p in (ROOT / d).rglob("*.py")]
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_every_language_has_every_key_with_the_same_placeholders() -> None:
+    catalogs = load()
+    assert set(catalogs) == {"en", "zh"}
+    reference = catalogs["en"]
+    for language, texts in catalogs.items():
+        assert set(texts) == set(reference), f"{language}: missing {set(reference) - set(texts)}"
+        for key, template in texts.items():
+            assert _placeholders(template) == _placeholders(reference[key]), f"{language}:{key}"
+
+
+def test_every_key_named_in_the_code_exists() -> None:
+    catalog = Catalog.load()
+    areas = "|".join(sorted({key.split(".")[0] for key in catalog.catalogs["en"]}))
+    literal = re.compile(rf"""["']@?((?:{areas})\.[a-z0-9_.]+)["']""")
+    missing = {
+        f"{path.relative_to(ROOT)}: {key}"
+        for path in CODE
+        for key in literal.findall(path.read_text(encoding="utf-8"))
+        if not catalog.has(key) and not key.endswith(".")
+    }
+    assert not missing, f"texts named in code but absent from the catalogs: {sorted(missing)}"
+
+
+def test_a_missing_key_fails_loudly() -> None:
+    catalog = Catalog({"en": {"a.b": "x"}, "zh": {}})
+    assert not catalog.has("a.b")
+    with pytest.raises(KeyError):
+        catalog("zh", "a.b")
+
+
+def test_parameters_are_escaped_unless_marked_safe() -> None:
+    catalog = Catalog({"en": {"a.hi": "<b>Hi {name}</b> {extra}"}})
+    text = catalog("en", "a.hi", name="<b>Tom & Jerry</b> 🐱", extra=Markup("<i>ok</i>"))
+    assert text == "<b>Hi &lt;b&gt;Tom &amp; Jerry&lt;/b&gt; 🐱</b> <i>ok</i>"

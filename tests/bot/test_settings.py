@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings, SettingsError
+
+
+def test_defaults_and_parsing() -> None:
+    settings = Settings.from_env(
+        {
+            "TELEGRAM_BOT_TOKEN": "1:abc",
+            "STAFF_CHAT_ID": "-1001",
+            "OWNER_IDS": "5, 6",
+            "DEFAULT_TIMEZONE": "Asia/Shanghai",
+            "DEFAULT_LANGUAGE": "zh",
+            "TELEGRAM_API_URL": "http://localhost:8081/",
+        },
+        env_file=None,
+    )
+    assert settings.database_url == "sqlite+aiosqlite:///engagebot.db"
+    assert settings.telegram_api_url == "http://localhost:8081"
+    assert settings.config.staff_chat_id == -1001
+    assert settings.config.owner_ids == {5, 6}
+    assert settings.config.staff_timezone == "Asia/Shanghai"
+    assert not settings.webhook_mode
+
+
+def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("# comment\nTELEGRAM_BOT_TOKEN='1:file'\nDATABASE_URL=sqlite+aiosqlite:///x.db\n")
+    settings = Settings.from_env({"DATABASE_URL": "sqlite+aiosqlite:///y.db"}, env_file=env_file)
+    assert (settings.token, settings.database_url) == ("1:file", "sqlite+aiosqlite:///y.db")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "@BotFather"),
+        ({"DEFAULT_TIMEZONE": "Mars/Olympus"}, "IANA"),
+        ({"DEFAULT_LANGUAGE": "fr"}, "DEFAULT_LANGUAGE"),
+        ({"OWNER_IDS": "12,abc"}, "OWNER_IDS"),
+        ({"STAFF_CHAT_ID": "group"}, "STAFF_CHAT_ID"),
+        ({"WEBHOOK_URL": "https://example.org/hook"}, "WEBHOOK_SECRET"),
+    ],
+)
+def test_bad_settings_are_explained(env: dict[str, str], message: str) -> None:
+    if env:
+        env = {"TELEGRAM_BOT_TOKEN": "1:abc", **env}
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env, env_file=None)
