@@ -69,33 +69,39 @@ def make_web_app(app: EngageApplication) -> web.Application:
     return web_app
 
 
-async def serve_webhook(app: EngageApplication, stop: asyncio.Event | None = None) -> None:
-    """Start the Application, register the webhook with Telegram and serve until stopped."""
+async def start_webhook(app: EngageApplication) -> web.AppRunner:
+    """Start the Application and the web server, then register the webhook with Telegram."""
     settings = app.settings
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not the main thread, or not supported
-            pass
     await app.initialize()
     if app.post_init:
         await app.post_init(app)
     await app.start()
     runner = web.AppRunner(make_web_app(app))
     await runner.setup()
-    site = web.TCPSite(runner, settings.listen_host, settings.listen_port)
-    await site.start()
+    await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
     await app.bot.set_webhook(
         settings.webhook_url or "", secret_token=settings.webhook_secret, allowed_updates=Update.ALL_TYPES
     )
     log.info("webhook mode: listening on %s:%s", settings.listen_host, settings.listen_port)
+    return runner
+
+
+async def stop_webhook(app: EngageApplication, runner: web.AppRunner) -> None:
+    await runner.cleanup()
+    await app.stop()
+    await app.shutdown()
+    if app.post_shutdown:
+        await app.post_shutdown(app)
+
+
+async def serve_webhook(app: EngageApplication) -> None:
+    """Webhook mode until SIGINT/SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runner = await start_webhook(app)
     try:
         await stop.wait()
     finally:
-        await runner.cleanup()
-        await app.stop()
-        await app.shutdown()
-        if app.post_shutdown:
-            await app.post_shutdown(app)
+        await stop_webhook(app, runner)

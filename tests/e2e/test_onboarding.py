@@ -1,0 +1,162 @@
+"""A customer joins, completes (or skips) the profile, in English and Chinese, across a restart."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from storage.models import AuditEntry, Conversation, Customer, StaffMember
+from tests.e2e.harness import Harness
+
+
+async def _customer(harness: Harness, telegram_id: int) -> Customer | None:
+    async with harness.sessions.begin() as session:
+        return await session.scalar(select(Customer).where(Customer.telegram_id == telegram_id))
+
+
+async def test_full_onboarding_in_english_with_every_bad_birthday(harness: Harness) -> None:
+    ann = harness.customer(101, "Ann", username="ann", language_code="en-US")
+    await ann.send("/start")
+    welcome = ann.last()
+    assert "Hello, Ann!" in welcome.text and "Privacy" in welcome.text
+    assert welcome.buttons == [["✅ Accept", "Decline"]]
+
+    await ann.press("✅ Accept")
+    assert "Welcome aboard, Ann!" in ann.messages()[-2].text  # the notice, edited
+    assert ann.messages()[-2].buttons == []
+    assert "When is your birthday?" in ann.last().text
+
+    refusals = {
+        "1990-02-30": "birthday.invalid",
+        "31.04.1990": "birthday.invalid",
+        "13/45": "birthday.invalid",
+        "next week": "birthday.invalid",
+        "2030-01-01": "birthday.future",
+        "1899-12-31": "birthday.too_old",
+    }
+    for text, key in refusals.items():
+        await ann.send(text)
+        reply = ann.last().text
+        assert harness.t("en", key) in reply, text
+        assert "When is your birthday?" in reply  # asked again
+    assert (await _customer(harness, 101)).birth_month is None
+
+    await ann.send("17.05.1990")
+    assert "Got it: 1990-05-17." in ann.messages()[-2].text
+    phone_prompt = ann.last()
+    assert "share your phone number" in phone_prompt.text
+    assert phone_prompt.reply_keyboard  # the share-contact keyboard
+
+    await ann.share_contact("+44 7700 900123", user_id=999)  # someone else's card
+    assert "isn't yours" in ann.last().text
+    await ann.share_contact("+44 7700 900123")
+    assert "phone number is saved" in ann.messages()[-2].text
+    assert "Which time zone" in ann.last().text
+
+    await ann.send("Atlantis")
+    assert "I don't know the time zone “Atlantis”" in ann.last().text
+    await ann.send("new york")
+    assert "Time zone set to America/New_York." in ann.messages()[-2].text
+    assert "Your profile is complete" in ann.last().text
+
+    stored = await _customer(harness, 101)
+    assert (stored.first_name, stored.username, stored.language) == ("Ann", "ann", "en")
+    assert (stored.birth_year, stored.birth_month, stored.birth_day) == (1990, 5, 17)
+    assert stored.phone == "+447700900123"
+    assert stored.timezone == "America/New_York"
+    assert stored.consent_at == harness.clock.now()
+
+
+async def test_onboarding_in_chinese(harness: Harness) -> None:
+    li = harness.customer(102, "李雷", language_code="zh-hans")
+    await li.send("/start")
+    assert "李雷，你好" in li.last().text
+    await li.press("✅ 同意")
+    assert "你的生日是哪天" in li.last().text
+    await li.send("2000年2月30日")
+    assert harness.t("zh", "birthday.invalid") in li.last().text
+    await li.send("2000年2月29日")  # a leap day is a real birthday
+    assert "好的：2000-02-29。" in li.messages()[-2].text
+    await li.share_contact("+86 138 0013 8000")
+    await li.send("上海")
+    assert "时区已设为 Asia/Shanghai。" in li.messages()[-2].text
+    assert "资料已完善" in li.last().text
+    stored = await _customer(harness, 102)
+    assert (stored.language, stored.birth_month, stored.birth_day, stored.timezone) == ("zh", 2, 29, "Asia/Shanghai")
+
+
+async def test_birthday_without_a_year(harness: Harness) -> None:
+    bo = harness.customer(103, "Bo")
+    await bo.send("/start")
+    await bo.press("✅ Accept")
+    await bo.send("05/17")
+    stored = await _customer(harness, 103)
+    assert (stored.birth_year, stored.birth_month, stored.birth_day) == (None, 5, 17)
+
+
+async def test_every_step_can_be_skipped(harness: Harness) -> None:
+    cy = harness.customer(104, "Cy")
+    await harness.join(cy)
+    assert "Your profile is complete" in cy.last().text
+    stored = await _customer(harness, 104)
+    assert (stored.birth_month, stored.phone, stored.timezone) == (None, None, "Europe/Berlin")
+    async with harness.sessions.begin() as session:
+        assert await session.get(Conversation, (104, 104)) is None
+
+
+async def test_restart_in_the_middle_of_onboarding_continues(harness: Harness) -> None:
+    dee = harness.customer(105, "Dee")
+    await dee.send("/start")
+    await dee.press("✅ Accept")
+    await dee.send("1985-11-02")
+    assert "share your phone number" in dee.last().text
+
+    await harness.restart()
+
+    await dee.share_contact("+1 202 555 0100")
+    assert "phone number is saved" in dee.messages()[-2].text
+    assert "Which time zone" in dee.last().text
+    await dee.press("Skip")
+    assert "Your profile is complete" in dee.last().text
+    stored = await _customer(harness, 105)
+    assert (stored.birth_year, stored.phone) == (1985, "+12025550100")
+
+
+async def test_decline_stores_nothing(harness: Harness) -> None:
+    eve = harness.customer(106, "Eve", username="eve")
+    await eve.send("/start")
+    await eve.press("Decline")
+    assert "nothing about you was stored" in eve.last().text
+    assert "/start" in eve.last().text
+    async with harness.sessions.begin() as session:
+        for model, column in (
+            (Customer, Customer.telegram_id),
+            (Conversation, Conversation.user_id),
+            (AuditEntry, AuditEntry.actor_id),
+            (StaffMember, StaffMember.telegram_id),
+        ):
+            count = await session.scalar(select(func.count()).select_from(model).where(column == 106))
+            assert count == 0, model.__name__
+
+
+async def test_pressing_accept_twice_joins_once(harness: Harness) -> None:
+    fay = harness.customer(107, "Fay")
+    await fay.send("/start")
+    notice = fay.last()
+    await fay.press("✅ Accept", message=notice)
+    answer = await fay.press_data(notice.button_data["✅ Accept"], notice)
+    assert answer is not None and "already joined" in answer["text"]
+    async with harness.sessions.begin() as session:
+        assert await session.scalar(select(func.count()).select_from(Customer)) == 1
+
+
+async def test_names_with_markup_come_back_escaped(harness: Harness) -> None:
+    name = "<b>Tom</b> & Jerry 🐱"
+    tom = harness.customer(108, name)
+    await tom.send("/start")
+    assert f"Hello, {name}!" in tom.last().text  # shown literally: not bold, not rejected by Telegram
+    await harness.join(tom)
+    await harness.grant_admin()
+    await harness.admin.send("/find Tom", chat=harness.staff_group)
+    card = harness.admin.last(chat=harness.staff_group)
+    assert name in card.text
+    assert "&amp;" in card.html and "&lt;b&gt;" in card.html

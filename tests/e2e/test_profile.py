@@ -1,0 +1,58 @@
+"""/profile, changing fields with its buttons, /language, /help, and the command menus."""
+
+from __future__ import annotations
+
+from tests.e2e.harness import STAFF_CHAT_ID, Harness
+
+
+async def test_profile_shows_and_changes_each_field(harness: Harness) -> None:
+    gil = harness.customer(201, "Gil", username="gil")
+    await harness.join(gil)
+    await gil.send("/profile")
+    card = gil.last()
+    assert "Your profile" in card.text and "@gil" in card.text and "Europe/Berlin" in card.text
+    assert card.buttons == [["🎂 Birthday", "📱 Phone"], ["🌍 Time zone", "🗣 Language"]]
+
+    await gil.press("🎂 Birthday", message=card)
+    await gil.send("1979-12-24")
+    assert "1979-12-24" in gil.last().text and "Your profile" in gil.last().text  # back to the card
+
+    await gil.press("🌍 Time zone", message=gil.last())
+    await gil.send("Tokyo")
+    assert "Asia/Tokyo" in gil.last().text and "Your profile" in gil.last().text
+
+    await gil.press("📱 Phone", message=gil.last())
+    await gil.share_contact("+81 3 1234 5678")
+    assert "+81312345678" in gil.last().text
+
+
+async def test_language_switch_changes_the_texts(harness: Harness) -> None:
+    han = harness.customer(202, "Han")
+    await harness.join(han)
+    await han.send("/language")
+    await han.press("中文")
+    assert han.last().text == "语言已设为中文。"
+    await han.send("/help")
+    assert "我能做什么" in han.last().text
+    await han.send("/language")
+    await han.press("English")
+    await han.send("/help")
+    assert "What I can do" in han.last().text
+
+
+async def test_commands_need_joining_first(harness: Harness) -> None:
+    ivy = harness.customer(203, "Ivy")
+    await ivy.send("/profile")
+    assert "send /start and accept" in ivy.last().text
+    await ivy.send("hello?")
+    assert "/help" in ivy.last().text
+
+
+async def test_command_menus_differ_for_customers_and_staff(harness: Harness) -> None:
+    private = harness.emu.commands(scope={"type": "all_private_chats"})
+    staff = harness.emu.commands(scope={"type": "chat", "chat_id": STAFF_CHAT_ID})
+    assert {"start", "profile", "language", "help"} <= {c["command"] for c in private}
+    assert {"find", "staff"} <= {c["command"] for c in staff}
+    assert "find" not in {c["command"] for c in private}
+    chinese = harness.emu.commands(scope={"type": "all_private_chats"}, language_code="zh")
+    assert any(c["description"] == "我的资料" for c in chinese)
