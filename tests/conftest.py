@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.i18n import Catalog
+# python-telegram-bot 22 warns on every RetryAfter unless told to use timedelta (the sender handles both).
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+from bot.i18n import Catalog  # noqa: E402
 from storage import db
 from storage.clock import FakeClock
 from tests.databases import drop_database, drop_template, new_database_url

@@ -52,3 +52,15 @@ def test_parameters_are_escaped_unless_marked_safe() -> None:
     catalog = Catalog({"en": {"a.hi": "<b>Hi {name}</b> {extra}"}})
     text = catalog("en", "a.hi", name="<b>Tom & Jerry</b> 🐱", extra=Markup("<i>ok</i>"))
     assert text == "<b>Hi &lt;b&gt;Tom &amp; Jerry&lt;/b&gt; 🐱</b> <i>ok</i>"
+
+
+def test_every_text_is_html_telegram_accepts() -> None:
+    from tests.emulator.html_entities import EntityParseError, parse_html
+
+    for language, texts in load().items():
+        for key, template in texts.items():
+            sample = template.format_map({name: "x" for name in _placeholders(template)})
+            try:
+                parse_html(sample)
+            except EntityParseError as error:
+                pytest.fail(f"{language}:{key} is not valid Telegram HTML: {error}")
