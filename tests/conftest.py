@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 # python-telegram-bot 22 warns on every RetryAfter unless told to use timedelta (the sender handles both).
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-from bot.i18n import Catalog  # noqa: E402
+from bot.i18n import Catalog
 from storage import db
 from storage.clock import FakeClock
 from tests.databases import drop_database, drop_template, new_database_url

@@ -7,9 +7,8 @@ import html
 import re
 from typing import Any
 
-from telegram import Update
-
 from aiohttp.web import AppRunner
+from telegram import Update
 
 from bot import web
 from bot.app import build_application

@@ -8,7 +8,9 @@ from storage import customers
 from tests.e2e.harness import Harness
 
 
-async def test_an_internal_error_is_answered_politely(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_internal_error_is_answered_politely(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("connection string postgres://secret@db")
 
