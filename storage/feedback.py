@@ -61,7 +61,6 @@ async def submit(
             "source_ref": source_ref,
             "comment": text[:MAX_TEXT],
             "status": "open",
-            "card_buttons": {},
             "created_at": now,
             "updated_at": now,
         },
@@ -88,7 +87,6 @@ async def flag_detractor(
             "score_kind": score_kind,
             "score": score,
             "status": "open",
-            "card_buttons": {},
             "created_at": now,
             "updated_at": now,
         },
@@ -106,10 +104,8 @@ async def add_comment(session: AsyncSession, item: FeedbackItem, text: str) -> N
     await session.flush()
 
 
-async def set_card(
-    session: AsyncSession, item: FeedbackItem, chat_id: int, message_id: int, buttons: dict[str, str]
-) -> None:
-    item.card_chat_id, item.card_message_id, item.card_buttons = chat_id, message_id, buttons
+async def set_card(session: AsyncSession, item: FeedbackItem, chat_id: int, message_id: int) -> None:
+    item.card_chat_id, item.card_message_id = chat_id, message_id
     await session.flush()
 
 

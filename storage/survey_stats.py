@@ -105,3 +105,18 @@ def summarize(invited: int, responded: int, scores: list[Score], start: datetime
         nps_counts=counts(nps_scores, NPS_SCALE),
         trend=weekly_trend(scores, start.date(), (end - timedelta(microseconds=1)).date()),
     )
+
+
+DEFAULT_PERIOD = timedelta(weeks=12)
+MAX_PERIOD_DAYS = 3650
+
+
+def parse_period(text: str) -> timedelta | None:
+    """ "30d", "12w", "6m" (30-day months), "1y"; empty: 12 weeks; None when not understood."""
+    text = text.strip().lower()
+    if not text:
+        return DEFAULT_PERIOD
+    if len(text) < 2 or not text[:-1].isdigit() or text[-1] not in "dwmy":
+        return None
+    days = int(text[:-1]) * {"d": 1, "w": 7, "m": 30, "y": 365}[text[-1]]
+    return timedelta(days=days) if 1 <= days <= MAX_PERIOD_DAYS else None

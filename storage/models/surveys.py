@@ -39,7 +39,7 @@ class SurveyInvitation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(String(16), unique=True)
-    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey(Survey.id, ondelete="CASCADE"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     # Business key: "send:<campaign>:<customer>", "purchase:<id>", "self:<token>".
     dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
@@ -63,7 +63,7 @@ class SurveyAnswer(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invitation_id: Mapped[int] = mapped_column(ForeignKey("survey_invitations.id", ondelete="CASCADE"))
-    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey(Survey.id, ondelete="CASCADE"), index=True)
     question_id: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(16))  # the question type: csat | nps | rating | choice | text
     score: Mapped[int | None]  # csat, nps, rating; the option index for choice
@@ -83,7 +83,7 @@ class FeedbackItem(TimestampMixin, Base):
     kind: Mapped[str] = mapped_column(String(16))  # feedback | detractor
     # Idempotency: "msg:<chat>:<message>" for /feedback, "survey:<invitation>" for a detractor.
     source_ref: Mapped[str] = mapped_column(String(120), unique=True)
-    survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id", ondelete="SET NULL"))
+    survey_id: Mapped[int | None] = mapped_column(ForeignKey(Survey.id, ondelete="SET NULL"))
     score_kind: Mapped[str | None] = mapped_column(String(8))  # csat | nps
     score: Mapped[int | None]
     comment: Mapped[str | None] = mapped_column(Text)
@@ -96,8 +96,6 @@ class FeedbackItem(TimestampMixin, Base):
     resolution: Mapped[str | None] = mapped_column(Text)
     card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     card_message_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    # callback_data of the card's buttons (storage.buttons), kept so every re-render reuses them.
-    card_buttons: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
 
 
 class FeedbackMessage(Base):

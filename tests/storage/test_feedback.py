@@ -51,7 +51,7 @@ async def test_feedback_lifecycle(sessions: async_sessionmaker[AsyncSession], cl
         )
         assert await session.scalar(select(func.count()).select_from(Task)) == 1
 
-        await feedback.set_card(session, item, -100, 55, {"claim": "b:x"})
+        await feedback.set_card(session, item, -100, 55)
         assert await feedback.find_by_message(session, -100, 55) == item
         relay = await feedback.record_relay(
             session,
