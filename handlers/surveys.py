@@ -215,17 +215,11 @@ async def on_text(update: Update, context: AppContext, session: AsyncSession, pe
         await message.reply_text(context.t(lang, refused.code))
         return
     await conversations.clear(session, user.id, user.id)
-    invitation = progress.invitation
     if progress.outcome == "already":
         await message.reply_text(context.t(lang, "surveys.already_recorded"))
         return
-    if invitation.chat_id is not None and invitation.message_id is not None:
-        try:  # the old question's buttons are spent: the survey continues below
-            await context.bot.edit_message_reply_markup(
-                invitation.chat_id, invitation.message_id, reply_markup=None
-            )
-        except BadRequest:
-            pass
+    # The survey continues in a new message below the answer; the old message's buttons now answer
+    # "already recorded" (no edit: its text is not ours to rebuild here).
     await _after_answer(context, session, user.id, lang, progress, None)
 
 
