@@ -103,7 +103,7 @@ def summarize(invited: int, responded: int, scores: list[Score], start: datetime
         nps=nps(nps_scores),
         csat_counts=counts(csat_scores, CSAT_SCALE),
         nps_counts=counts(nps_scores, NPS_SCALE),
-        trend=weekly_trend(scores, start.date(), (end - timedelta(microseconds=1)).date()),
+        trend=weekly_trend(scores, start.date(), end.date()),
     )
 
 

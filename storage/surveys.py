@@ -514,9 +514,9 @@ class StatsData:
 
 
 async def stats_data(session: AsyncSession, start: datetime, end: datetime) -> StatsData:
-    """Invitations made in [start, end), how many got at least one answer, and the CSAT/NPS scores
-    given in that period."""
-    in_period = (SurveyInvitation.created_at >= start) & (SurveyInvitation.created_at < end)
+    """Invitations made in [start, end] (end: usually now), how many got at least one answer, and the
+    CSAT/NPS scores given in that period."""
+    in_period = (SurveyInvitation.created_at >= start) & (SurveyInvitation.created_at <= end)
     invited = await session.scalar(select(func.count()).where(in_period)) or 0
     responded = (
         await session.scalar(select(func.count()).where(in_period, SurveyInvitation.position > 0)) or 0
@@ -526,7 +526,7 @@ async def stats_data(session: AsyncSession, start: datetime, end: datetime) -> S
             SurveyAnswer.kind.in_(("csat", "nps")),
             SurveyAnswer.score.is_not(None),
             SurveyAnswer.created_at >= start,
-            SurveyAnswer.created_at < end,
+            SurveyAnswer.created_at <= end,
         )
     )
     return StatsData(invited, responded, [Score(kind, score, at) for kind, score, at in rows])
