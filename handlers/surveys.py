@@ -13,9 +13,10 @@ from telegram.error import BadRequest
 from handlers.common import language_for
 from handlers.context import AppContext
 from handlers.staff import feedback_cards
-from storage import conversations, customers, surveys
+from storage import conversations, customers, survey_answers, surveys
 from storage.models import Conversation, Survey, SurveyInvitation
-from storage.surveys import Buttons, Progress, SurveyRefused
+from storage.survey_answers import Progress
+from storage.surveys import Buttons, SurveyRefused
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ async def on_answer(update: Update, context: AppContext) -> None:
             return
         token, index, value = parsed
         try:
-            progress = await surveys.answer(
+            progress = await survey_answers.answer(
                 session,
                 token,
                 index,
@@ -200,7 +201,7 @@ async def on_text(update: Update, context: AppContext, session: AsyncSession, pe
         await message.reply_text(context.t(lang, "surveys.text_only"))
         return
     try:
-        progress = await surveys.answer(
+        progress = await survey_answers.answer(
             session,
             str(pending.payload.get("token", "")),
             int(pending.payload.get("index", -1)),

@@ -10,7 +10,7 @@ from telegram import InputFile, Update
 from handlers.common import command_args
 from handlers.context import AppContext
 from handlers.staff.charts import ChartLabels, trend_png
-from storage import survey_stats, surveys
+from storage import survey_answers, survey_stats
 from storage.survey_stats import Summary
 
 
@@ -58,7 +58,7 @@ async def command(update: Update, context: AppContext) -> None:
     end = context.now()
     start = end - period
     async with context.unit_of_work() as session:
-        data = await surveys.stats_data(session, start, end)
+        data = await survey_answers.stats_data(session, start, end)
     summary = survey_stats.summarize(data.invited, data.responded, data.scores, start, end)
     label = period_text.strip() or "12w"
     await message.reply_text(summary_text(context, lang, summary, label))

@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage import audiences, customers, ledger, surveys
+from storage import audiences, customers, ledger, survey_answers, surveys
 from storage.clock import FakeClock
 from storage.config import Config, SurveyConfig
 from storage.customers import TelegramProfile
 from storage.models import Customer, FeedbackItem, LedgerEntry, OutboxMessage, Survey, SurveyAnswer
+from storage.survey_answers import answer as record
 from storage.survey_definitions import builtin, parse_lines
 from storage.surveys import InviteOutcome, SurveyRefused
 
@@ -123,20 +124,20 @@ async def test_csat_answers_complete_once_and_pay_once(
     answer = dict(telegram_id=100, now=clock.now(), config=CONFIG)
     async with sessions.begin() as session:
         with pytest.raises(SurveyRefused) as refused:
-            await surveys.answer(session, token, 0, "5", telegram_id=999, now=clock.now(), config=CONFIG)
+            await record(session, token, 0, "5", telegram_id=999, now=clock.now(), config=CONFIG)
         assert refused.value.code == "button.not_yours"
         with pytest.raises(SurveyRefused) as refused:
-            await surveys.answer(session, token, 0, "9", **answer)
+            await record(session, token, 0, "9", **answer)
         assert refused.value.code == "surveys.bad_answer"
-        first = await surveys.answer(session, token, 0, "5", **answer)
+        first = await record(session, token, 0, "5", **answer)
         assert first.outcome == "next" and first.invitation.position == 1 and first.feedback is None
-        again = await surveys.answer(session, token, 0, "4", **answer)
+        again = await record(session, token, 0, "4", **answer)
         assert again.outcome == "already"
-        wants_text = await surveys.answer(session, token, 1, "w", **answer)
+        wants_text = await record(session, token, 1, "w", **answer)
         assert wants_text.outcome == "write"
-        done = await surveys.answer(session, token, 1, "", text="Lovely <b>staff</b>", **answer)
+        done = await record(session, token, 1, "", text="Lovely <b>staff</b>", **answer)
         assert done.outcome == "done" and done.reward == 15
-        twice = await surveys.answer(session, token, 1, "s", **answer)
+        twice = await record(session, token, 1, "s", **answer)
         assert twice.outcome == "already" and twice.reward == 0
         assert await ledger.balance(session, kim.id) == 15
         stored = [
@@ -150,8 +151,8 @@ async def test_csat_answers_complete_once_and_pay_once(
     async with sessions.begin() as session:
         await surveys.invite(session, survey, kim, clock.now(), "p2", config=CONFIG)
         token2 = await _token(session, kim)
-        await surveys.answer(session, token2, 0, "4", telegram_id=100, now=clock.now(), config=CONFIG)
-        last = await surveys.answer(session, token2, 1, "s", telegram_id=100, now=clock.now(), config=CONFIG)
+        await record(session, token2, 0, "4", telegram_id=100, now=clock.now(), config=CONFIG)
+        last = await record(session, token2, 1, "s", telegram_id=100, now=clock.now(), config=CONFIG)
         assert last.outcome == "done" and last.reward == 0
         entries = await session.scalar(select(func.count()).select_from(LedgerEntry))
     assert entries == 1
@@ -165,10 +166,10 @@ async def test_detractor_flags_feedback_and_the_comment_joins_it(
         survey = await _survey(session, clock, "loyalty", "nps")
         await surveys.invite(session, survey, kim, clock.now(), "p1", config=CONFIG)
         token = await _token(session, kim)
-        low = await surveys.answer(session, token, 0, "6", telegram_id=100, now=clock.now(), config=CONFIG)
+        low = await record(session, token, 0, "6", telegram_id=100, now=clock.now(), config=CONFIG)
         assert low.feedback is not None and low.feedback_created
         assert (low.feedback.kind, low.feedback.score_kind, low.feedback.score) == ("detractor", "nps", 6)
-        done = await surveys.answer(
+        done = await record(
             session, token, 1, "", text="Too slow", telegram_id=100, now=clock.now(), config=CONFIG
         )
         assert done.feedback is not None and done.feedback.id == low.feedback.id
@@ -176,7 +177,7 @@ async def test_detractor_flags_feedback_and_the_comment_joins_it(
         # A passive (7) flags nothing.
         other = await _customer(session, clock, 101, "Bob")
         await surveys.invite(session, survey, other, clock.now(), "p2", config=CONFIG)
-        passive = await surveys.answer(
+        passive = await record(
             session, await _token(session, other), 0, "7", telegram_id=101, now=clock.now(), config=CONFIG
         )
         assert passive.feedback is None
@@ -193,20 +194,18 @@ async def test_closed_and_expired_surveys_refuse_answers(
         await surveys.invite(session, survey, kim, clock.now(), "k", config=CONFIG)
         kim_token = await _token(session, kim)
         with pytest.raises(SurveyRefused) as refused:
-            await surveys.answer(
-                session, "nosuchtok", 0, "5", telegram_id=100, now=clock.now(), config=CONFIG
-            )
+            await record(session, "nosuchtok", 0, "5", telegram_id=100, now=clock.now(), config=CONFIG)
         assert refused.value.code == "button.stale"
     clock.advance(days=7)
     async with sessions.begin() as session:
         with pytest.raises(SurveyRefused) as refused:
-            await surveys.answer(session, kim_token, 0, "5", telegram_id=100, now=clock.now(), config=CONFIG)
+            await record(session, kim_token, 0, "5", telegram_id=100, now=clock.now(), config=CONFIG)
         assert refused.value.code == "surveys.closed"
         await surveys.invite(session, survey, bob, clock.now(), "b", config=CONFIG)
         bob_token = await _token(session, bob)
         survey = await surveys.close(session, "service", clock.now())
         with pytest.raises(SurveyRefused) as refused:
-            await surveys.answer(session, bob_token, 0, "5", telegram_id=101, now=clock.now(), config=CONFIG)
+            await record(session, bob_token, 0, "5", telegram_id=101, now=clock.now(), config=CONFIG)
         assert refused.value.code == "surveys.closed"
         assert await surveys.invite(session, survey, kim, clock.now(), "k2", config=CONFIG) == "closed"
 
@@ -226,12 +225,12 @@ async def test_custom_survey_choice_rating_and_skips(
         assert [row[0][0] for row in keyboard] == ["Rice", "Soup"]
         args = dict(telegram_id=100, now=clock.now(), config=CONFIG)
         with pytest.raises(SurveyRefused):
-            await surveys.answer(session, invitation.token, 0, "s", **args)  # not optional
+            await record(session, invitation.token, 0, "s", **args)  # not optional
         with pytest.raises(SurveyRefused):
-            await surveys.answer(session, invitation.token, 2, "s", **args)  # not reached yet
-        await surveys.answer(session, invitation.token, 0, "0", **args)  # 0 on a rating is no detractor
-        await surveys.answer(session, invitation.token, 1, "1", **args)
-        done = await surveys.answer(session, invitation.token, 2, "s", **args)
+            await record(session, invitation.token, 2, "s", **args)  # not reached yet
+        await record(session, invitation.token, 0, "0", **args)  # 0 on a rating is no detractor
+        await record(session, invitation.token, 1, "1", **args)
+        done = await record(session, invitation.token, 2, "s", **args)
         assert done.outcome == "done" and done.reward == 15
         with pytest.raises(SurveyRefused) as refused:
             await surveys.open_for_customer(session, kim, clock.now(), CONFIG)
@@ -260,10 +259,10 @@ async def test_general_survey_and_stats_data(
         assert (await surveys.general_survey(session)).name == "loyalty"
         await surveys.invite(session, nps, kim, clock.now(), "k", config=CONFIG)
         await surveys.invite(session, nps, bob, clock.now(), "b", config=CONFIG)
-        await surveys.answer(
+        await record(
             session, await _token(session, kim), 0, "9", telegram_id=100, now=clock.now(), config=CONFIG
         )
-        data = await surveys.stats_data(
+        data = await survey_answers.stats_data(
             session, clock.now() - timedelta(days=1), clock.now() + timedelta(days=1)
         )
         assert (data.invited, data.responded) == (2, 1)
