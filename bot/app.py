@@ -21,9 +21,10 @@ from bot import commands
 from bot.application import EngageApplication
 from bot.i18n import Catalog
 from bot.settings import Settings
-from handlers import activity, errors, onboarding, profile
+from handlers import activity, errors, feedback, onboarding, profile, surveys
 from handlers.context import AppContext, BotData, Runtime
-from handlers.staff import access, find, roles
+from handlers.staff import access, feedback_cards, find, roles, stats
+from handlers.staff import surveys as staff_surveys
 from handlers.steps import StepRouter
 from jobs import sender
 from storage import db, migrate, staff
@@ -32,6 +33,7 @@ from storage.clock import Clock, SystemClock
 log = logging.getLogger(__name__)
 
 PRIVATE = filters.ChatType.PRIVATE
+GROUPS = filters.ChatType.GROUPS  # the gate has already refused staff commands in any other group
 
 
 def _register(app: EngageApplication) -> None:
@@ -54,7 +56,28 @@ def _register(app: EngageApplication) -> None:
     app.add_handler(CommandHandler("promote", roles.promote))
     app.add_handler(CommandHandler("demote", roles.demote))
 
-    steps = StepRouter({**profile.STEPS})
+    app.add_handler(CommandHandler("survey", surveys.open_survey, filters=PRIVATE))
+    app.add_handler(CommandHandler("feedback", feedback.command, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(surveys.on_answer, pattern=r"^sv:"))
+    app.add_handler(CommandHandler("survey", staff_surveys.command, filters=GROUPS))
+    app.add_handler(CommandHandler("feedback", feedback_cards.list_open, filters=GROUPS))
+    app.add_handler(CommandHandler("stats", stats.command))
+    app.add_handler(CallbackQueryHandler(staff_surveys.on_send_button, pattern=rf"^{staff_surveys.PREFIX}"))
+    app.add_handler(CallbackQueryHandler(feedback_cards.on_button, pattern=rf"^{feedback_cards.PREFIX}"))
+    app.add_handler(MessageHandler(filters.Document.FileExtension("json") & GROUPS, staff_surveys.upload))
+
+    steps = StepRouter({**profile.STEPS, **surveys.STEPS, **feedback.STEPS})
+    # Replies first: to a feedback card or relayed message (staff group / private chat); else the steps.
+    app.add_handler(
+        MessageHandler(
+            filters.REPLY & filters.TEXT & ~filters.COMMAND & GROUPS, feedback_cards.group_reply(steps)
+        )
+    )
+    app.add_handler(
+        MessageHandler(
+            filters.REPLY & filters.TEXT & ~filters.COMMAND & PRIVATE, feedback.private_reply(steps)
+        )
+    )
     app.add_handler(MessageHandler((filters.TEXT | filters.CONTACT) & ~filters.COMMAND, steps))
     app.add_error_handler(errors.on_error)
 

@@ -12,12 +12,24 @@ from storage.config import Config
 
 log = logging.getLogger(__name__)
 
-CUSTOMER_COMMANDS = ("start", "profile", "language", "help")
-STAFF_COMMANDS = ("find", "staff", "promote", "demote")
+CUSTOMER_COMMANDS = ("start", "profile", "survey", "feedback", "language", "help")
+STAFF_COMMANDS = ("find", "survey", "feedback", "stats", "staff", "promote", "demote")
 
 
-def _commands(catalog: Catalog, language: str, names: tuple[str, ...]) -> list[BotCommand]:
-    return [BotCommand(name, catalog(language, f"commands.{name}")) for name in names]
+def _commands(
+    catalog: Catalog, language: str, names: tuple[str, ...], staff: bool = False
+) -> list[BotCommand]:
+    """A command's description; in the staff menu "commands.staff_<name>" when it means something else
+    there (e.g. /survey answers a survey for customers and manages surveys for staff)."""
+
+    def key(name: str) -> str:
+        return (
+            f"commands.staff_{name}"
+            if staff and catalog.has(f"commands.staff_{name}")
+            else f"commands.{name}"
+        )
+
+    return [BotCommand(name, catalog(language, key(name))) for name in names]
 
 
 async def publish(bot: Bot, catalog: Catalog, config: Config) -> None:
@@ -31,7 +43,7 @@ async def publish(bot: Bot, catalog: Catalog, config: Config) -> None:
         return
     try:
         await bot.set_my_commands(
-            _commands(catalog, catalog.default_language, STAFF_COMMANDS),
+            _commands(catalog, catalog.default_language, STAFF_COMMANDS, staff=True),
             scope=BotCommandScopeChat(config.staff_chat_id),
         )
     except TelegramError as error:  # the bot may not be in the group yet; the bot still works

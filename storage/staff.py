@@ -98,7 +98,20 @@ PERMISSIONS: dict[str, Role] = {
     "staff": Role.AGENT,
     "promote": Role.OWNER,
     "demote": Role.OWNER,
+    "survey": Role.AGENT,
+    "stats": Role.AGENT,
+    "feedback": Role.AGENT,
+    # Subcommands that change data (checked by the handler; the gate reads the first word only).
+    "survey new": Role.ADMIN,
+    "survey activate": Role.ADMIN,
+    "survey close": Role.ADMIN,
+    "survey general": Role.ADMIN,
+    "survey send": Role.ADMIN,
 }
+
+# Commands customers use in their private chat and staff use in the staff group (another meaning):
+# the gate lets them through in private chats and refuses them in any other group.
+SHARED_COMMANDS = frozenset({"survey", "feedback"})
 
 
 def required_role(command: str) -> Role | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
-from handlers.common import display_name, is_staff_chat, language_for
+from handlers.common import display_name, is_private, is_staff_chat, language_for
 from handlers.context import AppContext
 from storage import audit, staff
 from storage.staff import Role
@@ -27,7 +27,7 @@ async def gate(update: Update, context: AppContext) -> None:
         return
     command = command_name(message.text, context.bot.username)
     needed = staff.required_role(command)
-    if needed is None:
+    if needed is None or (command in staff.SHARED_COMMANDS and is_private(update)):
         return
     async with context.unit_of_work() as session:
         role: Role | None = None

@@ -8,6 +8,7 @@ from storage.models.customers import Customer
 from storage.models.ledger import LedgerEntry, LoyaltyAccount
 from storage.models.outbox import OutboxMessage
 from storage.models.staff import StaffMember
+from storage.models.surveys import FeedbackItem, FeedbackMessage, Survey, SurveyAnswer, SurveyInvitation
 from storage.models.tasks import Task
 
 __all__ = [
@@ -16,10 +17,15 @@ __all__ = [
     "Button",
     "Conversation",
     "Customer",
+    "FeedbackItem",
+    "FeedbackMessage",
     "LedgerEntry",
     "LoyaltyAccount",
     "OutboxMessage",
     "StaffMember",
+    "Survey",
+    "SurveyAnswer",
+    "SurveyInvitation",
     "Task",
     "TimestampMixin",
     "UTCDateTime",

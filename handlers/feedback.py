@@ -1,0 +1,128 @@
+"""Feedback for customers: /feedback <text> (or /feedback, then the message) goes to the staff group as
+a card; a staff reply arrives here, and the customer's answer (their next message, or a Telegram reply
+to the relayed message) goes back under the same card."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import ForceReply, Message, Update
+
+from handlers.common import command_args, language_for
+from handlers.context import AppContext
+from handlers.staff import feedback_cards
+from storage import conversations, customers, feedback
+from storage.feedback import FeedbackRefused, Relay
+from storage.models import Conversation, Customer
+
+TEXT_STEP = "feedback/text"
+ANSWER_STEP = feedback_cards.ANSWER_STEP
+
+
+async def _submit(
+    context: AppContext, session: AsyncSession, customer: Customer, message: Message, text: str
+) -> None:
+    try:
+        item, created = await feedback.submit(
+            session,
+            customer,
+            text,
+            source_ref=f"msg:{message.chat_id}:{message.message_id}",
+            now=context.now(),
+        )
+    except FeedbackRefused as refused:
+        await message.reply_text(context.t(customer.language, refused.code))
+        return
+    if created:
+        await feedback_cards.post_card(context, session, item)
+    await message.reply_text(context.t(customer.language, "feedback.thanks", id=item.id))
+
+
+async def command(update: Update, context: AppContext) -> None:
+    """/feedback [text] in a private chat."""
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None:
+        return
+    async with context.unit_of_work() as session:
+        customer = await customers.get(session, user.id)
+        if customer is None:
+            await message.reply_text(context.t(language_for(update, context), "common.join_first"))
+            return
+        text = command_args(message)
+        if text:
+            await _submit(context, session, customer, message, text)
+            return
+        await conversations.expect(session, user.id, user.id, TEXT_STEP)
+        await message.reply_text(
+            context.t(customer.language, "feedback.ask"),
+            reply_markup=ForceReply(
+                input_field_placeholder=context.t(customer.language, "feedback.placeholder")
+            ),
+        )
+
+
+async def on_text(update: Update, context: AppContext, session: AsyncSession, pending: Conversation) -> None:
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None:
+        return
+    customer = await customers.get(session, user.id)
+    if customer is None:
+        await conversations.clear(session, user.id, user.id)
+        return
+    if not message.text:
+        await message.reply_text(context.t(customer.language, "feedback.text_only"))
+        return
+    await conversations.clear(session, user.id, user.id)
+    await _submit(context, session, customer, message, message.text)
+
+
+async def _answer_staff(
+    context: AppContext, session: AsyncSession, customer: Customer, item_id: int, message: Message
+) -> None:
+    item = await feedback.get(session, item_id)
+    if item is None or not message.text:
+        await message.reply_text(context.t(customer.language, "feedback.text_only"))
+        return
+    if await feedback_cards.relay_to_staff(context, session, item, message, customer):
+        await message.reply_text(context.t(customer.language, "feedback.answer_sent"))
+
+
+async def on_answer(
+    update: Update, context: AppContext, session: AsyncSession, pending: Conversation
+) -> None:
+    """The customer's next message after a staff reply."""
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None:
+        return
+    await conversations.clear(session, user.id, user.id)
+    customer = await customers.get(session, user.id)
+    if customer is not None:
+        await _answer_staff(context, session, customer, int(pending.payload.get("id", 0)), message)
+
+
+STEPS = {TEXT_STEP: on_text, ANSWER_STEP: on_answer}
+
+
+def private_reply(fallback: feedback_cards.Fallback) -> feedback_cards.Fallback:
+    """A Telegram reply in a private chat to a relayed staff message goes back under the card;
+    any other message → `fallback` (the conversation steps)."""
+
+    async def handle(update: Update, context: AppContext) -> None:
+        message, user = update.effective_message, update.effective_user
+        target = message.reply_to_message if message is not None else None
+        if message is not None and user is not None and target is not None and message.text:
+            async with context.unit_of_work() as session:
+                found = await feedback.find_by_message(session, message.chat_id, target.message_id)
+                customer = await customers.get(session, user.id)
+                if (
+                    isinstance(found, Relay)
+                    and found.message.direction == "to_customer"
+                    and customer is not None
+                ):
+                    pending = await conversations.current(session, user.id, user.id)
+                    if pending is not None and pending.step == ANSWER_STEP:
+                        await conversations.clear(session, user.id, user.id)
+                    await _answer_staff(context, session, customer, found.item.id, message)
+                    return
+        await fallback(update, context)
+
+    return handle

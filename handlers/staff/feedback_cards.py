@@ -1,0 +1,348 @@
+"""Feedback cards in the staff group: posted when a customer sends /feedback or gives a detractor
+score (a direct consequence of their own action, so sent at once and its message id recorded), with
+Claim / Call back / Resolve; a staff member's Telegram reply to a card is relayed to the customer.
+
+Card buttons carry "fc:<action>:<item id>": no secret is needed, because the authority is being staff
+in the staff group, which is checked on every press.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, Update
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from handlers.common import display_name, is_staff_chat
+from handlers.context import AppContext
+from storage import audit, conversations, feedback, staff, surveys
+from storage.feedback import FeedbackRefused, Relay
+from storage.models import Customer, FeedbackItem, StaffMember, Task
+
+log = logging.getLogger(__name__)
+
+PREFIX = "fc:"
+ACTIONS = ("claim", "callback", "resolve")
+ANSWER_STEP = "feedback/answer"
+
+Fallback = Callable[[Update, AppContext], Awaitable[None]]
+
+
+def _lang(context: AppContext) -> str:
+    return context.config.default_language
+
+
+async def _staff_name(session: AsyncSession, telegram_id: int | None) -> str:
+    if telegram_id is None:
+        return ""
+    member = await session.get(StaffMember, telegram_id)
+    return member.name if member is not None else str(telegram_id)
+
+
+async def card_text(context: AppContext, session: AsyncSession, item: FeedbackItem) -> str:
+    lang = _lang(context)
+    customer = await session.get(Customer, item.customer_id)
+    assert customer is not None
+    if item.kind == "detractor":
+        survey = await surveys.get_survey(session, item.survey_id) if item.survey_id else None
+        headline = context.t(
+            lang,
+            f"feedback.card_{item.score_kind}",
+            score=item.score,
+            survey=survey.name if survey else "—",
+        )
+    else:
+        headline = context.t(lang, "feedback.card_feedback")
+    lines = [
+        context.t(lang, "feedback.card_title", id=item.id),
+        headline,
+        context.t(
+            lang,
+            "feedback.card_customer",
+            name=display_name(customer.first_name, customer.last_name),
+            username=f"@{customer.username}" if customer.username else "",
+            customer_id=customer.id,
+        ),
+        context.t(lang, "feedback.card_comment", comment=item.comment or "—"),
+    ]
+    if item.claimed_by is not None:
+        lines.append(
+            context.t(lang, "feedback.card_claimed", name=await _staff_name(session, item.claimed_by))
+        )
+    if item.task_id is not None:
+        task = await session.get(Task, item.task_id)
+        if task is not None:
+            due = task.due_at.astimezone(ZoneInfo(context.config.staff_timezone)).strftime("%Y-%m-%d %H:%M")
+            lines.append(context.t(lang, "feedback.card_callback", task=task.id, due=due))
+    if item.status == "resolved":
+        lines.append(
+            context.t(lang, "feedback.card_resolved", name=await _staff_name(session, item.resolved_by))
+        )
+        if item.resolution:
+            lines.append(context.t(lang, "feedback.card_note", note=item.resolution))
+    else:
+        lines.append(context.t(lang, "feedback.card_reply_hint"))
+    return "\n".join(lines)
+
+
+def card_markup(context: AppContext, item: FeedbackItem) -> InlineKeyboardMarkup | None:
+    if item.status == "resolved":
+        return None
+    lang = _lang(context)
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    context.t(lang, f"feedback.{action}_button"), callback_data=f"{PREFIX}{action}:{item.id}"
+                )
+                for action in ACTIONS
+            ]
+        ]
+    )
+
+
+async def post_card(context: AppContext, session: AsyncSession, item: FeedbackItem) -> None:
+    chat_id = context.config.staff_chat_id
+    if chat_id is None:
+        log.warning("feedback #%s has no staff group to go to (STAFF_CHAT_ID is not set)", item.id)
+        return
+    try:
+        sent = await context.bot.send_message(
+            chat_id, await card_text(context, session, item), reply_markup=card_markup(context, item)
+        )
+    except TelegramError as error:  # the item stays open; /feedback in the group lists it
+        log.warning("could not post the card of feedback #%s: %s", item.id, error)
+        return
+    await feedback.set_card(session, item, sent.chat_id, sent.message_id)
+
+
+async def refresh_card(context: AppContext, session: AsyncSession, item: FeedbackItem) -> None:
+    if item.card_chat_id is None or item.card_message_id is None:
+        return
+    try:
+        await context.bot.edit_message_text(
+            await card_text(context, session, item),
+            chat_id=item.card_chat_id,
+            message_id=item.card_message_id,
+            reply_markup=card_markup(context, item),
+        )
+    except BadRequest as error:
+        log.info("feedback card #%s not edited: %s", item.id, error)
+
+
+async def on_button(update: Update, context: AppContext) -> None:
+    """Claim / Call back / Resolve on a card."""
+    query, user = update.callback_query, update.effective_user
+    lang = _lang(context)
+    action, _, raw_id = (query.data or "").removeprefix(PREFIX).partition(":")
+    if user is None or not is_staff_chat(update, context):
+        await query.answer(context.t(lang, "button.not_yours"), show_alert=True)
+        return
+    async with context.unit_of_work() as session:
+        await staff.role_in_staff_group(
+            session, user.id, display_name(user.first_name, user.last_name), user.username
+        )
+        item = await feedback.get(session, int(raw_id)) if raw_id.isdigit() else None
+        if item is None or action not in ACTIONS:
+            await query.answer(context.t(lang, "button.stale"), show_alert=True)
+            return
+        now = context.now()
+        try:
+            if action == "claim":
+                await feedback.claim(session, item, user.id, now)
+                notice = context.t(lang, "feedback.claimed_ok")
+            elif action == "callback":
+                reason = context.t(
+                    lang, "feedback.task_reason", id=item.id, comment=(item.comment or "")[:200]
+                )
+                task = await feedback.call_back(session, item, user.id, now, context.config.surveys, reason)
+                notice = context.t(lang, "feedback.callback_ok", task=task.id)
+            else:
+                await feedback.resolve(session, item, user.id, now)
+                notice = context.t(lang, "feedback.resolved_ok")
+        except FeedbackRefused as refused:
+            name = await _staff_name(session, item.claimed_by)
+            await query.answer(context.t(lang, refused.code, name=name), show_alert=True)
+            return
+        await audit.record(
+            session,
+            actor_id=user.id,
+            chat_id=query.message.chat.id if query.message else None,
+            action=f"feedback_{action}",
+            target=f"feedback:{item.id}",
+        )
+        await query.answer(notice)
+        await refresh_card(context, session, item)
+        if action == "resolve" and item.card_chat_id is not None and item.card_message_id is not None:
+            prompt = await context.bot.send_message(
+                item.card_chat_id,
+                context.t(lang, "feedback.note_prompt", id=item.id),
+                reply_parameters=ReplyParameters(item.card_message_id, allow_sending_without_reply=True),
+                reply_markup=ForceReply(selective=True),
+            )
+            await feedback.record_relay(
+                session,
+                item,
+                direction="note_prompt",
+                author_id=user.id,
+                source_chat_id=prompt.chat_id,
+                source_message_id=prompt.message_id,
+                text=None,
+                now=now,
+            )
+
+
+async def _relay_to_customer(
+    context: AppContext, session: AsyncSession, item: FeedbackItem, message: Message, author_id: int
+) -> None:
+    lang = _lang(context)
+    record = await feedback.record_relay(
+        session,
+        item,
+        direction="to_customer",
+        author_id=author_id,
+        source_chat_id=message.chat_id,
+        source_message_id=message.message_id,
+        text=message.text,
+        now=context.now(),
+    )
+    if record is None:  # this reply was relayed already (a redelivered update)
+        return
+    customer = await session.get(Customer, item.customer_id)
+    assert customer is not None
+    try:
+        sent = await context.bot.send_message(
+            customer.telegram_id,
+            context.t(customer.language, "feedback.staff_says", id=item.id, text=message.text),
+        )
+    except (Forbidden, BadRequest) as error:
+        log.info("reply to feedback #%s not delivered: %s", item.id, error)
+        await message.reply_text(context.t(lang, "feedback.not_delivered"))
+        return
+    await feedback.set_relayed(session, record, sent.chat_id, sent.message_id)
+    pending = await conversations.current(session, customer.telegram_id, customer.telegram_id)
+    if pending is None or pending.step == ANSWER_STEP:  # their next message comes back under the card
+        await conversations.expect(
+            session, customer.telegram_id, customer.telegram_id, ANSWER_STEP, {"id": item.id}
+        )
+    await audit.record(
+        session,
+        actor_id=author_id,
+        chat_id=message.chat_id,
+        action="feedback_reply",
+        target=f"feedback:{item.id}",
+    )
+    await message.reply_text(context.t(lang, "feedback.delivered"))
+
+
+def group_reply(fallback: Fallback) -> Fallback:
+    """A text reply in the staff group: to a card or a relayed message → to the customer; to a note
+    prompt → the resolution note; anything else → `fallback` (the conversation steps)."""
+
+    async def handle(update: Update, context: AppContext) -> None:
+        message, user = update.effective_message, update.effective_user
+        target = message.reply_to_message if message is not None else None
+        if (
+            message is None
+            or user is None
+            or target is None
+            or not message.text
+            or not is_staff_chat(update, context)
+        ):
+            await fallback(update, context)
+            return
+        async with context.unit_of_work() as session:
+            found = await feedback.find_by_message(session, message.chat_id, target.message_id)
+            if found is None:
+                pass
+            elif isinstance(found, Relay) and found.message.direction == "note_prompt":
+                await feedback.set_resolution(session, found.item, message.text)
+                await audit.record(
+                    session,
+                    actor_id=user.id,
+                    chat_id=message.chat_id,
+                    action="feedback_note",
+                    target=f"feedback:{found.item.id}",
+                )
+                await refresh_card(context, session, found.item)
+                await message.reply_text(context.t(_lang(context), "feedback.note_saved"))
+                return
+            else:
+                item = found.item if isinstance(found, Relay) else found
+                await staff.role_in_staff_group(
+                    session, user.id, display_name(user.first_name, user.last_name), user.username
+                )
+                await _relay_to_customer(context, session, item, message, user.id)
+                return
+        await fallback(update, context)
+
+    return handle
+
+
+async def relay_to_staff(
+    context: AppContext, session: AsyncSession, item: FeedbackItem, message: Message, customer: Customer
+) -> bool:
+    """A customer's answer goes to the group under the item's card; False when it was relayed before."""
+    chat_id = item.card_chat_id or context.config.staff_chat_id
+    if chat_id is None:
+        return False
+    record = await feedback.record_relay(
+        session,
+        item,
+        direction="to_staff",
+        author_id=customer.telegram_id,
+        source_chat_id=message.chat_id,
+        source_message_id=message.message_id,
+        text=message.text,
+        now=context.now(),
+    )
+    if record is None:
+        return False
+    reply_to = (
+        ReplyParameters(item.card_message_id, allow_sending_without_reply=True)
+        if item.card_message_id
+        else None
+    )
+    sent = await context.bot.send_message(
+        chat_id,
+        context.t(
+            _lang(context),
+            "feedback.customer_says",
+            id=item.id,
+            name=display_name(customer.first_name, customer.last_name),
+            text=message.text or "",
+        ),
+        reply_parameters=reply_to,
+    )
+    await feedback.set_relayed(session, record, sent.chat_id, sent.message_id)
+    return True
+
+
+async def list_open(update: Update, context: AppContext) -> None:
+    """/feedback in the staff group: the items not yet resolved."""
+    message = update.effective_message
+    lang = _lang(context)
+    async with context.unit_of_work() as session:
+        items = await feedback.open_items(session)
+        lines = []
+        for item in items:
+            customer = await _customer_name(session, item.customer_id)
+            lines.append(
+                context.t(
+                    lang,
+                    "feedback.list_line",
+                    id=item.id,
+                    status=context.t(lang, f"feedback.status_{item.status}"),
+                    name=customer,
+                    comment=(item.comment or "—")[:60],
+                )
+            )
+    await message.reply_text("\n".join(lines) if lines else context.t(lang, "feedback.list_empty"))
+
+
+async def _customer_name(session: AsyncSession, customer_id: int) -> str:
+    customer = await session.get(Customer, customer_id)
+    return display_name(customer.first_name, customer.last_name) if customer else "?"

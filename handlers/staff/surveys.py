@@ -1,0 +1,314 @@
+"""/survey in the staff group: define surveys (built-in CSAT/NPS, custom by short lines or an uploaded
+JSON file), list, activate, close, choose the general one, and send to an audience after a preview
+and a Confirm button."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+
+from handlers.common import command_args, display_name, is_staff_chat
+from handlers.context import AppContext
+from handlers.staff.access import current_role
+from storage import audiences, audit, buttons, staff, surveys
+from storage.audiences import AudienceError
+from storage.buttons import ButtonRefused
+from storage.staff import Role
+from storage.survey_definitions import Definition, DefinitionError, builtin, parse_json, parse_lines
+from storage.surveys import SurveyRefused
+
+PREFIX = "sb:"  # this capability's storage.buttons
+CONFIRM_TTL = timedelta(hours=1)
+MAX_FILE = 64 * 1024
+# Subcommand → the text confirming it.
+MANAGE = {"activate": "surveys.activated", "close": "surveys.closed_ok", "general": "surveys.general_set"}
+
+
+def _lang(context: AppContext) -> str:
+    return context.config.default_language
+
+
+async def _allowed(
+    context: AppContext, session: AsyncSession, message: Message, sub: str, role: Role
+) -> bool:
+    """Subcommands that change data need more than an agent (storage.staff.PERMISSIONS)."""
+    needed = staff.required_role(f"survey {sub}") or Role.AGENT
+    if role >= needed:
+        return True
+    user = message.from_user
+    await audit.record(
+        session,
+        actor_id=user.id if user else 0,
+        chat_id=message.chat_id,
+        action=f"survey {sub}",
+        outcome="refused",
+        detail={"reason": f"needs_{needed.label}"},
+    )
+    lang = _lang(context)
+    await message.reply_text(
+        context.t(lang, "staff.refused_role", role=context.t(lang, f"staff.role_{needed.label}"))
+    )
+    return False
+
+
+def _problems(context: AppContext, error: DefinitionError) -> str:
+    lang = _lang(context)
+    lines = [context.t(lang, "surveys.def_invalid")]
+    for problem in error.problems:
+        text = context.t(lang, problem.code, **problem.params)
+        lines.append(
+            context.t(lang, "surveys.def_at_line", line=problem.line, problem=text)
+            if problem.line
+            else f"• {text}"
+        )
+    return "\n".join(lines)
+
+
+async def _create(
+    context: AppContext, session: AsyncSession, message: Message, definition: Definition
+) -> None:
+    lang = _lang(context)
+    user_id = message.from_user.id if message.from_user else 0
+    try:
+        survey = await surveys.create(session, definition, created_by=user_id, now=context.now())
+    except SurveyRefused as refused:
+        await message.reply_text(context.t(lang, refused.code, **refused.params))
+        return
+    await audit.record(
+        session, actor_id=user_id, chat_id=message.chat_id, action="survey new", target=survey.name
+    )
+    await message.reply_text(
+        context.t(
+            lang, "surveys.created", name=survey.name, kind=survey.kind, questions=len(survey.questions)
+        )
+    )
+
+
+async def _new(context: AppContext, session: AsyncSession, message: Message, rest: str) -> None:
+    lang = _lang(context)
+    first_line, _, body = rest.partition("\n")
+    words = first_line.split()
+    if len(words) != 2:
+        await message.reply_text(context.t(lang, "surveys.new_usage"))
+        return
+    name, kind = words[0], words[1].lower()
+    try:
+        definition = parse_lines(name, body) if kind == "custom" else builtin(name, kind)
+    except DefinitionError as error:
+        await message.reply_text(_problems(context, error))
+        return
+    await _create(context, session, message, definition)
+
+
+async def _list(context: AppContext, session: AsyncSession, message: Message) -> None:
+    lang = _lang(context)
+    listed = await surveys.list_surveys(session)
+    if not listed:
+        await message.reply_text(context.t(lang, "surveys.list_empty"))
+        return
+    lines = [context.t(lang, "surveys.list_title")]
+    for entry in listed:
+        survey = entry.survey
+        lines.append(
+            context.t(
+                lang,
+                "surveys.list_line",
+                name=survey.name,
+                kind=survey.kind,
+                status=context.t(lang, f"surveys.status_{survey.status}"),
+                general=context.t(lang, "surveys.general_mark") if survey.general else "",
+                invited=entry.invited,
+                completed=entry.completed,
+            )
+        )
+    await message.reply_text("\n".join(lines))
+
+
+async def _manage(context: AppContext, session: AsyncSession, message: Message, sub: str, name: str) -> None:
+    lang = _lang(context)
+    if not name:
+        await message.reply_text(context.t(lang, "surveys.usage"))
+        return
+    now = context.now()
+    try:
+        if sub == "activate":
+            survey = await surveys.activate(session, name, now)
+        elif sub == "close":
+            survey = await surveys.close(session, name, now)
+        else:
+            survey = await surveys.make_general(session, name)
+    except SurveyRefused as refused:
+        await message.reply_text(context.t(lang, refused.code, **refused.params))
+        return
+    user_id = message.from_user.id if message.from_user else 0
+    await audit.record(
+        session, actor_id=user_id, chat_id=message.chat_id, action=f"survey {sub}", target=survey.name
+    )
+    await message.reply_text(context.t(lang, MANAGE[sub], name=survey.name))
+
+
+async def _send_preview(context: AppContext, session: AsyncSession, message: Message, rest: str) -> None:
+    lang = _lang(context)
+    name, _, audience_text = rest.partition(" ")
+    if not name or not audience_text.strip():
+        await message.reply_text(context.t(lang, "surveys.send_usage"))
+        return
+    survey = await surveys.by_name(session, name)
+    if survey is None or survey.status != "active":
+        code = "surveys.unknown" if survey is None else "surveys.not_active"
+        await message.reply_text(context.t(lang, code, name=name))
+        return
+    try:
+        audience = audiences.parse(audience_text)
+        resolved = await audiences.resolve(session, audience, context.now())
+    except AudienceError as error:
+        await message.reply_text(context.t(lang, error.code, **error.params))
+        return
+    counts = await surveys.preview(session, resolved.customer_ids, context.now(), context.config.surveys)
+    text = context.t(
+        lang,
+        "surveys.send_preview",
+        name=survey.name,
+        audience=audience_text.strip(),
+        total=len(resolved.customer_ids),
+        invited=counts["invited"],
+        throttled=counts["throttled"],
+        unreachable=counts["unreachable"],
+        days=context.config.surveys.throttle_days,
+    )
+    if resolved.unknown:
+        text += "\n" + context.t(lang, "surveys.send_unknown", references=", ".join(resolved.unknown))
+    if not counts["invited"]:
+        await message.reply_text(text + "\n" + context.t(lang, "surveys.send_nobody"))
+        return
+    user_id = message.from_user.id if message.from_user else 0
+    payload = {"survey": survey.id, "audience": audience_text.strip()}
+    now = context.now()
+    confirm, cancel = await buttons.issue_choice(
+        session,
+        ["survey_send", "survey_cancel"],
+        payload,
+        user_id=user_id,
+        now=now,
+        ttl=CONFIRM_TTL,
+        prefix=PREFIX,
+    )
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(context.t(lang, "surveys.confirm_button"), callback_data=confirm),
+                InlineKeyboardButton(context.t(lang, "surveys.cancel_button"), callback_data=cancel),
+            ]
+        ]
+    )
+    await message.reply_text(text, reply_markup=keyboard)
+
+
+async def on_send_button(update: Update, context: AppContext) -> None:
+    """Confirm or Cancel under a send preview (only the staff member who asked may press them)."""
+    query, user = update.callback_query, update.effective_user
+    lang = _lang(context)
+    if user is None or not is_staff_chat(update, context):
+        await query.answer(context.t(lang, "button.not_yours"), show_alert=True)
+        return
+    async with context.unit_of_work() as session:
+        try:
+            button = await buttons.resolve(session, query.data or "", user.id, context.now(), prefix=PREFIX)
+        except ButtonRefused as refused:
+            await query.answer(context.t(lang, refused.code), show_alert=True)
+            return
+        payload = dict(button.payload)
+        # Both buttons of the preview are spent once either is pressed (a second press is stale).
+        await buttons.consume(session, button)
+        if button.action == "survey_cancel":
+            await query.answer()
+            await query.edit_message_text(context.t(lang, "surveys.send_cancelled"))
+            return
+        survey = await surveys.get_survey(session, int(payload["survey"]))
+        try:
+            resolved = await audiences.resolve(session, audiences.parse(payload["audience"]), context.now())
+        except AudienceError as error:
+            await query.answer(context.t(lang, error.code, **error.params), show_alert=True)
+            return
+        counts = await surveys.send(
+            session,
+            survey,
+            resolved.customer_ids,
+            campaign=button.token,
+            now=context.now(),
+            config=context.config.surveys,
+        )
+        await audit.record(
+            session,
+            actor_id=user.id,
+            chat_id=query.message.chat.id if query.message else None,
+            action="survey send",
+            target=survey.name,
+            detail={"audience": payload["audience"], **{str(k): v for k, v in counts.items()}},
+        )
+        await query.answer()
+        await query.edit_message_text(
+            context.t(
+                lang,
+                "surveys.sent",
+                name=survey.name,
+                invited=counts["invited"],
+                throttled=counts["throttled"],
+                skipped=counts["unreachable"] + counts["duplicate"] + counts["closed"],
+            )
+        )
+
+
+async def command(update: Update, context: AppContext) -> None:
+    """/survey <new|list|activate|close|general|send> ... in the staff group."""
+    message = update.effective_message
+    if message is None:
+        return
+    lang = _lang(context)
+    args = command_args(message)
+    words = args.split(maxsplit=1)
+    sub = words[0].lower() if words else ""
+    rest = words[1].strip() if len(words) > 1 else ""
+    role = current_role(context)
+    async with context.unit_of_work() as session:
+        if sub == "list":
+            await _list(context, session, message)
+        elif sub in ("new", "send", *MANAGE) and not await _allowed(context, session, message, sub, role):
+            return
+        elif sub == "new":
+            await _new(context, session, message, rest)
+        elif sub in MANAGE:
+            await _manage(context, session, message, sub, rest)
+        elif sub == "send":
+            await _send_preview(context, session, message, rest)
+        else:
+            await message.reply_text(context.t(lang, "surveys.usage"))
+
+
+async def upload(update: Update, context: AppContext) -> None:
+    """A JSON file captioned /survey in the staff group: a custom survey definition."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or message.document is None:
+        return
+    if not (message.caption or "").strip().lower().startswith("/survey"):
+        return
+    lang = _lang(context)
+    async with context.unit_of_work() as session:
+        role = await staff.role_in_staff_group(
+            session, user.id, display_name(user.first_name, user.last_name), user.username
+        )
+        if not await _allowed(context, session, message, "new", role):
+            return
+        if (message.document.file_size or 0) > MAX_FILE:
+            await message.reply_text(context.t(lang, "surveys.file_too_big", max=MAX_FILE // 1024))
+            return
+        file = await message.document.get_file()
+        data = bytes(await file.download_as_bytearray())
+        try:
+            definition = parse_json(data)
+        except DefinitionError as error:
+            await message.reply_text(_problems(context, error))
+            return
+        await _create(context, session, message, definition)

@@ -1,0 +1,227 @@
+"""Surveys for customers: /survey, the answer buttons (which edit the survey's message as it goes),
+written answers collected with ForceReply, the thank-you with the reward, and polite refusals for
+closed, expired or stale buttons. The state is in the database (storage.surveys)."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
+
+from handlers.common import language_for
+from handlers.context import AppContext
+from handlers.staff import feedback_cards
+from storage import conversations, customers, survey_answers, surveys
+from storage.models import Conversation, Survey, SurveyInvitation
+from storage.survey_answers import Progress
+from storage.surveys import Buttons, SurveyRefused
+
+log = logging.getLogger(__name__)
+
+TEXT_STEP = "surveys/text"
+
+
+def markup(context: AppContext, lang: str, rows: Buttons) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    context.t(lang, label[1:]) if label.startswith("@") else label, callback_data=data
+                )
+                for label, data in row
+            ]
+            for row in rows
+        ]
+    )
+
+
+def question_view(
+    context: AppContext, lang: str, survey: Survey, invitation: SurveyInvitation
+) -> tuple[str, InlineKeyboardMarkup]:
+    index = invitation.position
+    template, params = surveys.question_message(survey, index)
+    rows = surveys.question_keyboard(invitation.token, index, survey.questions[index])
+    return context.t(lang, template, **params), markup(context, lang, rows)
+
+
+def _asks_text(survey: Survey, invitation: SurveyInvitation) -> bool:
+    index = invitation.position
+    return (
+        invitation.status != "completed"
+        and index < len(survey.questions)
+        and (survey.questions[index]["type"] == "text")
+    )
+
+
+async def _ask_text(
+    context: AppContext, session: AsyncSession, chat_id: int, lang: str, invitation: SurveyInvitation
+) -> None:
+    """Wait for a written answer (kept in the database: a restart still takes it)."""
+    await conversations.expect(
+        session, chat_id, chat_id, TEXT_STEP, {"token": invitation.token, "index": invitation.position}
+    )
+    await context.bot.send_message(
+        chat_id,
+        context.t(lang, "surveys.write_prompt"),
+        reply_markup=ForceReply(input_field_placeholder=context.t(lang, "surveys.write_placeholder")),
+    )
+
+
+async def _clear_text_step(session: AsyncSession, chat_id: int) -> None:
+    pending = await conversations.current(session, chat_id, chat_id)
+    if pending is not None and pending.step == TEXT_STEP:
+        await conversations.clear(session, chat_id, chat_id)
+
+
+def _thanks(context: AppContext, lang: str, progress: Progress) -> str:
+    text = context.t(lang, "surveys.thanks")
+    if progress.reward:
+        text += "\n" + context.t(lang, "surveys.reward", points=progress.reward)
+    return text
+
+
+async def _show(
+    context: AppContext,
+    session: AsyncSession,
+    chat_id: int,
+    lang: str,
+    progress: Progress,
+    message: Message | None,
+) -> None:
+    """Show where the survey is now: edit `message` (a button was pressed) or send a new one."""
+    invitation, survey = progress.invitation, progress.survey
+    if progress.outcome == "done":
+        text, keyboard = _thanks(context, lang, progress), None
+    else:
+        text, keyboard = question_view(context, lang, survey, invitation)
+    if message is not None:
+        try:
+            await message.edit_text(text, reply_markup=keyboard)
+        except BadRequest as error:  # e.g. "message is not modified" on a repeated update
+            log.info("survey message not edited: %s", error)
+    else:
+        sent = await context.bot.send_message(chat_id, text, reply_markup=keyboard)
+        await surveys.set_message(session, invitation, sent.chat_id, sent.message_id)
+    if _asks_text(survey, invitation):
+        await _ask_text(context, session, chat_id, lang, invitation)
+
+
+async def _after_answer(
+    context: AppContext,
+    session: AsyncSession,
+    chat_id: int,
+    lang: str,
+    progress: Progress,
+    message: Message | None,
+) -> None:
+    if progress.outcome in ("next", "done"):
+        await _clear_text_step(session, chat_id)
+        await _show(context, session, chat_id, lang, progress, message)
+    if progress.feedback is not None:
+        if progress.feedback_created:
+            await feedback_cards.post_card(context, session, progress.feedback)
+        else:
+            await feedback_cards.refresh_card(context, session, progress.feedback)
+
+
+async def open_survey(update: Update, context: AppContext) -> None:
+    """/survey in a private chat: the current general survey."""
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None:
+        return
+    async with context.unit_of_work() as session:
+        customer = await customers.get(session, user.id)
+        lang = language_for(update, context, customer)
+        if customer is None:
+            await message.reply_text(context.t(lang, "common.join_first"))
+            return
+        try:
+            invitation, survey = await surveys.open_for_customer(
+                session, customer, context.now(), context.config.surveys
+            )
+        except SurveyRefused as refused:
+            await message.reply_text(context.t(lang, refused.code))
+            return
+        await _show(context, session, user.id, lang, Progress(invitation, survey, "next"), None)
+
+
+async def on_answer(update: Update, context: AppContext) -> None:
+    """An answer button: "sv:<token>:<question>:<value>"."""
+    query = update.callback_query
+    user = query.from_user
+    parsed = surveys.parse_data(query.data or "")
+    async with context.unit_of_work() as session:
+        customer = await customers.get(session, user.id)
+        lang = language_for(update, context, customer)
+        if parsed is None:
+            await query.answer(context.t(lang, "button.stale"), show_alert=True)
+            return
+        token, index, value = parsed
+        try:
+            progress = await survey_answers.answer(
+                session,
+                token,
+                index,
+                value,
+                telegram_id=user.id,
+                now=context.now(),
+                config=context.config.surveys,
+            )
+        except SurveyRefused as refused:
+            await query.answer(context.t(lang, refused.code), show_alert=True)
+            if refused.code == "surveys.closed" and isinstance(query.message, Message):
+                try:
+                    await query.message.edit_text(context.t(lang, "surveys.closed"))
+                except BadRequest:
+                    pass
+            return
+        if progress.outcome == "already":
+            await query.answer(context.t(lang, "surveys.already_recorded"))
+            return
+        await query.answer()
+        message = query.message if isinstance(query.message, Message) else None
+        if message is not None:
+            await surveys.set_message(session, progress.invitation, message.chat_id, message.message_id)
+        if progress.outcome == "write":
+            await _ask_text(context, session, user.id, lang, progress.invitation)
+            return
+        await _after_answer(context, session, user.id, lang, progress, message)
+
+
+async def on_text(update: Update, context: AppContext, session: AsyncSession, pending: Conversation) -> None:
+    """A written answer (the reply to the ForceReply prompt, or simply the next message)."""
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None:
+        return
+    customer = await customers.get(session, user.id)
+    lang = language_for(update, context, customer)
+    if not message.text:
+        await message.reply_text(context.t(lang, "surveys.text_only"))
+        return
+    try:
+        progress = await survey_answers.answer(
+            session,
+            str(pending.payload.get("token", "")),
+            int(pending.payload.get("index", -1)),
+            "",
+            text=message.text,
+            telegram_id=user.id,
+            now=context.now(),
+            config=context.config.surveys,
+        )
+    except SurveyRefused as refused:
+        await conversations.clear(session, user.id, user.id)
+        await message.reply_text(context.t(lang, refused.code))
+        return
+    await conversations.clear(session, user.id, user.id)
+    if progress.outcome == "already":
+        await message.reply_text(context.t(lang, "surveys.already_recorded"))
+        return
+    # The survey continues in a new message below the answer; the old message's buttons now answer
+    # "already recorded" (no edit: its text is not ours to rebuild here).
+    await _after_answer(context, session, user.id, lang, progress, None)
+
+
+STEPS = {TEXT_STEP: on_text}
