@@ -6,6 +6,7 @@ from storage.models.buttons import Button
 from storage.models.conversations import Conversation
 from storage.models.customers import Customer
 from storage.models.ledger import LedgerEntry, LoyaltyAccount
+from storage.models.loyalty import Purchase, Referral, ReferralCode, Reward, Voucher
 from storage.models.outbox import OutboxMessage
 from storage.models.staff import StaffMember
 from storage.models.tasks import Task
@@ -19,8 +20,13 @@ __all__ = [
     "LedgerEntry",
     "LoyaltyAccount",
     "OutboxMessage",
+    "Purchase",
+    "Referral",
+    "ReferralCode",
+    "Reward",
     "StaffMember",
     "Task",
     "TimestampMixin",
     "UTCDateTime",
+    "Voucher",
 ]
