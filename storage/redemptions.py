@@ -22,13 +22,24 @@ VOUCHERS_SHOWN = 20
 
 
 class RedemptionRefused(Exception):
-    """`code` names the localized reason; `params` fill it; `voucher` is the one concerned, if any."""
+    """`code` names the localized reason; `params` hold plain values (the transaction that raised is
+    rolled back, so no ORM object is carried out of it)."""
 
-    def __init__(self, code: str, voucher: Voucher | None = None, **params: Any) -> None:
+    def __init__(self, code: str, /, **params: Any) -> None:
         super().__init__(code)
         self.code = code
-        self.voucher = voucher
         self.params = params
+
+
+def _facts(voucher: Voucher) -> dict[str, Any]:
+    return {
+        "voucher": voucher.code,
+        "title": voucher.title,
+        "used_at": voucher.used_at,
+        "used_by": voucher.used_by,
+        "cancelled_at": voucher.cancelled_at,
+        "expires_at": voucher.expires_at,
+    }
 
 
 @dataclass(frozen=True)
@@ -131,7 +142,7 @@ async def fulfil(session: AsyncSession, code: str, *, actor_id: int, now: dateti
     """Mark a voucher used, once. A second time: RedemptionRefused("rewards.fulfil_used", voucher)."""
     voucher = await by_code(session, code)
     if voucher is None:
-        raise RedemptionRefused("rewards.voucher_unknown", code=code)
+        raise RedemptionRefused("rewards.voucher_unknown", voucher=code)
     marked = await session.execute(
         update(Voucher)
         .where(
@@ -144,7 +155,7 @@ async def fulfil(session: AsyncSession, code: str, *, actor_id: int, now: dateti
     voucher = await by_code(session, code)
     assert voucher is not None
     if marked.rowcount != 1:
-        raise RedemptionRefused(f"rewards.fulfil_{status_of(voucher, now)}", voucher)
+        raise RedemptionRefused(f"rewards.fulfil_{status_of(voucher, now)}", **_facts(voucher))
     customer = await session.get(Customer, voucher.customer_id)
     if customer is not None:
         await outbox.enqueue_for_customer(
@@ -164,7 +175,7 @@ async def cancel(
     """Cancel an unused voucher: the points come back (as a new lot), the stock too."""
     voucher = await by_code(session, code)
     if voucher is None:
-        raise RedemptionRefused("rewards.voucher_unknown", code=code)
+        raise RedemptionRefused("rewards.voucher_unknown", voucher=code)
     await ledger.lock_account(session, voucher.customer_id, now)  # same lock order as redeem
     marked = await session.execute(
         update(Voucher)
@@ -174,7 +185,7 @@ async def cancel(
     voucher = await by_code(session, code)
     assert voucher is not None
     if marked.rowcount != 1:
-        raise RedemptionRefused(f"rewards.cancel_{voucher.status}", voucher)
+        raise RedemptionRefused(f"rewards.cancel_{voucher.status}", **_facts(voucher))
     await session.execute(
         update(Reward)
         .where(Reward.id == voucher.reward_id, Reward.stock.is_not(None))
@@ -200,7 +211,7 @@ async def cancel(
             template="loyalty.voucher_cancelled",
             params={
                 "title": voucher.title,
-                "code": voucher.code,
+                "voucher": voucher.code,
                 "points": voucher.points,
                 "reason": reason,
                 "balance": await ledger.balance(session, customer.id),
