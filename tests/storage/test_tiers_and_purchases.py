@@ -15,7 +15,7 @@ from storage.clock import FakeClock
 from storage.config import LoyaltyConfig, Tier
 from storage.models import OutboxMessage
 from storage.points import PointsRefused
-from tests.storage.loyalty_helpers import assert_consistent, give, new_customer
+from tests.storage.loyalty_helpers import assert_consistent, new_customer
 
 CONFIG = LoyaltyConfig(
     points_per_currency=Decimal("1"),
