@@ -21,9 +21,11 @@ from bot import commands
 from bot.application import EngageApplication
 from bot.i18n import Catalog
 from bot.settings import Settings
-from handlers import activity, errors, onboarding, profile
+from handlers import activity, errors, onboarding, points, profile, rewards
+from handlers.buttons import PATTERN as BUTTON_PATTERN
+from handlers.buttons import ButtonRouter
 from handlers.context import AppContext, BotData, Runtime
-from handlers.staff import access, find, roles
+from handlers.staff import access, catalog, find, purchases, roles, vouchers
 from handlers.steps import StepRouter
 from jobs import sender
 from storage import db, migrate, staff
@@ -49,10 +51,25 @@ def _register(app: EngageApplication) -> None:
     app.add_handler(CallbackQueryHandler(profile.on_edit, pattern=r"^profile:"))
     app.add_handler(CallbackQueryHandler(profile.on_language, pattern=r"^lang:"))
 
+    app.add_handler(CommandHandler("points", points.show, filters=PRIVATE))
+    app.add_handler(CommandHandler("invite", points.invite, filters=PRIVATE))
+    app.add_handler(CommandHandler("rewards", rewards.show, filters=PRIVATE))
+    app.add_handler(CommandHandler("myrewards", rewards.mine, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(points.on_page, pattern=rf"^{points.PAGE_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(rewards.on_browse, pattern=r"^rw:"))
+    buttons = ButtonRouter({rewards.REDEEM: rewards.on_redeem, rewards.CONFIRM: rewards.on_confirm})
+    app.add_handler(CallbackQueryHandler(buttons, pattern=BUTTON_PATTERN))
+
     app.add_handler(CommandHandler("find", find.find))
     app.add_handler(CommandHandler("staff", roles.list_staff))
     app.add_handler(CommandHandler("promote", roles.promote))
     app.add_handler(CommandHandler("demote", roles.demote))
+    app.add_handler(CommandHandler("purchase", purchases.purchase))
+    app.add_handler(CommandHandler("award", purchases.award))
+    app.add_handler(CommandHandler("deduct", purchases.deduct))
+    app.add_handler(CommandHandler("fulfil", vouchers.fulfil))
+    app.add_handler(CommandHandler("cancel", vouchers.cancel))
+    app.add_handler(CommandHandler("reward", catalog.manage))
 
     steps = StepRouter({**profile.STEPS})
     app.add_handler(MessageHandler((filters.TEXT | filters.CONTACT) & ~filters.COMMAND, steps))

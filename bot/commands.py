@@ -12,8 +12,19 @@ from storage.config import Config
 
 log = logging.getLogger(__name__)
 
-CUSTOMER_COMMANDS = ("start", "profile", "language", "help")
-STAFF_COMMANDS = ("find", "staff", "promote", "demote")
+CUSTOMER_COMMANDS = ("start", "points", "rewards", "myrewards", "invite", "profile", "language", "help")
+STAFF_COMMANDS = (
+    "find",
+    "purchase",
+    "award",
+    "deduct",
+    "fulfil",
+    "cancel",
+    "reward",
+    "staff",
+    "promote",
+    "demote",
+)
 
 
 def _commands(catalog: Catalog, language: str, names: tuple[str, ...]) -> list[BotCommand]:

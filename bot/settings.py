@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from storage.config import LANGUAGES, Config
+from storage.config import LANGUAGES, Config, LoyaltyConfig, Tier
 from storage.timezones import is_valid_timezone
 
 TELEGRAM_API_URL = "https://api.telegram.org"
@@ -67,6 +68,68 @@ def _timezone(env: Mapping[str, str], key: str, default: str) -> str:
     return value
 
 
+def _count(env: Mapping[str, str], key: str, default: int | None, *, never: bool = False) -> int | None:
+    """A whole number ≥ 0 (or "never" where allowed: None)."""
+    value = env.get(key, "").strip().lower()
+    if not value:
+        return default
+    if never and value in {"never", "none", "0"}:
+        return None
+    if not value.isdigit():
+        extra = ' or "never"' if never else ""
+        raise SettingsError(f"{key} must be a whole number{extra}, not {value!r}.")
+    return int(value)
+
+
+def _decimal(env: Mapping[str, str], key: str, default: Decimal) -> Decimal:
+    value = env.get(key, "").strip()
+    if not value:
+        return default
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        number = Decimal(-1)
+    if not number.is_finite() or number <= 0:
+        raise SettingsError(f"{key} must be a positive number such as 1 or 0.5, not {value!r}.")
+    return number
+
+
+def _tiers(env: Mapping[str, str], key: str, default: tuple[Tier, ...]) -> tuple[Tier, ...]:
+    """ "Member:0:1, Silver:500:1.25, Gold:2000:1.5" (name:points earned in the window:multiplier)."""
+    value = env.get(key, "").strip()
+    if not value:
+        return default
+    tiers = []
+    for part in (p.strip() for p in value.split(",") if p.strip()):
+        name, _, rest = part.partition(":")
+        threshold, _, multiplier = rest.partition(":")
+        try:
+            tiers.append(Tier(name.strip(), int(threshold), Decimal(multiplier)))
+        except (ValueError, InvalidOperation):
+            raise SettingsError(
+                f"{key}: {part!r} should look like Silver:500:1.25 (name:points:multiplier)."
+            ) from None
+    if not tiers or tiers[0].threshold != 0 or any(not t.name for t in tiers):
+        raise SettingsError(f"{key}: the first tier must start at 0 points, e.g. Member:0:1,Silver:500:1.25.")
+    if [t.threshold for t in tiers] != sorted({t.threshold for t in tiers}):
+        raise SettingsError(f"{key}: tier thresholds must go up, e.g. Member:0:1,Silver:500:1.25.")
+    return tuple(tiers)
+
+
+def loyalty_from_env(env: Mapping[str, str]) -> LoyaltyConfig:
+    d = LoyaltyConfig()
+    return LoyaltyConfig(
+        points_per_currency=_decimal(env, "LOYALTY_POINTS_PER_CURRENCY", d.points_per_currency),
+        tiers=_tiers(env, "LOYALTY_TIERS", d.tiers),
+        tier_window_months=_count(env, "LOYALTY_TIER_WINDOW_MONTHS", d.tier_window_months) or 12,
+        expiry_months=_count(env, "LOYALTY_EXPIRY_MONTHS", d.expiry_months, never=True),
+        referral_bonus=_count(env, "LOYALTY_REFERRAL_BONUS", d.referral_bonus) or 0,
+        award_max=_count(env, "LOYALTY_AWARD_MAX", d.award_max) or d.award_max,
+        purchase_max=_decimal(env, "LOYALTY_PURCHASE_MAX", d.purchase_max),
+        voucher_days=_count(env, "LOYALTY_VOUCHER_DAYS", d.voucher_days, never=True),
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     token: str
@@ -122,6 +185,7 @@ class Settings:
             staff_chat_id=_int(env, "STAFF_CHAT_ID"),
             owner_ids=_ids(env, "OWNER_IDS"),
             staff_timezone=_timezone(env, "STAFF_TIMEZONE", default_tz),
+            loyalty=loyalty_from_env(env),
         )
         return cls(
             token=token,

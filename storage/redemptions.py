@@ -92,7 +92,7 @@ async def redeem(
     earlier = await by_key(session, key)
     if earlier is not None:
         if earlier.customer_id != customer.id:
-            raise RedemptionRefused("rewards.refused_disabled")
+            raise RedemptionRefused("reward.refused_disabled")
         return Redeemed(earlier, account.balance, replayed=True)
     reward = await rewards.get(session, reward_id)
     why = await rewards.refusal(session, customer, reward, account.balance, now, config)
@@ -112,7 +112,7 @@ async def redeem(
     if taken.rowcount != 1:
         fresh = await rewards.get(session, reward.id)
         gone = fresh is None or not fresh.active
-        raise RedemptionRefused("rewards.refused_disabled" if gone else "rewards.refused_stock")
+        raise RedemptionRefused("reward.refused_disabled" if gone else "reward.refused_stock")
     voucher = Voucher(
         code=await _new_code(session),
         idempotency_key=key,
@@ -139,10 +139,10 @@ async def redeem(
 
 
 async def fulfil(session: AsyncSession, code: str, *, actor_id: int, now: datetime) -> Voucher:
-    """Mark a voucher used, once. A second time: RedemptionRefused("rewards.fulfil_used", voucher)."""
+    """Mark a voucher used, once. A second time: RedemptionRefused("reward.fulfil_used", voucher)."""
     voucher = await by_code(session, code)
     if voucher is None:
-        raise RedemptionRefused("rewards.voucher_unknown", voucher=code)
+        raise RedemptionRefused("reward.voucher_unknown", voucher=code)
     marked = await session.execute(
         update(Voucher)
         .where(
@@ -155,7 +155,7 @@ async def fulfil(session: AsyncSession, code: str, *, actor_id: int, now: dateti
     voucher = await by_code(session, code)
     assert voucher is not None
     if marked.rowcount != 1:
-        raise RedemptionRefused(f"rewards.fulfil_{status_of(voucher, now)}", **_facts(voucher))
+        raise RedemptionRefused(f"reward.fulfil_{status_of(voucher, now)}", **_facts(voucher))
     customer = await session.get(Customer, voucher.customer_id)
     if customer is not None:
         await outbox.enqueue_for_customer(
@@ -175,7 +175,7 @@ async def cancel(
     """Cancel an unused voucher: the points come back (as a new lot), the stock too."""
     voucher = await by_code(session, code)
     if voucher is None:
-        raise RedemptionRefused("rewards.voucher_unknown", voucher=code)
+        raise RedemptionRefused("reward.voucher_unknown", voucher=code)
     await ledger.lock_account(session, voucher.customer_id, now)  # same lock order as redeem
     marked = await session.execute(
         update(Voucher)
@@ -185,7 +185,7 @@ async def cancel(
     voucher = await by_code(session, code)
     assert voucher is not None
     if marked.rowcount != 1:
-        raise RedemptionRefused(f"rewards.cancel_{voucher.status}", **_facts(voucher))
+        raise RedemptionRefused(f"reward.cancel_{voucher.status}", **_facts(voucher))
     await session.execute(
         update(Reward)
         .where(Reward.id == voucher.reward_id, Reward.stock.is_not(None))

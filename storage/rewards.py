@@ -51,7 +51,7 @@ def parse_spec(text: str) -> dict[str, str]:
         key, sep, value = part.partition("=")
         key = key.strip().lower()
         if not sep or key not in FIELDS:
-            raise CatalogRefused("rewards.spec_invalid", part=part)
+            raise CatalogRefused("reward.spec_invalid", part=part)
         spec[key] = value.strip()
     return spec
 
@@ -60,7 +60,7 @@ def _number(field: str, value: str, *, allow_unlimited: bool, minimum: int) -> i
     if allow_unlimited and value.strip().lower() in UNLIMITED:
         return None
     if not value.strip().isdigit() or not minimum <= int(value) <= NUMBER_MAX:
-        raise CatalogRefused("rewards.field_number", field=field, minimum=minimum)
+        raise CatalogRefused("reward.field_number", field=field, minimum=minimum)
     return int(value)
 
 
@@ -70,11 +70,11 @@ def validate(spec: dict[str, str], config: LoyaltyConfig) -> dict[str, Any]:
     if "title" in spec:
         title = spec["title"].strip()
         if not title or len(title) > TITLE_MAX:
-            raise CatalogRefused("rewards.field_title", max=TITLE_MAX)
+            raise CatalogRefused("reward.field_title", max=TITLE_MAX)
         values["title"] = title
     if "description" in spec:
         if len(spec["description"]) > DESCRIPTION_MAX:
-            raise CatalogRefused("rewards.field_description", max=DESCRIPTION_MAX)
+            raise CatalogRefused("reward.field_description", max=DESCRIPTION_MAX)
         values["description"] = spec["description"].strip()
     if "cost" in spec:
         values["cost"] = _number("cost", spec["cost"], allow_unlimited=False, minimum=1)
@@ -90,7 +90,7 @@ def validate(spec: dict[str, str], config: LoyaltyConfig) -> dict[str, Any]:
             tier = tiers.find_tier(raw, config)
             if tier is None:
                 names = ", ".join(t.name for t in config.tiers)
-                raise CatalogRefused("rewards.field_tier", tier=raw, tiers=names)
+                raise CatalogRefused("reward.field_tier", tier=raw, tiers=names)
             values["min_tier"] = None if tier == config.tiers[0] else tier.name
     return values
 
@@ -98,7 +98,7 @@ def validate(spec: dict[str, str], config: LoyaltyConfig) -> dict[str, Any]:
 async def add(session: AsyncSession, spec: dict[str, str], config: LoyaltyConfig, now: datetime) -> Reward:
     values = validate(spec, config)
     if "title" not in values or "cost" not in values:
-        raise CatalogRefused("rewards.add_needs")
+        raise CatalogRefused("reward.add_needs")
     reward = Reward(active=True, description="", created_at=now, updated_at=now, **values)
     session.add(reward)
     await session.flush()
@@ -116,7 +116,7 @@ async def get(session: AsyncSession, reward_id: int) -> Reward | None:
 async def _existing(session: AsyncSession, reward_id: int) -> Reward:
     reward = await get(session, reward_id)
     if reward is None:
-        raise CatalogRefused("rewards.unknown", id=reward_id)
+        raise CatalogRefused("reward.unknown", id=reward_id)
     return reward
 
 
@@ -125,7 +125,7 @@ async def edit(
 ) -> Reward:
     values = validate(spec, config)
     if not values:
-        raise CatalogRefused("rewards.edit_needs")
+        raise CatalogRefused("reward.edit_needs")
     reward = await _existing(session, reward_id)
     for key, value in values.items():
         setattr(reward, key, value)
@@ -180,18 +180,18 @@ async def refusal(
 ) -> tuple[str, dict[str, Any]] | None:
     """Why this customer cannot redeem this reward now (a catalog key and its params), or None."""
     if reward is None or not reward.active:
-        return "rewards.refused_disabled", {}
+        return "reward.refused_disabled", {}
     if reward.min_tier and tiers.rank(reward.min_tier, config) > 0:
         earned = await ledger.earned_in_window(session, customer.id, now, config)
         if tiers.rank(tiers.tier_for(earned, config).name, config) < tiers.rank(reward.min_tier, config):
-            return "rewards.refused_tier", {"tier": reward.min_tier}
+            return "reward.refused_tier", {"tier": reward.min_tier}
     if reward.stock is not None and reward.stock <= 0:
-        return "rewards.refused_stock", {}
+        return "reward.refused_stock", {}
     if reward.per_customer_limit is not None:
         if await redeemed_count(session, customer.id, reward.id) >= reward.per_customer_limit:
-            return "rewards.refused_limit", {"limit": reward.per_customer_limit}
+            return "reward.refused_limit", {"limit": reward.per_customer_limit}
     if balance < reward.cost:
-        return "rewards.refused_points", {"missing": reward.cost - balance, "balance": balance}
+        return "reward.refused_points", {"missing": reward.cost - balance, "balance": balance}
     return None
 
 

@@ -98,6 +98,12 @@ PERMISSIONS: dict[str, Role] = {
     "staff": Role.AGENT,
     "promote": Role.OWNER,
     "demote": Role.OWNER,
+    "purchase": Role.AGENT,
+    "award": Role.AGENT,
+    "deduct": Role.ADMIN,
+    "fulfil": Role.AGENT,
+    "cancel": Role.ADMIN,
+    "reward": Role.ADMIN,
 }
 
 

@@ -48,12 +48,12 @@ async def test_redeem_once_per_key_and_voucher_life(
     with pytest.raises(RedemptionRefused) as refused:
         async with sessions.begin() as session:
             await redemptions.fulfil(session, code, actor_id=78, now=now + timedelta(hours=1))
-    assert refused.value.code == "rewards.fulfil_used"
+    assert refused.value.code == "reward.fulfil_used"
     assert (refused.value.params["used_by"], refused.value.params["used_at"]) == (77, now)
     with pytest.raises(RedemptionRefused) as refused:
         async with sessions.begin() as session:
             await redemptions.cancel(session, code, reason="x", actor_id=1, now=now, config=CONFIG)
-    assert refused.value.code == "rewards.cancel_used"
+    assert refused.value.code == "reward.cancel_used"
 
     async with sessions.begin() as session:
         second = await redemptions.redeem(session, kim, coffee.id, key="tok2", now=now, config=CONFIG)
@@ -67,11 +67,11 @@ async def test_redeem_once_per_key_and_voucher_life(
     with pytest.raises(RedemptionRefused) as refused:
         async with sessions.begin() as session:
             await redemptions.fulfil(session, second.voucher.code, actor_id=1, now=now)
-    assert refused.value.code == "rewards.fulfil_cancelled"
+    assert refused.value.code == "reward.fulfil_cancelled"
     with pytest.raises(RedemptionRefused) as refused:
         async with sessions.begin() as session:
             await redemptions.fulfil(session, "ZZZZ2222", actor_id=1, now=now)
-    assert refused.value.code == "rewards.voucher_unknown"
+    assert refused.value.code == "reward.voucher_unknown"
 
 
 async def test_an_expired_voucher_cannot_be_used(
@@ -89,16 +89,16 @@ async def test_an_expired_voucher_cannot_be_used(
     with pytest.raises(RedemptionRefused) as refused:
         async with sessions.begin() as session:
             await redemptions.fulfil(session, voucher.code, actor_id=1, now=later)
-    assert refused.value.code == "rewards.fulfil_expired"
+    assert refused.value.code == "reward.fulfil_expired"
 
 
 @pytest.mark.parametrize(
     ("spec", "balance", "earlier", "code"),
     [
-        ({}, 99, 0, "rewards.refused_points"),
-        ({"stock": "0"}, 500, 0, "rewards.refused_stock"),
-        ({"limit": "1"}, 500, 1, "rewards.refused_limit"),
-        ({"tier": "Silver"}, 400, 0, "rewards.refused_tier"),
+        ({}, 99, 0, "reward.refused_points"),
+        ({"stock": "0"}, 500, 0, "reward.refused_stock"),
+        ({"limit": "1"}, 500, 1, "reward.refused_limit"),
+        ({"tier": "Silver"}, 400, 0, "reward.refused_tier"),
     ],
 )
 async def test_refusals_change_nothing(
@@ -145,7 +145,7 @@ async def test_a_disabled_reward_is_refused(
     with pytest.raises(RedemptionRefused) as refused:
         async with sessions.begin() as session:
             await redemptions.redeem(session, kim, reward.id, key="k", now=now, config=CONFIG)
-    assert refused.value.code == "rewards.refused_disabled"
+    assert refused.value.code == "reward.refused_disabled"
 
 
 async def test_catalog_validation(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> None:
@@ -207,7 +207,7 @@ async def test_1000_concurrent_redemptions_by_100_customers_on_stock_10(
 
         outcomes = await asyncio.gather(*(attempt(p, n) for n in range(10) for p in people))
         assert outcomes.count("ok") == 10
-        assert set(outcomes) <= {"ok", "rewards.refused_stock", "rewards.refused_points"}
+        assert set(outcomes) <= {"ok", "reward.refused_stock", "reward.refused_points"}
         async with sessions.begin() as session:
             assert await session.scalar(select(func.count(Voucher.id))) == 10
             assert (await rewards.get(session, reward.id)).stock == 0
