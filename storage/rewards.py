@@ -99,7 +99,7 @@ async def add(session: AsyncSession, spec: dict[str, str], config: LoyaltyConfig
     values = validate(spec, config)
     if "title" not in values or "cost" not in values:
         raise CatalogRefused("reward.add_needs")
-    reward = Reward(active=True, description="", created_at=now, updated_at=now, **values)
+    reward = Reward(**{"active": True, "description": "", "created_at": now, "updated_at": now, **values})
     session.add(reward)
     await session.flush()
     return reward
