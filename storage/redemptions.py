@@ -211,7 +211,7 @@ async def cancel(
             template="loyalty.voucher_cancelled",
             params={
                 "title": voucher.title,
-                "voucher": voucher.code,
+                "code": voucher.code,
                 "points": voucher.points,
                 "reason": reason,
                 "balance": await ledger.balance(session, customer.id),

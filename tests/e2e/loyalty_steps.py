@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from storage import ledger
 from storage.models import Customer, LedgerEntry, LoyaltyAccount, Voucher
 from tests.e2e.harness import Harness
 from tests.emulator import UserDriver
+from tests.emulator.driver import SentMessage
 
 
-async def join(harness: Harness, person: UserDriver, payload: str = "") -> None:
+@pytest.fixture(autouse=True)
+def quiet_outbox(harness: Harness) -> None:
+    """Notifications arrive only when a test drains the outbox, so `last()` is deterministic."""
+    pause_outbox(harness)
+
+
+def pause_outbox(harness: Harness) -> None:
+    assert harness.app is not None and harness.app.job_queue is not None
+    jobs = harness.app.job_queue.get_jobs_by_name("outbox")
+    for job in jobs:
+        job.enabled = False
+
+
+def latest(person: UserDriver, message: SentMessage) -> SentMessage:
+    """A message as it reads now (after edits)."""
+    return next(m for m in person.messages(message.chat_id) if m.message_id == message.message_id)
+
+
+async def join(harness: Harness, person: UserDriver, payload: str = "", lang: str = "en") -> None:
     """Accept the privacy notice (profile questions left unanswered: commands still work)."""
     await person.send(f"/start {payload}".strip())
-    await person.press(harness.t("en", "onboarding.accept"))
+    await person.press(harness.t(lang, "onboarding.accept"))
 
 
 async def staff(harness: Harness, who: UserDriver, text: str) -> str:

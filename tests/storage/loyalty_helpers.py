@@ -7,10 +7,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import Catalog
 from storage import customers, ledger
 from storage.config import Config, LoyaltyConfig
 from storage.customers import TelegramProfile
-from storage.models import Customer, LedgerEntry, LoyaltyAccount
+from storage.models import Customer, LedgerEntry, LoyaltyAccount, OutboxMessage
 
 
 async def new_customer(session: AsyncSession, telegram_id: int, now: datetime, name: str = "Kim") -> Customer:
@@ -53,3 +54,10 @@ async def assert_consistent(session: AsyncSession) -> None:
         )
         assert balance >= 0
         assert balance == total == remaining, (customer_id, balance, total, remaining)
+
+
+async def assert_outbox_renders(session: AsyncSession, catalog: Catalog) -> None:
+    """Every queued message renders in its language with the params stored for it."""
+    for row in await session.scalars(select(OutboxMessage)):
+        for language in catalog.catalogs:
+            catalog(language, row.template, **row.params)

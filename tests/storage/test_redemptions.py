@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.i18n import Catalog
 from storage import codes, db, ledger, redemptions, rewards
 from storage.clock import FakeClock
 from storage.config import LoyaltyConfig
 from storage.models import LedgerEntry, Reward, Voucher
 from storage.redemptions import RedemptionRefused
-from tests.storage.loyalty_helpers import assert_consistent, give, new_customer
+from tests.storage.loyalty_helpers import assert_consistent, assert_outbox_renders, give, new_customer
 
 CONFIG = LoyaltyConfig()
 
@@ -25,7 +26,7 @@ async def _reward(session: AsyncSession, now, **spec: str) -> Reward:
 
 
 async def test_redeem_once_per_key_and_voucher_life(
-    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock, catalog: Catalog
 ) -> None:
     now = clock.now()
     async with sessions.begin() as session:
@@ -64,6 +65,7 @@ async def test_redeem_once_per_key_and_voucher_life(
         assert await ledger.balance(session, kim.id) == 150
         assert (await rewards.get(session, coffee.id)).stock == 4
         await assert_consistent(session)
+        await assert_outbox_renders(session, catalog)
     with pytest.raises(RedemptionRefused) as refused:
         async with sessions.begin() as session:
             await redemptions.fulfil(session, second.voucher.code, actor_id=1, now=now)

@@ -8,17 +8,18 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.i18n import Catalog
 from storage import ledger, purchases, referrals
 from storage.clock import FakeClock
 from storage.config import LoyaltyConfig
 from storage.models import LedgerEntry, OutboxMessage
-from tests.storage.loyalty_helpers import assert_consistent, new_customer
+from tests.storage.loyalty_helpers import assert_consistent, assert_outbox_renders, new_customer
 
 CONFIG = LoyaltyConfig(referral_bonus=100)
 
 
 async def test_referral_bonus_is_paid_once(
-    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock, catalog: Catalog
 ) -> None:
     now = clock.now()
     async with sessions.begin() as session:
@@ -51,3 +52,4 @@ async def test_referral_bonus_is_paid_once(
         assert sorted(notes) == ["loyalty.referral_bonus_referee", "loyalty.referral_bonus_referrer"]
         assert await referrals.count_referred(session, ann.id) == (1, 1)
         await assert_consistent(session)
+        await assert_outbox_renders(session, catalog)

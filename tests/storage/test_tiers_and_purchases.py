@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.i18n import Catalog
 from storage import ledger, points, purchases, tiers
 from storage.clock import FakeClock
 from storage.config import LoyaltyConfig, Tier
 from storage.models import OutboxMessage
 from storage.points import PointsRefused
-from tests.storage.loyalty_helpers import assert_consistent, new_customer
+from tests.storage.loyalty_helpers import assert_consistent, assert_outbox_renders, new_customer
 
 CONFIG = LoyaltyConfig(
     points_per_currency=Decimal("1"),
@@ -77,7 +78,7 @@ def test_parse_amount(text: str, ok: str | None) -> None:
 
 
 async def test_tier_is_computed_from_earned_not_balance(
-    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock, catalog: Catalog
 ) -> None:
     now = clock.now()
     async with sessions.begin() as session:
@@ -100,6 +101,7 @@ async def test_tier_is_computed_from_earned_not_balance(
         assert (await points.status(session, kim, now, CONFIG)).progress.tier.name == "Silver"
         templates = list(await session.scalars(select(OutboxMessage.template).order_by(OutboxMessage.id)))
         assert templates == ["loyalty.purchase_recorded", "loyalty.tier_up", "loyalty.purchase_recorded"]
+        await assert_outbox_renders(session, catalog)
 
     # Thirteen months on, the window no longer holds those earnings: back to Member, told once.
     later = now + timedelta(days=400)
@@ -126,7 +128,9 @@ async def test_a_purchase_recorded_twice_counts_once(
         assert await ledger.balance(session, kim.id) == 20
 
 
-async def test_award_and_deduct_bounds(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> None:
+async def test_award_and_deduct_bounds(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock, catalog: Catalog
+) -> None:
     now = clock.now()
     config = LoyaltyConfig(award_max=100)
     async with sessions.begin() as session:
@@ -150,3 +154,4 @@ async def test_award_and_deduct_bounds(sessions: async_sessionmaker[AsyncSession
         )
         assert await ledger.balance(session, kim.id) == 0
         await assert_consistent(session)
+        await assert_outbox_renders(session, catalog)
