@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import codes, ledger, outbox, rewards
@@ -99,20 +99,18 @@ async def redeem(
     if why is not None:
         raise RedemptionRefused(why[0], **why[1])
     assert reward is not None
-    # The one contended row: a conditional UPDATE, so two customers never take the last item.
-    taken = await session.execute(
-        update(Reward)
-        .where(
-            Reward.id == reward.id,
-            Reward.active.is_(True),
-            (Reward.stock.is_(None)) | (Reward.stock > 0),
+    if reward.stock is not None:
+        # The one contended row: a conditional UPDATE, so two customers never take the last item.
+        # (Unlimited rewards skip it: no row lock shared by every redemption of that reward.)
+        taken = await session.execute(
+            update(Reward)
+            .where(Reward.id == reward.id, Reward.active.is_(True), Reward.stock > 0)
+            .values(stock=Reward.stock - 1)
         )
-        .values(stock=case((Reward.stock.is_(None), None), else_=Reward.stock - 1))
-    )
-    if taken.rowcount != 1:
-        fresh = await rewards.get(session, reward.id)
-        gone = fresh is None or not fresh.active
-        raise RedemptionRefused("reward.refused_disabled" if gone else "reward.refused_stock")
+        if taken.rowcount != 1:
+            fresh = await rewards.get(session, reward.id)
+            gone = fresh is None or not fresh.active
+            raise RedemptionRefused("reward.refused_disabled" if gone else "reward.refused_stock")
     voucher = Voucher(
         code=await _new_code(session),
         idempotency_key=key,
