@@ -21,9 +21,11 @@ from bot import commands
 from bot.application import EngageApplication
 from bot.i18n import Catalog
 from bot.settings import Settings
-from handlers import activity, errors, feedback, onboarding, profile, surveys
+from handlers import activity, errors, feedback, onboarding, points, profile, rewards, surveys
+from handlers.buttons import PATTERN as BUTTON_PATTERN
+from handlers.buttons import ButtonRouter
 from handlers.context import AppContext, BotData, Runtime
-from handlers.staff import access, feedback_cards, find, roles, stats
+from handlers.staff import access, catalog, feedback_cards, find, purchases, roles, stats, vouchers
 from handlers.staff import surveys as staff_surveys
 from handlers.steps import StepRouter
 from jobs import sender
@@ -51,10 +53,25 @@ def _register(app: EngageApplication) -> None:
     app.add_handler(CallbackQueryHandler(profile.on_edit, pattern=r"^profile:"))
     app.add_handler(CallbackQueryHandler(profile.on_language, pattern=r"^lang:"))
 
+    app.add_handler(CommandHandler("points", points.show, filters=PRIVATE))
+    app.add_handler(CommandHandler("invite", points.invite, filters=PRIVATE))
+    app.add_handler(CommandHandler("rewards", rewards.show, filters=PRIVATE))
+    app.add_handler(CommandHandler("myrewards", rewards.mine, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(points.on_page, pattern=rf"^{points.PAGE_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(rewards.on_browse, pattern=r"^rw:"))
+    buttons = ButtonRouter({rewards.REDEEM: rewards.on_redeem, rewards.CONFIRM: rewards.on_confirm})
+    app.add_handler(CallbackQueryHandler(buttons, pattern=BUTTON_PATTERN))
+
     app.add_handler(CommandHandler("find", find.find))
     app.add_handler(CommandHandler("staff", roles.list_staff))
     app.add_handler(CommandHandler("promote", roles.promote))
     app.add_handler(CommandHandler("demote", roles.demote))
+    app.add_handler(CommandHandler("purchase", purchases.purchase))
+    app.add_handler(CommandHandler("award", purchases.award))
+    app.add_handler(CommandHandler("deduct", purchases.deduct))
+    app.add_handler(CommandHandler("fulfil", vouchers.fulfil))
+    app.add_handler(CommandHandler("cancel", vouchers.cancel))
+    app.add_handler(CommandHandler("reward", catalog.manage))
 
     app.add_handler(CommandHandler("survey", surveys.open_survey, filters=PRIVATE))
     app.add_handler(CommandHandler("feedback", feedback.command, filters=PRIVATE))

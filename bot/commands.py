@@ -12,8 +12,22 @@ from storage.config import Config
 
 log = logging.getLogger(__name__)
 
-CUSTOMER_COMMANDS = ("start", "profile", "survey", "feedback", "language", "help")
-STAFF_COMMANDS = ("find", "survey", "feedback", "stats", "staff", "promote", "demote")
+CUSTOMER_COMMANDS = (
+    "start",
+    "points",
+    "rewards",
+    "myrewards",
+    "invite",
+    "survey",
+    "feedback",
+    "profile",
+    "language",
+    "help",
+)
+STAFF_COMMANDS = (
+    "find", "purchase", "award", "deduct", "fulfil", "cancel", "reward",
+    "survey", "feedback", "stats", "staff", "promote", "demote",
+)  # fmt: skip
 
 
 def _commands(

@@ -7,14 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storage.config import LANGUAGES, Config, SurveyConfig
+from bot.config_env import SettingsError, loyalty_from_env, survey_config
+from storage.config import LANGUAGES, Config
 from storage.timezones import is_valid_timezone
 
 TELEGRAM_API_URL = "https://api.telegram.org"
-
-
-class SettingsError(ValueError):
-    """A setting is missing or malformed; the message is meant for the person running the bot."""
 
 
 NO_TOKEN = """\
@@ -65,28 +62,6 @@ def _timezone(env: Mapping[str, str], key: str, default: str) -> str:
             f"{key}={value!r} is not an IANA time zone name (e.g. Europe/Berlin, Asia/Shanghai)."
         )
     return value
-
-
-def _count(env: Mapping[str, str], key: str, default: int, low: int = 0, high: int = 100_000) -> int:
-    value = env.get(key, "").strip()
-    if not value:
-        return default
-    if not value.isdigit() or not low <= int(value) <= high:
-        raise SettingsError(f"{key} must be a whole number from {low} to {high}, not {value!r}.")
-    return int(value)
-
-
-def survey_config(env: Mapping[str, str]) -> SurveyConfig:
-    defaults = SurveyConfig()
-    return SurveyConfig(
-        throttle_days=_count(env, "SURVEY_THROTTLE_DAYS", defaults.throttle_days, 0, 3650),
-        expire_days=_count(env, "SURVEY_EXPIRE_DAYS", defaults.expire_days, 1, 365),
-        reward_points=_count(env, "SURVEY_REWARD_POINTS", defaults.reward_points, 0, 1_000_000),
-        callback_hours=_count(env, "FEEDBACK_CALLBACK_HOURS", defaults.callback_hours, 1, 24 * 60),
-        nps_detractor_max=_count(env, "NPS_DETRACTOR_MAX", defaults.nps_detractor_max, 0, 10),
-        csat_detractor_max=_count(env, "CSAT_DETRACTOR_MAX", defaults.csat_detractor_max, 1, 5),
-        purchase_survey=env.get("PURCHASE_SURVEY", "").strip().lower(),
-    )
 
 
 @dataclass(frozen=True)
@@ -145,6 +120,7 @@ class Settings:
             owner_ids=_ids(env, "OWNER_IDS"),
             staff_timezone=_timezone(env, "STAFF_TIMEZONE", default_tz),
             surveys=survey_config(env),
+            loyalty=loyalty_from_env(env),
         )
         return cls(
             token=token,

@@ -7,7 +7,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from handlers import profile
 from handlers.common import language_for
 from handlers.context import AppContext
-from storage import customers
+from storage import customers, referrals
 from storage.customers import TelegramProfile
 
 ACCEPT, DECLINE = "consent:yes", "consent:no"
@@ -65,6 +65,10 @@ async def on_consent(update: Update, context: AppContext) -> None:
             context.config,
             context.now(),
         )
+        # "consent:yes:<payload>": a referral link's code links the newcomer to whoever invited them.
+        payload = (query.data or "")[len(ACCEPT) + 1 :]
+        if payload:
+            await referrals.link_on_join(session, customer, payload, context.now())
         await query.answer()
         await query.edit_message_text(
             context.t(customer.language, "onboarding.accepted", name=customer.first_name)

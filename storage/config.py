@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 LANGUAGES = ("en", "zh")
 
@@ -25,6 +26,50 @@ class SurveyConfig:
 
 
 @dataclass(frozen=True)
+class Tier:
+    """A member tier: reached with `threshold` points earned in the rolling window; purchases earn
+    `multiplier` times the base rate."""
+
+    name: str
+    threshold: int
+    multiplier: Decimal
+
+
+DEFAULT_TIERS = (
+    Tier("Member", 0, Decimal("1")),
+    Tier("Silver", 500, Decimal("1.25")),
+    Tier("Gold", 2000, Decimal("1.5")),
+)
+
+
+@dataclass(frozen=True)
+class LoyaltyConfig:
+    # Points per unit of currency spent, before the tier multiplier (floor of the product).
+    points_per_currency: Decimal = Decimal("1")
+    # Ascending thresholds; the first must be 0 (everyone has a tier).
+    tiers: tuple[Tier, ...] = DEFAULT_TIERS
+    # Tiers count points earned over this many months back (spending never demotes).
+    tier_window_months: int = 12
+    # Earned points expire this many months after they were earned; None: never.
+    expiry_months: int | None = 12
+    referral_bonus: int = 100
+    # Most points one /award may give, and the largest purchase amount /purchase accepts.
+    award_max: int = 1000
+    purchase_max: Decimal = Decimal("100000")
+    # A voucher can be used for this many days after redemption; None: forever.
+    voucher_days: int | None = 90
+
+    def __post_init__(self) -> None:
+        if not self.tiers or self.tiers[0].threshold != 0:
+            raise ValueError("the first tier must start at 0 points")
+        thresholds = [t.threshold for t in self.tiers]
+        if thresholds != sorted(set(thresholds)):
+            raise ValueError("tier thresholds must be strictly ascending")
+        if len({t.name.lower() for t in self.tiers}) != len(self.tiers):
+            raise ValueError("tier names must be unique")
+
+
+@dataclass(frozen=True)
 class Config:
     default_timezone: str = "UTC"
     default_language: str = "en"
@@ -33,3 +78,4 @@ class Config:
     # Time zone the staff group thinks in (follow-up times such as "tomorrow 15:00").
     staff_timezone: str = "UTC"
     surveys: SurveyConfig = field(default_factory=SurveyConfig)
+    loyalty: LoyaltyConfig = field(default_factory=LoyaltyConfig)

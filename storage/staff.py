@@ -107,6 +107,12 @@ PERMISSIONS: dict[str, Role] = {
     "survey close": Role.ADMIN,
     "survey general": Role.ADMIN,
     "survey send": Role.ADMIN,
+    "purchase": Role.AGENT,
+    "award": Role.AGENT,
+    "deduct": Role.ADMIN,
+    "fulfil": Role.AGENT,
+    "cancel": Role.ADMIN,
+    "reward": Role.ADMIN,
 }
 
 # Commands customers use in their private chat and staff use in the staff group (another meaning):

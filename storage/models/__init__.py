@@ -6,6 +6,7 @@ from storage.models.buttons import Button
 from storage.models.conversations import Conversation
 from storage.models.customers import Customer
 from storage.models.ledger import LedgerEntry, LoyaltyAccount
+from storage.models.loyalty import Purchase, Referral, ReferralCode, Reward, Voucher
 from storage.models.outbox import OutboxMessage
 from storage.models.staff import StaffMember
 from storage.models.surveys import FeedbackItem, FeedbackMessage, Survey, SurveyAnswer, SurveyInvitation
@@ -22,6 +23,10 @@ __all__ = [
     "LedgerEntry",
     "LoyaltyAccount",
     "OutboxMessage",
+    "Purchase",
+    "Referral",
+    "ReferralCode",
+    "Reward",
     "StaffMember",
     "Survey",
     "SurveyAnswer",
@@ -29,4 +34,5 @@ __all__ = [
     "Task",
     "TimestampMixin",
     "UTCDateTime",
+    "Voucher",
 ]

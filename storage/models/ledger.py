@@ -18,6 +18,8 @@ class LoyaltyAccount(TimestampMixin, Base):
         ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
     balance: Mapped[int] = mapped_column(default=0)
+    # The tier last announced to the customer (None: the first tier), so a change is noticed once.
+    tier: Mapped[str | None] = mapped_column(String(32))
 
 
 class LedgerEntry(Base):

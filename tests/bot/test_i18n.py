@@ -59,6 +59,8 @@ def test_every_text_is_html_telegram_accepts() -> None:
 
     for language, texts in load().items():
         for key, template in texts.items():
+            if key.startswith("commands."):  # menu descriptions: plain text for setMyCommands
+                continue
             sample = template.format_map({name: "x" for name in _placeholders(template)})
             try:
                 parse_html(sample)

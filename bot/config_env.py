@@ -1,0 +1,94 @@
+"""Business settings from the environment: loyalty, surveys (nested in storage.config.Config)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+
+from storage.config import LoyaltyConfig, SurveyConfig, Tier
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message is meant for the person running the bot."""
+
+
+def _count(
+    env: Mapping[str, str],
+    key: str,
+    default: int | None,
+    low: int = 0,
+    high: int = 10**9,
+    never: bool = False,
+) -> int | None:
+    """A whole number in [low, high]; with `never`, "never"/"none"/"0" mean None (no limit)."""
+    value = env.get(key, "").strip().lower()
+    if not value:
+        return default
+    if never and value in {"never", "none", "0"}:
+        return None
+    if not value.isdigit() or not low <= int(value) <= high:
+        extra = ' or "never"' if never else ""
+        raise SettingsError(f"{key} must be a whole number from {low} to {high}{extra}, not {value!r}.")
+    return int(value)
+
+
+def survey_config(env: Mapping[str, str]) -> SurveyConfig:
+    defaults = SurveyConfig()
+    return SurveyConfig(
+        throttle_days=_count(env, "SURVEY_THROTTLE_DAYS", defaults.throttle_days, 0, 3650),
+        expire_days=_count(env, "SURVEY_EXPIRE_DAYS", defaults.expire_days, 1, 365),
+        reward_points=_count(env, "SURVEY_REWARD_POINTS", defaults.reward_points, 0, 1_000_000),
+        callback_hours=_count(env, "FEEDBACK_CALLBACK_HOURS", defaults.callback_hours, 1, 24 * 60),
+        nps_detractor_max=_count(env, "NPS_DETRACTOR_MAX", defaults.nps_detractor_max, 0, 10),
+        csat_detractor_max=_count(env, "CSAT_DETRACTOR_MAX", defaults.csat_detractor_max, 1, 5),
+        purchase_survey=env.get("PURCHASE_SURVEY", "").strip().lower(),
+    )
+
+
+def _decimal(env: Mapping[str, str], key: str, default: Decimal) -> Decimal:
+    value = env.get(key, "").strip()
+    if not value:
+        return default
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        number = Decimal(-1)
+    if not number.is_finite() or number <= 0:
+        raise SettingsError(f"{key} must be a positive number such as 1 or 0.5, not {value!r}.")
+    return number
+
+
+def _tiers(env: Mapping[str, str], key: str, default: tuple[Tier, ...]) -> tuple[Tier, ...]:
+    """ "Member:0:1, Silver:500:1.25, Gold:2000:1.5" (name:points earned in the window:multiplier)."""
+    value = env.get(key, "").strip()
+    if not value:
+        return default
+    tiers = []
+    for part in (p.strip() for p in value.split(",") if p.strip()):
+        name, _, rest = part.partition(":")
+        threshold, _, multiplier = rest.partition(":")
+        try:
+            tiers.append(Tier(name.strip(), int(threshold), Decimal(multiplier)))
+        except (ValueError, InvalidOperation):
+            raise SettingsError(
+                f"{key}: {part!r} should look like Silver:500:1.25 (name:points:multiplier)."
+            ) from None
+    if not tiers or tiers[0].threshold != 0 or any(not t.name for t in tiers):
+        raise SettingsError(f"{key}: the first tier must start at 0 points, e.g. Member:0:1,Silver:500:1.25.")
+    if [t.threshold for t in tiers] != sorted({t.threshold for t in tiers}):
+        raise SettingsError(f"{key}: tier thresholds must go up, e.g. Member:0:1,Silver:500:1.25.")
+    return tuple(tiers)
+
+
+def loyalty_from_env(env: Mapping[str, str]) -> LoyaltyConfig:
+    d = LoyaltyConfig()
+    return LoyaltyConfig(
+        points_per_currency=_decimal(env, "LOYALTY_POINTS_PER_CURRENCY", d.points_per_currency),
+        tiers=_tiers(env, "LOYALTY_TIERS", d.tiers),
+        tier_window_months=_count(env, "LOYALTY_TIER_WINDOW_MONTHS", d.tier_window_months) or 12,
+        expiry_months=_count(env, "LOYALTY_EXPIRY_MONTHS", d.expiry_months, never=True),
+        referral_bonus=_count(env, "LOYALTY_REFERRAL_BONUS", d.referral_bonus) or 0,
+        award_max=_count(env, "LOYALTY_AWARD_MAX", d.award_max) or d.award_max,
+        purchase_max=_decimal(env, "LOYALTY_PURCHASE_MAX", d.purchase_max),
+        voucher_days=_count(env, "LOYALTY_VOUCHER_DAYS", d.voucher_days, never=True),
+    )

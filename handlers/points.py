@@ -1,0 +1,120 @@
+"""/points (balance, tier progress, points expiring soon, history paged by editing the message) and
+/invite (the referral link)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from handlers.common import language_for
+from handlers.context import AppContext
+from handlers.loyalty_text import entry_line, local_date
+from storage import customers, ledger, points, referrals, tiers
+from storage.models import Customer
+
+PAGE = 10
+PAGE_PREFIX = "pts:"  # "pts:<offset>": only ever shows the presser's own history
+
+
+async def _render(
+    context: AppContext, session: AsyncSession, customer: Customer, offset: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    lang, tz, config = customer.language, customer.timezone, context.config.loyalty
+    status = await points.status(session, customer, context.now(), config)
+    progress = status.progress
+    parts = [context.t(lang, "points.balance", balance=status.balance, tier=progress.tier.name)]
+    if progress.next_tier is not None:
+        parts.append(
+            context.t(
+                lang,
+                "points.progress",
+                bar=tiers.bar(progress.fraction),
+                missing=progress.missing,
+                next=progress.next_tier.name,
+                months=config.tier_window_months,
+            )
+        )
+    else:
+        parts.append(context.t(lang, "points.top_tier", bar=tiers.bar(1.0)))
+    if status.expiring:
+        lines = [
+            context.t(lang, "points.expiring_line", points=lot.points, date=local_date(lot.expires_at, tz))
+            for lot in status.expiring
+        ]
+        parts.append(context.t(lang, "points.expiring_title") + "\n" + "\n".join(lines))
+    entries, more = await ledger.history(session, customer.id, offset=offset, limit=PAGE)
+    if entries:
+        title = context.t(lang, "points.history_title", first=offset + 1, last=offset + len(entries))
+        parts.append(title + "\n" + "\n".join(entry_line(context, lang, e, tz) for e in entries))
+    else:
+        parts.append(context.t(lang, "points.history_empty"))
+    parts.append(context.t(lang, "points.invite_hint"))
+    row = []
+    if offset > 0:
+        row.append(
+            InlineKeyboardButton(
+                context.t(lang, "points.newer"), callback_data=f"{PAGE_PREFIX}{max(0, offset - PAGE)}"
+            )
+        )
+    if more:
+        row.append(
+            InlineKeyboardButton(
+                context.t(lang, "points.more"), callback_data=f"{PAGE_PREFIX}{offset + PAGE}"
+            )
+        )
+    return "\n\n".join(parts), InlineKeyboardMarkup([row]) if row else None
+
+
+async def show(update: Update, context: AppContext) -> None:
+    """/points"""
+    message, user = update.effective_message, update.effective_user
+    async with context.unit_of_work() as session:
+        customer = await customers.get(session, user.id)
+        if customer is None:
+            await message.reply_text(context.t(language_for(update, context), "common.join_first"))
+            return
+        text, keyboard = await _render(context, session, customer, 0)
+    await message.reply_text(text, reply_markup=keyboard)
+
+
+async def on_page(update: Update, context: AppContext) -> None:
+    """The More / Newer buttons: the same message, another page of the presser's own history."""
+    query = update.callback_query
+    raw = (query.data or "")[len(PAGE_PREFIX) :]
+    offset = int(raw) if raw.isdigit() and int(raw) < 100_000 else 0
+    async with context.unit_of_work() as session:
+        customer = await customers.get(session, query.from_user.id)
+        if customer is None:
+            await query.answer(context.t(language_for(update, context), "common.join_first"), show_alert=True)
+            return
+        text, keyboard = await _render(context, session, customer, offset)
+    await query.answer()
+    try:
+        await query.edit_message_text(text, reply_markup=keyboard)
+    except BadRequest as error:  # "message is not modified": a double press shows the same page
+        if "not modified" not in str(error).lower():
+            raise
+
+
+async def invite(update: Update, context: AppContext) -> None:
+    """/invite: the customer's referral link and how many joined through it."""
+    message, user = update.effective_message, update.effective_user
+    async with context.unit_of_work() as session:
+        customer = await customers.get(session, user.id)
+        if customer is None:
+            await message.reply_text(context.t(language_for(update, context), "common.join_first"))
+            return
+        code = await referrals.code_for(session, customer.id)
+        joined, rewarded = await referrals.count_referred(session, customer.id)
+    link = f"https://t.me/{context.bot.username}?start={referrals.start_payload(code)}"
+    await message.reply_text(
+        context.t(
+            customer.language,
+            "points.invite",
+            link=link,
+            bonus=context.config.loyalty.referral_bonus,
+            joined=joined,
+            rewarded=rewarded,
+        )
+    )

@@ -1,0 +1,241 @@
+"""/rewards (the catalog as buttons → detail → Redeem → Confirm → voucher) and /myrewards.
+
+Browsing buttons carry plain ids ("rw:open:3"): they grant nothing. Redeem and Confirm are database
+buttons owned by the customer; Confirm's token is the redemption's idempotency key, so a double
+press, a duplicate update or a press after a restart redeems once."""
+
+from __future__ import annotations
+
+import html
+from datetime import timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from handlers.common import language_for
+from handlers.context import AppContext
+from handlers.loyalty_text import local_date
+from storage import buttons, customers, ledger, redemptions, rewards, tiers
+from storage.models import Button, Customer, Reward
+from storage.redemptions import RedemptionRefused
+
+LIST, OPEN = "rw:list", "rw:open:"
+REDEEM, CONFIRM = "rewards/redeem", "rewards/confirm"
+BUTTON_TTL = timedelta(days=7)
+
+
+def _button(context: AppContext, lang: str, key: str, data: str, **params: object) -> InlineKeyboardButton:
+    # Button labels are plain text, not HTML: undo the escaping the catalog applies to params.
+    return InlineKeyboardButton(html.unescape(context.t(lang, key, **params)), callback_data=data)
+
+
+async def _edit(update: Update, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
+    try:
+        await update.callback_query.edit_message_text(text, reply_markup=keyboard)
+    except BadRequest as error:  # a double press re-renders the same content
+        if "not modified" not in str(error).lower():
+            raise
+
+
+def _label(context: AppContext, lang: str, reward: Reward, rank: int) -> tuple[str, dict[str, object]]:
+    config = context.config.loyalty
+    if reward.stock is not None and reward.stock <= 0:
+        return "reward.item_out", {}
+    if reward.min_tier and tiers.rank(reward.min_tier, config) > rank:
+        return "reward.item_locked", {"tier": reward.min_tier}
+    return "reward.item", {}
+
+
+async def _catalog_view(context: AppContext, customer: Customer) -> tuple[str, InlineKeyboardMarkup | None]:
+    lang = customer.language
+    async with context.unit_of_work() as session:
+        items = await rewards.catalog(session)
+        balance = await ledger.balance(session, customer.id)
+        rank = await rewards.customer_tier_rank(session, customer, context.now(), context.config.loyalty)
+    if not items:
+        return context.t(lang, "reward.empty", balance=balance), None
+    rows = []
+    for reward in items:
+        key, params = _label(context, lang, reward, rank)
+        rows.append(
+            [
+                _button(
+                    context, lang, key, f"{OPEN}{reward.id}", title=reward.title, cost=reward.cost, **params
+                )
+            ]
+        )
+    return context.t(lang, "reward.title", balance=balance), InlineKeyboardMarkup(rows)
+
+
+async def _customer_or_refuse(update: Update, context: AppContext) -> Customer | None:
+    async with context.unit_of_work() as session:
+        customer = await customers.get(session, update.effective_user.id)
+    if customer is None:
+        text = context.t(language_for(update, context), "common.join_first")
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        else:
+            await update.effective_message.reply_text(text)
+    return customer
+
+
+async def show(update: Update, context: AppContext) -> None:
+    """/rewards"""
+    customer = await _customer_or_refuse(update, context)
+    if customer is not None:
+        text, keyboard = await _catalog_view(context, customer)
+        await update.effective_message.reply_text(text, reply_markup=keyboard)
+
+
+async def on_browse(update: Update, context: AppContext) -> None:
+    """rw:list (back to the catalog) and rw:open:<id> (a reward's detail)."""
+    query = update.callback_query
+    customer = await _customer_or_refuse(update, context)
+    if customer is None:
+        return
+    data = query.data or ""
+    if data == LIST:
+        await query.answer()
+        await _edit(update, *await _catalog_view(context, customer))
+        return
+    raw = data[len(OPEN) :]
+    await _show_detail(update, context, customer, int(raw) if raw.isdigit() and len(raw) < 10 else 0)
+
+
+def _back(context: AppContext, lang: str) -> list[InlineKeyboardButton]:
+    return [_button(context, lang, "reward.back", LIST)]
+
+
+async def _show_detail(update: Update, context: AppContext, customer: Customer, reward_id: int) -> None:
+    lang, query = customer.language, update.callback_query
+    async with context.unit_of_work() as session:
+        offer = await rewards.offer(session, customer, reward_id, context.now(), context.config.loyalty)
+        redeem = None
+        if offer is not None and offer.refusal is None:
+            payload = {"reward": reward_id}
+            redeem = await buttons.issue(
+                session, REDEEM, payload, user_id=customer.telegram_id, now=context.now(), ttl=BUTTON_TTL
+            )
+    await query.answer()
+    if offer is None:
+        await _edit(
+            update, context.t(lang, "reward.refused_disabled"), InlineKeyboardMarkup([_back(context, lang)])
+        )
+        return
+    reward = offer.reward
+    stock = context.t(lang, "reward.unlimited") if reward.stock is None else str(reward.stock)
+    text = context.t(
+        lang,
+        "reward.detail",
+        title=reward.title,
+        description=reward.description or "",
+        cost=reward.cost,
+        stock=stock,
+        balance=offer.balance,
+        after=offer.balance_after,
+    )
+    if offer.refusal is not None:
+        text += "\n\n" + context.t(lang, offer.refusal, **offer.params)
+    row = [_button(context, lang, "reward.redeem", redeem)] if redeem else []
+    await _edit(update, text, InlineKeyboardMarkup([row + _back(context, lang)]))
+
+
+async def on_redeem(update: Update, context: AppContext, button: Button) -> None:
+    """Redeem: ask for confirmation (nothing changes yet)."""
+    customer = await _customer_or_refuse(update, context)
+    if customer is None:
+        return
+    lang, reward_id = customer.language, int(button.payload["reward"])
+    async with context.unit_of_work() as session:
+        offer = await rewards.offer(session, customer, reward_id, context.now(), context.config.loyalty)
+        confirm = None
+        if offer is not None and offer.refusal is None:
+            confirm = await buttons.issue(
+                session,
+                CONFIRM,
+                {"reward": reward_id},
+                user_id=customer.telegram_id,
+                now=context.now(),
+                ttl=BUTTON_TTL,
+            )
+    if offer is None or offer.refusal is not None or confirm is None:
+        await _show_detail(update, context, customer, reward_id)
+        return
+    await update.callback_query.answer()
+    text = context.t(
+        lang,
+        "reward.confirm_question",
+        title=offer.reward.title,
+        cost=offer.reward.cost,
+        after=offer.balance_after,
+    )
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                _button(context, lang, "reward.confirm", confirm),
+                _button(context, lang, "reward.back", f"{OPEN}{reward_id}"),
+            ]
+        ]
+    )
+    await _edit(update, text, keyboard)
+
+
+async def on_confirm(update: Update, context: AppContext, button: Button) -> None:
+    """Confirm: redeem once per button (its token is the idempotency key) and show the voucher."""
+    query = update.callback_query
+    customer = await _customer_or_refuse(update, context)
+    if customer is None:
+        return
+    lang = customer.language
+    try:
+        async with context.unit_of_work() as session:
+            done = await redemptions.redeem(
+                session,
+                customer,
+                int(button.payload["reward"]),
+                key=button.token,
+                now=context.now(),
+                config=context.config.loyalty,
+            )
+    except RedemptionRefused as refused:  # rolled back: nothing deducted
+        await query.answer()
+        text = context.t(lang, refused.code, **refused.params)
+        await _edit(update, text, InlineKeyboardMarkup([_back(context, lang)]))
+        return
+    await query.answer(context.t(lang, "reward.already_redeemed") if done.replayed else None)
+    voucher = done.voucher
+    until = (
+        context.t(lang, "reward.valid_until", date=local_date(voucher.expires_at, customer.timezone))
+        if voucher.expires_at
+        else context.t(lang, "reward.valid_forever")
+    )
+    text = context.t(
+        lang, "reward.voucher", title=voucher.title, code=voucher.code, balance=done.balance, until=until
+    )
+    await _edit(update, text, InlineKeyboardMarkup([_back(context, lang)]))
+
+
+async def mine(update: Update, context: AppContext) -> None:
+    """/myrewards"""
+    customer = await _customer_or_refuse(update, context)
+    if customer is None:
+        return
+    lang = customer.language
+    async with context.unit_of_work() as session:
+        vouchers = await redemptions.of_customer(session, customer.id)
+    if not vouchers:
+        await update.effective_message.reply_text(context.t(lang, "reward.mine_empty"))
+        return
+    now = context.now()
+    lines = [
+        context.t(
+            lang,
+            "reward.mine_line",
+            title=v.title,
+            code=v.code,
+            status=context.t(lang, f"reward.status_{redemptions.status_of(v, now)}"),
+            date=local_date(v.created_at, customer.timezone),
+        )
+        for v in vouchers
+    ]
+    await update.effective_message.reply_text(context.t(lang, "reward.mine_title") + "\n" + "\n".join(lines))

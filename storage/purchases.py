@@ -1,0 +1,107 @@
+"""Recording a purchase: points = floor(amount × rate × tier multiplier), the customer told, the
+tier refreshed and a pending referral rewarded, all once per reference."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import ledger, outbox, points, referrals, tiers
+from storage.config import LoyaltyConfig
+from storage.models import Customer, Purchase
+from storage.points import PointsRefused
+from storage.upsert import insert_ignore
+
+
+@dataclass(frozen=True)
+class Recorded:
+    purchase: Purchase
+    points: int
+    balance: int
+    duplicate: bool  # this reference was recorded before; nothing changed
+    tier_change: tuple[str, str] | None = None
+
+
+def parse_amount(text: str, config: LoyaltyConfig) -> Decimal:
+    """ "12.50" or "12,50" → Decimal("12.50"); positive, at most two decimals, at most purchase_max."""
+    cleaned = text.strip().replace(",", ".")
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        raise PointsRefused("loyalty.amount_invalid", amount=text) from None
+    if not amount.is_finite() or amount <= 0:
+        raise PointsRefused("loyalty.amount_invalid", amount=text)
+    if amount > config.purchase_max:
+        raise PointsRefused("loyalty.amount_too_big", max=str(config.purchase_max))
+    if amount != amount.quantize(Decimal("0.01")):
+        raise PointsRefused("loyalty.amount_invalid", amount=text)
+    return amount
+
+
+async def record(
+    session: AsyncSession,
+    customer: Customer,
+    *,
+    amount: Decimal,
+    reference: str,
+    now: datetime,
+    config: LoyaltyConfig,
+    staff_id: int | None = None,
+    note: str | None = None,
+) -> Recorded:
+    inserted = await insert_ignore(
+        session,
+        Purchase,
+        {
+            "customer_id": customer.id,
+            "amount": amount,
+            "points": 0,
+            "note": note,
+            "reference": reference,
+            "staff_id": staff_id,
+            "created_at": now,
+        },
+        ["reference"],
+    )
+    purchase = (
+        await session.scalars(
+            select(Purchase).where(Purchase.reference == reference).execution_options(populate_existing=True)
+        )
+    ).one()
+    if not inserted:
+        return Recorded(purchase, purchase.points, await ledger.balance(session, customer.id), True)
+    earned = await ledger.earned_in_window(session, customer.id, now, config)
+    earned_points = tiers.purchase_points(amount, tiers.tier_for(earned, config), config)
+    purchase.points = earned_points
+    if earned_points > 0:
+        await ledger.credit(
+            session,
+            customer_id=customer.id,
+            points=earned_points,
+            kind="earn",
+            reference=f"purchase:{reference}",
+            now=now,
+            note=note,
+            actor_id=staff_id,
+            expires_at=ledger.lot_expiry(now, config),
+        )
+    await outbox.enqueue_for_customer(
+        session,
+        customer,
+        dedupe_key=f"notify:purchase:{reference}",
+        template="loyalty.purchase_recorded",
+        params={
+            "amount": f"{amount:.2f}",
+            "points": earned_points,
+            "balance": await ledger.balance(session, customer.id),
+        },
+        now=now,
+    )
+    change = await points.refresh_tier(session, customer, now, config)
+    await referrals.reward_after_purchase(session, customer, now, config)
+    await session.flush()
+    return Recorded(purchase, earned_points, await ledger.balance(session, customer.id), False, change)

@@ -1,0 +1,75 @@
+"""Steps the loyalty scenarios share: joining, the catalog, staff commands, reading the database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from storage import ledger
+from storage.models import Customer, LedgerEntry, LoyaltyAccount, Voucher
+from tests.e2e.harness import Harness
+from tests.emulator import UserDriver
+from tests.emulator.driver import SentMessage
+
+
+@pytest.fixture(autouse=True)
+def quiet_outbox(harness: Harness) -> None:
+    """Notifications arrive only when a test drains the outbox, so `last()` is deterministic."""
+    pause_outbox(harness)
+
+
+def pause_outbox(harness: Harness) -> None:
+    assert harness.app is not None and harness.app.job_queue is not None
+    jobs = harness.app.job_queue.get_jobs_by_name("outbox")
+    for job in jobs:
+        job.enabled = False
+
+
+def latest(person: UserDriver, message: SentMessage) -> SentMessage:
+    """A message as it reads now (after edits)."""
+    return next(m for m in person.messages(message.chat_id) if m.message_id == message.message_id)
+
+
+async def join(harness: Harness, person: UserDriver, payload: str = "", lang: str = "en") -> None:
+    """Accept the privacy notice (profile questions left unanswered: commands still work)."""
+    await person.send(f"/start {payload}".strip())
+    await person.press(harness.t(lang, "onboarding.accept"))
+
+
+async def staff(harness: Harness, who: UserDriver, text: str) -> str:
+    await who.send(text, chat=harness.staff_group)
+    return who.last(chat=harness.staff_group).text
+
+
+async def add_reward(harness: Harness, spec: str) -> str:
+    await harness.grant_admin()
+    return await staff(harness, harness.admin, f"/reward add {spec}")
+
+
+async def customer_row(harness: Harness, telegram_id: int) -> Customer:
+    async with harness.sessions.begin() as session:
+        return await session.scalar(select(Customer).where(Customer.telegram_id == telegram_id))
+
+
+async def balance(harness: Harness, telegram_id: int) -> int:
+    customer = await customer_row(harness, telegram_id)
+    async with harness.sessions.begin() as session:
+        return await ledger.balance(session, customer.id)
+
+
+async def vouchers(harness: Harness) -> list[Voucher]:
+    async with harness.sessions.begin() as session:
+        return list(await session.scalars(select(Voucher).order_by(Voucher.id)))
+
+
+async def assert_ledger_consistent(harness: Harness) -> None:
+    async with harness.sessions.begin() as session:
+        for customer_id, cached in (
+            await session.execute(select(LoyaltyAccount.customer_id, LoyaltyAccount.balance))
+        ).all():
+            total = await session.scalar(
+                select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
+                    LedgerEntry.customer_id == customer_id
+                )
+            )
+            assert cached == total >= 0
