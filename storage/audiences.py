@@ -1,9 +1,8 @@
 """Who a survey (or, later, a broadcast) goes to: "all", "tier <name>", "purchased <N>d", or a list of
 customer references ("#12 @kim +4930123 123456789").
 
-Parsing is complete now; resolving is a table of resolvers by kind, so the loyalty audiences (tier,
-purchased) plug in with one entry each once their tables exist. Until then they answer
-"surveys.audience_unavailable".
+Resolving is a table of resolvers by kind; the tier audience uses the same rule as /points (points
+earned in the rolling window), the purchase audience the purchases table.
 """
 
 from __future__ import annotations
@@ -11,13 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import customers
-from storage.models import Customer
+from storage.config import LoyaltyConfig
+from storage.ledger import TIER_KINDS
+from storage.models import Customer, LedgerEntry, Purchase
+from storage.tiers import add_months, find_tier, tier_for
 
 MAX_DAYS = 3650
 REFERENCE = re.compile(r"#\d{1,12}|@\w{1,64}|\+?\d{1,15}")
@@ -66,11 +68,11 @@ def parse(text: str) -> Audience:
     return Audience("list", references=tuple(dict.fromkeys(words)))
 
 
-async def _all(session: AsyncSession, audience: Audience, now: datetime) -> Resolved:
+async def _all(session: AsyncSession, audience: Audience, now: datetime, loyalty: LoyaltyConfig) -> Resolved:
     return Resolved(list(await session.scalars(select(Customer.id).order_by(Customer.id))))
 
 
-async def _list(session: AsyncSession, audience: Audience, now: datetime) -> Resolved:
+async def _list(session: AsyncSession, audience: Audience, now: datetime, loyalty: LoyaltyConfig) -> Resolved:
     ids: list[int] = []
     unknown: list[str] = []
     for reference in audience.references:
@@ -82,14 +84,44 @@ async def _list(session: AsyncSession, audience: Audience, now: datetime) -> Res
     return Resolved(ids, unknown)
 
 
-Resolver = Callable[[AsyncSession, Audience, datetime], Awaitable[Resolved]]
+async def _tier(session: AsyncSession, audience: Audience, now: datetime, loyalty: LoyaltyConfig) -> Resolved:
+    wanted = find_tier(audience.tier or "", loyalty)
+    if wanted is None:
+        names = ", ".join(t.name for t in loyalty.tiers)
+        raise AudienceError("surveys.audience_unknown_tier", tier=audience.tier or "", tiers=names)
+    since = add_months(now, -loyalty.tier_window_months)
+    earned = dict(
+        (
+            await session.execute(
+                select(LedgerEntry.customer_id, func.sum(LedgerEntry.points))
+                .where(LedgerEntry.kind.in_(TIER_KINDS), LedgerEntry.created_at > since)
+                .group_by(LedgerEntry.customer_id)
+            )
+        ).all()
+    )
+    ids = await session.scalars(select(Customer.id).order_by(Customer.id))
+    return Resolved([cid for cid in ids if tier_for(int(earned.get(cid) or 0), loyalty).name == wanted.name])
 
-# "tier" and "purchased" join here when the loyalty tables are on main.
-RESOLVERS: dict[str, Resolver] = {"all": _all, "list": _list}
+
+async def _purchased(
+    session: AsyncSession, audience: Audience, now: datetime, loyalty: LoyaltyConfig
+) -> Resolved:
+    since = now - timedelta(days=audience.days or 0)
+    ids = await session.scalars(
+        select(Purchase.customer_id)
+        .where(Purchase.created_at >= since)
+        .distinct()
+        .order_by(Purchase.customer_id)
+    )
+    return Resolved(list(ids))
 
 
-async def resolve(session: AsyncSession, audience: Audience, now: datetime) -> Resolved:
-    resolver = RESOLVERS.get(audience.kind)
-    if resolver is None:
-        raise AudienceError("surveys.audience_unavailable", kind=audience.kind)
-    return await resolver(session, audience, now)
+Resolver = Callable[[AsyncSession, Audience, datetime, LoyaltyConfig], Awaitable[Resolved]]
+
+RESOLVERS: dict[str, Resolver] = {"all": _all, "list": _list, "tier": _tier, "purchased": _purchased}
+
+
+async def resolve(
+    session: AsyncSession, audience: Audience, now: datetime, loyalty: LoyaltyConfig
+) -> Resolved:
+    return await RESOLVERS[audience.kind](session, audience, now, loyalty)

@@ -162,7 +162,7 @@ async def _send_preview(context: AppContext, session: AsyncSession, message: Mes
         return
     try:
         audience = audiences.parse(audience_text)
-        resolved = await audiences.resolve(session, audience, context.now())
+        resolved = await audiences.resolve(session, audience, context.now(), context.config.loyalty)
     except AudienceError as error:
         await message.reply_text(context.t(lang, error.code, **error.params))
         return
@@ -228,7 +228,9 @@ async def on_send_button(update: Update, context: AppContext) -> None:
             return
         survey = await surveys.get_survey(session, int(payload["survey"]))
         try:
-            resolved = await audiences.resolve(session, audiences.parse(payload["audience"]), context.now())
+            resolved = await audiences.resolve(
+                session, audiences.parse(payload["audience"]), context.now(), context.config.loyalty
+            )
         except AudienceError as error:
             await query.answer(context.t(lang, error.code, **error.params), show_alert=True)
             return

@@ -223,6 +223,8 @@ async def test_staff_definitions_permissions_and_errors(harness: Harness) -> Non
     assert "not active" in harness.owner.last(chat=group).text
     await harness.owner.send("/survey activate visit", chat=group)
     await harness.owner.send("/survey send visit tier gold", chat=group)
-    assert "not available yet" in harness.owner.last(chat=group).text
+    assert "Send visit to tier gold: 0 customers." in harness.owner.last(chat=group).text
+    await harness.owner.send("/survey send visit tier platinum", chat=group)
+    assert "There is no tier “platinum”. Tiers: Member, Silver, Gold." in harness.owner.last(chat=group).text
     await harness.owner.send("/survey list", chat=group)
     assert "visit (custom) — active: 0 invited, 0 completed" in harness.owner.last(chat=group).text

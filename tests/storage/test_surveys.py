@@ -4,14 +4,15 @@ detractors flagged, /survey's general survey, and the statistics data."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage import audiences, customers, ledger, survey_answers, surveys
+from storage import audiences, customers, ledger, purchases, survey_answers, surveys
 from storage.clock import FakeClock
-from storage.config import Config, SurveyConfig
+from storage.config import Config, LoyaltyConfig, SurveyConfig
 from storage.customers import TelegramProfile
 from storage.models import Customer, FeedbackItem, LedgerEntry, OutboxMessage, Survey, SurveyAnswer
 from storage.survey_answers import answer as record
@@ -97,7 +98,9 @@ async def test_send_counts_outcomes_and_a_second_confirm_invites_nobody_twice(
         survey = await _survey(session, clock, "service")
         other = await _survey(session, clock, "other", "nps")
         await surveys.invite(session, other, b, clock.now(), "earlier", config=CONFIG)
-        ids = (await audiences.resolve(session, audiences.parse("all"), clock.now())).customer_ids
+        ids = (
+            await audiences.resolve(session, audiences.parse("all"), clock.now(), LoyaltyConfig())
+        ).customer_ids
         assert await surveys.preview(session, ids, clock.now(), CONFIG) == {
             "invited": 1,
             "throttled": 1,
@@ -296,8 +299,37 @@ async def test_audiences_parse_and_resolve(
         kim = await customers.join(
             session, TelegramProfile(100, "Kim", username="kim"), Config(), clock.now()
         )
-        resolved = await audiences.resolve(session, audiences.parse("@kim #999 100"), clock.now())
+        loyalty = LoyaltyConfig()
+        resolved = await audiences.resolve(session, audiences.parse("@kim #999 100"), clock.now(), loyalty)
         assert resolved.customer_ids == [kim.id] and resolved.unknown == ["#999"]
         with pytest.raises(audiences.AudienceError) as error:
-            await audiences.resolve(session, audiences.parse("tier gold"), clock.now())
-        assert error.value.code == "surveys.audience_unavailable"
+            await audiences.resolve(session, audiences.parse("tier platinum"), clock.now(), loyalty)
+        assert error.value.code == "surveys.audience_unknown_tier"
+
+
+async def test_tier_and_purchase_audiences(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    loyalty = LoyaltyConfig()
+    async with sessions.begin() as session:
+        kim = await customers.join(session, TelegramProfile(100, "Kim"), Config(), clock.now())
+        lee = await customers.join(session, TelegramProfile(101, "Lee"), Config(), clock.now())
+        await customers.join(session, TelegramProfile(102, "Max"), Config(), clock.now())
+        # Kim spends 600 (Silver) today; Lee bought 40 days ago (Member).
+        await purchases.record(
+            session, kim, amount=Decimal("600"), reference="p1", now=clock.now(), config=loyalty
+        )
+        past = clock.now() - timedelta(days=40)
+        await purchases.record(session, lee, amount=Decimal("10"), reference="p2", now=past, config=loyalty)
+
+    async def ids(text: str) -> list[int]:
+        async with sessions.begin() as session:
+            return (
+                await audiences.resolve(session, audiences.parse(text), clock.now(), loyalty)
+            ).customer_ids
+
+    assert await ids("tier silver") == [kim.id]
+    assert await ids("tier member") == [lee.id, kim.id + 2]
+    assert await ids("tier gold") == []
+    assert await ids("purchased 30d") == [kim.id]
+    assert await ids("purchased 60d") == [kim.id, lee.id]
