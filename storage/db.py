@@ -25,6 +25,12 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("pool_pre_ping", True)
         return create_async_engine(url, **kwargs)
     kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    # Every transaction takes the write lock, so more connections only add lock contention, and SQLite's
+    # busy handler (sleep and retry) lets a busy writer starve a waiting one. One connection makes units of
+    # work queue fairly in the pool instead.
+    kwargs.setdefault("pool_size", 1)
+    kwargs.setdefault("max_overflow", 0)
+    kwargs.setdefault("pool_timeout", 60)
     engine = create_async_engine(url, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")
