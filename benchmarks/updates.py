@@ -77,11 +77,7 @@ async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def bench_echo(emu: BotApiEmulator, n: int, concurrency: int) -> Result:
     app = (
-        Application.builder()
-        .token(emu.token)
-        .base_url(emu.base_url)
-        .base_file_url(emu.base_file_url)
-        .build()
+        Application.builder().token(emu.token).base_url(emu.base_url).base_file_url(emu.base_file_url).build()
     )
     app.add_handler(MessageHandler(filters.TEXT, _echo))
     await app.initialize()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import socket
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -21,11 +24,12 @@ from bot import commands
 from bot.application import EngageApplication
 from bot.i18n import Catalog
 from bot.settings import Settings
+from bot.ticks import TICKS
 from handlers import activity, errors, onboarding, profile
 from handlers.context import AppContext, BotData, Runtime
 from handlers.staff import access, find, roles
 from handlers.steps import StepRouter
-from jobs import sender
+from jobs import birthdays, sender
 from storage import db, migrate, staff
 from storage.clock import Clock, SystemClock
 
@@ -73,6 +77,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> EngageA
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .context_types(context_types)
         .post_init(_post_init)
+        .post_stop(_stop_sender)
         .post_shutdown(_post_shutdown)
         .build()
     )
@@ -95,21 +100,34 @@ async def _post_init(app: EngageApplication) -> None:
     await migrate.upgrade(app.engine)
     async with runtime.sessions.begin() as session:
         await staff.bootstrap_owners(session, runtime.config.owner_ids)
+    await birthdays.backfill(runtime.sessions, runtime.clock, runtime.config)
     await commands.publish(app.bot, app.catalog, runtime.config)
+    # The sender is a loop, not a tick: it keeps the pace (and RetryAfter pauses) across batches.
+    app.sender = sender.Sender(
+        app.bot, runtime.sessions, runtime.clock, runtime.texts, runtime.config.sender, worker=_worker()
+    )
+    app.sender_task = asyncio.create_task(app.sender.run(), name="outbox-sender")
     if app.job_queue is not None:
-        app.job_queue.run_repeating(
-            _send_outbox,
-            interval=1.0,
-            first=0.5,
-            name="outbox",
-            job_kwargs={"max_instances": 1, "coalesce": True},
-        )
+        for name, tick in TICKS.items():
+            app.job_queue.run_repeating(
+                tick,
+                interval=app.settings.tick_seconds,
+                first=1.0,
+                name=name,
+                job_kwargs={"max_instances": 1, "coalesce": True},
+            )
 
 
-async def _send_outbox(context: AppContext) -> None:
-    runtime = context.runtime
-    await sender.drain(context.bot, runtime.sessions, runtime.clock, runtime.texts)
+def _worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:64]
+
+
+async def _stop_sender(app: EngageApplication) -> None:
+    task, app.sender_task = app.sender_task, None
+    if task is not None:
+        await app.sender.shutdown(task)
 
 
 async def _post_shutdown(app: EngageApplication) -> None:
+    await _stop_sender(app)
     await app.engine.dispose()

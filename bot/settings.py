@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storage.config import LANGUAGES, Config
+from storage.config import LANGUAGES, LEAP_DAY_RULES, BirthdayConfig, CallbackConfig, Config, SenderConfig
 from storage.timezones import is_valid_timezone
 
 TELEGRAM_API_URL = "https://api.telegram.org"
@@ -67,6 +67,49 @@ def _timezone(env: Mapping[str, str], key: str, default: str) -> str:
     return value
 
 
+def _number(env: Mapping[str, str], key: str, default: float, low: float, high: float) -> float:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{key} must be a number, not {raw!r}.") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{key} must be between {low:g} and {high:g}, not {raw}.")
+    return value
+
+
+def _clock_time(env: Mapping[str, str], key: str, default: tuple[int, int]) -> tuple[int, int]:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    hour, _, minute = raw.partition(":")
+    if hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60:
+        return int(hour), int(minute)
+    raise SettingsError(f"{key} must be a time of day like 10:00, not {raw!r}.")
+
+
+def _engagement(env: Mapping[str, str]) -> dict[str, object]:
+    """The sender's limits, birthday greetings and callback reminders (see .env.example)."""
+    hour, minute = _clock_time(env, "BIRTHDAY_TIME", (10, 0))
+    digest_hour, _ = _clock_time(env, "BIRTHDAY_DIGEST_TIME", (9, 0))
+    leap = env.get("BIRTHDAY_LEAP_DAY", "").strip().lower() or "feb28"
+    if leap not in LEAP_DAY_RULES:
+        raise SettingsError(f"BIRTHDAY_LEAP_DAY must be feb28 or mar1, not {leap!r}.")
+    return {
+        "sender": SenderConfig(rate_per_second=_number(env, "SEND_RATE", 25.0, 0.1, 1000.0)),
+        "birthdays": BirthdayConfig(
+            hour=hour,
+            minute=minute,
+            leap_day_rule=leap,
+            bonus_points=int(_number(env, "BIRTHDAY_BONUS", 50, 0, 1_000_000)),
+            digest_hour=digest_hour,
+        ),
+        "callbacks": CallbackConfig(overdue_hours=_number(env, "CALLBACK_OVERDUE_HOURS", 4.0, 0.1, 24 * 30)),
+    }
+
+
 @dataclass(frozen=True)
 class Settings:
     token: str
@@ -122,6 +165,7 @@ class Settings:
             staff_chat_id=_int(env, "STAFF_CHAT_ID"),
             owner_ids=_ids(env, "OWNER_IDS"),
             staff_timezone=_timezone(env, "STAFF_TIMEZONE", default_tz),
+            **_engagement(env),  # type: ignore[arg-type]
         )
         return cls(
             token=token,

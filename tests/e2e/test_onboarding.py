@@ -81,7 +81,12 @@ async def test_onboarding_in_chinese(harness: Harness) -> None:
     assert "时区已设为 Asia/Shanghai。" in li.messages()[-2].text
     assert "资料已完善" in li.last().text
     stored = await _customer(harness, 102)
-    assert (stored.language, stored.birth_month, stored.birth_day, stored.timezone) == ("zh", 2, 29, "Asia/Shanghai")
+    assert (stored.language, stored.birth_month, stored.birth_day, stored.timezone) == (
+        "zh",
+        2,
+        29,
+        "Asia/Shanghai",
+    )
 
 
 async def test_birthday_without_a_year(harness: Harness) -> None:

@@ -24,7 +24,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-async def webhook(emu: BotApiEmulator, tmp_path: Path, clock: FakeClock) -> AsyncIterator[tuple[Harness, str]]:
+async def webhook(
+    emu: BotApiEmulator, tmp_path: Path, clock: FakeClock
+) -> AsyncIterator[tuple[Harness, str]]:
     harness = Harness(emu, await new_database_url("sqlite", tmp_path), clock)
     port = _free_port()
     await harness.start_webhook(port, SECRET)
