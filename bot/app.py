@@ -28,9 +28,11 @@ from bot.ticks import TICKS
 from handlers import activity, errors, onboarding, profile
 from handlers.context import AppContext, BotData, Runtime
 from handlers.staff import access, find, roles
+from handlers.staff import callbacks as staff_callbacks
+from handlers.staff import outbox as staff_outbox
 from handlers.steps import StepRouter
 from jobs import birthdays, sender
-from storage import db, migrate, staff
+from storage import db, migrate, staff, tasks
 from storage.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
@@ -57,8 +59,12 @@ def _register(app: EngageApplication) -> None:
     app.add_handler(CommandHandler("staff", roles.list_staff))
     app.add_handler(CommandHandler("promote", roles.promote))
     app.add_handler(CommandHandler("demote", roles.demote))
+    app.add_handler(CommandHandler("callback", staff_callbacks.schedule))
+    app.add_handler(CommandHandler("callbacks", staff_callbacks.list_open))
+    app.add_handler(CommandHandler("outbox", staff_outbox.progress))
+    app.add_handler(CallbackQueryHandler(staff_callbacks.on_button, pattern=rf"^{tasks.BUTTON_PREFIX}"))
 
-    steps = StepRouter({**profile.STEPS})
+    steps = StepRouter({**profile.STEPS, **staff_callbacks.STEPS})
     app.add_handler(MessageHandler((filters.TEXT | filters.CONTACT) & ~filters.COMMAND, steps))
     app.add_error_handler(errors.on_error)
 

@@ -13,7 +13,7 @@ from storage.config import Config
 log = logging.getLogger(__name__)
 
 CUSTOMER_COMMANDS = ("start", "profile", "language", "help")
-STAFF_COMMANDS = ("find", "staff", "promote", "demote")
+STAFF_COMMANDS = ("find", "staff", "promote", "demote", "callback", "callbacks", "outbox")
 
 
 def _commands(catalog: Catalog, language: str, names: tuple[str, ...]) -> list[BotCommand]:

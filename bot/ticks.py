@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from handlers.context import AppContext
-from jobs import birthdays
+from jobs import birthdays, callbacks
 
 
 async def birthday_tick(context: AppContext) -> None:
@@ -14,6 +14,12 @@ async def birthday_tick(context: AppContext) -> None:
     await birthdays.tick(runtime.sessions, runtime.clock, runtime.config)
 
 
+async def callback_tick(context: AppContext) -> None:
+    runtime = context.runtime
+    await callbacks.tick(runtime.sessions, runtime.clock, runtime.config)
+
+
 TICKS: dict[str, Callable[[AppContext], Awaitable[None]]] = {
     "birthdays": birthday_tick,
+    "callbacks": callback_tick,
 }

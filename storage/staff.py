@@ -98,6 +98,9 @@ PERMISSIONS: dict[str, Role] = {
     "staff": Role.AGENT,
     "promote": Role.OWNER,
     "demote": Role.OWNER,
+    "callback": Role.AGENT,
+    "callbacks": Role.AGENT,
+    "outbox": Role.AGENT,
 }
 
 
