@@ -98,9 +98,9 @@ class Limiter:
         self.private_next: dict[int, float] = {}
         self.group_sent: dict[int, deque[float]] = {}
 
-    def chat_ready_at(self, chat_id: int, extra: int = 0) -> float:
+    def chat_ready_at(self, chat_id: int, extra: int = 0, now: float | None = None) -> float:
         """When the chat may get a message, with `extra` more already planned before it."""
-        now = self.timer()
+        now = self.timer() if now is None else now
         if chat_id > 0:
             start = max(now, self.private_next.get(chat_id, 0.0))
             return start + extra * self.config.private_chat_interval
@@ -116,7 +116,7 @@ class Limiter:
     def reserve(self, chat_id: int) -> float:
         """Take the earliest slot this chat and the global rate allow; returns how long to wait."""
         now = self.timer()
-        at = max(now, self.next_global, self.paused_until, self.chat_ready_at(chat_id))
+        at = max(now, self.next_global, self.paused_until, self.chat_ready_at(chat_id, now=now))
         self.next_global = at + self.interval
         if chat_id > 0:
             self.private_next[chat_id] = at + self.config.private_chat_interval
@@ -195,7 +195,7 @@ class Sender:
                 row = self._next_ready(pending)
                 if row is None:
                     now = self.timer()
-                    soonest = min(self.limiter.chat_ready_at(r.chat_id) for r in pending)
+                    soonest = min(self.limiter.chat_ready_at(r.chat_id, now=now) for r in pending)
                     await self.sleep(max(soonest - now, 0.001))
                     continue
                 pending.remove(row)
@@ -220,7 +220,7 @@ class Sender:
         now = self.timer()
         for row in rows:
             extra = planned.get(row.chat_id, 0)
-            ready = self.limiter.chat_ready_at(row.chat_id, extra)
+            ready = self.limiter.chat_ready_at(row.chat_id, extra, now=now)
             if ready - now > HORIZON:
                 later = self.clock.now() + timedelta(seconds=ready - now)
                 self._done.append((outbox.again(row, later, None, count_attempt=False), None))
@@ -232,7 +232,7 @@ class Sender:
 
     def _next_ready(self, pending: list[OutboxMessage]) -> OutboxMessage | None:
         now = self.timer()
-        return next((r for r in pending if self.limiter.chat_ready_at(r.chat_id) <= now), None)
+        return next((r for r in pending if self.limiter.chat_ready_at(r.chat_id, now=now) <= now), None)
 
     async def _make_room(self, until_idle: bool = False) -> None:
         """Record finished sends; wait while max_in_flight sends are unrecorded (or, at the end of a

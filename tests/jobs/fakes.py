@@ -19,11 +19,13 @@ from storage.clock import FakeClock
 class VirtualTime:
     """A monotonic timer whose sleeps advance it (and the business clock with it) at once."""
 
-    def __init__(self, clock: FakeClock | None = None) -> None:
+    def __init__(self, clock: FakeClock | None = None, creep: float = 0.0) -> None:
         self.now = 1000.0
         self.clock = clock
+        self.creep = creep  # time a real timer moves between two readings
 
     def __call__(self) -> float:
+        self.now += self.creep
         return self.now
 
     async def sleep(self, seconds: float) -> None:

@@ -109,6 +109,17 @@ async def test_one_message_per_second_per_private_chat_and_twenty_per_minute_per
     assert await _statuses(sessions) == {"sent": 38}
 
 
+async def test_a_timer_that_moves_between_readings_still_drains(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock, catalog: Catalog
+) -> None:
+    # Regression: readiness compared two readings of a real timer, so a chat was never "ready".
+    await _queue(sessions, clock, [1, 2, 3, 1])
+    vt = VirtualTime(clock, creep=1e-6)
+    bot = FakeBot(vt)
+    await asyncio.wait_for(_drain(_sender(sessions, clock, catalog, vt, bot)), timeout=30)
+    assert len(bot.sent) == 4
+
+
 async def test_retry_after_pauses_every_send_for_the_time_asked(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock, catalog: Catalog
 ) -> None:
