@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import socket
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -21,15 +24,18 @@ from bot import commands
 from bot.application import EngageApplication
 from bot.i18n import Catalog
 from bot.settings import Settings
+from bot.ticks import TICKS
 from handlers import activity, errors, feedback, onboarding, points, profile, rewards, surveys
 from handlers.buttons import PATTERN as BUTTON_PATTERN
 from handlers.buttons import ButtonRouter
 from handlers.context import AppContext, BotData, Runtime
 from handlers.staff import access, catalog, feedback_cards, find, purchases, roles, stats, vouchers
+from handlers.staff import callbacks as staff_callbacks
+from handlers.staff import outbox as staff_outbox
 from handlers.staff import surveys as staff_surveys
 from handlers.steps import StepRouter
-from jobs import sender
-from storage import db, migrate, staff
+from jobs import birthdays, sender
+from storage import db, migrate, staff, tasks
 from storage.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
@@ -83,7 +89,12 @@ def _register(app: EngageApplication) -> None:
     app.add_handler(CallbackQueryHandler(feedback_cards.on_button, pattern=rf"^{feedback_cards.PREFIX}"))
     app.add_handler(MessageHandler(filters.Document.FileExtension("json") & GROUPS, staff_surveys.upload))
 
-    steps = StepRouter({**profile.STEPS, **surveys.STEPS, **feedback.STEPS})
+    app.add_handler(CommandHandler("callback", staff_callbacks.schedule))
+    app.add_handler(CommandHandler("callbacks", staff_callbacks.list_open))
+    app.add_handler(CommandHandler("outbox", staff_outbox.progress))
+    app.add_handler(CallbackQueryHandler(staff_callbacks.on_button, pattern=rf"^{tasks.BUTTON_PREFIX}"))
+
+    steps = StepRouter({**profile.STEPS, **surveys.STEPS, **feedback.STEPS, **staff_callbacks.STEPS})
     # Replies first: to a feedback card or relayed message (staff group / private chat); else the steps.
     app.add_handler(
         MessageHandler(
@@ -113,6 +124,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> EngageA
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .context_types(context_types)
         .post_init(_post_init)
+        .post_stop(_stop_sender)
         .post_shutdown(_post_shutdown)
         .build()
     )
@@ -135,21 +147,35 @@ async def _post_init(app: EngageApplication) -> None:
     await migrate.upgrade(app.engine)
     async with runtime.sessions.begin() as session:
         await staff.bootstrap_owners(session, runtime.config.owner_ids)
+    await birthdays.backfill(runtime.sessions, runtime.clock, runtime.config)
     await commands.publish(app.bot, app.catalog, runtime.config)
-    if app.job_queue is not None:
-        app.job_queue.run_repeating(
-            _send_outbox,
-            interval=1.0,
-            first=0.5,
-            name="outbox",
-            job_kwargs={"max_instances": 1, "coalesce": True},
+    # The sender is a loop, not a tick: it keeps the pace (and RetryAfter pauses) across batches.
+    if app.settings.run_sender:
+        app.sender = sender.Sender(
+            app.bot, runtime.sessions, runtime.clock, runtime.texts, runtime.config.sender, worker=_worker()
         )
+        app.sender_task = asyncio.create_task(app.sender.run(), name="outbox-sender")
+    if app.job_queue is not None and app.settings.tick_seconds > 0:
+        for name, tick in TICKS.items():
+            app.job_queue.run_repeating(
+                tick,
+                interval=app.settings.tick_seconds,
+                first=1.0,  # at start: a greeting missed while the bot was down still goes out today
+                name=name,
+                job_kwargs={"max_instances": 1, "coalesce": True},
+            )
 
 
-async def _send_outbox(context: AppContext) -> None:
-    runtime = context.runtime
-    await sender.drain(context.bot, runtime.sessions, runtime.clock, runtime.texts)
+def _worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:64]
+
+
+async def _stop_sender(app: EngageApplication) -> None:
+    task, app.sender_task = app.sender_task, None
+    if task is not None:
+        await app.sender.shutdown(task)
 
 
 async def _post_shutdown(app: EngageApplication) -> None:
+    await _stop_sender(app)
     await app.engine.dispose()

@@ -51,6 +51,9 @@ class EngageApplication(Application[Any, Any, Any, Any, Any, Any]):
     settings: Settings
     engine: AsyncEngine
     catalog: Catalog
+    # The outbox sender's loop (bot.app starts it in post_init, stops it in post_stop/post_shutdown).
+    sender: Any = None
+    sender_task: asyncio.Task[None] | None = None
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

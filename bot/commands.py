@@ -26,7 +26,7 @@ CUSTOMER_COMMANDS = (
 )
 STAFF_COMMANDS = (
     "find", "purchase", "award", "deduct", "fulfil", "cancel", "reward",
-    "survey", "feedback", "stats", "staff", "promote", "demote",
+    "survey", "feedback", "stats", "callback", "callbacks", "outbox", "staff", "promote", "demote",
 )  # fmt: skip
 
 

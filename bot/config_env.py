@@ -1,11 +1,20 @@
-"""Business settings from the environment: loyalty, surveys (nested in storage.config.Config)."""
+"""Business settings from the environment (nested in storage.config.Config): loyalty, surveys, the
+sender, birthdays and callbacks. See .env.example."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
-from storage.config import LoyaltyConfig, SurveyConfig, Tier
+from storage.config import (
+    LEAP_DAY_RULES,
+    BirthdayConfig,
+    CallbackConfig,
+    LoyaltyConfig,
+    SenderConfig,
+    SurveyConfig,
+    Tier,
+)
 
 
 class SettingsError(ValueError):
@@ -43,6 +52,17 @@ def survey_config(env: Mapping[str, str]) -> SurveyConfig:
         csat_detractor_max=_count(env, "CSAT_DETRACTOR_MAX", defaults.csat_detractor_max, 1, 5),
         purchase_survey=env.get("PURCHASE_SURVEY", "").strip().lower(),
     )
+
+
+def env_switch(env: Mapping[str, str], key: str, default: bool) -> bool:
+    value = env.get(key, "").strip().lower()
+    if not value:
+        return default
+    if value in {"on", "true", "yes", "1"}:
+        return True
+    if value in {"off", "false", "no", "0"}:
+        return False
+    raise SettingsError(f"{key} must be on or off, not {value!r}.")
 
 
 def _decimal(env: Mapping[str, str], key: str, default: Decimal) -> Decimal:
@@ -92,3 +112,50 @@ def loyalty_from_env(env: Mapping[str, str]) -> LoyaltyConfig:
         purchase_max=_decimal(env, "LOYALTY_PURCHASE_MAX", d.purchase_max),
         voucher_days=_count(env, "LOYALTY_VOUCHER_DAYS", d.voucher_days, never=True),
     )
+
+
+def env_number(env: Mapping[str, str], key: str, default: float, low: float, high: float) -> float:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{key} must be a number, not {raw!r}.") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{key} must be between {low:g} and {high:g}, not {raw}.")
+    return value
+
+
+def _clock_time(env: Mapping[str, str], key: str, default: tuple[int, int]) -> tuple[int, int]:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    hour, _, minute = raw.partition(":")
+    if hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60:
+        return int(hour), int(minute)
+    raise SettingsError(f"{key} must be a time of day like 10:00, not {raw!r}.")
+
+
+def sender_from_env(env: Mapping[str, str]) -> SenderConfig:
+    return SenderConfig(rate_per_second=env_number(env, "SEND_RATE", 25.0, 0.1, 1000.0))
+
+
+def birthdays_from_env(env: Mapping[str, str]) -> BirthdayConfig:
+    """Birthday greetings: local time, bonus, the 29 February rule, the staff digest time."""
+    hour, minute = _clock_time(env, "BIRTHDAY_TIME", (10, 0))
+    digest_hour, _ = _clock_time(env, "BIRTHDAY_DIGEST_TIME", (9, 0))
+    leap = env.get("BIRTHDAY_LEAP_DAY", "").strip().lower() or "feb28"
+    if leap not in LEAP_DAY_RULES:
+        raise SettingsError(f"BIRTHDAY_LEAP_DAY must be feb28 or mar1, not {leap!r}.")
+    return BirthdayConfig(
+        hour=hour,
+        minute=minute,
+        leap_day_rule=leap,
+        bonus_points=_count(env, "BIRTHDAY_BONUS", 50, 0, 1_000_000) or 0,
+        digest_hour=digest_hour,
+    )
+
+
+def callbacks_from_env(env: Mapping[str, str]) -> CallbackConfig:
+    return CallbackConfig(overdue_hours=env_number(env, "CALLBACK_OVERDUE_HOURS", 4.0, 0.1, 24 * 30))

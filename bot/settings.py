@@ -7,7 +7,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.config_env import SettingsError, loyalty_from_env, survey_config
+from bot.config_env import (
+    SettingsError,
+    birthdays_from_env,
+    callbacks_from_env,
+    env_number,
+    env_switch,
+    loyalty_from_env,
+    sender_from_env,
+    survey_config,
+)
 from storage.config import LANGUAGES, Config
 from storage.timezones import is_valid_timezone
 
@@ -73,8 +82,10 @@ class Settings:
     webhook_secret: str | None = None
     listen_host: str = "0.0.0.0"
     listen_port: int = 8080
-    # Seconds between the scheduler's ticks (scheduling is data; the ticks only look).
+    # Seconds between the scheduler's ticks (scheduling is data; the ticks only look); 0: no ticks.
     tick_seconds: float = 30.0
+    # Whether this instance drains the outbox (safe on several instances; off for update-only ones).
+    run_sender: bool = True
     config: Config = field(default_factory=Config)
 
     @property
@@ -121,6 +132,9 @@ class Settings:
             staff_timezone=_timezone(env, "STAFF_TIMEZONE", default_tz),
             surveys=survey_config(env),
             loyalty=loyalty_from_env(env),
+            sender=sender_from_env(env),
+            birthdays=birthdays_from_env(env),
+            callbacks=callbacks_from_env(env),
         )
         return cls(
             token=token,
@@ -130,6 +144,7 @@ class Settings:
             webhook_secret=webhook_secret,
             listen_host=env.get("LISTEN_HOST", "").strip() or cls.listen_host,
             listen_port=_int(env, "LISTEN_PORT") or cls.listen_port,
-            tick_seconds=float(env.get("TICK_SECONDS", "").strip() or cls.tick_seconds),
+            tick_seconds=env_number(env, "TICK_SECONDS", cls.tick_seconds, 0, 3600),
+            run_sender=env_switch(env, "OUTBOX_SENDER", cls.run_sender),
             config=config,
         )

@@ -89,7 +89,9 @@ async def on_birthday(
             + context.t(customer.language, "profile.ask_birthday")
         )
         return
-    await customers.set_birthday(session, customer, birthday)
+    await customers.set_birthday(
+        session, customer, birthday, now=context.now(), config=context.config.birthdays
+    )
     await message.reply_text(context.t(customer.language, "profile.birthday_saved", birthday=birthday.iso()))
     await _after_field(context, session, customer, "birthday", pending.payload.get("onboarding", False))
 
@@ -132,7 +134,7 @@ async def on_timezone(
             context.t(customer.language, "profile.timezone_unknown", text=message.text or "")
         )
         return
-    await customers.set_timezone(session, customer, name)
+    await customers.set_timezone(session, customer, name, now=context.now(), config=context.config.birthdays)
     await message.reply_text(context.t(customer.language, "profile.timezone_saved", timezone=name))
     await _after_field(context, session, customer, "timezone", pending.payload.get("onboarding", False))
 

@@ -1,29 +1,59 @@
-"""Drains the outbox: renders each claimed row in its recipient's language and sends it.
+"""Drains the outbox within Telegram's limits: one long-running loop per process (Sender.run), started
+in bot.app's post_init and stopped in post_stop/post_shutdown.
 
-Telegram's answers decide a row's fate: RetryAfter pauses and requeues, Forbidden marks the customer
-unreachable, BadRequest is a permanent failure, TimedOut / network errors retry with backoff a bounded
-number of times (so delivery is at-least-once for a message whose send timed out after Telegram got it).
+Why a loop and not a JobQueue tick: a 10,000-message wave takes minutes at 25/s; a loop keeps the
+pace between claims (the limiter's state lives across batches) and reacts to RetryAfter by pausing,
+which a 1 s tick that starts afresh each time cannot do.
+
+Telegram's answers decide a row's fate: RetryAfter pauses every send for the time asked and tries
+the same row again; Forbidden marks the customer unreachable (their later rows are skipped when due,
+see storage.outbox.claim_due); BadRequest is a permanent failure with the reason kept; TimedOut and
+network errors retry with exponential backoff, at most `max_attempts` times. Delivery is at least once:
+a send that timed out after Telegram got it is sent again.
+
+Crash safety: a claimed row is "sending" until its outcome is recorded. At most `max_in_flight` rows
+are ever started-but-unrecorded, so a kill duplicates at most that many messages (default 16); every
+other claimed row is reclaimed after the lease (claim_lease_seconds) and sent once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+import warnings
+from collections import deque
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
 
 from storage import outbox
 from storage.clock import Clock
+from storage.config import SenderConfig
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
 Render = Callable[..., str]  # render(language, key, **params) -> str
-MAX_ATTEMPTS = 5
+Timer = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+# Rows whose chat is not free within this many seconds go back to the queue instead of holding a batch.
+HORIZON = 2.0
+RETRY_AFTER_IN_PLACE = 5  # RetryAfter answers for one row before it goes back to the queue
+
+
+def _render_key(render: Render, language: str, template: str, params: dict[str, Any]) -> str:
+    """`template` may list alternatives "a.x|a.y": the first key the catalog has (tier-specific texts)."""
+    keys = template.split("|")
+    has = getattr(render, "has", None)
+    for key in keys[:-1]:
+        if has is not None and has(key):
+            return render(language, key, **params)
+    return render(language, keys[-1], **params)
 
 
 def _markup(row: OutboxMessage, render: Render) -> InlineKeyboardMarkup | None:
@@ -43,8 +73,249 @@ def _markup(row: OutboxMessage, render: Render) -> InlineKeyboardMarkup | None:
 
 
 def _text(row: OutboxMessage, render: Render) -> str:
-    params: dict[str, Any] = dict(row.params or {})
-    return render(row.language, row.template, **params)
+    return _render_key(render, row.language, row.template, dict(row.params or {}))
+
+
+def _retry_after(error: RetryAfter) -> float:
+    # PTB 22 warns that the int will become a timedelta; take either, without the warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class Limiter:
+    """Telegram's limits as reservations on a monotonic timer: a global spacing of 1/rate, one
+    message per `private_chat_interval` per private chat, `group_per_minute` per group (chat id < 0)
+    in any 60 s window, and a global pause after RetryAfter."""
+
+    def __init__(self, config: SenderConfig, timer: Timer) -> None:
+        self.config = config
+        self.timer = timer
+        self.interval = 1.0 / config.rate_per_second
+        self.next_global = 0.0
+        self.paused_until = 0.0
+        self.private_next: dict[int, float] = {}
+        self.group_sent: dict[int, deque[float]] = {}
+
+    def chat_ready_at(self, chat_id: int, extra: int = 0, now: float | None = None) -> float:
+        """When the chat may get a message, with `extra` more already planned before it."""
+        now = self.timer() if now is None else now
+        if chat_id > 0:
+            start = max(now, self.private_next.get(chat_id, 0.0))
+            return start + extra * self.config.private_chat_interval
+        window = self.group_sent.get(chat_id, deque())
+        recent = [t for t in window if t > now - 60.0]
+        position = len(recent) + extra - self.config.group_per_minute
+        if position < 0:
+            return now
+        if position < len(recent):
+            return recent[position] + 60.0
+        return now + 60.0 * (1 + position // self.config.group_per_minute)
+
+    def reserve(self, chat_id: int) -> float:
+        """Take the earliest slot this chat and the global rate allow; returns how long to wait."""
+        now = self.timer()
+        at = max(now, self.next_global, self.paused_until, self.chat_ready_at(chat_id, now=now))
+        self.next_global = at + self.interval
+        if chat_id > 0:
+            self.private_next[chat_id] = at + self.config.private_chat_interval
+        else:
+            window = self.group_sent.setdefault(chat_id, deque())
+            while window and window[0] <= at - 60.0:
+                window.popleft()
+            window.append(at)
+        return at - now
+
+    def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, self.timer() + seconds)
+
+
+class Sender:
+    def __init__(
+        self,
+        bot: Bot,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        render: Render,
+        config: SenderConfig | None = None,
+        *,
+        worker: str = "sender",
+        timer: Timer | None = None,
+        sleep: Sleep | None = None,
+    ) -> None:
+        self.bot, self.sessions, self.clock, self.render = bot, sessions, clock, render
+        self.config = config or SenderConfig()
+        self.worker = worker
+        self.timer = timer or (lambda: asyncio.get_running_loop().time())
+        self.sleep = sleep or asyncio.sleep
+        self.limiter = Limiter(self.config, self.timer)
+        self.lease = timedelta(seconds=self.config.claim_lease_seconds)
+        self._done: list[tuple[dict[str, Any], int | None]] = []  # (outcome, chat to mark unreachable)
+        self._in_flight = 0  # started and not yet recorded
+        self._finished = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stop = asyncio.Event()
+        self.sent = 0
+
+    # -- the loop ---------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Drain until stop(); between empty rounds wait poll_seconds."""
+        while not self._stop.is_set():
+            try:
+                claimed = await self.drain_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may be briefly unavailable; never let the loop die
+                log.exception("outbox round failed")
+                claimed = 0
+            if claimed == 0:
+                try:
+                    await asyncio.wait_for(self._stop.wait(), self.config.poll_seconds)
+                except TimeoutError:
+                    pass
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # -- one round --------------------------------------------------------------------------------
+    async def drain_once(self) -> int:
+        """Claim one batch and send it; returns the number of rows claimed."""
+        if self._done:  # outcomes a failed flush kept
+            await self._flush()
+        async with self.sessions.begin() as session:
+            rows = await outbox.claim_due(
+                session, worker=self.worker, now=self.clock.now(), limit=self.config.batch, lease=self.lease
+            )
+        if not rows:
+            return 0
+        pending = self._defer_busy_chats(rows)
+        try:
+            while pending:
+                row = self._next_ready(pending)
+                if row is None:
+                    now = self.timer()
+                    soonest = min(self.limiter.chat_ready_at(r.chat_id, now=now) for r in pending)
+                    await self.sleep(max(soonest - now, 0.001))
+                    continue
+                pending.remove(row)
+                await self._make_room()
+                wait = self.limiter.reserve(row.chat_id)
+                if wait > 0:
+                    await self.sleep(wait)
+                self._launch(row)
+            await self._make_room(until_idle=True)
+        except asyncio.CancelledError:
+            # Like a kill: sends in flight stop, nothing more is recorded; the lease brings the rows back.
+            for task in list(self._tasks):
+                task.cancel()
+            raise
+        return len(rows)
+
+    def _defer_busy_chats(self, rows: list[OutboxMessage]) -> list[OutboxMessage]:
+        """Rows whose chat is not free within HORIZON go back to the queue (attempt not counted), so a
+        busy group never holds a batch (or its claim lease) for a minute."""
+        planned: dict[int, int] = {}
+        keep: list[OutboxMessage] = []
+        now = self.timer()
+        for row in rows:
+            extra = planned.get(row.chat_id, 0)
+            ready = self.limiter.chat_ready_at(row.chat_id, extra, now=now)
+            if ready - now > HORIZON:
+                later = self.clock.now() + timedelta(seconds=ready - now)
+                self._done.append((outbox.again(row, later, None, count_attempt=False), None))
+                self._in_flight += 1
+            else:
+                planned[row.chat_id] = extra + 1
+                keep.append(row)
+        return keep
+
+    def _next_ready(self, pending: list[OutboxMessage]) -> OutboxMessage | None:
+        now = self.timer()
+        return next((r for r in pending if self.limiter.chat_ready_at(r.chat_id, now=now) <= now), None)
+
+    async def _make_room(self, until_idle: bool = False) -> None:
+        """Record finished sends; wait while max_in_flight sends are unrecorded (or, at the end of a
+        round, until every send is recorded)."""
+        while True:
+            if self._done:
+                await self._flush()
+            busy = self._in_flight > 0 if until_idle else self._in_flight >= self.config.max_in_flight
+            if not busy:
+                return
+            self._finished.clear()
+            if not self._done:
+                await self._finished.wait()
+
+    def _launch(self, row: OutboxMessage) -> None:
+        self._in_flight += 1
+        task = asyncio.create_task(self._send(row))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _flush(self) -> None:
+        done, self._done = self._done, []
+        try:
+            async with self.sessions.begin() as session:
+                await outbox.record(session, [outcome for outcome, _ in done])
+                unreachable = [chat for _, chat in done if chat is not None]
+                await outbox.mark_unreachable(session, unreachable, self.clock.now())
+        except Exception:
+            self._done[:0] = done  # keep them for the next flush; the rows stay claimed meanwhile
+            raise
+        self._in_flight -= len(done)
+
+    async def _send(self, row: OutboxMessage) -> None:
+        outcome: dict[str, Any] | None = None
+        unreachable: int | None = None
+        try:
+            outcome, unreachable = await self._deliver(row)
+        except Exception as error:  # a rendering bug must not leave the row claimed forever
+            log.exception("outbox row %s could not be sent", row.id)
+            outcome = outbox.failed(row, f"{type(error).__name__}: {error}")
+        finally:
+            if outcome is None:  # cancelled mid-send: the lease brings the row back
+                self._in_flight -= 1
+            else:
+                self._done.append((outcome, unreachable))
+            self._finished.set()
+
+    async def _deliver(self, row: OutboxMessage) -> tuple[dict[str, Any], int | None]:
+        text, markup = _text(row, self.render), _markup(row, self.render)
+        seconds = 0.0
+        for _ in range(RETRY_AFTER_IN_PLACE):
+            try:
+                message = await self.bot.send_message(row.chat_id, text, reply_markup=markup)
+            except RetryAfter as error:
+                seconds = _retry_after(error)
+                self.limiter.pause(seconds)
+                log.warning("Telegram asked to wait %.1f s (chat %s)", seconds, row.chat_id)
+                if seconds > self.config.claim_lease_seconds / 2:  # longer than our claim may last
+                    return outbox.again(row, self.clock.now() + timedelta(seconds=seconds), str(error)), None
+                wait = self.limiter.reserve(row.chat_id)
+                await self.sleep(wait)
+                continue
+            except Forbidden as error:
+                return outbox.failed(row, f"forbidden: {error}"), row.chat_id if row.customer_id else None
+            except (BadRequest, ChatMigrated) as error:
+                return outbox.failed(row, f"bad request: {error}"), None
+            except TelegramError as error:  # TimedOut, NetworkError and the rest: bounded retries
+                if row.attempts >= self.config.max_attempts:
+                    return outbox.failed(row, f"gave up after {row.attempts} attempts: {error}"), None
+                backoff = timedelta(seconds=min(2**row.attempts, 300))
+                return outbox.again(row, self.clock.now() + backoff, str(error)), None
+            self.sent += 1
+            return outbox.sent(row, message.message_id, self.clock.now()), None
+        later = self.clock.now() + timedelta(seconds=seconds)
+        return outbox.again(row, later, "RetryAfter repeatedly", count_attempt=False), None
+
+    async def shutdown(self, task: asyncio.Task[None], timeout: float = 10.0) -> None:
+        """Let the loop finish its round (recording what it sent); cancel it if that takes too long."""
+        self.stop()
+        try:
+            await asyncio.wait_for(task, timeout)
+        except (TimeoutError, asyncio.CancelledError):
+            pass
 
 
 async def drain(
@@ -55,43 +326,10 @@ async def drain(
     *,
     worker: str = "sender",
     batch: int = 50,
+    config: SenderConfig | None = None,
 ) -> int:
-    """Send what is due now; returns the number of messages sent."""
-    async with sessions.begin() as session:
-        rows = await outbox.claim_due(session, worker=worker, now=clock.now(), limit=batch)
-    sent = 0
-    for row in rows:
-        try:
-            message = await bot.send_message(
-                row.chat_id, _text(row, render), reply_markup=_markup(row, render)
-            )
-        except RetryAfter as error:
-            delay = (
-                error.retry_after
-                if isinstance(error.retry_after, timedelta)
-                else timedelta(seconds=error.retry_after)
-            )
-            async with sessions.begin() as session:
-                for pending in rows[rows.index(row) :]:
-                    await outbox.retry_later(session, pending.id, clock.now() + delay, str(error))
-            log.warning("Telegram asked to wait %s; %d messages requeued", delay, len(rows) - rows.index(row))
-            break
-        except Forbidden as error:
-            async with sessions.begin() as session:
-                await outbox.mark_failed(session, row.id, str(error))
-                await outbox.mark_unreachable(session, row.chat_id, clock.now())
-        except BadRequest as error:
-            async with sessions.begin() as session:
-                await outbox.mark_failed(session, row.id, str(error))
-        except (NetworkError, TelegramError) as error:
-            async with sessions.begin() as session:
-                if row.attempts >= MAX_ATTEMPTS:
-                    await outbox.mark_failed(session, row.id, str(error))
-                else:
-                    backoff = timedelta(seconds=2**row.attempts)
-                    await outbox.retry_later(session, row.id, clock.now() + backoff, str(error))
-        else:
-            sent += 1
-            async with sessions.begin() as session:
-                await outbox.mark_sent(session, row.id, message.message_id, clock.now())
-    return sent
+    """Send what is due now (one round per claim until nothing is due); returns messages sent."""
+    sender = Sender(bot, sessions, clock, render, config or SenderConfig(batch=batch), worker=worker)
+    while await sender.drain_once():
+        pass
+    return sender.sent

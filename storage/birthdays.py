@@ -1,10 +1,13 @@
-"""Birthday parsing (pure): the forms customers type, and what counts as a real date of birth."""
+"""Birthdays (pure): the forms customers type, what counts as a real date of birth, and when a
+birthday is greeted (the next local greeting time, 29 February in common years)."""
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 MIN_YEAR = 1900
 
@@ -64,3 +67,43 @@ def parse_birthday(text: str, today: date) -> Birthday:
         if date(year, month, day) > today:
             raise BirthdayError("birthday.future")
     return Birthday(month=month, day=day, year=year)
+
+
+# --- When a birthday is greeted (pure) -------------------------------------------------------------
+
+
+def greeting_date(month: int, day: int, year: int, leap_day_rule: str = "feb28") -> date:
+    """The day a birthday is celebrated in `year`: 29 February moves to 28 February (or 1 March)
+    in common years."""
+    if (month, day) == (2, 29) and not calendar.isleap(year):
+        return date(year, 3, 1) if leap_day_rule == "mar1" else date(year, 2, 28)
+    return date(year, month, day)
+
+
+def next_greeting_day(month: int, day: int, on_or_after: date, leap_day_rule: str = "feb28") -> date:
+    """The first greeting day on or after a local date."""
+    this_year = greeting_date(month, day, on_or_after.year, leap_day_rule)
+    if this_year >= on_or_after:
+        return this_year
+    return greeting_date(month, day, on_or_after.year + 1, leap_day_rule)
+
+
+def next_greeting_at(
+    month: int,
+    day: int,
+    timezone: str,
+    on_or_after: date,
+    *,
+    hour: int = 10,
+    minute: int = 0,
+    leap_day_rule: str = "feb28",
+) -> datetime:
+    """The UTC instant of the next greeting: local `hour:minute` in `timezone` on the next greeting day
+    on or after the local date `on_or_after` (zoneinfo resolves a DST gap or fold)."""
+    when = next_greeting_day(month, day, on_or_after, leap_day_rule)
+    local = datetime(when.year, when.month, when.day, hour, minute, tzinfo=ZoneInfo(timezone))
+    return local.astimezone(UTC)
+
+
+def local_today(now: datetime, timezone: str) -> date:
+    return now.astimezone(ZoneInfo(timezone)).date()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.birthdays import Birthday
-from storage.config import LANGUAGES, Config
+from storage.birthdays import Birthday, local_today, next_greeting_at
+from storage.config import LANGUAGES, BirthdayConfig, Config
 from storage.models import Customer
 from storage.timezones import is_valid_timezone
 
@@ -58,12 +58,38 @@ async def join(session: AsyncSession, profile: TelegramProfile, config: Config, 
     return customer
 
 
-async def set_birthday(session: AsyncSession, customer: Customer, birthday: Birthday) -> None:
+def schedule_birthday(
+    customer: Customer, now: datetime, config: BirthdayConfig, on_or_after: date | None = None
+) -> None:
+    """Keep next_birthday_at (the indexed instant the birthday tick reads) in step with the profile."""
+    if customer.birth_month is None or customer.birth_day is None:
+        customer.next_birthday_at = None
+        return
+    customer.next_birthday_at = next_greeting_at(
+        customer.birth_month,
+        customer.birth_day,
+        customer.timezone,
+        on_or_after or local_today(now, customer.timezone),
+        hour=config.hour,
+        minute=config.minute,
+        leap_day_rule=config.leap_day_rule,
+    )
+
+
+async def set_birthday(
+    session: AsyncSession,
+    customer: Customer,
+    birthday: Birthday,
+    *,
+    now: datetime | None = None,
+    config: BirthdayConfig | None = None,
+) -> None:
     customer.birth_year, customer.birth_month, customer.birth_day = (
         birthday.year,
         birthday.month,
         birthday.day,
     )
+    schedule_birthday(customer, now or datetime.now(UTC), config or BirthdayConfig())
     await session.flush()
 
 
@@ -77,10 +103,20 @@ async def set_phone(session: AsyncSession, customer: Customer, phone: str) -> No
     await session.flush()
 
 
-async def set_timezone(session: AsyncSession, customer: Customer, name: str) -> None:
+async def set_timezone(
+    session: AsyncSession,
+    customer: Customer,
+    name: str,
+    *,
+    now: datetime | None = None,
+    config: BirthdayConfig | None = None,
+) -> None:
+    """A new time zone moves the next greeting to local morning there (a greeting already sent this
+    year is not repeated: its dedupe key is per local year)."""
     if not is_valid_timezone(name):
         raise ValueError(f"unknown time zone {name!r}")
     customer.timezone = name
+    schedule_birthday(customer, now or datetime.now(UTC), config or BirthdayConfig())
     await session.flush()
 
 

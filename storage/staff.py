@@ -113,6 +113,9 @@ PERMISSIONS: dict[str, Role] = {
     "fulfil": Role.AGENT,
     "cancel": Role.ADMIN,
     "reward": Role.ADMIN,
+    "callback": Role.AGENT,
+    "callbacks": Role.AGENT,
+    "outbox": Role.AGENT,
 }
 
 # Commands customers use in their private chat and staff use in the staff group (another meaning):

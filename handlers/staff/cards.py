@@ -4,11 +4,31 @@ from __future__ import annotations
 
 from handlers.common import display_name
 from handlers.context import AppContext
-from storage.models import Customer
+from storage.models import Customer, Task
 from storage.staff import Role, can_see_personal_data
 
 
-def customer_card(context: AppContext, lang: str, customer: Customer, role: Role) -> str:
+def customer_card(
+    context: AppContext, lang: str, customer: Customer, role: Role, history: list[Task] | None = None
+) -> str:
+    """The card; `history`: recent closed follow-ups with their outcomes (storage.tasks.recent_outcomes)."""
+    card = _card(context, lang, customer, role)
+    if not history:
+        return card
+    lines = [context.t(lang, "callbacks.history_title")] + [
+        context.t(
+            lang,
+            "callbacks.history_line",
+            date=(task.closed_at or task.due_at).date().isoformat(),
+            reason=task.reason[:80],
+            outcome=(task.outcome or "")[:200],
+        )
+        for task in history
+    ]
+    return card + "\n" + "\n".join(lines)
+
+
+def _card(context: AppContext, lang: str, customer: Customer, role: Role) -> str:
     hidden = context.t(lang, "staff.hidden")
     none = context.t(lang, "staff.none")
     if can_see_personal_data(role):

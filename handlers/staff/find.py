@@ -8,7 +8,7 @@ from handlers.common import command_args, language_for
 from handlers.context import AppContext
 from handlers.staff.access import current_role
 from handlers.staff.cards import customer_card
-from storage import customers
+from storage import customers, tasks
 
 
 async def find(update: Update, context: AppContext) -> None:
@@ -20,9 +20,10 @@ async def find(update: Update, context: AppContext) -> None:
         return
     async with context.unit_of_work() as session:
         found = await customers.search(session, query)
+        history = {c.id: await tasks.recent_outcomes(session, c.id) for c in found}
     if not found:
         await message.reply_text(context.t(lang, "staff.find_none", query=query))
         return
     role = current_role(context)
-    cards = [customer_card(context, lang, customer, role) for customer in found]
+    cards = [customer_card(context, lang, customer, role, history[customer.id]) for customer in found]
     await message.reply_text("\n\n".join(cards))

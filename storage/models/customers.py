@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, String
+from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, TimestampMixin
@@ -12,6 +12,7 @@ class Customer(TimestampMixin, Base):
     """A person who accepted the privacy notice. Nothing is stored about anyone who did not."""
 
     __tablename__ = "customers"
+    __table_args__ = (Index("ix_customers_birthday", "birth_month", "birth_day"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
@@ -29,3 +30,6 @@ class Customer(TimestampMixin, Base):
     last_seen_at: Mapped[datetime | None]
     # Set when Telegram answers 403 (blocked); cleared when the customer writes again.
     unreachable_at: Mapped[datetime | None]
+    # UTC instant of the next birthday greeting (storage.birthdays.next_greeting_at); None without a
+    # birthday. Indexed so that a tick with nothing due reads no customer.
+    next_birthday_at: Mapped[datetime | None] = mapped_column(index=True)

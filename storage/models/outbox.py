@@ -25,12 +25,13 @@ class OutboxMessage(Base):
     language: Mapped[str] = mapped_column(String(8))
     # Rows of [label template key or literal, callback_data]; see storage.outbox.
     buttons: Mapped[list[list[list[str]]] | None] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|sending|sent|failed
+    # queued | sending | sent | failed | skipped (recipient unreachable when it came due)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
     not_before: Mapped[datetime] = mapped_column(default=utcnow)
     attempts: Mapped[int] = mapped_column(default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None]
-    sent_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -27,3 +27,9 @@ class Task(TimestampMixin, Base):
     outcome: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
+    # When the next reminder card is due: due_at at first, then once more when overdue; None when no
+    # reminder is pending (closed, or reminded twice). Indexed: the tick reads only due reminders.
+    remind_at: Mapped[datetime | None] = mapped_column(index=True)
+    reminders: Mapped[int] = mapped_column(default=0)
+    # Send the customer a courtesy message at the follow-up time.
+    notify_customer: Mapped[bool] = mapped_column(default=False)

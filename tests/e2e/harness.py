@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from types import SimpleNamespace
 from typing import Any
 
 from aiohttp.web import AppRunner
@@ -15,9 +16,11 @@ from bot.app import build_application
 from bot.application import EngageApplication
 from bot.i18n import Catalog
 from bot.settings import Settings
+from bot.ticks import TICKS
 from jobs import sender
 from storage import db, staff
 from storage.clock import FakeClock
+from storage.config import SenderConfig
 from storage.staff import Role
 from tests.emulator import BotApiEmulator, GroupChat, UserDriver
 
@@ -38,8 +41,10 @@ class Harness:
             "STAFF_CHAT_ID": str(STAFF_CHAT_ID),
             "OWNER_IDS": str(OWNER_ID),
             "DEFAULT_TIMEZONE": "Europe/Berlin",
-            # The periodic ticks stay quiet; tests run duties explicitly at moments they choose.
-            "TICK_SECONDS": "3600",
+            # No background ticks or sender: tests run duties and deliver proactive messages explicitly
+            # (harness.tick, harness.run_outbox) at moments they choose, so what people see is deterministic.
+            "TICK_SECONDS": "0",
+            "OUTBOX_SENDER": "off",
             **env,
         }
         self.app: EngageApplication | None = None
@@ -135,9 +140,18 @@ class Harness:
         await person.press(self.t(lang, "profile.skip"))  # time zone
 
     async def run_outbox(self) -> int:
+        """Send every outbox message due at the harness clock's now (limits lifted: the sender's
+        pacing is tested on its own), and return how many were sent."""
         assert self.app is not None
         runtime = self.app.bot_data.runtime
-        return await sender.drain(self.app.bot, runtime.sessions, runtime.clock, runtime.texts)
+        fast = SenderConfig(rate_per_second=10_000, private_chat_interval=0, group_per_minute=100_000)
+        return await sender.drain(self.app.bot, runtime.sessions, runtime.clock, runtime.texts, config=fast)
+
+    async def tick(self, name: str) -> None:
+        """Run one scheduled duty (bot.ticks.TICKS) now, as the JobQueue would."""
+        assert self.app is not None
+        runtime = self.app.bot_data.runtime
+        await TICKS[name](SimpleNamespace(runtime=runtime))  # type: ignore[arg-type]
 
 
 def plain(html_text: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
 from storage import ledger
@@ -10,19 +9,6 @@ from storage.models import Customer, LedgerEntry, LoyaltyAccount, Voucher
 from tests.e2e.harness import Harness
 from tests.emulator import UserDriver
 from tests.emulator.driver import SentMessage
-
-
-@pytest.fixture(autouse=True)
-def quiet_outbox(harness: Harness) -> None:
-    """Notifications arrive only when a test drains the outbox, so `last()` is deterministic."""
-    pause_outbox(harness)
-
-
-def pause_outbox(harness: Harness) -> None:
-    assert harness.app is not None and harness.app.job_queue is not None
-    jobs = harness.app.job_queue.get_jobs_by_name("outbox")
-    for job in jobs:
-        job.enabled = False
 
 
 def latest(person: UserDriver, message: SentMessage) -> SentMessage:

@@ -11,8 +11,6 @@ from tests.e2e.loyalty_steps import (
     assert_ledger_consistent,
     balance,
     join,
-    pause_outbox,
-    quiet_outbox,  # noqa: F401  (autouse fixture)
     staff,
     vouchers,
 )
@@ -107,7 +105,6 @@ async def test_a_restart_between_redeem_and_confirm(harness: Harness) -> None:
     kim = await _earn_and_open_coffee(harness)
     await kim.press("Redeem")
     await harness.restart()
-    pause_outbox(harness)
     await kim.press("✅ Confirm")
     assert CODE.search(kim.last().text)
     assert await balance(harness, 401) == 150

@@ -12,7 +12,6 @@ from tests.e2e.loyalty_steps import (
     balance,
     join,
     latest,
-    quiet_outbox,  # noqa: F401  (autouse fixture)
     staff,
     vouchers,
 )

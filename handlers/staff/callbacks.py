@@ -1,0 +1,204 @@
+"""Follow-ups (回访) for staff: /callback schedules one, /callbacks lists them, the reminder card's
+buttons (Done → outcome note, Snooze 1h / 1d, Reassign to me)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import ForceReply, Update
+
+from handlers.common import command_args, display_name, is_staff_chat, language_for
+from handlers.context import AppContext
+from storage import audit, conversations, customers, tasks
+from storage.buttons import ButtonRefused
+from storage.models import Conversation, StaffMember
+from storage.when import WhenError, format_local, parse_when
+
+NOTIFY_FLAG = "--notify"
+OUTCOME_STEP = "callbacks/outcome"
+SNOOZES = {"task/snooze_1h": timedelta(hours=1), "task/snooze_1d": timedelta(days=1)}
+
+
+def split_when(words: list[str], context: AppContext) -> tuple[datetime, list[str]]:
+    """The longest leading words that read as a time (up to 3), and the rest (the reason)."""
+    error: WhenError | None = None
+    for n in (3, 2, 1):
+        if len(words) < n:
+            continue
+        try:
+            return parse_when(" ".join(words[:n]), context.now(), context.config.staff_timezone), words[n:]
+        except WhenError as refused:
+            # Keep the most telling refusal: "in the past" beats "can't read that".
+            if error is None or refused.code != "callbacks.when_invalid":
+                error = refused
+    raise error or WhenError("callbacks.when_invalid")
+
+
+async def schedule(update: Update, context: AppContext) -> None:
+    """/callback <customer> <when> <reason> [--notify]"""
+    message, user = update.effective_message, update.effective_user
+    lang = language_for(update, context)
+    tz = context.config.staff_timezone
+    words = command_args(message).split()
+    notify = NOTIFY_FLAG in words
+    words = [w for w in words if w != NOTIFY_FLAG]
+    if len(words) < 2:
+        await message.reply_text(context.t(lang, "callbacks.usage", timezone=tz))
+        return
+    try:
+        due_at, reason_words = split_when(words[1:], context)
+    except WhenError as error:
+        await message.reply_text(context.t(lang, error.code))
+        return
+    reason = " ".join(reason_words).strip()
+    if not reason:
+        await message.reply_text(context.t(lang, "callbacks.reason_missing"))
+        return
+    async with context.unit_of_work() as session:
+        customer = await customers.find(session, words[0])
+        if customer is None:
+            await message.reply_text(context.t(lang, "callbacks.unknown_customer", reference=words[0]))
+            return
+        task = await tasks.create(
+            session,
+            customer_id=customer.id,
+            kind="callback",
+            reason=reason[:1000],
+            due_at=due_at,
+            created_by=user.id,
+            notify_customer=notify,
+        )
+        await audit.record(
+            session,
+            actor_id=user.id,
+            chat_id=message.chat_id,
+            action="callback",
+            outcome="ok",
+            target=f"customer:{customer.id}",
+            detail={"task": task.id, "due_at": due_at.isoformat(), "notify": notify},
+        )
+    await message.reply_text(
+        context.t(
+            lang,
+            "callbacks.scheduled",
+            id=task.id,
+            name=customer.first_name,
+            due=format_local(due_at, tz),
+            timezone=tz,
+        )
+    )
+
+
+async def list_open(update: Update, context: AppContext) -> None:
+    """/callbacks"""
+    message = update.effective_message
+    lang = language_for(update, context)
+    tz = context.config.staff_timezone
+    async with context.unit_of_work() as session:
+        rows = await tasks.open_tasks(session)
+        names = {m.telegram_id: m.name for m in await _members(session, {t.assignee_id for t, _ in rows})}
+    if not rows:
+        await message.reply_text(context.t(lang, "callbacks.list_empty"))
+        return
+    lines = [context.t(lang, "callbacks.list_title", timezone=tz)]
+    for task, customer in rows:
+        lines.append(
+            context.t(
+                lang,
+                "callbacks.list_line",
+                id=task.id,
+                due=format_local(task.due_at, tz),
+                customer_id=customer.id,
+                name=display_name(customer.first_name, customer.last_name),
+                reason=task.reason[:80],
+                assignee=names.get(task.assignee_id, "—") if task.assignee_id else "—",
+            )
+        )
+    await message.reply_text("\n".join(lines))
+
+
+async def _members(session: AsyncSession, ids: set[int | None]) -> list[StaffMember]:
+    found = [await session.get(StaffMember, i) for i in ids if i is not None]
+    return [m for m in found if m is not None]
+
+
+async def on_button(update: Update, context: AppContext) -> None:
+    """A reminder card's button, pressed in the staff group."""
+    query, user = update.callback_query, update.effective_user
+    lang = language_for(update, context)
+    if not is_staff_chat(update, context):
+        await query.answer(context.t(lang, "staff.refused_not_staff"), show_alert=True)
+        return
+    tz = context.config.staff_timezone
+    name = display_name(user.first_name, user.last_name)
+    async with context.unit_of_work() as session:
+        try:
+            button = await tasks.resolve_button(session, query.data or "", user.id, context.now())
+        except ButtonRefused as refused:
+            await query.answer(context.t(lang, refused.code), show_alert=True)
+            return
+        task = await tasks.get_open(session, int(button.payload["task_id"]))
+        if task is None:
+            await query.answer(context.t(lang, "callbacks.already_closed"), show_alert=True)
+            return
+        if button.action == "task/done":
+            await conversations.expect(
+                session, query.message.chat_id, user.id, OUTCOME_STEP, {"task_id": task.id}
+            )
+            reply = context.t(lang, "callbacks.ask_outcome", name=name, id=task.id)
+            markup: ForceReply | None = ForceReply(selective=True)
+        elif button.action in SNOOZES:
+            await tasks.snooze(session, task, SNOOZES[button.action], context.now())
+            reply = context.t(lang, "callbacks.snoozed", id=task.id, due=format_local(task.due_at, tz))
+            markup = None
+        elif button.action == "task/mine":
+            await tasks.assign(session, task, user.id)
+            reply = context.t(lang, "callbacks.assigned", id=task.id, name=name)
+            markup = None
+        else:
+            await query.answer(context.t(lang, "button.stale"), show_alert=True)
+            return
+        await audit.record(
+            session,
+            actor_id=user.id,
+            chat_id=query.message.chat_id,
+            action=button.action,
+            outcome="ok",
+            target=f"task:{task.id}",
+            detail={},
+        )
+    await query.answer()
+    await query.message.reply_text(reply, reply_markup=markup)
+
+
+async def on_outcome(
+    update: Update, context: AppContext, session: AsyncSession, pending: Conversation
+) -> None:
+    """The outcome note after Done: closes the task (a second note for a closed task changes nothing)."""
+    message, user = update.effective_message, update.effective_user
+    lang = language_for(update, context)
+    outcome = (message.text or "").strip()
+    if not outcome:
+        await message.reply_text(
+            context.t(lang, "callbacks.outcome_empty"), reply_markup=ForceReply(selective=True)
+        )
+        return
+    task_id = int(pending.payload["task_id"])
+    await conversations.clear(session, pending.chat_id, pending.user_id)
+    if not await tasks.complete(session, task_id, outcome, context.now()):
+        await message.reply_text(context.t(lang, "callbacks.already_closed"))
+        return
+    await audit.record(
+        session,
+        actor_id=user.id,
+        chat_id=message.chat_id,
+        action="task/done",
+        outcome="ok",
+        target=f"task:{task_id}",
+        detail={"outcome": outcome[:200]},
+    )
+    await message.reply_text(context.t(lang, "callbacks.closed", id=task_id, outcome=outcome))
+
+
+STEPS = {OUTCOME_STEP: on_outcome}

@@ -1,0 +1,74 @@
+"""The callback tick: reminder cards in the staff group when a follow-up is due (and once more when
+it is overdue), a note to the assignee, and the optional courtesy message to the customer."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage import outbox, tasks
+from storage.clock import Clock
+from storage.config import Config
+from storage.models import StaffMember
+from storage.when import format_local
+
+
+async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config: Config) -> int:
+    """Queue the reminders that are due; returns how many cards were queued."""
+    if config.staff_chat_id is None:
+        return 0
+    now = clock.now()
+    overdue_after = timedelta(hours=config.callbacks.overdue_hours)
+    queued = 0
+    async with sessions.begin() as session:
+        for task, customer in await tasks.due_reminders(session, now):
+            assignee = await session.get(StaffMember, task.assignee_id) if task.assignee_id else None
+            params = {
+                "id": task.id,
+                "customer_id": customer.id,
+                "name": customer.first_name,
+                "username": f"@{customer.username}" if customer.username else "",
+                "reason": task.reason,
+                "due": format_local(task.due_at, config.staff_timezone),
+                "assignee": assignee.name if assignee else "—",
+            }
+            key = tasks.reminder_key(task)
+            data = await tasks.issue_buttons(session, task, now)
+            queued += await outbox.enqueue(
+                session,
+                dedupe_key=key,
+                chat_id=config.staff_chat_id,
+                template="callbacks.overdue" if task.reminders else "callbacks.reminder",
+                language=config.default_language,
+                params=params,
+                now=now,
+                buttons=[
+                    [("@callbacks.done", data["done"]), ("@callbacks.mine", data["mine"])],
+                    [
+                        ("@callbacks.snooze_1h", data["snooze_1h"]),
+                        ("@callbacks.snooze_1d", data["snooze_1d"]),
+                    ],
+                ],
+            )
+            if task.assignee_id is not None:
+                await outbox.enqueue(
+                    session,
+                    dedupe_key=f"{key}:assignee",
+                    chat_id=task.assignee_id,
+                    template="callbacks.assignee_note",
+                    language=config.default_language,
+                    params=params,
+                    now=now,
+                )
+            if task.notify_customer and task.reminders == 0:
+                await outbox.enqueue_for_customer(
+                    session,
+                    customer,
+                    dedupe_key=f"task:{task.id}:courtesy",
+                    template="callbacks.courtesy",
+                    params={"name": customer.first_name},
+                    now=now,
+                )
+            tasks.reminded(task, now, overdue_after)
+    return queued
