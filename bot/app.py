@@ -65,8 +65,6 @@ def _register(app: EngageApplication) -> None:
     app.add_handler(CommandHandler("myrewards", rewards.mine, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(points.on_page, pattern=rf"^{points.PAGE_PREFIX}"))
     app.add_handler(CallbackQueryHandler(rewards.on_browse, pattern=r"^rw:"))
-    buttons = ButtonRouter({rewards.REDEEM: rewards.on_redeem, rewards.CONFIRM: rewards.on_confirm})
-    app.add_handler(CallbackQueryHandler(buttons, pattern=BUTTON_PATTERN))
 
     app.add_handler(CommandHandler("find", find.find))
     app.add_handler(CommandHandler("staff", roles.list_staff))
@@ -85,14 +83,23 @@ def _register(app: EngageApplication) -> None:
     app.add_handler(CommandHandler("survey", staff_surveys.command, filters=GROUPS))
     app.add_handler(CommandHandler("feedback", feedback_cards.list_open, filters=GROUPS))
     app.add_handler(CommandHandler("stats", stats.command))
-    app.add_handler(CallbackQueryHandler(staff_surveys.on_send_button, pattern=rf"^{staff_surveys.PREFIX}"))
     app.add_handler(CallbackQueryHandler(feedback_cards.on_button, pattern=rf"^{feedback_cards.PREFIX}"))
     app.add_handler(MessageHandler(filters.Document.FileExtension("json") & GROUPS, staff_surveys.upload))
 
     app.add_handler(CommandHandler("callback", staff_callbacks.schedule))
     app.add_handler(CommandHandler("callbacks", staff_callbacks.list_open))
     app.add_handler(CommandHandler("outbox", staff_outbox.progress))
-    app.add_handler(CallbackQueryHandler(staff_callbacks.on_button, pattern=rf"^{tasks.BUTTON_PREFIX}"))
+    # Every database-backed button ("b:<token>") goes through one router, by the button's action.
+    buttons = ButtonRouter(
+        {
+            rewards.REDEEM: rewards.on_redeem,
+            rewards.CONFIRM: rewards.on_confirm,
+            staff_surveys.SEND: staff_surveys.on_send_button,
+            staff_surveys.CANCEL: staff_surveys.on_send_button,
+            **{f"task/{action}": staff_callbacks.on_button for action in tasks.ACTIONS},
+        }
+    )
+    app.add_handler(CallbackQueryHandler(buttons, pattern=BUTTON_PATTERN))
 
     steps = StepRouter({**profile.STEPS, **surveys.STEPS, **feedback.STEPS, **staff_callbacks.STEPS})
     # Replies first: to a feedback card or relayed message (staff group / private chat); else the steps.

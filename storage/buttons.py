@@ -31,13 +31,8 @@ async def issue(
     user_id: int | None,
     now: datetime,
     ttl: timedelta | None = None,
-    prefix: str = PREFIX,
 ) -> str:
-    """A new button; returns its callback_data (≤ 64 bytes).
-
-    A capability may use its own `prefix` ("sb:"), so its CallbackQueryHandler pattern matches only
-    its buttons; it passes the same prefix to resolve().
-    """
+    """A new button; returns its callback_data (≤ 64 bytes). handlers.buttons routes presses by action."""
     token = secrets.token_urlsafe(9)
     session.add(
         Button(
@@ -50,19 +45,17 @@ async def issue(
         )
     )
     await session.flush()
-    return prefix + token
+    return PREFIX + token
 
 
-async def resolve(
-    session: AsyncSession, callback_data: str, user_id: int, now: datetime, *, prefix: str = PREFIX
-) -> Button:
+async def resolve(session: AsyncSession, callback_data: str, user_id: int, now: datetime) -> Button:
     """The button behind callback_data, if it exists, is not expired and may be pressed by user_id.
 
     Buttons with no owner (user_id None) are for staff; the caller checks the chat.
     """
-    if not callback_data.startswith(prefix):
+    if not callback_data.startswith(PREFIX):
         raise ButtonRefused("button.stale")
-    button = await session.get(Button, callback_data[len(prefix) :])
+    button = await session.get(Button, callback_data[len(PREFIX) :])
     if button is None or (button.expires_at is not None and button.expires_at <= now):
         raise ButtonRefused("button.stale")
     if button.user_id is not None and button.user_id != user_id:
@@ -78,7 +71,6 @@ async def issue_choice(
     user_id: int | None,
     now: datetime,
     ttl: timedelta | None = None,
-    prefix: str = PREFIX,
 ) -> list[str]:
     """Buttons that answer one question (Confirm / Cancel): pressing any one spends them all, via
     consume(). Returns their callback_data in the order of `actions`."""
@@ -95,7 +87,7 @@ async def issue_choice(
             )
         )
     await session.flush()
-    return [prefix + token for token in tokens]
+    return [PREFIX + token for token in tokens]
 
 
 async def consume(session: AsyncSession, button: Button) -> None:

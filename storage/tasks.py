@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import buttons
-from storage.models import Button, Customer, Task
+from storage.models import Customer, Task
 
 LIST_LIMIT = 30
 
@@ -129,23 +129,13 @@ async def recent_outcomes(session: AsyncSession, customer_id: int, limit: int = 
     return list(rows)
 
 
-# Reminder-card buttons: storage.buttons rows behind a "task:" prefix, so the handler for task cards
-# is found by pattern without looking at other capabilities' buttons.
-BUTTON_PREFIX = "task:"
+# Reminder-card buttons (storage.buttons rows for staff, no owner), routed by action "task/<action>".
 ACTIONS = ("done", "snooze_1h", "snooze_1d", "mine")
 
 
 async def issue_buttons(session: AsyncSession, task: Task, now: datetime) -> dict[str, str]:
-    """callback_data per action for one reminder card (buttons for staff: no owner)."""
-    data = {}
-    for action in ACTIONS:
-        token = await buttons.issue(session, f"task/{action}", {"task_id": task.id}, user_id=None, now=now)
-        data[action] = BUTTON_PREFIX + token.removeprefix(buttons.PREFIX)
-    return data
-
-
-async def resolve_button(session: AsyncSession, callback_data: str, user_id: int, now: datetime) -> Button:
-    """The button behind a card's callback_data (raises buttons.ButtonRefused)."""
-    return await buttons.resolve(
-        session, buttons.PREFIX + callback_data.removeprefix(BUTTON_PREFIX), user_id, now
-    )
+    """callback_data per action for one reminder card."""
+    return {
+        action: await buttons.issue(session, f"task/{action}", {"task_id": task.id}, user_id=None, now=now)
+        for action in ACTIONS
+    }

@@ -11,8 +11,7 @@ from telegram import ForceReply, Update
 from handlers.common import command_args, display_name, is_staff_chat, language_for
 from handlers.context import AppContext
 from storage import audit, conversations, customers, tasks
-from storage.buttons import ButtonRefused
-from storage.models import Conversation, StaffMember
+from storage.models import Button, Conversation, StaffMember
 from storage.when import WhenError, format_local, parse_when
 
 NOTIFY_FLAG = "--notify"
@@ -123,8 +122,8 @@ async def _members(session: AsyncSession, ids: set[int | None]) -> list[StaffMem
     return [m for m in found if m is not None]
 
 
-async def on_button(update: Update, context: AppContext) -> None:
-    """A reminder card's button, pressed in the staff group."""
+async def on_button(update: Update, context: AppContext, button: Button) -> None:
+    """A reminder card's button (routed by handlers.buttons), pressed in the staff group."""
     query, user = update.callback_query, update.effective_user
     lang = language_for(update, context)
     if not is_staff_chat(update, context):
@@ -133,11 +132,6 @@ async def on_button(update: Update, context: AppContext) -> None:
     tz = context.config.staff_timezone
     name = display_name(user.first_name, user.last_name)
     async with context.unit_of_work() as session:
-        try:
-            button = await tasks.resolve_button(session, query.data or "", user.id, context.now())
-        except ButtonRefused as refused:
-            await query.answer(context.t(lang, refused.code), show_alert=True)
-            return
         task = await tasks.get_open(session, int(button.payload["task_id"]))
         if task is None:
             await query.answer(context.t(lang, "callbacks.already_closed"), show_alert=True)

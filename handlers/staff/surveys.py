@@ -14,12 +14,12 @@ from handlers.context import AppContext
 from handlers.staff.access import current_role
 from storage import audiences, audit, buttons, staff, surveys
 from storage.audiences import AudienceError
-from storage.buttons import ButtonRefused
+from storage.models import Button
 from storage.staff import Role
 from storage.survey_definitions import Definition, DefinitionError, builtin, parse_json, parse_lines
 from storage.surveys import SurveyRefused
 
-PREFIX = "sb:"  # this capability's storage.buttons
+SEND, CANCEL = "surveys/send", "surveys/cancel"  # button actions (handlers.buttons routes them)
 CONFIRM_TTL = timedelta(hours=1)
 MAX_FILE = 64 * 1024
 # Subcommand → the text confirming it.
@@ -188,12 +188,11 @@ async def _send_preview(context: AppContext, session: AsyncSession, message: Mes
     now = context.now()
     confirm, cancel = await buttons.issue_choice(
         session,
-        ["survey_send", "survey_cancel"],
+        [SEND, CANCEL],
         payload,
         user_id=user_id,
         now=now,
         ttl=CONFIRM_TTL,
-        prefix=PREFIX,
     )
     keyboard = InlineKeyboardMarkup(
         [
@@ -206,23 +205,19 @@ async def _send_preview(context: AppContext, session: AsyncSession, message: Mes
     await message.reply_text(text, reply_markup=keyboard)
 
 
-async def on_send_button(update: Update, context: AppContext) -> None:
-    """Confirm or Cancel under a send preview (only the staff member who asked may press them)."""
+async def on_send_button(update: Update, context: AppContext, button: Button) -> None:
+    """Confirm or Cancel under a send preview (routed by handlers.buttons; the button belongs to the
+    staff member who asked)."""
     query, user = update.callback_query, update.effective_user
     lang = _lang(context)
     if user is None or not is_staff_chat(update, context):
         await query.answer(context.t(lang, "button.not_yours"), show_alert=True)
         return
     async with context.unit_of_work() as session:
-        try:
-            button = await buttons.resolve(session, query.data or "", user.id, context.now(), prefix=PREFIX)
-        except ButtonRefused as refused:
-            await query.answer(context.t(lang, refused.code), show_alert=True)
-            return
         payload = dict(button.payload)
         # Both buttons of the preview are spent once either is pressed (a second press is stale).
         await buttons.consume(session, button)
-        if button.action == "survey_cancel":
+        if button.action == CANCEL:
             await query.answer()
             await query.edit_message_text(context.t(lang, "surveys.send_cancelled"))
             return

@@ -188,11 +188,10 @@ async def test_throttle_skips_a_second_survey_inside_the_window(harness: Harness
     harness.clock.advance(days=31)
     await harness.owner.send("/survey send loyal #1", chat=group)
     assert "1 will be invited" in harness.owner.last(chat=group).text
+    preview_message = harness.owner.last(chat=group)
+    confirm = preview_message.button_data["✅ Confirm"]
     await harness.owner.press("✅ Confirm", chat=group)
-    again = await harness.owner.press_data(
-        harness.owner.last(chat=group).button_data.get("✅ Confirm", "sb:spent"),
-        harness.owner.last(chat=group),
-    )
+    again = await harness.owner.press_data(confirm, preview_message)  # the same Confirm, pressed twice
     assert again is not None and "expired" in again["text"]
     async with harness.sessions.begin() as session:
         assert await session.scalar(select(func.count()).select_from(SurveyInvitation)) == 2

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.i18n import Catalog
 from jobs import callbacks
 from jobs.sender import _markup, _text
-from storage import customers, staff, tasks
+from storage import buttons, customers, staff, tasks
 from storage.clock import FakeClock
 from storage.config import CallbackConfig, Config
 from storage.customers import TelegramProfile
@@ -67,7 +67,7 @@ async def test_due_card_buttons_done_with_outcome(
     assert labels == ["✅ Done", "🙋 Reassign to me", "⏳ Snooze 1h", "⏳ Snooze 1d"]
     done = markup.inline_keyboard[0][0].callback_data
     async with sessions.begin() as session:
-        button = await tasks.resolve_button(session, done, AGENT, clock.now())
+        button = await buttons.resolve(session, done, AGENT, clock.now())
         assert (button.action, button.payload) == ("task/done", {"task_id": task_id})
         assert await tasks.complete(session, task_id, "fixed, happy", clock.now())
         assert not await tasks.complete(session, task_id, "again", clock.now())  # a second Done
