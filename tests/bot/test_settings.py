@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings, SettingsError, read_env_file
 
 
 def test_defaults_and_parsing() -> None:
@@ -50,3 +50,15 @@ def test_bad_settings_are_explained(env: dict[str, str], message: str) -> None:
         env = {"TELEGRAM_BOT_TOKEN": "1:abc", **env}
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env, env_file=None)
+
+
+def test_env_example_is_complete_and_valid(tmp_path: Path) -> None:
+    """Every variable in .env.example is one the bot reads, and its example value is accepted."""
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    values = read_env_file(example)
+    code = "".join(p.read_text() for p in (example.parent / "bot").glob("*.py"))
+    unread = [key for key in values if f'"{key}"' not in code]
+    assert not unread, f".env.example names settings nothing reads: {unread}"
+    values["TELEGRAM_BOT_TOKEN"] = "1:abc"
+    values["WEBHOOK_URL"] = ""
+    Settings.from_env(values, env_file=None)
