@@ -19,17 +19,15 @@ from storage import customers
 from storage.config import LoyaltyConfig
 from storage.ledger import TIER_KINDS
 from storage.models import Customer, LedgerEntry, Purchase
+from storage.refusals import Refused
 from storage.tiers import add_months, find_tier, tier_for
 
 MAX_DAYS = 3650
 REFERENCE = re.compile(r"#\d{1,12}|@\w{1,64}|\+?\d{1,15}")
 
 
-class AudienceError(Exception):
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
+class AudienceError(Refused):
+    """A refusal: see storage.refusals."""
 
 
 @dataclass(frozen=True)

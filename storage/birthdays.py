@@ -9,15 +9,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from storage.refusals import Refused
+
 MIN_YEAR = 1900
 
 
-class BirthdayError(ValueError):
+class BirthdayError(Refused):
     """`code` names the localized message: birthday.invalid, birthday.future, birthday.too_old."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 @dataclass(frozen=True)

@@ -11,16 +11,13 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Button
+from storage.refusals import Refused
 
 PREFIX = "b:"
 
 
-class ButtonRefused(Exception):
+class ButtonRefused(Refused):
     """`code`: button.stale (unknown or expired) or button.not_yours."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 async def issue(

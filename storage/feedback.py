@@ -12,18 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import tasks
 from storage.config import SurveyConfig
 from storage.models import Customer, FeedbackItem, FeedbackMessage, Task
+from storage.refusals import Refused
 from storage.upsert import insert_ignore
 
 MAX_TEXT = 4000
 
 
-class FeedbackRefused(Exception):
+class FeedbackRefused(Refused):
     """`code` names the localized reason; `params` fill it."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 def is_detractor(kind: str, score: int, config: SurveyConfig) -> bool:

@@ -13,18 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import ledger, outbox, tiers
 from storage.config import LoyaltyConfig
 from storage.models import Customer, LoyaltyAccount
+from storage.refusals import Refused
 from storage.tiers import Progress
 
 EXPIRY_NOTICE = timedelta(days=30)
 
 
-class PointsRefused(Exception):
+class PointsRefused(Refused):
     """`code` names the localized reason; `params` fill it."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)

@@ -17,18 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import codes, ledger, outbox, rewards
 from storage.config import LoyaltyConfig
 from storage.models import Customer, Reward, Voucher
+from storage.refusals import Refused
 
 VOUCHERS_SHOWN = 20
 
 
-class RedemptionRefused(Exception):
-    """`code` names the localized reason; `params` hold plain values (the transaction that raised is
-    rolled back, so no ORM object is carried out of it)."""
-
-    def __init__(self, code: str, /, **params: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
+class RedemptionRefused(Refused):
+    """`params` hold plain values (the transaction that raised is rolled back, so no ORM object is
+    carried out of it)."""
 
 
 def _facts(voucher: Voucher) -> dict[str, Any]:

@@ -13,19 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import ledger, tiers
 from storage.config import LoyaltyConfig
 from storage.models import Customer, Reward, Voucher
+from storage.refusals import Refused
 
 FIELDS = ("title", "description", "cost", "stock", "limit", "tier")
 TITLE_MAX, DESCRIPTION_MAX, NUMBER_MAX = 120, 1000, 10_000_000
 UNLIMITED = {"-", "unlimited", "none", "∞", "不限"}
 
 
-class CatalogRefused(Exception):
+class CatalogRefused(Refused):
     """`code` names the localized reason; `params` fill it."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)

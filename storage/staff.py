@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import StaffMember
+from storage.refusals import Refused
 
 
 class Role(IntEnum):
@@ -22,12 +23,8 @@ class Role(IntEnum):
         return self.name.lower()
 
 
-class RoleChangeRefused(Exception):
+class RoleChangeRefused(Refused):
     """`code` names the localized reason."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 def can_see_personal_data(role: Role) -> bool:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import outbox
 from storage.config import SurveyConfig
 from storage.models import Customer, Survey, SurveyInvitation
+from storage.refusals import Refused
 from storage.survey_definitions import Definition
 from storage.upsert import insert_ignore
 
@@ -31,13 +32,8 @@ MAX_ANSWER = 2000
 Buttons = list[list[tuple[str, str]]]
 
 
-class SurveyRefused(Exception):
+class SurveyRefused(Refused):
     """`code` names the localized reason (button.stale, button.not_yours, surveys.closed, ...)."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 class InviteOutcome(StrEnum):

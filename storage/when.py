@@ -7,15 +7,13 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from storage.refusals import Refused
+
 MAX_AHEAD = timedelta(days=366)
 
 
-class WhenError(ValueError):
+class WhenError(Refused):
     """`code` names the localized message (callbacks.when_invalid, when_past or when_too_far)."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 _DAY_WORDS = {"today": 0, "tomorrow": 1, "今天": 0, "明天": 1, "后天": 2}
