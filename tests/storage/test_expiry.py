@@ -43,8 +43,12 @@ async def test_warned_once_per_lot_date_and_not_for_spent_lots_then_the_remainde
     clock.advance(hours=1)
     async with sessions.begin() as session:
         await give(session, kim, 50, clock.now(), "a2")  # the same expiry date, an hour later
-        await ledger.debit(session, customer_id=kim, points=30, kind="deduct", reference="d1", now=clock.now())
-        await ledger.debit(session, customer_id=lee, points=40, kind="deduct", reference="d2", now=clock.now())
+        await ledger.debit(
+            session, customer_id=kim, points=30, kind="deduct", reference="d1", now=clock.now()
+        )
+        await ledger.debit(
+            session, customer_id=lee, points=40, kind="deduct", reference="d2", now=clock.now()
+        )
     clock.advance(days=30)
     async with sessions.begin() as session:
         await give(session, kim, 10, clock.now(), "a3")  # expires a month later: its own warning
@@ -65,7 +69,9 @@ async def test_warned_once_per_lot_date_and_not_for_spent_lots_then_the_remainde
         pending = await session.scalar(select(func.count()).where(LedgerEntry.warn_at.is_not(None)))
         assert pending == 1
         # Spending before the date lowers what expires.
-        await ledger.debit(session, customer_id=kim, points=20, kind="deduct", reference="d3", now=clock.now())
+        await ledger.debit(
+            session, customer_id=kim, points=20, kind="deduct", reference="d3", now=clock.now()
+        )
 
     clock.set(utc(2027, 3, 10, 10, 0))
     assert await expiry.tick(sessions, clock, CONFIG) == (0, 2)
