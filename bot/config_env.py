@@ -14,6 +14,7 @@ from storage.config import (
     SenderConfig,
     SurveyConfig,
     Tier,
+    WinbackConfig,
 )
 
 
@@ -51,6 +52,9 @@ def survey_config(env: Mapping[str, str]) -> SurveyConfig:
         nps_detractor_max=_count(env, "NPS_DETRACTOR_MAX", defaults.nps_detractor_max, 0, 10),
         csat_detractor_max=_count(env, "CSAT_DETRACTOR_MAX", defaults.csat_detractor_max, 1, 5),
         purchase_survey=env.get("PURCHASE_SURVEY", "").strip().lower(),
+        after_purchase_hours=_count(
+            env, "SURVEY_AFTER_PURCHASE_HOURS", defaults.after_purchase_hours, 0, 24 * 365
+        ),
     )
 
 
@@ -111,6 +115,7 @@ def loyalty_from_env(env: Mapping[str, str]) -> LoyaltyConfig:
         award_max=_count(env, "LOYALTY_AWARD_MAX", d.award_max) or d.award_max,
         purchase_max=_decimal(env, "LOYALTY_PURCHASE_MAX", d.purchase_max),
         voucher_days=_count(env, "LOYALTY_VOUCHER_DAYS", d.voucher_days, never=True),
+        expiry_warning_days=_count(env, "LOYALTY_EXPIRY_WARNING_DAYS", d.expiry_warning_days, 0, 365) or 0,
     )
 
 
@@ -159,3 +164,21 @@ def birthdays_from_env(env: Mapping[str, str]) -> BirthdayConfig:
 
 def callbacks_from_env(env: Mapping[str, str]) -> CallbackConfig:
     return CallbackConfig(overdue_hours=env_number(env, "CALLBACK_OVERDUE_HOURS", 4.0, 0.1, 24 * 30))
+
+
+def winback_from_env(env: Mapping[str, str]) -> WinbackConfig:
+    d = WinbackConfig()
+    return WinbackConfig(
+        factor=_decimal(env, "WINBACK_FACTOR", d.factor),
+        days=_count(env, "WINBACK_DAYS", d.days, 1, 3650) or d.days,
+        min_spend=_min_spend(env, "WINBACK_MIN_SPEND", d.min_spend),
+        message=env_switch(env, "WINBACK_MESSAGE", d.message),
+    )
+
+
+def _min_spend(env: Mapping[str, str], key: str, default: Decimal) -> Decimal:
+    """A money amount, 0 allowed (every customer counts as valuable)."""
+    value = env.get(key, "").strip()
+    if value in {"0", "0.0", "0.00"}:
+        return Decimal(0)
+    return _decimal(env, key, default)

@@ -16,6 +16,7 @@ from bot.config_env import (
     loyalty_from_env,
     sender_from_env,
     survey_config,
+    winback_from_env,
 )
 from storage.config import LANGUAGES, Config
 from storage.timezones import is_valid_timezone
@@ -135,6 +136,7 @@ class Settings:
             sender=sender_from_env(env),
             birthdays=birthdays_from_env(env),
             callbacks=callbacks_from_env(env),
+            winback=winback_from_env(env),
         )
         return cls(
             token=token,

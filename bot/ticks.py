@@ -6,12 +6,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from handlers.context import AppContext
-from jobs import birthdays, callbacks
+from jobs import birthdays, callbacks, expiry, purchase_surveys, winback
+from storage import points
 
 
 async def birthday_tick(context: AppContext) -> None:
     runtime = context.runtime
-    await birthdays.tick(runtime.sessions, runtime.clock, runtime.config)
+    # Greetings by tier: the tier /points shows (storage.points.current_tier).
+    tier_of = points.tier_of(runtime.clock.now, runtime.config.loyalty)
+    await birthdays.tick(runtime.sessions, runtime.clock, runtime.config, tier_of=tier_of)
 
 
 async def callback_tick(context: AppContext) -> None:
@@ -19,7 +22,25 @@ async def callback_tick(context: AppContext) -> None:
     await callbacks.tick(runtime.sessions, runtime.clock, runtime.config)
 
 
+async def expiry_tick(context: AppContext) -> None:
+    runtime = context.runtime
+    await expiry.tick(runtime.sessions, runtime.clock, runtime.config)
+
+
+async def purchase_survey_tick(context: AppContext) -> None:
+    runtime = context.runtime
+    await purchase_surveys.tick(runtime.sessions, runtime.clock, runtime.config)
+
+
+async def winback_tick(context: AppContext) -> None:
+    runtime = context.runtime
+    await winback.tick(runtime.sessions, runtime.clock, runtime.config)
+
+
 TICKS: dict[str, Callable[[AppContext], Awaitable[None]]] = {
     "birthdays": birthday_tick,
     "callbacks": callback_tick,
+    "expiry": expiry_tick,
+    "purchase_surveys": purchase_survey_tick,
+    "winback": winback_tick,
 }

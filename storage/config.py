@@ -55,6 +55,8 @@ class SurveyConfig:
     csat_detractor_max: int = 2
     # The survey sent after a purchase (by name); empty: the most recently activated CSAT survey.
     purchase_survey: str = ""
+    # Hours after a purchase until its survey invitation (0: no survey after purchases).
+    after_purchase_hours: int = 24
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class LoyaltyConfig:
     purchase_max: Decimal = Decimal("100000")
     # A voucher can be used for this many days after redemption; None: forever.
     voucher_days: int | None = 90
+    # Customers are warned this many days before unspent points expire (0: no warning).
+    expiry_warning_days: int = 14
 
     def __post_init__(self) -> None:
         if not self.tiers or self.tiers[0].threshold != 0:
@@ -99,6 +103,20 @@ class LoyaltyConfig:
             raise ValueError("tier thresholds must be strictly ascending")
         if len({t.name.lower() for t in self.tiers}) != len(self.tiers):
             raise ValueError("tier names must be unique")
+
+
+@dataclass(frozen=True)
+class WinbackConfig:
+    """Who counts as lapsing, and who is worth a call (storage.winback)."""
+
+    # Lapsed when the last purchase is older than the usual interval between purchases × factor
+    # (customers with 3 or more purchases), or than `days` (fewer purchases).
+    factor: Decimal = Decimal("2")
+    days: int = 60
+    # Valuable: spent at least this much in the 12 months up to the last purchase.
+    min_spend: Decimal = Decimal("500")
+    # Also send the customer a "we miss you" message (besides the staff task).
+    message: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,3 +132,4 @@ class Config:
     sender: SenderConfig = field(default_factory=SenderConfig)
     birthdays: BirthdayConfig = field(default_factory=BirthdayConfig)
     callbacks: CallbackConfig = field(default_factory=CallbackConfig)
+    winback: WinbackConfig = field(default_factory=WinbackConfig)

@@ -16,7 +16,7 @@ from storage.config import Config
 from storage.customers import schedule_birthday
 from storage.models import Customer, OutboxMessage
 
-# The tier of a customer when tiers exist (storage.tiers, another issue); None means "no tier".
+# The tier of a customer (storage.points.tier_of builds one); None means "no tier".
 TierOf = Callable[[AsyncSession, Customer], Awaitable[str | None]]
 DIGEST_LINES = 40
 
@@ -27,9 +27,10 @@ def greeting_key(customer_id: int, local_year: int) -> str:
 
 
 def greeting_template(bonus: int, tier: str | None) -> str:
-    """A tier's own text when the catalog has one ("a|b": the sender takes the first key it knows)."""
+    """A tier's own text when the catalog has one ("a|b": the sender takes the first key it knows); keys
+    are lower case ("Gold" → birthday.greeting_gold)."""
     base = "birthday.greeting_bonus" if bonus > 0 else "birthday.greeting"
-    return f"{base}_{tier}|{base}" if tier else base
+    return f"{base}_{tier.lower()}|{base}" if tier else base
 
 
 async def greet_due(

@@ -110,6 +110,7 @@ async def credit(
             "actor_id": actor_id,
             "created_at": now,
             "expires_at": expires_at,
+            "warn_at": expires_at,
             "remaining": points,
         },
         ["reference"],

@@ -4,6 +4,7 @@ through the outbox in the same transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,7 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import ledger, outbox, tiers
-from storage.config import LoyaltyConfig
+from storage.config import LoyaltyConfig, Tier
 from storage.models import Customer, LoyaltyAccount
 from storage.refusals import Refused
 from storage.tiers import Progress
@@ -37,6 +38,22 @@ async def status(session: AsyncSession, customer: Customer, now: datetime, confi
         progress=tiers.progress(earned, config),
         expiring=await ledger.lots_expiring(session, now, now + EXPIRY_NOTICE, customer_id=customer.id),
     )
+
+
+async def current_tier(session: AsyncSession, customer_id: int, now: datetime, config: LoyaltyConfig) -> Tier:
+    """The tier /points shows: from the points earned in the rolling window."""
+    return tiers.tier_for(await ledger.earned_in_window(session, customer_id, now, config), config)
+
+
+def tier_of(
+    now: Callable[[], datetime], config: LoyaltyConfig
+) -> Callable[[AsyncSession, Customer], Awaitable[str | None]]:
+    """A storage.greetings.TierOf hook: the customer's current tier name."""
+
+    async def hook(session: AsyncSession, customer: Customer) -> str | None:
+        return (await current_tier(session, customer.id, now(), config)).name
+
+    return hook
 
 
 async def refresh_tier(

@@ -1,17 +1,18 @@
 """Recording a purchase: points = floor(amount × rate × tier multiplier), the customer told, the
-tier refreshed and a pending referral rewarded, all once per reference."""
+tier refreshed and a pending referral rewarded, all once per reference. It also schedules what a
+purchase leads to later: its survey invitation (survey_due_at) and the customer's win-back time."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import ledger, outbox, points, referrals, tiers
-from storage.config import LoyaltyConfig
+from storage import ledger, outbox, points, referrals, tiers, winback
+from storage.config import LoyaltyConfig, SurveyConfig, WinbackConfig
 from storage.models import Customer, Purchase
 from storage.points import PointsRefused
 from storage.upsert import insert_ignore
@@ -52,7 +53,11 @@ async def record(
     config: LoyaltyConfig,
     staff_id: int | None = None,
     note: str | None = None,
+    surveys: SurveyConfig | None = None,
+    winback_config: WinbackConfig | None = None,
 ) -> Recorded:
+    surveys = surveys or SurveyConfig()
+    survey_due = now + timedelta(hours=surveys.after_purchase_hours) if surveys.after_purchase_hours else None
     inserted = await insert_ignore(
         session,
         Purchase,
@@ -64,6 +69,7 @@ async def record(
             "reference": reference,
             "staff_id": staff_id,
             "created_at": now,
+            "survey_due_at": survey_due,
         },
         ["reference"],
     )
@@ -103,5 +109,6 @@ async def record(
     )
     change = await points.refresh_tier(session, customer, now, config)
     await referrals.reward_after_purchase(session, customer, now, config)
+    await winback.schedule(session, customer.id, now, winback_config or WinbackConfig())
     await session.flush()
     return Recorded(purchase, earned_points, await ledger.balance(session, customer.id), False, change)

@@ -50,6 +50,8 @@ async def purchase(update: Update, context: AppContext) -> None:
             config=context.config.loyalty,
             staff_id=user.id,
             note=note,
+            surveys=context.config.surveys,
+            winback_config=context.config.winback,
         )
         if not recorded.duplicate:
             await audit.record(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, TimestampMixin, utcnow
@@ -20,6 +20,11 @@ class LoyaltyAccount(TimestampMixin, Base):
     balance: Mapped[int] = mapped_column(default=0)
     # The tier last announced to the customer (None: the first tier), so a change is noticed once.
     tier: Mapped[str | None] = mapped_column(String(32))
+    # Win-back schedule (storage.winback): when the customer counts as lapsed if they buy nothing
+    # more, and the last purchase that time refers to. Cleared once the lapse is handled; indexed,
+    # so the tick reads only due rows.
+    winback_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    winback_purchase_id: Mapped[int | None]
 
 
 class LedgerEntry(Base):
@@ -27,7 +32,16 @@ class LedgerEntry(Base):
     what is left unspent of them, consumed first in, first out."""
 
     __tablename__ = "ledger_entries"
-    __table_args__ = (Index("ix_ledger_lots", "customer_id", "expires_at"),)
+    __table_args__ = (
+        Index("ix_ledger_lots", "customer_id", "expires_at"),
+        # Unspent lots by expiry: what storage.ledger.expire_due reads, without the spent history.
+        Index(
+            "ix_ledger_unspent_expiry",
+            "expires_at",
+            sqlite_where=text("remaining > 0"),
+            postgresql_where=text("remaining > 0"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
@@ -40,3 +54,5 @@ class LedgerEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     expires_at: Mapped[datetime | None]
     remaining: Mapped[int] = mapped_column(default=0)
+    # The lot's expiry, until the customer was warned about it (storage.expiry); then None.
+    warn_at: Mapped[datetime | None] = mapped_column(index=True)

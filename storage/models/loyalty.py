@@ -25,6 +25,8 @@ class Purchase(Base):
     reference: Mapped[str] = mapped_column(String(160), unique=True)
     staff_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # When this purchase's survey invitation is due (None: none pending); indexed for the tick.
+    survey_due_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class Reward(TimestampMixin, Base):

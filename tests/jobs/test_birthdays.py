@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.i18n import Catalog
 from jobs import birthdays
-from storage import customers, ledger
+from jobs.sender import _render_key
+from storage import customers, ledger, points
 from storage.birthdays import Birthday, next_greeting_at
 from storage.clock import FakeClock
 from storage.config import BirthdayConfig, Config
@@ -191,3 +193,27 @@ async def test_backfill_schedules_birthdays_stored_before(
     assert await birthdays.backfill(sessions, clock, CONFIG) == 1
     async with sessions.begin() as session:
         assert (await session.get(Customer, cid)).next_birthday_at == utc(2026, 3, 15, 10, 0)
+
+
+async def test_greeting_text_follows_the_tier_points_shows(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock, catalog: Catalog
+) -> None:
+    gold = await _customer(sessions, clock, 1, "UTC", 3, 15)
+    member = await _customer(sessions, clock, 2, "UTC", 3, 15)
+    async with sessions.begin() as session:
+        await ledger.credit(
+            session, customer_id=gold, points=2000, kind="award", reference="big", now=clock.now()
+        )
+    clock.set(utc(2026, 3, 15, 10, 0))
+    tier_of = points.tier_of(clock.now, CONFIG.loyalty)
+    assert await birthdays.tick(sessions, clock, CONFIG, tier_of=tier_of) == 2
+    rows = {r.customer_id: r for r in await _greetings(sessions)}
+    assert rows[gold].template == "birthday.greeting_bonus_gold|birthday.greeting_bonus"
+    assert rows[member].template == "birthday.greeting_bonus_member|birthday.greeting_bonus"
+    texts = {cid: _render_key(catalog, "en", r.template, r.params) for cid, r in rows.items()}
+    assert "Gold member" in texts[gold] and "Gold" not in texts[member]
+    assert texts[gold] != texts[member] != catalog("en", "birthday.greeting_bonus", **rows[member].params)
+    # A tier without its own text falls back to the generic greeting.
+    assert _render_key(
+        catalog, "zh", "birthday.greeting_platinum|birthday.greeting", {"name": "A"}
+    ) == catalog("zh", "birthday.greeting", name="A")

@@ -1,0 +1,30 @@
+"""The points expiry tick: warnings before unspent points expire, then the expiry itself."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage import expiry, ledger
+from storage.clock import Clock
+from storage.config import Config
+
+BATCH = 500
+
+
+async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config: Config) -> tuple[int, int]:
+    """One pass; returns (warnings queued, lots expired). Each batch is one transaction."""
+    warned = 0
+    while True:
+        async with sessions.begin() as session:
+            read, queued = await expiry.warn_due(session, clock.now(), config.loyalty, limit=BATCH)
+        warned += queued
+        if read < BATCH:
+            break
+    expired = 0
+    while True:
+        async with sessions.begin() as session:
+            lots = await ledger.expire_due(session, clock.now(), limit=BATCH)
+        expired += len(lots)
+        if not lots:
+            break
+    return warned, expired

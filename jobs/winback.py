@@ -1,0 +1,56 @@
+"""The win-back tick: customers whose lapse time has come get a follow-up task and a card in the staff
+group (the task's first reminder: the callbacks tick reminds once more when it stays open)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage import outbox, tasks, winback
+from storage.clock import Clock
+from storage.config import Config
+
+BATCH = 500
+
+
+async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config: Config) -> int:
+    """One pass, one transaction per batch; returns how many win-back tasks were created."""
+    created = 0
+    overdue_after = timedelta(hours=config.callbacks.overdue_hours)
+    while True:
+        async with sessions.begin() as session:
+            now = clock.now()
+            read, lapses = await winback.handle_due(session, now, config.winback, limit=BATCH)
+            for lapse in lapses:
+                created += 1
+                if config.staff_chat_id is None:
+                    continue  # the task waits in /callbacks; the callbacks tick has no group either
+                customer, task = lapse.customer, lapse.task
+                data = await tasks.issue_buttons(session, task, now)
+                await outbox.enqueue(
+                    session,
+                    dedupe_key=tasks.reminder_key(task),
+                    chat_id=config.staff_chat_id,
+                    template="winback.card",
+                    language=config.default_language,
+                    params={
+                        "id": task.id,
+                        "customer_id": customer.id,
+                        "name": customer.first_name,
+                        "username": f"@{customer.username}" if customer.username else "",
+                        "days": lapse.days,
+                        "spent": f"{lapse.spent:.2f}",
+                    },
+                    now=now,
+                    buttons=[
+                        [("@callbacks.done", data["done"]), ("@callbacks.mine", data["mine"])],
+                        [
+                            ("@callbacks.snooze_1h", data["snooze_1h"]),
+                            ("@callbacks.snooze_1d", data["snooze_1d"]),
+                        ],
+                    ],
+                )
+                tasks.reminded(task, now, overdue_after)
+        if read < BATCH:
+            return created

@@ -1,0 +1,112 @@
+"""Win-back: one task per lapse (the tick twice → one; a purchase, then a new lapse → a second), none
+for low spenders; the lapse time follows the customer's own rhythm once they have 3 purchases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.i18n import Catalog
+from jobs import winback as winback_job
+from storage import purchases, winback
+from storage.clock import FakeClock
+from storage.config import Config, LoyaltyConfig, WinbackConfig
+from storage.models import Customer, LoyaltyAccount, OutboxMessage, Task
+from tests.storage.loyalty_helpers import assert_outbox_renders, new_customer
+
+RULES = WinbackConfig(factor=Decimal("2"), days=60, min_spend=Decimal("500"))
+STAFF = -100
+CONFIG = Config(staff_chat_id=STAFF, winback=RULES)
+
+
+async def _buy(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock, customer_id: int, ref: str, amount: str
+) -> int:
+    async with sessions.begin() as session:
+        customer = await session.get(Customer, customer_id)
+        recorded = await purchases.record(
+            session,
+            customer,
+            amount=Decimal(amount),
+            reference=ref,
+            now=clock.now(),
+            config=LoyaltyConfig(),
+            winback_config=RULES,
+        )
+        return recorded.purchase.id
+
+
+async def _tasks(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[int, str, str]]:
+    async with sessions.begin() as session:
+        rows = await session.scalars(select(Task).order_by(Task.id))
+        return [(t.customer_id, t.kind, t.source_ref) for t in rows]
+
+
+def test_lapse_after_uses_the_median_interval_from_three_purchases() -> None:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    assert winback.lapse_after([t0, t0 + timedelta(days=5)], RULES) == timedelta(days=60)
+    days = [0, 10, 30, 40]  # gaps 10, 20, 10: median 10, × 2
+    assert winback.lapse_after([t0 + timedelta(days=d) for d in days], RULES) == timedelta(days=20)
+    same_day = [t0, t0 + timedelta(hours=1), t0 + timedelta(hours=2)]
+    assert winback.lapse_after(same_day, RULES) == winback.MIN_LAPSE
+
+
+async def test_one_task_per_lapse_and_a_new_lapse_after_a_new_purchase(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock, catalog: Catalog
+) -> None:
+    async with sessions.begin() as session:
+        kim = (await new_customer(session, 1, clock.now(), "Kim")).id
+        low = (await new_customer(session, 2, clock.now(), "Lee")).id
+    first = await _buy(sessions, clock, kim, "k1", "600")
+    await _buy(sessions, clock, low, "l1", "100")
+
+    clock.advance(days=59, hours=23)
+    assert await winback_job.tick(sessions, clock, CONFIG) == 0
+    clock.advance(hours=1)
+    assert await winback_job.tick(sessions, clock, CONFIG) == 1
+    assert await winback_job.tick(sessions, clock, CONFIG) == 0  # twice: still one task
+    assert await _tasks(sessions) == [(kim, "winback", f"winback:{kim}:{first}")]  # not Lee
+    async with sessions.begin() as session:
+        card = await session.scalar(select(OutboxMessage).where(OutboxMessage.chat_id == STAFF))
+        assert (
+            card.template == "winback.card" and card.params["days"] == 60 and card.params["spent"] == "600.00"
+        )
+        task = await session.scalar(select(Task))
+        assert task.reminders == 1  # the card was its first reminder: the callbacks tick won't repeat it
+        assert (
+            await session.scalar(select(OutboxMessage).where(OutboxMessage.template == "winback.message"))
+            is None
+        )
+        await assert_outbox_renders(session, catalog)
+        # Nothing is due any more: the schedule is empty.
+        assert (
+            await session.scalar(select(LoyaltyAccount).where(LoyaltyAccount.winback_due_at.is_not(None)))
+            is None
+        )
+
+    clock.advance(days=10)
+    second = await _buy(sessions, clock, kim, "k2", "50")  # back: a new lapse starts
+    clock.advance(days=60)
+    assert await winback_job.tick(sessions, clock, CONFIG) == 1
+    assert await _tasks(sessions) == [
+        (kim, "winback", f"winback:{kim}:{first}"),
+        (kim, "winback", f"winback:{kim}:{second}"),
+    ]
+
+
+async def test_the_customer_message_is_a_setting(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock, catalog: Catalog
+) -> None:
+    async with sessions.begin() as session:
+        kim = (await new_customer(session, 1, clock.now(), "Kim")).id
+    await _buy(sessions, clock, kim, "k1", "500")
+    clock.advance(days=60)
+    config = Config(winback=WinbackConfig(min_spend=Decimal("500"), message=True))  # no staff group
+    assert await winback_job.tick(sessions, clock, config) == 1
+    async with sessions.begin() as session:
+        rows = list(await session.scalars(select(OutboxMessage)))
+        assert [r.template for r in rows if r.chat_id == 1][-1] == "winback.message"
+        await assert_outbox_renders(session, catalog)
