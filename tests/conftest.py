@@ -18,6 +18,7 @@ from bot.i18n import Catalog
 from storage import db
 from storage.clock import FakeClock
 from tests.databases import drop_database, drop_template, new_database_url
+from tests.emulator import BotApiEmulator
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -51,6 +52,14 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(datetime(2026, 3, 10, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[BotApiEmulator]:
+    """The Bot API emulator; the test fails if the bot sent anything the Bot API reference forbids."""
+    async with BotApiEmulator() as emulator:
+        yield emulator
+        emulator.assert_no_violations()
 
 
 @pytest.fixture(scope="session")

@@ -12,13 +12,6 @@ from tests.emulator import BotApiEmulator
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[BotApiEmulator]:
-    async with BotApiEmulator() as emulator:
-        yield emulator
-        emulator.assert_no_violations()
-
-
-@pytest.fixture
 async def harness(emu: BotApiEmulator, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Harness]:
     h = Harness(emu, await new_database_url("sqlite", tmp_path), clock)
     await h.start()

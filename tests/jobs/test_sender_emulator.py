@@ -35,13 +35,6 @@ def render(language: str, key: str, **params: Any) -> str:
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[BotApiEmulator]:
-    async with BotApiEmulator() as emulator:
-        yield emulator
-        emulator.assert_no_violations()
-
-
-@pytest.fixture
 async def bot(emu: BotApiEmulator) -> AsyncIterator[Bot]:
     # A pool as wide as the sender's in-flight bound (the Application's bot has 256 connections).
     request = HTTPXRequest(connection_pool_size=64)
