@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message, Update
 from telegram.constants import ChatType
 
@@ -40,3 +41,16 @@ def command_args(message: Message) -> str:
 
 def display_name(first_name: str, last_name: str | None) -> str:
     return f"{first_name} {last_name}".strip() if last_name else first_name
+
+
+async def joined_customer(update: Update, context: AppContext, session: AsyncSession) -> Customer | None:
+    """The customer pressing or writing; None (after telling them to /start first) when not joined."""
+    user = update.effective_user
+    customer = await customers.get(session, user.id) if user else None
+    if customer is None:
+        text = context.t(language_for(update, context), "common.join_first")
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(text)
+    return customer

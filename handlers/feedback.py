@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply, Message, Update
 
-from handlers.common import command_args, language_for
+from handlers.common import command_args, joined_customer
 from handlers.context import AppContext
 from handlers.staff import feedback_cards
 from storage import conversations, customers, feedback
@@ -43,9 +43,8 @@ async def command(update: Update, context: AppContext) -> None:
     if user is None or message is None:
         return
     async with context.unit_of_work() as session:
-        customer = await customers.get(session, user.id)
+        customer = await joined_customer(update, context, session)
         if customer is None:
-            await message.reply_text(context.t(language_for(update, context), "common.join_first"))
             return
         text = command_args(message)
         if text:

@@ -7,10 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
-from handlers.common import language_for
+from handlers.common import joined_customer
 from handlers.context import AppContext
 from handlers.loyalty_text import entry_line, local_date
-from storage import customers, ledger, points, referrals, tiers
+from storage import ledger, points, referrals, tiers
 from storage.models import Customer
 
 PAGE = 10
@@ -68,11 +68,10 @@ async def _render(
 
 async def show(update: Update, context: AppContext) -> None:
     """/points"""
-    message, user = update.effective_message, update.effective_user
+    message = update.effective_message
     async with context.unit_of_work() as session:
-        customer = await customers.get(session, user.id)
+        customer = await joined_customer(update, context, session)
         if customer is None:
-            await message.reply_text(context.t(language_for(update, context), "common.join_first"))
             return
         text, keyboard = await _render(context, session, customer, 0)
     await message.reply_text(text, reply_markup=keyboard)
@@ -84,9 +83,8 @@ async def on_page(update: Update, context: AppContext) -> None:
     raw = (query.data or "")[len(PAGE_PREFIX) :]
     offset = int(raw) if raw.isdigit() and int(raw) < 100_000 else 0
     async with context.unit_of_work() as session:
-        customer = await customers.get(session, query.from_user.id)
+        customer = await joined_customer(update, context, session)
         if customer is None:
-            await query.answer(context.t(language_for(update, context), "common.join_first"), show_alert=True)
             return
         text, keyboard = await _render(context, session, customer, offset)
     await query.answer()
@@ -99,11 +97,10 @@ async def on_page(update: Update, context: AppContext) -> None:
 
 async def invite(update: Update, context: AppContext) -> None:
     """/invite: the customer's referral link and how many joined through it."""
-    message, user = update.effective_message, update.effective_user
+    message = update.effective_message
     async with context.unit_of_work() as session:
-        customer = await customers.get(session, user.id)
+        customer = await joined_customer(update, context, session)
         if customer is None:
-            await message.reply_text(context.t(language_for(update, context), "common.join_first"))
             return
         code = await referrals.code_for(session, customer.id)
         joined, rewarded = await referrals.count_referred(session, customer.id)

@@ -13,7 +13,7 @@ from telegram import (
     Update,
 )
 
-from handlers.common import display_name, language_for
+from handlers.common import display_name, joined_customer, language_for
 from handlers.context import AppContext
 from storage import conversations, customers
 from storage.birthdays import BirthdayError, parse_birthday
@@ -216,11 +216,8 @@ async def show(update: Update, context: AppContext) -> None:
     if user is None:
         return
     async with context.unit_of_work() as session:
-        customer = await customers.get(session, user.id)
+        customer = await joined_customer(update, context, session)
         if customer is None:
-            await update.effective_message.reply_text(
-                context.t(language_for(update, context), "common.join_first")
-            )
             return
         await send_card(context, customer)
 
@@ -230,9 +227,8 @@ async def on_edit(update: Update, context: AppContext) -> None:
     query = update.callback_query
     field = (query.data or "").removeprefix("profile:")
     async with context.unit_of_work() as session:
-        customer = await customers.get(session, query.from_user.id)
+        customer = await joined_customer(update, context, session)
         if customer is None:
-            await query.answer(context.t(language_for(update, context), "common.join_first"), show_alert=True)
             return
         await query.answer()
         if field == "language":
@@ -258,13 +254,11 @@ def language_keyboard(context: AppContext) -> InlineKeyboardMarkup:
 async def choose_language(update: Update, context: AppContext) -> None:
     """/language"""
     async with context.unit_of_work() as session:
-        customer = await customers.get(session, update.effective_user.id)
-        lang = language_for(update, context, customer)
-        if customer is None:
-            await update.effective_message.reply_text(context.t(lang, "common.join_first"))
-            return
+        customer = await joined_customer(update, context, session)
+    if customer is None:
+        return
     await update.effective_message.reply_text(
-        context.t(lang, "profile.choose_language"), reply_markup=language_keyboard(context)
+        context.t(customer.language, "profile.choose_language"), reply_markup=language_keyboard(context)
     )
 
 

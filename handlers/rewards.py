@@ -12,10 +12,10 @@ from datetime import timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
-from handlers.common import language_for
+from handlers.common import joined_customer
 from handlers.context import AppContext
 from handlers.loyalty_text import local_date
-from storage import buttons, customers, ledger, redemptions, rewards, tiers
+from storage import buttons, ledger, redemptions, rewards, tiers
 from storage.models import Button, Customer, Reward
 from storage.redemptions import RedemptionRefused
 
@@ -69,14 +69,7 @@ async def _catalog_view(context: AppContext, customer: Customer) -> tuple[str, I
 
 async def _customer_or_refuse(update: Update, context: AppContext) -> Customer | None:
     async with context.unit_of_work() as session:
-        customer = await customers.get(session, update.effective_user.id)
-    if customer is None:
-        text = context.t(language_for(update, context), "common.join_first")
-        if update.callback_query is not None:
-            await update.callback_query.answer(text, show_alert=True)
-        else:
-            await update.effective_message.reply_text(text)
-    return customer
+        return await joined_customer(update, context, session)
 
 
 async def show(update: Update, context: AppContext) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
-from handlers.common import language_for
+from handlers.common import joined_customer, language_for
 from handlers.context import AppContext
 from handlers.staff import feedback_cards
 from storage import conversations, customers, survey_answers, surveys
@@ -132,11 +132,10 @@ async def open_survey(update: Update, context: AppContext) -> None:
     if user is None or message is None:
         return
     async with context.unit_of_work() as session:
-        customer = await customers.get(session, user.id)
-        lang = language_for(update, context, customer)
+        customer = await joined_customer(update, context, session)
         if customer is None:
-            await message.reply_text(context.t(lang, "common.join_first"))
             return
+        lang = customer.language
         try:
             invitation, survey = await surveys.open_for_customer(
                 session, customer, context.now(), context.config.surveys
