@@ -15,7 +15,7 @@ from telegram.error import BadRequest
 from handlers.common import joined_customer
 from handlers.context import AppContext
 from handlers.loyalty_text import local_date
-from storage import buttons, ledger, redemptions, rewards, tiers
+from storage import buttons, ledger, redemptions, rewards
 from storage.models import Button, Customer, Reward
 from storage.redemptions import RedemptionRefused
 
@@ -38,10 +38,9 @@ async def _edit(update: Update, text: str, keyboard: InlineKeyboardMarkup | None
 
 
 def _label(context: AppContext, lang: str, reward: Reward, rank: int) -> tuple[str, dict[str, object]]:
-    config = context.config.loyalty
-    if reward.stock is not None and reward.stock <= 0:
+    if rewards.is_out_of_stock(reward):
         return "reward.item_out", {}
-    if reward.min_tier and tiers.rank(reward.min_tier, config) > rank:
+    if rewards.is_locked(reward, rank, context.config.loyalty):
         return "reward.item_locked", {"tier": reward.min_tier}
     return "reward.item", {}
 

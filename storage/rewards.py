@@ -178,10 +178,9 @@ async def refusal(
     if reward is None or not reward.active:
         return "reward.refused_disabled", {}
     if reward.min_tier and tiers.rank(reward.min_tier, config) > 0:
-        earned = await ledger.earned_in_window(session, customer.id, now, config)
-        if tiers.rank(tiers.tier_for(earned, config).name, config) < tiers.rank(reward.min_tier, config):
+        if is_locked(reward, await customer_tier_rank(session, customer, now, config), config):
             return "reward.refused_tier", {"tier": reward.min_tier}
-    if reward.stock is not None and reward.stock <= 0:
+    if is_out_of_stock(reward):
         return "reward.refused_stock", {}
     if reward.per_customer_limit is not None:
         if await redeemed_count(session, customer.id, reward.id) >= reward.per_customer_limit:
@@ -200,6 +199,15 @@ async def offer(
     balance = await ledger.balance(session, customer.id)
     why = await refusal(session, customer, reward, balance, now, config)
     return Offer(reward, balance, why[0] if why else None, why[1] if why else {})
+
+
+def is_out_of_stock(reward: Reward) -> bool:
+    return reward.stock is not None and reward.stock <= 0
+
+
+def is_locked(reward: Reward, tier_rank: int, config: LoyaltyConfig) -> bool:
+    """Whether a customer of this tier rank is below the reward's minimum tier."""
+    return bool(reward.min_tier) and tiers.rank(reward.min_tier or "", config) > tier_rank
 
 
 async def customer_tier_rank(
