@@ -34,7 +34,6 @@ async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config:
                 "assignee": assignee.name if assignee else "—",
             }
             key = tasks.reminder_key(task)
-            data = await tasks.issue_buttons(session, task, now)
             queued += await outbox.enqueue(
                 session,
                 dedupe_key=key,
@@ -43,13 +42,7 @@ async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config:
                 language=config.default_language,
                 params=params,
                 now=now,
-                buttons=[
-                    [("@callbacks.done", data["done"]), ("@callbacks.mine", data["mine"])],
-                    [
-                        ("@callbacks.snooze_1h", data["snooze_1h"]),
-                        ("@callbacks.snooze_1d", data["snooze_1d"]),
-                    ],
-                ],
+                buttons=await tasks.card_buttons(session, task, now),
             )
             if task.assignee_id is not None:
                 await outbox.enqueue(

@@ -27,7 +27,6 @@ async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config:
                 if config.staff_chat_id is None:
                     continue  # the task waits in /callbacks; the callbacks tick has no group either
                 customer, task = lapse.customer, lapse.task
-                data = await tasks.issue_buttons(session, task, now)
                 await outbox.enqueue(
                     session,
                     dedupe_key=tasks.reminder_key(task),
@@ -43,13 +42,7 @@ async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config:
                         "spent": f"{lapse.spent:.2f}",
                     },
                     now=now,
-                    buttons=[
-                        [("@callbacks.done", data["done"]), ("@callbacks.mine", data["mine"])],
-                        [
-                            ("@callbacks.snooze_1h", data["snooze_1h"]),
-                            ("@callbacks.snooze_1d", data["snooze_1d"]),
-                        ],
-                    ],
+                    buttons=await tasks.card_buttons(session, task, now),
                 )
                 tasks.reminded(task, now, overdue_after)
         if read < BATCH:

@@ -133,9 +133,13 @@ async def recent_outcomes(session: AsyncSession, customer_id: int, limit: int = 
 ACTIONS = ("done", "snooze_1h", "snooze_1d", "mine")
 
 
-async def issue_buttons(session: AsyncSession, task: Task, now: datetime) -> dict[str, str]:
-    """callback_data per action for one reminder card."""
-    return {
+async def card_buttons(session: AsyncSession, task: Task, now: datetime) -> list[list[tuple[str, str]]]:
+    """The rows of a reminder card's buttons (outbox form: "@" labels are catalog keys)."""
+    data = {
         action: await buttons.issue(session, f"task/{action}", {"task_id": task.id}, user_id=None, now=now)
         for action in ACTIONS
     }
+    return [
+        [("@callbacks.done", data["done"]), ("@callbacks.mine", data["mine"])],
+        [("@callbacks.snooze_1h", data["snooze_1h"]), ("@callbacks.snooze_1d", data["snooze_1d"])],
+    ]
