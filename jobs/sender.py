@@ -133,6 +133,17 @@ class Limiter:
     def pause(self, seconds: float) -> None:
         self.paused_until = max(self.paused_until, self.timer() + seconds)
 
+    def seed(self, history: list[tuple[int, float]]) -> None:
+        """Count messages sent before this limiter existed: (chat_id, seconds ago), oldest first."""
+        now = self.timer()
+        for chat_id, age in history:
+            at = now - age
+            if chat_id > 0:
+                ready = at + self.config.private_chat_interval + ARRIVAL_SLACK
+                self.private_next[chat_id] = max(self.private_next.get(chat_id, 0.0), ready)
+            else:
+                self.group_sent.setdefault(chat_id, deque()).append(at)
+
 
 class Sender:
     def __init__(
@@ -164,6 +175,7 @@ class Sender:
     # -- the loop ---------------------------------------------------------------------------------
     async def run(self) -> None:
         """Drain until stop(); between empty rounds wait poll_seconds."""
+        await self.remember_recent_sends()
         while not self._stop.is_set():
             try:
                 claimed = await self.drain_once()
@@ -180,6 +192,14 @@ class Sender:
 
     def stop(self) -> None:
         self._stop.set()
+
+    async def remember_recent_sends(self) -> None:
+        """After a restart the per-chat and per-group windows still count what the last minute sent
+        (the limiter lives in memory; the outbox remembers)."""
+        now = self.clock.now()
+        async with self.sessions.begin() as session:
+            sent = await outbox.sent_since(session, now - timedelta(seconds=60))
+        self.limiter.seed([(chat_id, (now - at).total_seconds()) for chat_id, at in sent])
 
     # -- one round --------------------------------------------------------------------------------
     async def drain_once(self) -> int:

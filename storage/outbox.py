@@ -225,3 +225,13 @@ async def progress(session: AsyncSession, now: datetime) -> Progress:
         failed_last_day=await count(OutboxMessage.status == "failed", recent),
         skipped_last_day=await count(OutboxMessage.status == "skipped", recent),
     )
+
+
+async def sent_since(session: AsyncSession, since: datetime) -> list[tuple[int, datetime]]:
+    """(chat_id, sent_at) of messages sent since `since`, oldest first (reads the sent_at index)."""
+    rows = await session.execute(
+        select(OutboxMessage.chat_id, OutboxMessage.sent_at)
+        .where(OutboxMessage.sent_at >= since)
+        .order_by(OutboxMessage.sent_at)
+    )
+    return [(chat_id, sent_at) for chat_id, sent_at in rows.all()]

@@ -252,3 +252,23 @@ async def test_progress_counts_for_staff(
     async with sessions.begin() as session:
         p = await outbox.progress(session, clock.now())
     assert p.eta_seconds(25.0) == 20 / 25.0
+
+
+async def test_a_restarted_sender_still_counts_the_last_minute(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock, catalog: Catalog
+) -> None:
+    """The limiter lives in memory; a new process reads the last minute's sends from the outbox."""
+    vt = VirtualTime(clock)
+    bot = FakeBot(vt)
+    await _queue(sessions, clock, [GROUP] * 20 + [7], prefix="before")
+    await _drain(_sender(sessions, clock, catalog, vt, bot, rate_per_second=25))
+    assert len(bot.sent) == 21
+
+    await _queue(sessions, clock, [GROUP] * 3 + [7], prefix="after")
+    restarted = _sender(sessions, clock, catalog, vt, bot, rate_per_second=25)
+    await restarted.remember_recent_sends()
+    await _drain(restarted)
+    assert len(bot.sent) == 25
+    assert max_in_window(bot.times(GROUP), 60.0) <= 20  # a fresh limiter alone would send at once
+    seven = bot.times(7)
+    assert seven[1] - seven[0] >= 1.0
