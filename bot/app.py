@@ -34,6 +34,7 @@ from handlers.staff import callbacks as staff_callbacks
 from handlers.staff import outbox as staff_outbox
 from handlers.staff import surveys as staff_surveys
 from handlers.steps import StepRouter
+from handlers.steps import cancel as steps_cancel
 from jobs import birthdays, sender
 from storage import db, migrate, staff, tasks
 from storage.clock import Clock, SystemClock
@@ -74,7 +75,8 @@ def _register(app: EngageApplication) -> None:
     app.add_handler(CommandHandler("award", purchases.award))
     app.add_handler(CommandHandler("deduct", purchases.deduct))
     app.add_handler(CommandHandler("fulfil", vouchers.fulfil))
-    app.add_handler(CommandHandler("cancel", vouchers.cancel))
+    app.add_handler(CommandHandler("cancel", steps_cancel, filters=PRIVATE))
+    app.add_handler(CommandHandler("cancel", vouchers.cancel, filters=GROUPS))
     app.add_handler(CommandHandler("reward", catalog.manage))
 
     app.add_handler(CommandHandler("survey", surveys.open_survey, filters=PRIVATE))

@@ -22,6 +22,7 @@ CUSTOMER_COMMANDS = (
     "feedback",
     "profile",
     "language",
+    "cancel",
     "help",
 )
 STAFF_COMMANDS = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
+from telegram import ReplyKeyboardRemove, Update
 
 from handlers.common import is_private, language_for
 from handlers.context import AppContext
@@ -41,3 +41,19 @@ class StepRouter:
                 await message.reply_text(
                     context.t(language_for(update, context, customer), "common.unknown_input")
                 )
+
+
+async def cancel(update: Update, context: AppContext) -> None:
+    """/cancel in a private chat: stop whatever the bot is waiting for (the Telegram convention)."""
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    if message is None or user is None or chat is None:
+        return
+    async with context.unit_of_work() as session:
+        pending = await conversations.current(session, chat.id, user.id)
+        customer = await customers.get(session, user.id)
+        if pending is not None:
+            await conversations.clear(session, chat.id, user.id)
+    key = "common.cancelled" if pending is not None else "common.nothing_to_cancel"
+    await message.reply_text(
+        context.t(language_for(update, context, customer), key), reply_markup=ReplyKeyboardRemove()
+    )

@@ -117,7 +117,7 @@ PERMISSIONS: dict[str, Role] = {
 
 # Commands customers use in their private chat and staff use in the staff group (another meaning):
 # the gate lets them through in private chats and refuses them in any other group.
-SHARED_COMMANDS = frozenset({"survey", "feedback"})
+SHARED_COMMANDS = frozenset({"survey", "feedback", "cancel"})  # /cancel: a customer stops what is asked
 
 
 def required_role(command: str) -> Role | None:

@@ -165,3 +165,18 @@ async def test_names_with_markup_come_back_escaped(harness: Harness) -> None:
     card = harness.admin.last(chat=harness.staff_group)
     assert name in card.text
     assert "&amp;" in card.html and "&lt;b&gt;" in card.html
+
+
+async def test_cancel_stops_the_step_in_progress(harness: Harness) -> None:
+    rae = harness.customer(109, "Rae")
+    await rae.send("/start")
+    await rae.press("✅ Accept")
+    await rae.send("/cancel")
+    assert rae.last().text == "Cancelled. Send /help to see what I can do."
+    await rae.send("1990-01-01")  # no longer taken as a birthday
+    assert "/help" in rae.last().text
+    assert (await _customer(harness, 109)).birth_year is None
+    await rae.send("/cancel")
+    assert rae.last().text == "There is nothing to cancel."
+    async with harness.sessions.begin() as session:
+        assert await session.scalar(select(func.count()).select_from(AuditEntry)) == 0  # not a staff refusal

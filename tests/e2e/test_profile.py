@@ -56,3 +56,9 @@ async def test_command_menus_differ_for_customers_and_staff(harness: Harness) ->
     assert "find" not in {c["command"] for c in private}
     chinese = harness.emu.commands(scope={"type": "all_private_chats"}, language_code="zh")
     assert any(c["description"] == "我的资料" for c in chinese)
+    # /cancel means "stop what you are asking" to customers and "cancel a voucher" to staff.
+    descriptions = {c["command"]: c["description"] for c in private} | {
+        f"staff:{c['command']}": c["description"] for c in staff
+    }
+    assert descriptions["cancel"] == "Stop what I am asking for"
+    assert descriptions["staff:cancel"].startswith("Cancel a voucher")
