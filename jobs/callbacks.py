@@ -3,8 +3,6 @@ it is overdue), a note to the assignee, and the optional courtesy message to the
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import outbox, tasks
@@ -19,7 +17,6 @@ async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config:
     if config.staff_chat_id is None:
         return 0
     now = clock.now()
-    overdue_after = timedelta(hours=config.callbacks.overdue_hours)
     queued = 0
     async with sessions.begin() as session:
         for task, customer in await tasks.due_reminders(session, now):
@@ -63,5 +60,5 @@ async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config:
                     params={"name": customer.first_name},
                     now=now,
                 )
-            tasks.reminded(task, now, overdue_after)
+            tasks.reminded(task, now, config.callbacks)
     return queued

@@ -3,8 +3,6 @@ group (the task's first reminder: the callbacks tick reminds once more when it s
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import outbox, tasks, winback
@@ -17,7 +15,6 @@ BATCH = 500
 async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config: Config) -> int:
     """One pass, one transaction per batch; returns how many win-back tasks were created."""
     created = 0
-    overdue_after = timedelta(hours=config.callbacks.overdue_hours)
     while True:
         async with sessions.begin() as session:
             now = clock.now()
@@ -44,6 +41,6 @@ async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config:
                     now=now,
                     buttons=await tasks.card_buttons(session, task, now),
                 )
-                tasks.reminded(task, now, overdue_after)
+                tasks.reminded(task, now, config.callbacks)
         if read < BATCH:
             return created

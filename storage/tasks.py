@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import buttons
+from storage.config import CallbackConfig
 from storage.models import Customer, Task
 
 LIST_LIMIT = 30
@@ -66,11 +67,11 @@ async def due_reminders(
     return [(task, customer) for task, customer in (await session.execute(query)).all()]
 
 
-def reminded(task: Task, now: datetime, overdue_after: timedelta) -> None:
-    """After a reminder: one more when still open after `overdue_after`, then none."""
+def reminded(task: Task, now: datetime, config: CallbackConfig) -> None:
+    """After a reminder: one more when still open after the overdue delay, then none."""
     task.reminders += 1
     task.reminded_at = now
-    task.remind_at = now + overdue_after if task.reminders == 1 else None
+    task.remind_at = now + timedelta(hours=config.overdue_hours) if task.reminders == 1 else None
 
 
 def reminder_key(task: Task) -> str:
@@ -131,6 +132,7 @@ async def recent_outcomes(session: AsyncSession, customer_id: int, limit: int = 
 
 # Reminder-card buttons (storage.buttons rows for staff, no owner), routed by action "task/<action>".
 ACTIONS = ("done", "snooze_1h", "snooze_1d", "mine")
+SNOOZES = {"task/snooze_1h": timedelta(hours=1), "task/snooze_1d": timedelta(days=1)}
 
 
 async def card_buttons(session: AsyncSession, task: Task, now: datetime) -> list[list[tuple[str, str]]]:

@@ -3,7 +3,7 @@ buttons (Done → outcome note, Snooze 1h / 1d, Reassign to me)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply, Update
@@ -16,7 +16,6 @@ from storage.when import WhenError, format_local, parse_when
 
 NOTIFY_FLAG = "--notify"
 OUTCOME_STEP = "callbacks/outcome"
-SNOOZES = {"task/snooze_1h": timedelta(hours=1), "task/snooze_1d": timedelta(days=1)}
 
 
 def split_when(words: list[str], context: AppContext) -> tuple[datetime, list[str]]:
@@ -142,8 +141,8 @@ async def on_button(update: Update, context: AppContext, button: Button) -> None
             )
             reply = context.t(lang, "callbacks.ask_outcome", name=name, id=task.id)
             markup: ForceReply | None = ForceReply(selective=True)
-        elif button.action in SNOOZES:
-            await tasks.snooze(session, task, SNOOZES[button.action], context.now())
+        elif button.action in tasks.SNOOZES:
+            await tasks.snooze(session, task, tasks.SNOOZES[button.action], context.now())
             reply = context.t(lang, "callbacks.snoozed", id=task.id, due=format_local(task.due_at, tz))
             markup = None
         elif button.action == "task/mine":
