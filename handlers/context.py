@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram.ext import Application, CallbackContext, ExtBot
+from telegram.ext import CallbackContext, ExtBot
 
 from storage.clock import Clock
 from storage.config import Config
@@ -63,6 +63,3 @@ class AppContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
 
     def t(self, language: str, key: str, /, **params: Any) -> str:
         return self.bot_data.runtime.texts(language, key, **params)
-
-
-AppType = Application[ExtBot[None], AppContext, dict[Any, Any], dict[Any, Any], BotData, Any]

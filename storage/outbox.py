@@ -168,22 +168,6 @@ async def record(session: AsyncSession, outcomes: list[dict[str, Any]]) -> None:
         await session.execute(update(OutboxMessage), rows)
 
 
-async def mark_sent(session: AsyncSession, message_id: int, telegram_message_id: int, now: datetime) -> None:
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id)
-        .values(status="sent", sent_at=now, message_id=telegram_message_id, error=None)
-    )
-
-
-async def mark_failed(session: AsyncSession, message_id: int, error: str) -> None:
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id)
-        .values(status="failed", error=error[:2000])
-    )
-
-
 async def mark_unreachable(session: AsyncSession, chat_ids: list[int], now: datetime) -> None:
     """Telegram said these customers blocked us: their due messages are skipped until they write again."""
     if chat_ids:
