@@ -11,11 +11,9 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     ApplicationBuilder,
-    CallbackQueryHandler,
-    CommandHandler,
+    ChatMemberHandler,
     ContextTypes,
     Defaults,
-    MessageHandler,
     TypeHandler,
     filters,
 )
@@ -25,12 +23,13 @@ from bot.application import EngageApplication
 from bot.i18n import Catalog
 from bot.settings import Settings
 from bot.ticks import TICKS
-from handlers import activity, errors, feedback, onboarding, points, profile, rewards, surveys
+from handlers import activity, errors, feedback, membership, onboarding, points, profile, rewards, surveys
+from handlers.authority import CUSTOMER, NEW_MESSAGES, ROUTED, CaptionCommand, Registry, Route, staff_access
 from handlers.buttons import PATTERN as BUTTON_PATTERN
 from handlers.buttons import ButtonRouter
 from handlers.context import AppContext, BotData, Runtime
-from handlers.staff import access, catalog, feedback_cards, find, purchases, roles, stats, vouchers
 from handlers.staff import callbacks as staff_callbacks
+from handlers.staff import catalog, feedback_cards, find, purchases, roles, stats, vouchers
 from handlers.staff import outbox as staff_outbox
 from handlers.staff import surveys as staff_surveys
 from handlers.steps import StepRouter
@@ -38,84 +37,90 @@ from handlers.steps import cancel as steps_cancel
 from jobs import birthdays, sender
 from storage import db, migrate, staff, tasks
 from storage.clock import Clock, SystemClock
+from storage.staff import Role
 
 log = logging.getLogger(__name__)
 
-PRIVATE = filters.ChatType.PRIVATE
-GROUPS = filters.ChatType.GROUPS  # the gate has already refused staff commands in any other group
-
 
 def _register(app: EngageApplication) -> None:
-    # Group -2: bookkeeping that must see every update; -1: the staff gate; 0: the capabilities.
-    app.add_handler(TypeHandler(Update, activity.touch), group=-2)
-    app.add_handler(MessageHandler(filters.COMMAND, access.gate), group=-1)
+    """Every handler with who may use it (handlers.authority), in the order they are tried."""
+    reg = Registry(app, app.bot_data.runtime.config)
+    # Group -3 and -2: bookkeeping that must see updates first (membership, last seen); 0: capabilities.
+    reg.bookkeeping(ChatMemberHandler(membership.track, ChatMemberHandler.CHAT_MEMBER), group=-3)
+    reg.bookkeeping(TypeHandler(Update, activity.touch), group=-2)
 
-    app.add_handler(CommandHandler("start", onboarding.start, filters=PRIVATE))
-    app.add_handler(CommandHandler("help", onboarding.help_command, filters=PRIVATE))
-    app.add_handler(CommandHandler("profile", profile.show, filters=PRIVATE))
-    app.add_handler(CommandHandler("language", profile.choose_language, filters=PRIVATE))
-    app.add_handler(CommandHandler("skip", profile.on_skip, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(onboarding.on_consent, pattern=r"^consent:"))
-    app.add_handler(CallbackQueryHandler(profile.on_skip, pattern=rf"^{profile.SKIP}$"))
-    app.add_handler(CallbackQueryHandler(profile.on_edit, pattern=r"^profile:"))
-    app.add_handler(CallbackQueryHandler(profile.on_language, pattern=r"^lang:"))
+    reg.command("start", onboarding.start, CUSTOMER)
+    reg.command("help", onboarding.help_command, CUSTOMER)
+    reg.command("profile", profile.show, CUSTOMER)
+    reg.command("language", profile.choose_language, CUSTOMER)
+    reg.command("skip", profile.on_skip, CUSTOMER)
+    reg.button(r"^consent:", onboarding.on_consent, CUSTOMER, "consent")
+    reg.button(rf"^{profile.SKIP}$", profile.on_skip, CUSTOMER, "profile_skip")
+    reg.button(r"^profile:", profile.on_edit, CUSTOMER, "profile_edit")
+    reg.button(r"^lang:", profile.on_language, CUSTOMER, "language")
 
-    app.add_handler(CommandHandler("points", points.show, filters=PRIVATE))
-    app.add_handler(CommandHandler("invite", points.invite, filters=PRIVATE))
-    app.add_handler(CommandHandler("rewards", rewards.show, filters=PRIVATE))
-    app.add_handler(CommandHandler("myrewards", rewards.mine, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(points.on_page, pattern=rf"^{points.PAGE_PREFIX}"))
-    app.add_handler(CallbackQueryHandler(rewards.on_browse, pattern=r"^rw:"))
+    reg.command("points", points.show, CUSTOMER)
+    reg.command("invite", points.invite, CUSTOMER)
+    reg.command("rewards", rewards.show, CUSTOMER)
+    reg.command("myrewards", rewards.mine, CUSTOMER)
+    reg.button(rf"^{points.PAGE_PREFIX}", points.on_page, CUSTOMER, "points_page")
+    reg.button(r"^rw:", rewards.on_browse, CUSTOMER, "rewards_browse")
+    reg.command("survey", surveys.open_survey, CUSTOMER)
+    reg.command("feedback", feedback.command, CUSTOMER)
+    reg.command("cancel", steps_cancel, CUSTOMER)
+    reg.button(r"^sv:", surveys.on_answer, CUSTOMER, "survey_answer")
 
-    app.add_handler(CommandHandler("find", find.find))
-    app.add_handler(CommandHandler("staff", roles.list_staff))
-    app.add_handler(CommandHandler("promote", roles.promote))
-    app.add_handler(CommandHandler("demote", roles.demote))
-    app.add_handler(CommandHandler("purchase", purchases.purchase))
-    app.add_handler(CommandHandler("award", purchases.award))
-    app.add_handler(CommandHandler("deduct", purchases.deduct))
-    app.add_handler(CommandHandler("fulfil", vouchers.fulfil))
-    app.add_handler(CommandHandler("cancel", steps_cancel, filters=PRIVATE))
-    app.add_handler(CommandHandler("cancel", vouchers.cancel, filters=GROUPS))
-    app.add_handler(CommandHandler("reward", catalog.manage))
+    agent, admin, owner = staff_access(Role.AGENT), staff_access(Role.ADMIN), staff_access(Role.OWNER)
+    reg.command("find", find.find, agent)
+    reg.command("staff", roles.list_staff, agent)
+    reg.command("promote", roles.promote, owner)
+    reg.command("demote", roles.demote, owner)
+    reg.command("purchase", purchases.purchase, agent)
+    reg.command("award", purchases.award, agent)
+    reg.command("deduct", purchases.deduct, admin)
+    reg.command("fulfil", vouchers.fulfil, agent)
+    reg.command("cancel", vouchers.cancel, admin)
+    reg.command("reward", catalog.manage, admin)
+    survey_admin = dict.fromkeys(staff_surveys.CHANGES, Role.ADMIN)
+    reg.command("survey", staff_surveys.command, staff_access(Role.AGENT, survey_admin))
+    reg.message(
+        filters.Document.FileExtension("json") & CaptionCommand("survey") & NEW_MESSAGES,
+        staff_surveys.upload,
+        admin,
+        "survey new",
+    )
+    reg.command("feedback", feedback_cards.list_open, agent)
+    reg.command("stats", stats.command, agent)
+    reg.button(rf"^{feedback_cards.PREFIX}", feedback_cards.on_button, agent, "feedback_card")
+    reg.command("callback", staff_callbacks.schedule, agent)
+    reg.command("callbacks", staff_callbacks.list_open, agent)
+    reg.command("outbox", staff_outbox.progress, agent)
 
-    app.add_handler(CommandHandler("survey", surveys.open_survey, filters=PRIVATE))
-    app.add_handler(CommandHandler("feedback", feedback.command, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(surveys.on_answer, pattern=r"^sv:"))
-    app.add_handler(CommandHandler("survey", staff_surveys.command, filters=GROUPS))
-    app.add_handler(CommandHandler("feedback", feedback_cards.list_open, filters=GROUPS))
-    app.add_handler(CommandHandler("stats", stats.command))
-    app.add_handler(CallbackQueryHandler(feedback_cards.on_button, pattern=rf"^{feedback_cards.PREFIX}"))
-    app.add_handler(MessageHandler(filters.Document.FileExtension("json") & GROUPS, staff_surveys.upload))
-
-    app.add_handler(CommandHandler("callback", staff_callbacks.schedule))
-    app.add_handler(CommandHandler("callbacks", staff_callbacks.list_open))
-    app.add_handler(CommandHandler("outbox", staff_outbox.progress))
     # Every database-backed button ("b:<token>") goes through one router, by the button's action.
     buttons = ButtonRouter(
         {
-            rewards.REDEEM: rewards.on_redeem,
-            rewards.CONFIRM: rewards.on_confirm,
-            staff_surveys.SEND: staff_surveys.on_send_button,
-            staff_surveys.CANCEL: staff_surveys.on_send_button,
-            **{f"task/{action}": staff_callbacks.on_button for action in tasks.ACTIONS},
+            rewards.REDEEM: Route(rewards.on_redeem, CUSTOMER),
+            rewards.CONFIRM: Route(rewards.on_confirm, CUSTOMER),
+            staff_surveys.SEND: Route(staff_surveys.on_send_button, admin),
+            staff_surveys.CANCEL: Route(staff_surveys.on_send_button, admin),
+            **{f"task/{action}": Route(staff_callbacks.on_button, agent) for action in tasks.ACTIONS},
         }
     )
-    app.add_handler(CallbackQueryHandler(buttons, pattern=BUTTON_PATTERN))
+    reg.button(BUTTON_PATTERN, buttons, ROUTED, "button")
 
-    steps = StepRouter({**profile.STEPS, **surveys.STEPS, **feedback.STEPS, **staff_callbacks.STEPS})
+    customer_steps = {**profile.STEPS, **surveys.STEPS, **feedback.STEPS}
+    steps = StepRouter(
+        {
+            **{step: Route(handler, CUSTOMER) for step, handler in customer_steps.items()},
+            **{step: Route(handler, agent) for step, handler in staff_callbacks.STEPS.items()},
+        }
+    )
     # Replies first: to a feedback card or relayed message (staff group / private chat); else the steps.
-    app.add_handler(
-        MessageHandler(
-            filters.REPLY & filters.TEXT & ~filters.COMMAND & GROUPS, feedback_cards.group_reply(steps)
-        )
-    )
-    app.add_handler(
-        MessageHandler(
-            filters.REPLY & filters.TEXT & ~filters.COMMAND & PRIVATE, feedback.private_reply(steps)
-        )
-    )
-    app.add_handler(MessageHandler((filters.TEXT | filters.CONTACT) & ~filters.COMMAND, steps))
+    replies = filters.REPLY & filters.TEXT & ~filters.COMMAND & NEW_MESSAGES
+    reg.message(replies, feedback_cards.group_reply(steps), agent, "feedback_reply")
+    reg.message(replies, feedback.private_reply(steps), CUSTOMER, "feedback_answer")
+    reg.message((filters.TEXT | filters.CONTACT) & ~filters.COMMAND & NEW_MESSAGES, steps, ROUTED, "step")
+    reg.refusals()
     app.add_error_handler(errors.on_error)
 
 

@@ -1,5 +1,6 @@
 """Routing a pressed database-backed button (callback_data "b:<token>") to the capability that
-issued it, by the button's action; a stale or forged button gets a clear answer, never an exception."""
+issued it, by the button's action; a stale or forged button gets a clear answer, never an exception.
+Each action declares who may press it (handlers.authority), checked before its handler runs."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from telegram import Update
 
+from handlers.authority import Route, admit
 from handlers.common import language_for
 from handlers.context import AppContext
 from storage import buttons, customers
@@ -18,10 +20,10 @@ PATTERN = rf"^{buttons.PREFIX}"
 
 
 class ButtonRouter:
-    """Maps a button action ("rewards/confirm") to its handler; the handler opens its own unit of work."""
+    """Maps a button action ("rewards/confirm") to its route; the handler opens its own unit of work."""
 
-    def __init__(self, actions: Mapping[str, ButtonHandler]) -> None:
-        self.actions = dict(actions)
+    def __init__(self, routes: Mapping[str, Route]) -> None:
+        self.routes = dict(routes)
 
     async def __call__(self, update: Update, context: AppContext) -> None:
         query = update.callback_query
@@ -34,10 +36,17 @@ class ButtonRouter:
         except ButtonRefused as refused:
             await query.answer(context.t(language_for(update, context), refused.code), show_alert=True)
             return
-        handler = self.actions.get(button.action)
-        if handler is None:  # an action from an older version
+        route = self.routes.get(button.action)
+        if route is None:  # an action from an older version
             await query.answer(
                 context.t(language_for(update, context, customer), "button.stale"), show_alert=True
             )
             return
+        if not await admit(update, context, route.access, button.action):
+            if route.access.kind == "customer":  # pressed outside the presser's own private chat
+                await query.answer(
+                    context.t(language_for(update, context), "button.not_yours"), show_alert=True
+                )
+            return
+        handler: ButtonHandler = route.handler
         await handler(update, context, button)

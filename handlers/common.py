@@ -33,8 +33,11 @@ def is_staff_chat(update: Update, context: AppContext) -> bool:
 
 
 def command_args(message: Message) -> str:
-    """Everything after the command word, as typed (context.args splits on spaces)."""
-    text = message.text or ""
+    """Everything after the command, as typed: the command ends where Telegram's bot_command entity
+    ends, exactly as CommandHandler reads it (context.args splits on spaces and loses line breaks)."""
+    text, entities = message.text or message.caption or "", message.entities or message.caption_entities
+    if entities and entities[0].type == "bot_command" and entities[0].offset == 0:
+        return text[entities[0].length :].strip()
     _, _, rest = text.partition(" ")
     return rest.strip()
 

@@ -38,10 +38,12 @@ class BotData:
     def __init__(self) -> None:
         # user id -> when this process last recorded them as seen (saves a write per update)
         self.last_seen: dict[int, datetime] = {}
+        # (chat id, user id) -> (member?, when Telegram said so): handlers.membership
+        self.membership: dict[tuple[int, int], tuple[bool, datetime]] = {}
 
 
 class AppContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
-    # Set by the staff gate for this update (one context object serves every handler group of an update).
+    # Set by the staff guard (handlers.authority) for this update (one context serves all its handlers).
     staff_role: Role | None = None
 
     @property

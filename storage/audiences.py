@@ -74,7 +74,7 @@ async def _list(session: AsyncSession, audience: Audience, now: datetime, loyalt
     ids: list[int] = []
     unknown: list[str] = []
     for reference in audience.references:
-        customer = await customers.find(session, reference)
+        customer = await customers.find(session, reference, by_phone=True)  # admins send
         if customer is None:
             unknown.append(reference)
         elif customer.id not in ids:

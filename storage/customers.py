@@ -148,25 +148,32 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-async def find(session: AsyncSession, reference: str) -> Customer | None:
-    """Exactly one customer from "#12" (our id), "@name", a phone number or a Telegram id."""
+async def find(session: AsyncSession, reference: str, *, by_phone: bool = False) -> Customer | None:
+    """Exactly one customer from "#12" (our id), "@name", a Telegram id or, when `by_phone` (the role
+    may see phone numbers: staff.can_see_personal_data), a phone number."""
     ref = reference.strip()
     if re.fullmatch(r"#\d{1,12}", ref):
         return await session.get(Customer, int(ref[1:]))
     if ref.startswith("@") and len(ref) > 1:
         return await session.scalar(select(Customer).where(func.lower(Customer.username) == ref[1:].lower()))
     if ref.startswith("+") and (phone := normalize_phone(ref)):
-        return await session.scalar(select(Customer).where(Customer.phone == phone))
+        return await session.scalar(select(Customer).where(Customer.phone == phone)) if by_phone else None
     if re.fullmatch(r"\d{1,15}", ref):
         found = await session.scalar(select(Customer).where(Customer.telegram_id == int(ref)))
-        return found or await session.scalar(select(Customer).where(Customer.phone == f"+{ref}"))
+        if found is None and by_phone:
+            found = await session.scalar(select(Customer).where(Customer.phone == f"+{ref}"))
+        return found
     return None
 
 
-async def search(session: AsyncSession, query: str, limit: int = SEARCH_LIMIT) -> list[Customer]:
-    """Customers matching a name, @username, phone, Telegram id or #id; exact references first."""
+async def search(
+    session: AsyncSession, query: str, *, by_phone: bool = False, limit: int = SEARCH_LIMIT
+) -> list[Customer]:
+    """Customers matching a name, @username, Telegram id, #id or (when `by_phone`) a phone number or
+    part of one; exact references first. Whoever may not see phone numbers may not search by them
+    either: narrowing searches would read a number digit by digit."""
     query = query.strip()
-    exact = await find(session, query)
+    exact = await find(session, query, by_phone=by_phone)
     if exact is not None:
         return [exact]
     if not query:
@@ -181,7 +188,7 @@ async def search(session: AsyncSession, query: str, limit: int = SEARCH_LIMIT) -
             pattern, escape="\\"
         ),
     ]
-    if len(digits) >= 4:
+    if by_phone and len(digits) >= 4:
         conditions.append(Customer.phone.like(f"%{digits}%"))
     rows = await session.scalars(select(Customer).where(or_(*conditions)).order_by(Customer.id).limit(limit))
     return list(rows)

@@ -1,5 +1,7 @@
-"""Staff roles. Anyone writing in the staff group is an agent; admins and owners are recorded here,
-owners bootstrapped from configuration."""
+"""Staff roles. A member of the staff group is an agent (recorded the first time they act, after the
+caller checked their membership with Telegram); admins and owners are recorded here, owners
+bootstrapped from configuration. Which role an action needs is declared where its handler is
+registered (handlers.authority)."""
 
 from __future__ import annotations
 
@@ -44,7 +46,7 @@ async def bootstrap_owners(session: AsyncSession, owner_ids: Iterable[int]) -> N
 async def role_in_staff_group(
     session: AsyncSession, telegram_id: int, name: str, username: str | None
 ) -> Role:
-    """The role of someone acting in the staff group; first-time members are recorded as agents."""
+    """The role of a verified member of the staff group; first-time members are recorded as agents."""
     member = await session.get(StaffMember, telegram_id)
     if member is None:
         member = StaffMember(
@@ -55,6 +57,18 @@ async def role_in_staff_group(
         member.name, member.username = name[:160], username
     await session.flush()
     return Role[member.role.upper()]
+
+
+async def revoke(session: AsyncSession, telegram_id: int) -> str | None:
+    """Someone left the staff group: their role goes (owners stay: they come from configuration, and
+    cannot act while they are not members anyway). Returns the role they had, None when nothing changed."""
+    member = await session.get(StaffMember, telegram_id)
+    if member is None or member.role == Role.OWNER.label:
+        return None
+    role = member.role
+    await session.delete(member)
+    await session.flush()
+    return role
 
 
 async def list_staff(session: AsyncSession) -> list[StaffMember]:
@@ -87,39 +101,3 @@ async def find_member(session: AsyncSession, reference: str) -> StaffMember | No
     if ref.isdigit():
         return await session.get(StaffMember, int(ref))
     return None
-
-
-# The least role each staff command needs (a business rule, so it lives here, not in a handler).
-PERMISSIONS: dict[str, Role] = {
-    "find": Role.AGENT,
-    "staff": Role.AGENT,
-    "promote": Role.OWNER,
-    "demote": Role.OWNER,
-    "survey": Role.AGENT,
-    "stats": Role.AGENT,
-    "feedback": Role.AGENT,
-    # Subcommands that change data (checked by the handler; the gate reads the first word only).
-    "survey new": Role.ADMIN,
-    "survey activate": Role.ADMIN,
-    "survey close": Role.ADMIN,
-    "survey general": Role.ADMIN,
-    "survey send": Role.ADMIN,
-    "purchase": Role.AGENT,
-    "award": Role.AGENT,
-    "deduct": Role.ADMIN,
-    "fulfil": Role.AGENT,
-    "cancel": Role.ADMIN,
-    "reward": Role.ADMIN,
-    "callback": Role.AGENT,
-    "callbacks": Role.AGENT,
-    "outbox": Role.AGENT,
-}
-
-# Commands customers use in their private chat and staff use in the staff group (another meaning):
-# the gate lets them through in private chats and refuses them in any other group.
-SHARED_COMMANDS = frozenset({"survey", "feedback", "cancel"})  # /cancel: a customer stops what is asked
-
-
-def required_role(command: str) -> Role | None:
-    """The least role for a staff command; None when the command is not a staff command."""
-    return PERMISSIONS.get(command)

@@ -8,10 +8,12 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply, Update
 
-from handlers.common import command_args, display_name, is_staff_chat, language_for
+from handlers.authority import current_role
+from handlers.common import command_args, display_name, language_for
 from handlers.context import AppContext
 from storage import audit, conversations, customers, tasks
 from storage.models import Button, Conversation, StaffMember
+from storage.staff import can_see_personal_data
 from storage.when import WhenError, format_local, parse_when
 
 NOTIFY_FLAG = "--notify"
@@ -54,7 +56,8 @@ async def schedule(update: Update, context: AppContext) -> None:
         await message.reply_text(context.t(lang, "callbacks.reason_missing"))
         return
     async with context.unit_of_work() as session:
-        customer = await customers.find(session, words[0])
+        by_phone = can_see_personal_data(current_role(context))
+        customer = await customers.find(session, words[0], by_phone=by_phone)
         if customer is None:
             await message.reply_text(context.t(lang, "callbacks.unknown_customer", reference=words[0]))
             return
@@ -125,9 +128,6 @@ async def on_button(update: Update, context: AppContext, button: Button) -> None
     """A reminder card's button (routed by handlers.buttons), pressed in the staff group."""
     query, user = update.callback_query, update.effective_user
     lang = language_for(update, context)
-    if not is_staff_chat(update, context):
-        await query.answer(context.t(lang, "staff.refused_not_staff"), show_alert=True)
-        return
     tz = context.config.staff_timezone
     name = display_name(user.first_name, user.last_name)
     async with context.unit_of_work() as session:

@@ -2,8 +2,9 @@
 score (a direct consequence of their own action, so sent at once and its message id recorded), with
 Claim / Call back / Resolve; a staff member's Telegram reply to a card is relayed to the customer.
 
-Card buttons carry "fc:<action>:<item id>": no secret is needed, because the authority is being staff
-in the staff group, which is checked on every press.
+Card buttons carry "fc:<action>:<item id>": no secret is needed, because the authority is being a
+member of the staff group with the agent role, which bot.app declares and handlers.authority checks on
+every press.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from handlers.common import display_name, is_staff_chat
 from handlers.context import AppContext
-from storage import audit, conversations, feedback, staff, surveys
+from storage import audit, conversations, feedback, surveys
 from storage.feedback import FeedbackRefused, Relay
 from storage.models import Customer, FeedbackItem, StaffMember, Task
 
@@ -138,13 +139,7 @@ async def on_button(update: Update, context: AppContext) -> None:
     query, user = update.callback_query, update.effective_user
     lang = _lang(context)
     action, _, raw_id = (query.data or "").removeprefix(PREFIX).partition(":")
-    if user is None or not is_staff_chat(update, context):
-        await query.answer(context.t(lang, "button.not_yours"), show_alert=True)
-        return
     async with context.unit_of_work() as session:
-        await staff.role_in_staff_group(
-            session, user.id, display_name(user.first_name, user.last_name), user.username
-        )
         item = await feedback.get(session, int(raw_id)) if raw_id.isdigit() else None
         if item is None or action not in ACTIONS:
             await query.answer(context.t(lang, "button.stale"), show_alert=True)
@@ -272,9 +267,6 @@ def group_reply(fallback: Fallback) -> Fallback:
                 return
             else:
                 item = found.item if isinstance(found, Relay) else found
-                await staff.role_in_staff_group(
-                    session, user.id, display_name(user.first_name, user.last_name), user.username
-                )
                 await _relay_to_customer(context, session, item, message, user.id)
                 return
         await fallback(update, context)

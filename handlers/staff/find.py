@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from telegram import Update
 
+from handlers.authority import current_role
 from handlers.common import command_args, language_for
 from handlers.context import AppContext
-from handlers.staff.access import current_role
 from handlers.staff.cards import customer_card
 from storage import customers, tasks
+from storage.staff import can_see_personal_data
 
 
 async def find(update: Update, context: AppContext) -> None:
@@ -18,12 +19,12 @@ async def find(update: Update, context: AppContext) -> None:
     if not query:
         await message.reply_text(context.t(lang, "staff.find_usage"))
         return
+    role = current_role(context)
     async with context.unit_of_work() as session:
-        found = await customers.search(session, query)
+        found = await customers.search(session, query, by_phone=can_see_personal_data(role))
         history = {c.id: await tasks.recent_outcomes(session, c.id) for c in found}
     if not found:
         await message.reply_text(context.t(lang, "staff.find_none", query=query))
         return
-    role = current_role(context)
     cards = [customer_card(context, lang, customer, role, history[customer.id]) for customer in found]
     await message.reply_text("\n\n".join(cards))

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 from telegram import Message, Update
 
+from handlers.authority import current_role
 from handlers.common import command_args, display_name, language_for
 from handlers.context import AppContext
 from storage import audit, customers, ledger, points, purchases
 from storage.models import Customer
 from storage.points import PointsRefused
+from storage.staff import can_see_personal_data
 
 
 def _who(customer: Customer) -> str:
     return f"#{customer.id} {display_name(customer.first_name, customer.last_name)}"
+
+
+def _by_phone(context: AppContext) -> bool:
+    return can_see_personal_data(current_role(context))
 
 
 def _reference(kind: str, message: Message) -> str:
@@ -37,7 +43,7 @@ async def purchase(update: Update, context: AppContext) -> None:
         await message.reply_text(context.t(lang, refused.code, **refused.params))
         return
     async with context.unit_of_work() as session:
-        customer = await customers.find(session, reference)
+        customer = await customers.find(session, reference, by_phone=_by_phone(context))
         if customer is None:
             await message.reply_text(context.t(lang, "loyalty.customer_unknown", reference=reference))
             return
@@ -85,7 +91,7 @@ async def _adjust(update: Update, context: AppContext, kind: str) -> None:
     reference, amount, reason = parts[0], int(parts[1]), parts[2].strip()[:500]
     try:
         async with context.unit_of_work() as session:
-            customer = await customers.find(session, reference)
+            customer = await customers.find(session, reference, by_phone=_by_phone(context))
             if customer is None:
                 await message.reply_text(context.t(lang, "loyalty.customer_unknown", reference=reference))
                 return

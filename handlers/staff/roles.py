@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from telegram import Update
 
+from handlers.authority import current_role
 from handlers.common import command_args, language_for
 from handlers.context import AppContext
-from handlers.staff.access import current_role
 from storage import audit, staff
 from storage.staff import Role, RoleChangeRefused
 

@@ -9,13 +9,11 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from handlers.common import command_args, display_name, is_staff_chat
+from handlers.authority import subcommand
 from handlers.context import AppContext
-from handlers.staff.access import current_role
-from storage import audiences, audit, buttons, staff, surveys
+from storage import audiences, audit, buttons, surveys
 from storage.audiences import AudienceError
 from storage.models import Button
-from storage.staff import Role
 from storage.survey_definitions import Definition, DefinitionError, builtin, parse_json, parse_lines
 from storage.surveys import SurveyRefused
 
@@ -24,33 +22,12 @@ CONFIRM_TTL = timedelta(hours=1)
 MAX_FILE = 64 * 1024
 # Subcommand → the text confirming it.
 MANAGE = {"activate": "surveys.activated", "close": "surveys.closed_ok", "general": "surveys.general_set"}
+# The subcommands that change data (bot.app declares that they need an admin).
+CHANGES = ("new", "send", *MANAGE)
 
 
 def _lang(context: AppContext) -> str:
     return context.config.default_language
-
-
-async def _allowed(
-    context: AppContext, session: AsyncSession, message: Message, sub: str, role: Role
-) -> bool:
-    """Subcommands that change data need more than an agent (storage.staff.PERMISSIONS)."""
-    needed = staff.required_role(f"survey {sub}") or Role.AGENT
-    if role >= needed:
-        return True
-    user = message.from_user
-    await audit.record(
-        session,
-        actor_id=user.id if user else 0,
-        chat_id=message.chat_id,
-        action=f"survey {sub}",
-        outcome="refused",
-        detail={"reason": f"needs_{needed.label}"},
-    )
-    lang = _lang(context)
-    await message.reply_text(
-        context.t(lang, "staff.refused_role", role=context.t(lang, f"staff.role_{needed.label}"))
-    )
-    return False
 
 
 def _problems(context: AppContext, error: DefinitionError) -> str:
@@ -210,9 +187,6 @@ async def on_send_button(update: Update, context: AppContext, button: Button) ->
     staff member who asked)."""
     query, user = update.callback_query, update.effective_user
     lang = _lang(context)
-    if user is None or not is_staff_chat(update, context):
-        await query.answer(context.t(lang, "button.not_yours"), show_alert=True)
-        return
     async with context.unit_of_work() as session:
         payload = dict(button.payload)
         # Both buttons of the preview are spent once either is pressed (a second press is stale).
@@ -264,16 +238,10 @@ async def command(update: Update, context: AppContext) -> None:
     if message is None:
         return
     lang = _lang(context)
-    args = command_args(message)
-    words = args.split(maxsplit=1)
-    sub = words[0].lower() if words else ""
-    rest = words[1].strip() if len(words) > 1 else ""
-    role = current_role(context)
+    sub, rest = subcommand(message)  # the parse the guard checked the subcommand's role on
     async with context.unit_of_work() as session:
         if sub == "list":
             await _list(context, session, message)
-        elif sub in ("new", "send", *MANAGE) and not await _allowed(context, session, message, sub, role):
-            return
         elif sub == "new":
             await _new(context, session, message, rest)
         elif sub in MANAGE:
@@ -286,18 +254,11 @@ async def command(update: Update, context: AppContext) -> None:
 
 async def upload(update: Update, context: AppContext) -> None:
     """A JSON file captioned /survey in the staff group: a custom survey definition."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None or message.document is None:
-        return
-    if not (message.caption or "").strip().lower().startswith("/survey"):
+    message = update.effective_message
+    if message is None or message.document is None:
         return
     lang = _lang(context)
     async with context.unit_of_work() as session:
-        role = await staff.role_in_staff_group(
-            session, user.id, display_name(user.first_name, user.last_name), user.username
-        )
-        if not await _allowed(context, session, message, "new", role):
-            return
         if (message.document.file_size or 0) > MAX_FILE:
             await message.reply_text(context.t(lang, "surveys.file_too_big", max=MAX_FILE // 1024))
             return

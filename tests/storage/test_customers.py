@@ -42,18 +42,33 @@ async def test_find_by_every_reference(sessions: async_sessionmaker[AsyncSession
     async with sessions.begin() as session:
         assert (await customers.find(session, f"#{ann.id}")).telegram_id == 100
         assert (await customers.find(session, "@ann_b")).telegram_id == 100
-        assert (await customers.find(session, "+4915112345678")).telegram_id == 100
-        assert (await customers.find(session, "4915112345678")).telegram_id == 100
+        assert (await customers.find(session, "+4915112345678", by_phone=True)).telegram_id == 100
+        assert (await customers.find(session, "4915112345678", by_phone=True)).telegram_id == 100
         assert (await customers.find(session, "200")).first_name == "Bob"
         assert await customers.find(session, "@nobody") is None
         assert await customers.find(session, "#999") is None
         assert [c.telegram_id for c in await customers.search(session, "stone")] == [200]
         assert [c.telegram_id for c in await customers.search(session, "bob st")] == [200]
-        assert [c.telegram_id for c in await customers.search(session, "5678")] == [100]
+        assert [c.telegram_id for c in await customers.search(session, "5678", by_phone=True)] == [100]
         # LIKE wildcards typed by staff are literal characters, not patterns
         assert await customers.search(session, "%") == []
         assert [c.telegram_id for c in await customers.search(session, "n_b")] == [100]
         assert await customers.search(session, "a_n") == []
+
+
+async def test_without_phone_access_a_phone_finds_nobody(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    """Whoever may not see phone numbers may not search by them: no exact match, no digit-by-digit."""
+    async with sessions.begin() as session:
+        ann = await _join(session, clock, 100, "Ann", username="Ann_B")
+        await customers.set_phone(session, ann, "+49 151 1234-5678")
+    async with sessions.begin() as session:
+        assert await customers.find(session, "+4915112345678") is None
+        assert await customers.find(session, "4915112345678") is None
+        for part in ("4915112345678", "+49151", "5678", "1234-5678"):
+            assert await customers.search(session, part) == [], part
+        assert [c.telegram_id for c in await customers.search(session, "100")] == [100]  # Telegram id
 
 
 async def test_profile_fields(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> None:
