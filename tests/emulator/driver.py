@@ -1,20 +1,39 @@
-"""The test's side of Telegram: people who send messages and press buttons, and what they see."""
+"""The test's side of Telegram: people who send messages and press buttons, and what they see.
+
+People (UserDriver) can only do what a Telegram client lets them do; anything else fails the test with an
+AssertionError instead of delivering an update Telegram never would:
+- send / reply / send_document / send_photo / edit: texts up to 4096 characters, captions up to 1024
+  (counted in characters, as Telegram counts them), bot_command entities computed as Telegram does
+  (bot_commands.command_entities); a user who left a group, was banned or restricted there can't post in it;
+- press / press_data: callback_data up to 64 bytes (any data, not only the buttons' own: clients can forge
+  it); a banned user can't press in the group, nor a user who left a private group; a press on a deleted
+  message (or with inaccessible=True) carries an InaccessibleMessage;
+- delete_message: deletes a bot message (the bot is not told; editing it then fails "message to edit not
+  found").
+GroupChat.join / leave / kick / promote change a membership and deliver the chat_member update (when the
+bot asked for it in allowed_updates).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tests.emulator.html_entities import utf16_len
-from tests.emulator.state import StoredMessage, chat_instance
+from tests.emulator.bot_commands import command_entities
+from tests.emulator.state import ChatState, StoredMessage, chat_instance, image_size
 
 if TYPE_CHECKING:
     from tests.emulator.server import BotApiEmulator
 
 _query_ids = itertools.count(1)
+TEXT_LIMIT = 4096  # characters (code points): tdlib counts utf8_length, not UTF-16 units
+CAPTION_LIMIT = 1024
+CALLBACK_DATA_LIMIT = 64  # bytes of UTF-8
+_CANT_POST = {"left": "left", "kicked": "was banned from", "restricted": "is restricted in"}
 
 
 @dataclass
@@ -101,13 +120,94 @@ class GroupChat:
         self.type = type_
 
     def set_member(self, user_id: int, status: str) -> None:
+        """Set a status silently (no update), as if it had always been so."""
         self.emu.set_member(self.chat_id, user_id, status)
 
+    def status(self, user: UserDriver | int) -> str:
+        return self.emu.state.member_status(self._state, _user_id(user))
+
+    # ---- membership changes: each delivers a chat_member update --------------------------------------
+    async def join(self, user: UserDriver) -> dict[str, Any]:
+        """The user joins (by link or by being added); banned users can't."""
+        was = self.status(user)
+        assert was == "left", f"user {user.user_id} can't join chat {self.chat_id}: {was}"
+        return await self._change(user, "member", by=user)
+
+    async def leave(self, user: UserDriver) -> dict[str, Any]:
+        was = self.status(user)
+        assert was in ("member", "administrator", "restricted"), (
+            f"user {user.user_id} can't leave chat {self.chat_id}: {was}"
+        )
+        return await self._change(user, "left", by=user)
+
+    async def kick(self, user: UserDriver, by: UserDriver) -> dict[str, Any]:
+        """An admin bans the user (until_date 0: for ever); only the creator can ban an admin."""
+        self._assert_admin(by)
+        was = self.status(user)
+        assert was not in ("creator", "kicked"), f"user {user.user_id} can't be banned: {was}"
+        if was == "administrator":
+            assert self.status(by) == "creator", "only the creator can ban an administrator"
+        return await self._change(user, "kicked", by=by)
+
+    async def promote(self, user: UserDriver, by: UserDriver | None = None) -> dict[str, Any]:
+        """The user becomes an administrator (all rights); by defaults to the group's creator."""
+        promoter = by if by is not None else self._creator()
+        self._assert_admin(promoter)
+        was = self.status(user)
+        assert was in ("member", "restricted"), f"user {user.user_id} can't be promoted: {was}"
+        return await self._change(user, "administrator", by=promoter)
+
+    async def delete_message(self, message: SentMessage | int) -> None:
+        """An admin deletes a message (Telegram does not tell the bot)."""
+        remove_message(self.emu, self.chat_id, message)
+
+    # ---- seeing ---------------------------------------------------------------------------------------
     def messages(self) -> list[SentMessage]:
         return bot_messages(self.emu, self.chat_id)
 
     def last(self) -> SentMessage:
         return last_of(self.messages(), self.chat_id)
+
+    # ---- helpers --------------------------------------------------------------------------------------
+    @property
+    def _state(self) -> ChatState:
+        return self.emu.state.chats[self.chat_id]
+
+    def _assert_admin(self, user: UserDriver) -> None:
+        status = self.status(user)
+        assert status in ("creator", "administrator"), (
+            f"user {user.user_id} is {status} in chat {self.chat_id}, not an administrator"
+        )
+
+    def _creator(self) -> UserDriver:
+        creators = [uid for uid, status in self._state.members.items() if status == "creator"]
+        assert creators, f"chat {self.chat_id} has no creator: pass by= (an administrator)"
+        return self.emu._users[creators[0]]
+
+    async def _change(self, user: UserDriver, status: str, by: UserDriver) -> dict[str, Any]:
+        state = self._state
+        old = self.emu.state.chat_member(state, user.user_id)
+        state.members[user.user_id] = status
+        update = {
+            "chat": dict(state.chat),
+            "from": by.user,
+            "date": self.emu.now(),
+            "old_chat_member": old,
+            "new_chat_member": self.emu.state.chat_member(state, user.user_id),
+        }
+        return await self.emu.deliver("chat_member", update)
+
+
+def _user_id(user: UserDriver | int) -> int:
+    return user if isinstance(user, int) else user.user_id
+
+
+def remove_message(emu: BotApiEmulator, chat_id: int, message: SentMessage | int) -> None:
+    message_id = message if isinstance(message, int) else message.message_id
+    chat = emu.state.chats[chat_id]
+    assert message_id in chat.messages, f"no message {message_id} in chat {chat_id} to delete"
+    del chat.messages[message_id]
+    emu.notify()
 
 
 def bot_messages(emu: BotApiEmulator, chat_id: int) -> list[SentMessage]:
@@ -134,10 +234,28 @@ class UserDriver:
             return self.user_id
         return chat if isinstance(chat, int) else chat.chat_id
 
-    def _message(self, chat_id: int, **content: Any) -> dict[str, Any]:
+    def _assert_can_post(self, chat_id: int) -> None:
+        """Telegram lets nobody post in a group they left or were banned or restricted in."""
+        if chat_id >= 0:
+            assert chat_id == self.user_id, f"user {self.user_id} can't write in {chat_id}'s private chat"
+            return
         state = self.emu.state.chats[chat_id]
-        if chat_id < 0:
-            state.members.setdefault(self.user_id, "member")
+        status = state.members.setdefault(self.user_id, "member")  # never seen there: let them in
+        assert status not in _CANT_POST, f"user {self.user_id} {_CANT_POST[status]} chat {chat_id}"
+
+    def _assert_can_press(self, chat_id: int) -> None:
+        """Banned users don't see the group; those who left see it only when it is public."""
+        if chat_id >= 0:
+            return
+        state = self.emu.state.chats[chat_id]
+        status = state.members.get(self.user_id)
+        assert status != "kicked", f"user {self.user_id} was banned from chat {chat_id}"
+        if status == "left":
+            assert "username" in state.chat, f"user {self.user_id} left the private group {chat_id}"
+
+    def _message(self, chat_id: int, **content: Any) -> dict[str, Any]:
+        self._assert_can_post(chat_id)
+        state = self.emu.state.chats[chat_id]
         raw = {
             "message_id": 0,
             "from": self.user,
@@ -151,10 +269,7 @@ class UserDriver:
     # ---- acting ---------------------------------------------------------------------------------------
     async def send(self, text: str, chat: GroupChat | int | None = None, **extra: Any) -> dict[str, Any]:
         chat_id = self._chat_id(chat)
-        content: dict[str, Any] = {"text": text, **extra}
-        if text.startswith("/") and len(text) > 1:
-            command = text.split()[0]
-            content["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
+        content: dict[str, Any] = {**_text("text", text, TEXT_LIMIT, "entities"), **extra}
         state = self.emu.state.chats[chat_id]
         keyboard = _reply_keyboard(state.reply_keyboard)
         if keyboard and keyboard.one_time and any(text in row for row in keyboard.rows):
@@ -169,6 +284,33 @@ class UserDriver:
         chat_id = self._chat_id(chat) if chat is not None else raw["chat"]["id"]
         quoted = {k: v for k, v in raw.items() if k != "reply_to_message"}
         return await self.send(text, chat=chat_id, reply_to_message=quoted)
+
+    async def edit(self, sent: dict[str, Any], new_text: str) -> dict[str, Any]:
+        """Edit one's own message (sent: what send, send_document or edit returned, or the Message): the bot
+        gets an edited_message with the same id, chat, from and date, an edit_date, the new text (or
+        caption) and its entities computed afresh."""
+        original = sent.get("message") or sent.get("edited_message") or sent
+        chat_id, message_id = original["chat"]["id"], original["message_id"]
+        assert original["from"]["id"] == self.user_id, "people can only edit their own messages"
+        stored = self.emu.state.chats[chat_id].messages.get(message_id)
+        assert stored is not None and not stored.from_bot, f"message {message_id} is gone from {chat_id}"
+        self._assert_can_post(chat_id)
+        raw = copy.deepcopy(stored.raw)
+        if "text" in raw:
+            changes = _text("text", new_text, TEXT_LIMIT, "entities")
+        else:
+            assert "document" in raw or "photo" in raw, "only texts and captions can be edited"
+            changes = _text("caption", new_text, CAPTION_LIMIT, "caption_entities") if new_text else {}
+        for key in ("text", "entities", "caption", "caption_entities"):
+            raw.pop(key, None)
+        raw.update(changes)
+        raw.pop("edit_date", None)
+        unchanged = {k: v for k, v in stored.raw.items() if k != "edit_date"}
+        assert raw != unchanged, "the edit changes nothing (Telegram answers MESSAGE_NOT_MODIFIED)"
+        raw["edit_date"] = self.emu.now()
+        stored.versions.append(stored.raw)
+        stored.raw = raw
+        return await self.emu.deliver("edited_message", copy.deepcopy(raw))
 
     async def share_contact(
         self, phone_number: str, user_id: int | None = None, first_name: str | None = None
@@ -199,10 +341,42 @@ class UserDriver:
             "mime_type": stored.mime_type,
             "file_size": len(data),
         }
-        content: dict[str, Any] = {"document": document}
+        return await self._send_media(chat, {"document": document}, caption)
+
+    async def send_photo(
+        self, data: bytes, caption: str | None = None, chat: GroupChat | int | None = None
+    ) -> dict[str, Any]:
+        """A photo (PNG, GIF or JPEG bytes; its size is read from them) with an optional caption."""
+        stored = self.emu.state.add_file(data, "photo.jpg", "image/jpeg", "photos")
+        width, height = image_size(data)
+        size = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "width": width,
+            "height": height,
+            "file_size": len(data),
+        }
+        return await self._send_media(chat, {"photo": [size]}, caption)
+
+    async def _send_media(
+        self, chat: GroupChat | int | None, content: dict[str, Any], caption: str | None
+    ) -> dict[str, Any]:
         if caption:
-            content["caption"] = caption
+            content.update(_text("caption", caption, CAPTION_LIMIT, "caption_entities"))
         return await self.emu.deliver("message", self._message(self._chat_id(chat), **content))
+
+    async def delete_message(self, message: SentMessage | int, chat: GroupChat | int | None = None) -> None:
+        """Delete a message for everyone, as the user can: any message of their private chat with the
+        bot, and in a group only as an administrator. The bot is not told."""
+        chat_id = message.chat_id if isinstance(message, SentMessage) else self._chat_id(chat)
+        if chat_id < 0:
+            status = self.emu.state.member_status(self.emu.state.chats[chat_id], self.user_id)
+            assert status in ("creator", "administrator"), (
+                f"user {self.user_id} is {status} in chat {chat_id} and can't delete the bot's messages"
+            )
+        else:
+            assert chat_id == self.user_id, f"user {self.user_id} can't see {chat_id}'s private chat"
+        remove_message(self.emu, chat_id, message)
 
     async def press(
         self, label: str, message: SentMessage | None = None, chat: GroupChat | int | None = None
@@ -221,16 +395,30 @@ class UserDriver:
         available = [(m.message_id, m.buttons) for m in candidates if m.buttons]
         raise AssertionError(f"no button {label!r} in chat {chat_id}; buttons by message id: {available}")
 
-    async def press_data(self, callback_data: str, message: SentMessage) -> dict[str, Any] | None:
+    async def press_data(
+        self, callback_data: str, message: SentMessage, *, inaccessible: bool = False
+    ) -> dict[str, Any] | None:
+        """Send a callback query with any callback_data (up to 64 bytes): Telegram does not check that
+        the message has a button with that data, so a modified client can forge presses (stale buttons,
+        another user's data, made-up data). The query carries the message as it is now; for a message
+        deleted since (a client still showing it), or with inaccessible=True, an InaccessibleMessage
+        (chat, message_id, date 0), as the Bot API sends when it can't get the message.
+        Returns the bot's answerCallbackQuery (None if it did not answer)."""
+        size = len(callback_data.encode())
+        assert size <= CALLBACK_DATA_LIMIT, f"callback_data is {size} bytes; Telegram carries at most 64"
+        self._assert_can_press(message.chat_id)
         chat = self.emu.state.chats[message.chat_id]
         stored = chat.messages.get(message.message_id)
-        current = stored.raw if stored is not None else message.raw
+        if stored is None or inaccessible:
+            shown: dict[str, Any] = {"chat": dict(chat.chat), "message_id": message.message_id, "date": 0}
+        else:
+            shown = dict(stored.raw)
         query_id = f"{self.user_id}{next(_query_ids):010d}"
         self.emu.state.callback_answers[query_id] = None
         query = {
             "id": query_id,
             "from": self.user,
-            "message": dict(current),
+            "message": shown,
             "chat_instance": chat_instance(message.chat_id),
             "data": callback_data,
         }
@@ -271,6 +459,17 @@ class UserDriver:
                 await asyncio.wait_for(changed.wait(), left)
             except TimeoutError:
                 continue
+
+
+def _text(key: str, text: str, limit: int, entities_key: str) -> dict[str, Any]:
+    """A text or caption as a person can send it, with the entities Telegram adds."""
+    kind = "caption" if key == "caption" else "text"
+    assert text.strip(), f"Telegram clients don't send an empty {kind}"
+    assert len(text) <= limit, (
+        f"a {kind} of {len(text)} characters: Telegram clients send at most {limit} (split it)"
+    )
+    entities = command_entities(text)
+    return {key: text, **({entities_key: entities} if entities else {})}
 
 
 def _mime(filename: str) -> str:

@@ -55,8 +55,10 @@ def formatted(
     else:
         raise bad_request(f"unsupported parse_mode {parse_mode!r}", violation=True)
     kind = "caption" if limit == 1024 else "text"
-    if len(plain) > limit:
-        raise bad_request(f"message {kind} is too long ({len(plain)} > {limit})", violation=True)
+    if len(plain) > limit:  # characters (code points): tdlib checks utf8_length, not UTF-16 units
+        raise bad_request(
+            "message caption is too long" if kind == "caption" else "message is too long", violation=True
+        )
     if kind == "text" and not plain:
         raise bad_request("message text is empty", violation=True)
     return plain, found

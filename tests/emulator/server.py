@@ -177,8 +177,13 @@ class BotApiEmulator:
         return self.state.store(chat, StoredMessage(raw, from_bot=False))
 
     async def deliver(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Queue an update and return once the bot has processed it (via settle), unless the bot's
+        allowed_updates leave it out: Telegram then drops it and there is nothing to wait for."""
         update = self.updates.push(kind, payload)
-        if self.settle is not None:
+        if self.settle is None:
+            return update
+        await self.updates.configured()  # the first getUpdates or setWebhook says what the bot wants
+        if self.updates.allows(kind):
             await self.settle(update["update_id"])
         return update
 

@@ -32,6 +32,7 @@ class UpdateHub:
         self.last_error: tuple[int, str] | None = None
         self._arrived = asyncio.Event()
         self._poll_generation = 0
+        self._configured = asyncio.Event()  # set by the first getUpdates or setWebhook
         self._worker: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
         self.closing = False
@@ -49,11 +50,18 @@ class UpdateHub:
         arrived, self._arrived = self._arrived, asyncio.Event()
         arrived.set()
 
-    def _is_allowed(self, update: dict[str, Any]) -> bool:
-        kind = update_kind(update)
+    async def configured(self, timeout: float = 10.0) -> None:
+        """Wait until the bot has polled or set a webhook (so allowed_updates is known)."""
+        await asyncio.wait_for(self._configured.wait(), timeout)
+
+    def allows(self, kind: str) -> bool:
+        """Whether the last allowed_updates (or the default: all but DEFAULT_ALLOWED) lets kind through."""
         if not self.allowed:
             return kind not in DEFAULT_ALLOWED
         return kind in self.allowed
+
+    def _is_allowed(self, update: dict[str, Any]) -> bool:
+        return self.allows(update_kind(update))
 
     def _deliverable(self) -> list[dict[str, Any]]:
         """Drop updates the bot did not ask for (Telegram never stores them) and return the rest."""
@@ -70,6 +78,7 @@ class UpdateHub:
             )
         if "allowed_updates" in p:
             self.allowed = list(p["allowed_updates"])
+        self._configured.set()
         offset = p.get("offset")
         if offset is not None:
             kept = [u for u in self.pending if u["update_id"] >= offset]
@@ -116,6 +125,7 @@ class UpdateHub:
             self.pending.clear()
         if "allowed_updates" in p:
             self.allowed = list(p["allowed_updates"])
+        self._configured.set()
         self.webhook = {"url": url, "secret_token": secret, "max_connections": p.get("max_connections", 40)}
         self.last_error = None
         if self._worker is None or self._worker.done():
