@@ -116,8 +116,9 @@ def subcommand(message: Message) -> tuple[str, str]:
 
 
 def is_command(update: Update) -> bool:
+    """A text or a caption that starts with a command (as Telegram marks it)."""
     message = update.effective_message
-    entities = message.entities if message is not None else ()
+    entities = (message.entities or message.caption_entities) if message is not None else ()
     return bool(entities and entities[0].type == "bot_command" and entities[0].offset == 0)
 
 

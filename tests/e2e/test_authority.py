@@ -1,0 +1,157 @@
+"""Fail closed: every staff command, in every spelling Telegram turns into the same command, from a
+customer, a stranger and an agent without the role, changes nothing and shows no customer data; the
+staff role follows membership of the staff group."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from storage.models import AuditEntry, FeedbackItem, StaffMember
+from tests.e2e.harness import ADMIN_ID, AGENT_ID, Harness
+from tests.e2e.invariants import changed, ledger_problems, staff_state
+from tests.e2e.loyalty_steps import join, staff
+
+def spellings(command: str, bot: str) -> list[str]:
+    """What Telegram turns into the bot_command entity "/<command>" (or "/<command>@bot")."""
+    return [
+        f"/{command}",
+        f"/{command.upper()}",
+        f"/{command}-",
+        f"/{command},",
+        f"/{command}.x",
+        f"/{command}@{bot}",
+        f"/{command.capitalize()}@{bot.upper()}",
+    ]
+
+
+# Staff commands with arguments that would change something (or read customer data) if allowed.
+ATTEMPTS = [
+    ("award", "#1 500 gift"),
+    ("purchase", "#1 100"),
+    ("deduct", "#1 5 fix"),
+    ("reward", "add Coffee | 10"),
+    ("reward", "disable 1"),
+    ("fulfil", "ABCD-1234"),
+    ("cancel", "ABCD-1234 mistake"),
+    ("callback", "#1 tomorrow 10:00 call"),
+    ("callbacks", ""),
+    ("find", "Kim"),
+    ("staff", ""),
+    ("stats", "surveys"),
+    ("outbox", ""),
+    ("feedback", ""),
+    ("survey", "new lunch csat"),
+    ("survey", "list"),
+    ("promote", "@alice"),
+    ("demote", "@adam"),
+]
+ADMIN_ONLY = {"deduct", "reward", "cancel", "promote", "demote"}
+SHARED = {"survey", "feedback", "cancel"}
+
+
+async def _kim(harness: Harness) -> None:
+    kim = harness.customer(301, "Kim", username="kimmy")
+    await join(harness, kim)
+    await kim.send("/feedback The coffee was cold")
+
+
+@pytest.mark.parametrize("actor", ["customer", "stranger", "agent"])
+async def test_staff_commands_in_every_spelling_change_nothing(harness: Harness, actor: str) -> None:
+    await _kim(harness)
+    await harness.grant_admin()
+    bot = harness.app.bot.username
+    other_group = harness.emu.group(-100777, "Neighbours")
+    people = {
+        "customer": (harness.customer(302, "Mallory"), None),
+        "stranger": (harness.customer(303, "Trudy"), other_group),
+        "agent": (harness.agent, harness.staff_group),
+    }
+    person, chat = people[actor]
+    if actor == "customer":
+        await join(harness, person)
+    if actor == "agent":
+        await staff(harness, person, "/staff")  # recorded as an agent on their first staff action
+    before = await staff_state(harness.sessions)
+    tried = 0
+    for command, args in ATTEMPTS:
+        if actor == "agent" and command not in ADMIN_ONLY and not args.startswith("new"):
+            continue  # an agent may use these
+        if actor == "customer" and command in SHARED:
+            continue  # in a private chat these are the customer's own /survey, /feedback, /cancel
+        for spelling in spellings(command, bot):
+            sent = f"{spelling} {args}".strip()
+            await person.send(sent, chat=chat)
+            last = person.last(chat).text
+            tried += "⛔" in last
+            assert "Kim" not in last and "cold" not in last, sent
+            # "/survey- new …" reaches /survey with the subcommand "-": an agent gets the usage text.
+            assert "⛔" in last or (actor == "agent" and last.startswith("Usage")), (sent, last)
+            assert changed(before, await staff_state(harness.sessions)) == [], sent
+    assert tried >= 7 * 4  # several commands, each in every spelling
+    assert await ledger_problems(harness.sessions) == []
+    async with harness.sessions.begin() as session:
+        refused = await session.scalars(select(AuditEntry).where(AuditEntry.outcome == "refused"))
+        assert len(refused.all()) == tried
+
+
+async def test_a_member_who_leaves_is_no_longer_staff(harness: Harness) -> None:
+    await _kim(harness)
+    group, agent = harness.staff_group, harness.agent
+    assert "Kim" in await staff(harness, agent, "/find Kim")
+    await harness.grant_admin()
+
+    await group.leave(agent)  # Telegram tells the bot (chat_member)
+    await group.kick(harness.admin, by=harness.owner)
+    async with harness.sessions.begin() as session:
+        roles = {m.telegram_id: m.role for m in await session.scalars(select(StaffMember))}
+    assert AGENT_ID not in roles and ADMIN_ID not in roles
+
+    # A public group's messages can be seen, and their buttons pressed, by someone who is not a member.
+    harness.emu.state.chats[group.chat_id].chat["username"] = "staffroom"
+    card = next(m for m in group.messages() if m.buttons)
+    before = await staff_state(harness.sessions)
+    answer = await agent.press(harness.t("en", "feedback.claim_button"), card)
+    assert answer is not None and "⛔" in answer["text"]
+    assert changed(before, await staff_state(harness.sessions)) == []
+    async with harness.sessions.begin() as session:
+        item = await session.scalar(select(FeedbackItem))
+        assert item.claimed_by is None
+
+
+async def test_membership_is_asked_again_after_a_minute(harness: Harness) -> None:
+    """Without chat_member updates (the bot is not an administrator of the group), a removal counts
+    once the remembered membership is older than a minute."""
+    await _kim(harness)
+    agent = harness.agent
+    assert "Kim" in await staff(harness, agent, "/find Kim")
+    harness.emu.set_member(harness.staff_group.chat_id, AGENT_ID, "left")  # no update sent
+    harness.emu.state.chats[harness.staff_group.chat_id].chat["username"] = "staffroom"  # public
+    harness.clock.advance(seconds=61)
+    card = next(m for m in harness.staff_group.messages() if m.buttons)
+    answer = await agent.press(harness.t("en", "feedback.claim_button"), card)
+    assert answer is not None and "⛔" in answer["text"]
+
+
+async def test_a_survey_file_in_another_group_records_nobody(harness: Harness) -> None:
+    stranger = harness.customer(303, "Trudy")
+    other_group = harness.emu.group(-100777, "Neighbours")
+    before = await staff_state(harness.sessions)
+    await stranger.send_document(
+        "s.json",
+        b'{"name": "x", "questions": [{"type": "text", "text": "Hi?"}]}',
+        caption="/survey",
+        chat=other_group,
+    )
+    assert changed(before, await staff_state(harness.sessions)) == []
+
+
+async def test_an_edited_staff_command_is_not_applied_again(harness: Harness) -> None:
+    await _kim(harness)
+    group, agent = harness.staff_group, harness.agent
+    sent = await agent.send("/purchase #1 10", chat=group)
+    assert "Recorded" in agent.last(chat=group).text
+    before = await staff_state(harness.sessions)
+    await agent.edit(sent, "/purchase #1 100")
+    assert agent.last(chat=group).text == harness.t("en", "staff.edit_not_applied")
+    assert changed(before, await staff_state(harness.sessions)) == []
