@@ -17,3 +17,17 @@ async def harness(emu: BotApiEmulator, tmp_path: Path, clock: FakeClock) -> Asyn
     await h.start()
     yield h
     await h.stop()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fuzz suite's figures (tests/e2e/test_fuzz.py), when it ran."""
+    from tests.e2e.test_fuzz import FIGURES
+
+    if not FIGURES.inputs:
+        return
+    kinds = ", ".join(f"{kind} {n}" for kind, n in FIGURES.kinds.most_common())
+    reached = len(FIGURES.reached)
+    terminalreporter.write_line(
+        f"fuzz: {FIGURES.inputs} inputs ({kinds}) in {FIGURES.seconds:.0f} s; "
+        f"{reached} of {FIGURES.handlers} handlers reached past their guard"
+    )

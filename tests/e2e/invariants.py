@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+State = dict[str, list[tuple[Any, ...]]]
+
 # Table → the columns that only staff actions (or the customer's own, for their rows) change. Activity
 # bookkeeping (last seen) and the audit trail (refusals are recorded) are left out on purpose.
 STAFF_STATE = {
@@ -36,8 +38,49 @@ async def staff_state(sessions: async_sessionmaker[AsyncSession]) -> dict[str, l
         }
 
 
-def changed(before: dict[str, list[tuple[Any, ...]]], after: dict[str, list[tuple[Any, ...]]]) -> list[str]:
-    return [table for table in STAFF_STATE if before[table] != after[table]]
+# What only staff change: the same snapshot as STAFF_STATE, less what customers change themselves by
+# redeeming, answering surveys and sending feedback (their vouchers, redeem/survey entries, new items).
+STAFF_ONLY = {
+    "staff_members": "SELECT telegram_id, role FROM staff_members",
+    "purchases": "SELECT id, amount FROM purchases",
+    "staff_entries": "SELECT id, points FROM ledger_entries"
+    " WHERE kind IN ('earn', 'award', 'deduct', 'refund')",
+    "rewards": "SELECT id, title, cost, stock, per_customer_limit, min_tier, active FROM rewards",
+    "used_vouchers": "SELECT id, status FROM vouchers WHERE status IN ('used', 'cancelled')",
+    "surveys": "SELECT id, name, status, general FROM surveys",
+    "tasks": "SELECT id, status, assignee_id, due_at, outcome FROM tasks",
+    "handled_feedback": "SELECT id, status, claimed_by, resolved_by, task_id, resolution FROM feedback_items"
+    " WHERE status <> 'open' OR claimed_by IS NOT NULL",
+    "staff_messages": "SELECT id FROM feedback_messages WHERE direction IN ('to_customer', 'note_prompt')",
+}
+# What only admins and owners change.
+ADMIN_ONLY = {
+    "staff_members": "SELECT telegram_id, role FROM staff_members WHERE role <> 'agent'",
+    "deductions": "SELECT id, points FROM ledger_entries WHERE kind IN ('deduct', 'refund')",
+    "rewards": STAFF_ONLY["rewards"],
+    "cancelled_vouchers": "SELECT id FROM vouchers WHERE status = 'cancelled'",
+    "surveys": STAFF_ONLY["surveys"],
+}
+
+
+async def _snapshot(sessions: async_sessionmaker[AsyncSession], queries: dict[str, str]) -> State:
+    async with sessions() as session:
+        return {
+            name: [tuple(r) for r in await session.execute(text(f"{sql} ORDER BY 1"))]
+            for name, sql in queries.items()
+        }
+
+
+async def staff_only_state(sessions: async_sessionmaker[AsyncSession]) -> State:
+    return await _snapshot(sessions, STAFF_ONLY)
+
+
+async def admin_only_state(sessions: async_sessionmaker[AsyncSession]) -> State:
+    return await _snapshot(sessions, ADMIN_ONLY)
+
+
+def changed(before: State, after: State) -> list[str]:
+    return [name for name in before if before[name] != after[name]]
 
 
 async def ledger_problems(sessions: async_sessionmaker[AsyncSession]) -> list[str]:

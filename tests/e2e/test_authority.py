@@ -12,6 +12,7 @@ from tests.e2e.harness import ADMIN_ID, AGENT_ID, Harness
 from tests.e2e.invariants import changed, ledger_problems, staff_state
 from tests.e2e.loyalty_steps import join, staff
 
+
 def spellings(command: str, bot: str) -> list[str]:
     """What Telegram turns into the bot_command entity "/<command>" (or "/<command>@bot")."""
     return [

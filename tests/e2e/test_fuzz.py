@@ -1,0 +1,276 @@
+"""The fuzz suite: generated inputs from customers, strangers, a former staff member and staff of every
+role, driving the real Application through the Bot API emulator (which computes bot_command entities
+as Telegram does and rejects what Telegram would reject).
+
+Each input is checked as it happens: nothing unhandled is logged, no reply shows a traceback, nobody
+changes state their role may not change, no message carries personal data to someone who may not see
+it; after each batch the ledger's invariants hold. ENGAGEBOT_FUZZ_INPUTS sets how many inputs a run
+makes (CI: the default, 10,000); the figures are printed in pytest's summary.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from handlers.authority import Guarded
+from storage.staff import Role
+from tests.e2e.harness import Harness
+from tests.e2e.invariants import admin_only_state, changed, ledger_problems, staff_only_state
+from tests.e2e.loyalty_steps import join
+from tests.emulator import UserDriver
+from tests.emulator.driver import GroupChat
+
+INPUTS = int(os.environ.get("ENGAGEBOT_FUZZ_INPUTS", "10000"))
+PER_BATCH = 100
+PHONE, BIRTHDAY = "+4915112345678", "1990-05-17"
+PERSONAL = (PHONE, "4915112345678", BIRTHDAY, "17.05.1990")
+
+COMMANDS = [
+    "start", "help", "profile", "language", "skip", "points", "invite", "rewards", "myrewards", "survey",
+    "feedback", "cancel", "find", "staff", "promote", "demote", "purchase", "award", "deduct", "fulfil",
+    "reward", "stats", "callback", "callbacks", "outbox", "nosuchcommand",
+]  # fmt: skip
+SUFFIXES = ["", "-", ",", ".x", "@engage_test_bot", "@other_bot", "@ENGAGE_TEST_BOT"]
+HOSTILE = [
+    "0", "-1", "²", "١٢", "99999999999999999999999", "1e9", "1.5", "NaN", "inf", "-0", "007",
+    "0001-01-01 00:00", "9999-12-31 23:59", "tomorrow 10:00", "in 2h", "#1", "#2", "#0",
+    "#99999999999999999999", "@kimmy", "@", PHONE, "4915112345678", "5678", "0151 2345678",
+    "<b>x</b>", "&amp;", "</i>", "a" * 300, "添加", "add Coffee | 10", "add T | 5 | stock 1",
+    "edit 1 | 3", "disable 1", "stock 1 5", "list", "new f csat", "new g nps", "activate f",
+    "close f", "general f", "send f all", "send f tier gold", "surveys", "surveys 30d", "surveys 999999d",
+    "ABCD-1234", "\u200b", "\n", "x\ny",
+]  # fmt: skip
+FORGED_PREFIXES = [
+    "b:", "fc:claim:", "fc:resolve:", "fc:callback:", "fc:x:", "sv:", "pts:", "rw:", "consent:yes:",
+    "consent:no", "lang:", "profile:", "profile:skip", "",
+]  # fmt: skip
+
+
+@dataclass
+class Figures:
+    inputs: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)
+    reached: Counter[str] = field(default_factory=Counter)
+    handlers: int = 0
+    seconds: float = 0.0
+
+
+FIGURES = Figures()
+
+
+class Errors(logging.Handler):
+    """Every record at ERROR or above: an unhandled exception in a handler is logged there."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@dataclass
+class Actor:
+    name: str
+    person: UserDriver
+    chat: GroupChat | None  # where they write (None: their private chat)
+    role: Role | None  # their staff role, None for customers, strangers and former staff
+    own_data: tuple[str, ...] = ()  # personal data they may see of themselves
+
+    @property
+    def sees_personal_data(self) -> bool:
+        return self.role is not None and self.role >= Role.ADMIN
+
+
+def _text() -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.sampled_from(HOSTILE),
+        st.text(st.characters(exclude_categories=("Cs", "Cc")), max_size=40),
+        st.text(st.characters(exclude_categories=("Cs", "Cc")), min_size=3000, max_size=4000),
+    )
+
+
+def _command() -> st.SearchStrategy[str]:
+    args = st.lists(_text(), max_size=3).map(" ".join)
+    return st.builds(
+        lambda name, suffix, upper, rest: f"/{name.upper() if upper else name}{suffix} {rest}".strip(),
+        st.sampled_from(COMMANDS),
+        st.sampled_from(SUFFIXES),
+        st.booleans(),
+        args,
+    )
+
+
+def _forged() -> st.SearchStrategy[str]:
+    tail = st.one_of(st.sampled_from(HOSTILE), st.integers(-(2**70), 2**70).map(str), st.text(max_size=30))
+    return st.builds(lambda p, t: p + t, st.sampled_from(FORGED_PREFIXES), tail).filter(
+        lambda d: 1 <= len(d.encode()) <= 64
+    )
+
+
+ACTION = st.one_of(
+    st.tuples(st.just("text"), _text()),
+    st.tuples(st.just("command"), _command()),
+    st.tuples(st.just("press"), st.integers(0, 10_000)),
+    st.tuples(st.just("forged"), _forged()),
+    st.tuples(st.just("contact"), st.sampled_from([None, PHONE, "+1 202 555 0100", "12"])),
+    st.tuples(
+        st.just("document"), st.sampled_from(["/survey", "/survey@engage_test_bot", "", "/award #1 5 x"])
+    ),
+    st.tuples(st.just("edit"), _command()),
+    st.tuples(st.just("duplicate"), st.just("")),
+)
+
+
+async def _cast(harness: Harness) -> list[Actor]:
+    kim = harness.customer(301, "Kim", username="kimmy")
+    await harness.join(kim)
+    await kim.send("/profile")
+    await kim.press(harness.t("en", "profile.edit_birthday"))
+    await kim.send(BIRTHDAY)
+    await kim.press(harness.t("en", "profile.edit_phone"))
+    await kim.share_contact(PHONE)
+    lee = harness.customer(302, "Lee", language_code="zh")
+    await join(harness, lee, lang="zh")
+    await harness.grant_admin()
+    group = harness.staff_group
+    await harness.owner.send("/reward add Coffee | 10", chat=group)
+    await harness.owner.send("/award #1 50 welcome", chat=group)
+    await harness.owner.send("/survey new f csat", chat=group)
+    await harness.owner.send("/survey activate f", chat=group)
+    former = harness.customer(9004, "Fred", username="fred")
+    await former.send("/staff", chat=group)  # an agent once
+    await group.leave(former)
+    other = harness.emu.group(-100777, "Neighbours")
+    return [
+        Actor("customer", kim, None, None, own_data=(PHONE, "4915112345678", BIRTHDAY)),
+        Actor("customer", lee, None, None),
+        Actor("stranger", harness.customer(303, "Trudy"), None, None),
+        Actor("stranger", harness.customer(304, "Mallory"), other, None),
+        Actor("former staff", former, None, None),
+        Actor("agent", harness.agent, group, Role.AGENT),
+        Actor("admin", harness.admin, group, Role.ADMIN),
+        Actor("owner", harness.owner, group, Role.OWNER),
+    ]
+
+
+def _count_handlers(harness: Harness) -> int:
+    """Wrap every declared handler so the run can say which ones inputs reached (past their guard)."""
+    assert harness.app is not None
+    handlers = [h for group in harness.app.handlers.values() for h in group]
+    for handler in handlers:
+        guarded: Guarded = handler.callback
+        inner, name = guarded.callback, f"{type(handler).__name__}:{guarded.action}"
+
+        async def counted(update: Any, context: Any, inner: Any = inner, name: str = name) -> None:
+            FIGURES.reached[name] += 1
+            await inner(update, context)
+
+        guarded.callback = counted
+    return len(handlers)
+
+
+class Run:
+    def __init__(self, harness: Harness, actors: list[Actor], errors: Errors) -> None:
+        self.harness, self.actors, self.errors = harness, actors, errors
+        self.sent: dict[str, list[dict[str, Any]]] = {}
+
+    def _seen(self) -> dict[int, set[int]]:
+        return {cid: set(chat.messages) for cid, chat in self.harness.emu.state.chats.items()}
+
+    async def act(self, actor: Actor, kind: str, value: Any) -> None:
+        person, chat = actor.person, actor.chat
+        if kind == "text":
+            self._remember(actor, await person.send(value, chat=chat))
+        elif kind == "command":
+            self._remember(actor, await person.send(value, chat=chat))
+        elif kind == "press":
+            messages = [m for m in person.messages(chat) if m.buttons]
+            if messages:
+                message = messages[value % len(messages)]
+                labels = [label for row in message.buttons for label in row if label in message.button_data]
+                if labels:
+                    await person.press(labels[value % len(labels)], message)
+        elif kind == "forged":
+            messages = person.messages(chat)
+            if messages:
+                await person.press_data(value, messages[-1])
+        elif kind == "contact":
+            if chat is None:
+                await person.share_contact(value or PHONE, user_id=None if value is None else 1)
+        elif kind == "document":
+            await person.send_document("survey.json", b'{"name": "z", "questions": []}', value or None, chat)
+        elif kind in ("edit", "duplicate"):
+            earlier = self.sent.get(actor.person.user.get("username") or str(person.user_id), [])
+            if earlier and kind == "edit":
+                await person.edit(earlier[-1], value)
+            elif earlier:
+                await self.harness.emu.deliver("message", earlier[-1])
+
+    def _remember(self, actor: Actor, raw: dict[str, Any]) -> None:
+        key = actor.person.user.get("username") or str(actor.person.user_id)
+        self.sent.setdefault(key, []).append(raw)
+        del self.sent[key][:-5]
+
+    async def check(self, actor: Actor, kind: str, value: Any) -> None:
+        sessions = self.harness.sessions
+        guarded_state = admin_only_state if actor.role == Role.AGENT else staff_only_state
+        before = await guarded_state(sessions) if actor.role is None or actor.role == Role.AGENT else None
+        seen = self._seen()
+        await self.act(actor, kind, value)
+        FIGURES.inputs += 1
+        FIGURES.kinds[kind] += 1
+        where = f"{actor.name} {actor.person.user_id} {kind} {value!r:.200}"
+        assert not self.errors.records, (where, [r.getMessage() for r in self.errors.records])
+        for chat_id, chat in self.harness.emu.state.chats.items():
+            for message_id in set(chat.messages) - seen.get(chat_id, set()):
+                stored = chat.messages[message_id]
+                if not stored.from_bot:
+                    continue
+                text = stored.raw.get("text", stored.raw.get("caption", ""))
+                assert "Traceback" not in text, where
+                allowed = actor.sees_personal_data or (chat_id == actor.person.user_id and actor.own_data)
+                if not allowed:
+                    assert not any(p in text for p in PERSONAL), (where, text[:300])
+        if before is not None:
+            assert changed(before, await guarded_state(sessions)) == [], where
+
+
+@pytest.fixture
+def errors() -> Any:
+    handler = Errors()
+    logging.getLogger().addHandler(handler)
+    yield handler
+    logging.getLogger().removeHandler(handler)
+
+
+@settings(
+    max_examples=max(1, INPUTS // PER_BATCH),
+    deadline=None,
+    database=None,
+    phases=[Phase.generate],  # the bot's state carries over between batches: shrinking would mislead
+    suppress_health_check=list(HealthCheck),
+)
+@given(batch=st.lists(st.tuples(st.integers(0, 7), ACTION), min_size=PER_BATCH, max_size=PER_BATCH))
+async def test_fuzz(harness: Harness, errors: Errors, batch: list[tuple[int, tuple[str, Any]]]) -> None:
+    run = harness.__dict__.get("_fuzz")
+    if run is None:
+        started = time.monotonic()
+        run = Run(harness, await _cast(harness), errors)
+        FIGURES.handlers = _count_handlers(harness)
+        harness.__dict__["_fuzz"] = run
+        FIGURES.seconds -= time.monotonic() - started
+    started = time.monotonic()
+    for who, (kind, value) in batch:
+        await run.check(run.actors[who], kind, value)
+    assert await ledger_problems(harness.sessions) == []
+    FIGURES.seconds += time.monotonic() - started
