@@ -10,6 +10,7 @@ from telegram import ForceReply, Update
 
 from handlers.common import command_args, display_name, is_staff_chat, language_for
 from handlers.context import AppContext
+from handlers.replies import answer_in_chat
 from storage import audit, conversations, customers, tasks
 from storage.models import Button, Conversation, StaffMember
 from storage.when import WhenError, format_local, parse_when
@@ -130,15 +131,14 @@ async def on_button(update: Update, context: AppContext, button: Button) -> None
         return
     tz = context.config.staff_timezone
     name = display_name(user.first_name, user.last_name)
+    chat_id = query.message.chat.id  # an InaccessibleMessage (older than 48 hours) still names its chat
     async with context.unit_of_work() as session:
         task = await tasks.get_open(session, int(button.payload["task_id"]))
         if task is None:
             await query.answer(context.t(lang, "callbacks.already_closed"), show_alert=True)
             return
         if button.action == "task/done":
-            await conversations.expect(
-                session, query.message.chat_id, user.id, OUTCOME_STEP, {"task_id": task.id}
-            )
+            await conversations.expect(session, chat_id, user.id, OUTCOME_STEP, {"task_id": task.id})
             reply = context.t(lang, "callbacks.ask_outcome", name=name, id=task.id)
             markup: ForceReply | None = ForceReply(selective=True)
         elif button.action in tasks.SNOOZES:
@@ -155,14 +155,14 @@ async def on_button(update: Update, context: AppContext, button: Button) -> None
         await audit.record(
             session,
             actor_id=user.id,
-            chat_id=query.message.chat_id,
+            chat_id=chat_id,
             action=button.action,
             outcome="ok",
             target=f"task:{task.id}",
             detail={},
         )
     await query.answer()
-    await query.message.reply_text(reply, reply_markup=markup)
+    await answer_in_chat(query, reply, reply_markup=markup)
 
 
 async def on_outcome(

@@ -11,6 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from handlers.common import command_args, display_name, is_staff_chat
 from handlers.context import AppContext
+from handlers.replies import edit_text
 from handlers.staff.access import current_role
 from storage import audiences, audit, buttons, staff, surveys
 from storage.audiences import AudienceError
@@ -219,7 +220,7 @@ async def on_send_button(update: Update, context: AppContext, button: Button) ->
         await buttons.consume(session, button)
         if button.action == CANCEL:
             await query.answer()
-            await query.edit_message_text(context.t(lang, "surveys.send_cancelled"))
+            await edit_text(query.message, context.t(lang, "surveys.send_cancelled"))
             return
         survey = await surveys.get_survey(session, int(payload["survey"]))
         try:
@@ -246,7 +247,8 @@ async def on_send_button(update: Update, context: AppContext, button: Button) ->
             detail={"audience": payload["audience"], **{str(k): v for k, v in counts.items()}},
         )
         await query.answer()
-        await query.edit_message_text(
+        await edit_text(
+            query.message,
             context.t(
                 lang,
                 "surveys.sent",
@@ -254,7 +256,7 @@ async def on_send_button(update: Update, context: AppContext, button: Button) ->
                 invited=counts["invited"],
                 throttled=counts["throttled"],
                 skipped=counts["unreachable"] + counts["duplicate"] + counts["closed"],
-            )
+            ),
         )
 
 
