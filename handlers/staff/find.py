@@ -6,6 +6,7 @@ from telegram import Update
 
 from handlers.common import command_args, language_for
 from handlers.context import AppContext
+from handlers.replies import pack
 from handlers.staff.access import current_role
 from handlers.staff.cards import customer_card
 from storage import customers, tasks
@@ -26,4 +27,5 @@ async def find(update: Update, context: AppContext) -> None:
         return
     role = current_role(context)
     cards = [customer_card(context, lang, customer, role, history[customer.id]) for customer in found]
-    await message.reply_text("\n\n".join(cards))
+    for text in pack(cards, "\n\n"):  # many cards with long histories take several messages
+        await message.reply_text(text)
