@@ -31,6 +31,7 @@ from handlers.buttons import ButtonRouter
 from handlers.context import AppContext, BotData, Runtime
 from handlers.staff import access, catalog, feedback_cards, find, purchases, roles, stats, vouchers
 from handlers.staff import callbacks as staff_callbacks
+from handlers.staff import lists as staff_lists
 from handlers.staff import outbox as staff_outbox
 from handlers.staff import surveys as staff_surveys
 from handlers.steps import StepRouter
@@ -91,6 +92,10 @@ def _register(app: EngageApplication) -> None:
     app.add_handler(CommandHandler("callback", staff_callbacks.schedule))
     app.add_handler(CommandHandler("callbacks", staff_callbacks.list_open))
     app.add_handler(CommandHandler("outbox", staff_outbox.progress))
+
+    # ‹ › of the staff lists ("pg:<list>:<page>"): staff group only, checked inside (is_staff_chat).
+    app.add_handler(CallbackQueryHandler(staff_lists.on_page, pattern=staff_lists.PATTERN))
+
     # Every database-backed button ("b:<token>") goes through one router, by the button's action.
     buttons = ButtonRouter(
         {

@@ -8,8 +8,10 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply, Update
 
+from handlers import paging
 from handlers.common import command_args, display_name, is_staff_chat, language_for
 from handlers.context import AppContext
+from handlers.paging import Listing
 from handlers.replies import answer_in_chat
 from storage import audit, conversations, customers, tasks
 from storage.models import Button, Conversation, StaffMember
@@ -17,6 +19,7 @@ from storage.when import WhenError, format_local, parse_when
 
 NOTIFY_FLAG = "--notify"
 OUTCOME_STEP = "callbacks/outcome"
+LIST = "cb"  # /callbacks in handlers.paging
 
 
 def split_when(words: list[str], context: AppContext) -> tuple[datetime, list[str]]:
@@ -91,30 +94,32 @@ async def schedule(update: Update, context: AppContext) -> None:
 
 async def list_open(update: Update, context: AppContext) -> None:
     """/callbacks"""
-    message = update.effective_message
+    async with context.unit_of_work() as session:
+        listed = await listing(update, context, session)
+    await paging.reply(update.effective_message, context, LIST, listed)
+
+
+async def listing(update: Update, context: AppContext, session: AsyncSession) -> Listing:
+    """The open follow-ups by due time (paged by handlers.paging)."""
     lang = language_for(update, context)
     tz = context.config.staff_timezone
-    async with context.unit_of_work() as session:
-        rows = await tasks.open_tasks(session)
-        names = {m.telegram_id: m.name for m in await _members(session, {t.assignee_id for t, _ in rows})}
-    if not rows:
-        await message.reply_text(context.t(lang, "callbacks.list_empty"))
-        return
-    lines = [context.t(lang, "callbacks.list_title", timezone=tz)]
-    for task, customer in rows:
-        lines.append(
-            context.t(
-                lang,
-                "callbacks.list_line",
-                id=task.id,
-                due=format_local(task.due_at, tz),
-                customer_id=customer.id,
-                name=display_name(customer.first_name, customer.last_name),
-                reason=task.reason[:80],
-                assignee=names.get(task.assignee_id, "—") if task.assignee_id else "—",
-            )
+    rows = await tasks.open_tasks(session, limit=paging.MAX_ROWS)
+    names = {m.telegram_id: m.name for m in await _members(session, {t.assignee_id for t, _ in rows})}
+    lines = [
+        context.t(
+            lang,
+            "callbacks.list_line",
+            id=task.id,
+            due=format_local(task.due_at, tz),
+            customer_id=customer.id,
+            name=display_name(customer.first_name, customer.last_name),
+            reason=task.reason[:80],
+            assignee=names.get(task.assignee_id, "—") if task.assignee_id else "—",
         )
-    await message.reply_text("\n".join(lines))
+        for task, customer in rows
+    ]
+    title = context.t(lang, "callbacks.list_title", timezone=tz)
+    return Listing(lang, title, lines, context.t(lang, "callbacks.list_empty"))
 
 
 async def _members(session: AsyncSession, ids: set[int | None]) -> list[StaffMember]:

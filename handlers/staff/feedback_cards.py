@@ -19,8 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 
+from handlers import paging
 from handlers.common import display_name, is_staff_chat
 from handlers.context import AppContext
+from handlers.paging import Listing
 from handlers.replies import send_split
 from storage import audit, conversations, feedback, staff, surveys
 from storage.feedback import FeedbackRefused, Relay
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 PREFIX = "fc:"
 ACTIONS = ("claim", "callback", "resolve")
 ANSWER_STEP = "feedback/answer"
+LIST = "fb"  # /feedback (staff) in handlers.paging
 CARD_COMMENT = 1000  # characters of the comment on the card (it is edited on every change: keep it short)
 
 Fallback = Callable[[Update, AppContext], Awaitable[None]]
@@ -352,24 +355,27 @@ async def relay_to_staff(
 
 async def list_open(update: Update, context: AppContext) -> None:
     """/feedback in the staff group: the items not yet resolved."""
-    message = update.effective_message
-    lang = _lang(context)
     async with context.unit_of_work() as session:
-        items = await feedback.open_items(session)
-        lines = []
-        for item in items:
-            customer = await _customer_name(session, item.customer_id)
-            lines.append(
-                context.t(
-                    lang,
-                    "feedback.list_line",
-                    id=item.id,
-                    status=context.t(lang, f"feedback.status_{item.status}"),
-                    name=customer,
-                    comment=(item.comment or "—")[:60],
-                )
+        listed = await listing(update, context, session)
+    await paging.reply(update.effective_message, context, LIST, listed)
+
+
+async def listing(update: Update, context: AppContext, session: AsyncSession) -> Listing:
+    lang = _lang(context)
+    lines = []
+    for item in await feedback.open_items(session, limit=paging.MAX_ROWS):
+        customer = await _customer_name(session, item.customer_id)
+        lines.append(
+            context.t(
+                lang,
+                "feedback.list_line",
+                id=item.id,
+                status=context.t(lang, f"feedback.status_{item.status}"),
+                name=customer,
+                comment=(item.comment or "—")[:60],
             )
-    await message.reply_text("\n".join(lines) if lines else context.t(lang, "feedback.list_empty"))
+        )
+    return Listing(lang, "", lines, context.t(lang, "feedback.list_empty"))
 
 
 async def _customer_name(session: AsyncSession, customer_id: int) -> str:

@@ -9,8 +9,10 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
+from handlers import paging
 from handlers.common import command_args, display_name, is_staff_chat
 from handlers.context import AppContext
+from handlers.paging import Listing
 from handlers.replies import edit_text
 from handlers.staff.access import current_role
 from storage import audiences, audit, buttons, staff, surveys
@@ -20,6 +22,7 @@ from storage.staff import Role
 from storage.survey_definitions import Definition, DefinitionError, builtin, parse_json, parse_lines
 from storage.surveys import SurveyRefused
 
+LIST = "sv"  # /survey list in handlers.paging
 SEND, CANCEL = "surveys/send", "surveys/cancel"  # button actions (handlers.buttons routes them)
 CONFIRM_TTL = timedelta(hours=1)
 MAX_FILE = 64 * 1024
@@ -103,14 +106,11 @@ async def _new(context: AppContext, session: AsyncSession, message: Message, res
     await _create(context, session, message, definition)
 
 
-async def _list(context: AppContext, session: AsyncSession, message: Message) -> None:
+async def listing(update: Update, context: AppContext, session: AsyncSession) -> Listing:
+    """/survey list (paged by handlers.paging)."""
     lang = _lang(context)
-    listed = await surveys.list_surveys(session)
-    if not listed:
-        await message.reply_text(context.t(lang, "surveys.list_empty"))
-        return
-    lines = [context.t(lang, "surveys.list_title")]
-    for entry in listed:
+    lines = []
+    for entry in await surveys.list_surveys(session):
         survey = entry.survey
         lines.append(
             context.t(
@@ -124,7 +124,8 @@ async def _list(context: AppContext, session: AsyncSession, message: Message) ->
                 completed=entry.completed,
             )
         )
-    await message.reply_text("\n".join(lines))
+    title = context.t(lang, "surveys.list_title")
+    return Listing(lang, title, lines, context.t(lang, "surveys.list_empty"))
 
 
 async def _manage(context: AppContext, session: AsyncSession, message: Message, sub: str, name: str) -> None:
@@ -273,7 +274,7 @@ async def command(update: Update, context: AppContext) -> None:
     role = current_role(context)
     async with context.unit_of_work() as session:
         if sub == "list":
-            await _list(context, session, message)
+            await paging.reply(message, context, LIST, await listing(update, context, session))
         elif sub in ("new", "send", *MANAGE) and not await _allowed(context, session, message, sub, role):
             return
         elif sub == "new":
