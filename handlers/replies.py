@@ -43,8 +43,9 @@ def is_quiet(error: BaseException) -> bool:
 
 
 def _cut_at(text: str, room: int) -> int:
-    """Where to end a part of at most `room` units: after a line break, else after a space, else at
-    the last whole character that fits."""
+    """Where to end a part of at most `room` units: before a line break, else before a space, else at
+    the last whole character that fits. The break opens the next part, inside its message, because
+    Telegram strips whitespace at the end of a message."""
     end, used = 0, 0
     for ch in text:
         used += units(ch)
@@ -55,8 +56,8 @@ def _cut_at(text: str, room: int) -> int:
         return end
     for sep in ("\n", " "):
         at = text.rfind(sep, 0, end)
-        if at >= end // 2:  # a boundary in the second half, or the part would be needlessly short
-            return at + 1
+        if at > 0 and at >= end // 2:  # in the second half, or the part would be needlessly short
+            return at
     return max(end, 1)
 
 
@@ -123,16 +124,18 @@ def _reply(message_id: int | None) -> ReplyParameters | None:
 async def edit_text(
     message: MaybeInaccessibleMessage | None, text: str, reply_markup: InlineKeyboardMarkup | None = None
 ) -> bool:
-    """Edit a bot message; False (logged) when it is gone, inaccessible, or already shows this."""
-    if not isinstance(message, Message):
-        log.info("message not edited: it is inaccessible (older than 48 hours) or unknown")
+    """Edit a bot message; False (logged) when it is gone, can't be edited, or already shows this.
+    By chat and id, so a message older than 48 hours (inaccessible to the bot) is still tried."""
+    if message is None:
         return False
     try:
-        await message.edit_text(text, reply_markup=reply_markup)
+        await message.get_bot().edit_message_text(
+            text, chat_id=message.chat.id, message_id=message.message_id, reply_markup=reply_markup
+        )
     except BadRequest as error:
         if not is_quiet(error):
             raise
-        log.info("message %s in chat %s not edited: %s", message.message_id, message.chat_id, error)
+        log.info("message %s in chat %s not edited: %s", message.message_id, message.chat.id, error)
         return False
     return True
 
@@ -141,23 +144,27 @@ async def edit_markup(
     message: MaybeInaccessibleMessage | None, reply_markup: InlineKeyboardMarkup | None
 ) -> bool:
     """Change (or with None remove) a bot message's buttons; quiet as edit_text."""
-    if not isinstance(message, Message):
-        log.info("buttons not edited: the message is inaccessible (older than 48 hours) or unknown")
+    if message is None:
         return False
     try:
-        await message.edit_reply_markup(reply_markup=reply_markup)
+        await message.get_bot().edit_message_reply_markup(
+            chat_id=message.chat.id, message_id=message.message_id, reply_markup=reply_markup
+        )
     except BadRequest as error:
         if not is_quiet(error):
             raise
-        log.info("buttons of message %s not edited: %s", message.message_id, error)
+        log.info(
+            "buttons of message %s in chat %s not edited: %s", message.message_id, message.chat.id, error
+        )
         return False
     return True
 
 
 async def answer_in_chat(query: CallbackQuery, text: str, **kwargs: Any) -> Message:
     """A new message where the button was pressed: a reply to its message when that is accessible,
-    else a plain message in the same chat (an InaccessibleMessage still names its chat)."""
-    if isinstance(query.message, Message):
+    else a plain message in the same chat (an inaccessible message still names its chat; python-telegram-bot
+    gives it as an InaccessibleMessage, or as a Message dated 0 inside a callback query)."""
+    if isinstance(query.message, Message) and query.message.is_accessible:
         return await query.message.reply_text(text, **kwargs)
     chat_id = query.message.chat.id if query.message is not None else query.from_user.id
     return await query.get_bot().send_message(chat_id, text, **kwargs)
