@@ -30,6 +30,7 @@ from handlers.buttons import ButtonRouter
 from handlers.context import AppContext, BotData, Runtime
 from handlers.staff import callbacks as staff_callbacks
 from handlers.staff import catalog, feedback_cards, find, purchases, roles, stats, vouchers
+from handlers.staff import lists as staff_lists
 from handlers.staff import outbox as staff_outbox
 from handlers.staff import surveys as staff_surveys
 from handlers.steps import StepRouter
@@ -95,6 +96,18 @@ def _register(app: EngageApplication) -> None:
     reg.command("callback", staff_callbacks.schedule, agent)
     reg.command("callbacks", staff_callbacks.list_open, agent)
     reg.command("outbox", staff_outbox.progress, agent)
+
+    # ‹ › of the staff lists ("pg:<list>:<page>"): who may turn a page is who may ask for the list.
+    list_roles = {
+        staff_callbacks.LIST: agent,
+        roles.LIST: agent,
+        catalog.LIST: admin,
+        staff_surveys.LIST: agent,
+        feedback_cards.LIST: agent,
+    }
+    for name, access in list_roles.items():
+        reg.button(staff_lists.pattern(name), staff_lists.on_page, access, f"page {name}")
+    reg.button(staff_lists.PATTERN, staff_lists.on_page, agent, "page")  # forged: answered as stale
 
     # Every database-backed button ("b:<token>") goes through one router, by the button's action.
     buttons = ButtonRouter(

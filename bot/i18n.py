@@ -1,7 +1,11 @@
 """Message catalogs: bot/locales/<language>/<area>.toml, keys "<area>.<key>".
 
 Parameters are HTML-escaped when a text is rendered, so whatever a user typed can go into a message
-safely; pass `Markup(...)` for a parameter that is already HTML built from catalog texts.
+safely; pass `Markup(...)` for a parameter that is already HTML built from catalog texts. A parameter
+longer than its budget (PARAM_BUDGET characters unless the caller passes `budget=`, None for no cut) is cut
+before escaping, so an echo of a long argument still fits Telegram's 4096-character limit and an entity
+such as &amp; is never cut in half. Texts that must carry a whole customer message split it instead
+(handlers.replies.send_split) and pass each part with a budget that fits.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 LOCALES = Path(__file__).parent / "locales"
+PARAM_BUDGET = 1000
+ELLIPSIS = "…"
 
 
 class Markup(str):
@@ -51,12 +57,22 @@ class Catalog:
     def has(self, key: str) -> bool:
         return all(key in texts for texts in self.catalogs.values())
 
-    def __call__(self, language: str, key: str, /, **params: Any) -> str:
+    def __call__(
+        self, language: str, key: str, /, *, budget: int | None = PARAM_BUDGET, **params: Any
+    ) -> str:
         texts = self.catalogs.get(language, self.catalogs[self.default_language])
         template = texts[key]  # a missing key is a bug the catalog test catches
         if not params:
             return template
         safe = {
-            k: v if isinstance(v, Markup) else html.escape(str(v), quote=False) for k, v in params.items()
+            k: v if isinstance(v, Markup) else html.escape(cut(str(v), budget), quote=False)
+            for k, v in params.items()
         }
         return template.format_map(safe)
+
+
+def cut(text: str, budget: int | None) -> str:
+    """`text`, or its first characters and "…" within `budget` characters (None: no limit)."""
+    if budget is None or len(text) <= budget:
+        return text
+    return text[: max(budget - len(ELLIPSIS), 0)] + ELLIPSIS

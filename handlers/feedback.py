@@ -32,9 +32,10 @@ async def _submit(
     except FeedbackRefused as refused:
         await message.reply_text(context.t(customer.language, refused.code))
         return
-    if created:
-        await feedback_cards.post_card(context, session, item)
-    await message.reply_text(context.t(customer.language, "feedback.thanks", id=item.id))
+    # Thanked only once staff can see it; else honestly: stored, /feedback in the group lists it.
+    posted = await feedback_cards.post_card(context, session, item) if created else bool(item.card_message_id)
+    key = "feedback.thanks" if posted else "feedback.saved"
+    await message.reply_text(context.t(customer.language, key, id=item.id))
 
 
 async def command(update: Update, context: AppContext) -> None:

@@ -7,6 +7,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from handlers import profile
 from handlers.common import language_for
 from handlers.context import AppContext
+from handlers.replies import edit_text
 from storage import customers, referrals
 from storage.customers import TelegramProfile
 
@@ -52,7 +53,7 @@ async def on_consent(update: Update, context: AppContext) -> None:
     accepted = (query.data or "").startswith(ACCEPT)
     if not accepted:
         await query.answer()
-        await query.edit_message_text(context.t(language_for(update, context), "onboarding.declined"))
+        await edit_text(query.message, context.t(language_for(update, context), "onboarding.declined"))
         return
     async with context.unit_of_work() as session:
         existing = await customers.get(session, user.id)
@@ -70,8 +71,8 @@ async def on_consent(update: Update, context: AppContext) -> None:
         if payload:
             await referrals.link_on_join(session, customer, payload, context.now())
         await query.answer()
-        await query.edit_message_text(
-            context.t(customer.language, "onboarding.accepted", name=customer.first_name)
+        await edit_text(
+            query.message, context.t(customer.language, "onboarding.accepted", name=customer.first_name)
         )
         await profile.ask(context, session, customer, profile.FIELDS[0], onboarding=True)
 

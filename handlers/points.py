@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 
 from handlers.common import joined_customer
 from handlers.context import AppContext
 from handlers.loyalty_text import entry_line, local_date
+from handlers.replies import edit_text
 from storage import ledger, points, referrals, tiers
 from storage.models import Customer
 
@@ -88,11 +88,7 @@ async def on_page(update: Update, context: AppContext) -> None:
             return
         text, keyboard = await _render(context, session, customer, offset)
     await query.answer()
-    try:
-        await query.edit_message_text(text, reply_markup=keyboard)
-    except BadRequest as error:  # "message is not modified": a double press shows the same page
-        if "not modified" not in str(error).lower():
-            raise
+    await edit_text(query.message, text, keyboard)  # a double press shows the same page: quiet
 
 
 async def invite(update: Update, context: AppContext) -> None:

@@ -15,6 +15,7 @@ from telegram import (
 
 from handlers.common import display_name, joined_customer, language_for
 from handlers.context import AppContext
+from handlers.replies import answer_in_chat, edit_markup, edit_text
 from storage import conversations, customers
 from storage.birthdays import BirthdayError, parse_birthday
 from storage.config import LANGUAGES
@@ -160,7 +161,7 @@ async def on_skip(update: Update, context: AppContext) -> None:
             return
         if query:
             await query.answer()
-            await query.edit_message_reply_markup(None)
+            await edit_markup(query.message, None)
         if field == "phone":  # take the share-contact keyboard away
             await context.bot.send_message(
                 customer.telegram_id, context.t(lang, "profile.skipped"), reply_markup=ReplyKeyboardRemove()
@@ -232,7 +233,8 @@ async def on_edit(update: Update, context: AppContext) -> None:
             return
         await query.answer()
         if field == "language":
-            await query.message.reply_text(
+            await answer_in_chat(
+                query,
                 context.t(customer.language, "profile.choose_language"),
                 reply_markup=language_keyboard(context),
             )
@@ -274,4 +276,4 @@ async def on_language(update: Update, context: AppContext) -> None:
             return
         await customers.set_language(session, customer, language)
         await query.answer()
-        await query.edit_message_text(context.t(language, "profile.language_set"))
+        await edit_text(query.message, context.t(language, "profile.language_set"))

@@ -10,11 +10,11 @@ import html
 from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 
 from handlers.common import joined_customer
 from handlers.context import AppContext
 from handlers.loyalty_text import local_date
+from handlers.replies import edit_text
 from storage import buttons, ledger, redemptions, rewards
 from storage.models import Button, Customer, Reward
 from storage.redemptions import RedemptionRefused
@@ -30,11 +30,7 @@ def _button(context: AppContext, lang: str, key: str, data: str, **params: objec
 
 
 async def _edit(update: Update, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
-    try:
-        await update.callback_query.edit_message_text(text, reply_markup=keyboard)
-    except BadRequest as error:  # a double press re-renders the same content
-        if "not modified" not in str(error).lower():
-            raise
+    await edit_text(update.callback_query.message, text, keyboard)  # a double press re-renders: quiet
 
 
 def _label(context: AppContext, lang: str, reward: Reward, rank: int) -> tuple[str, dict[str, object]]:

@@ -8,10 +8,10 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
 
 from handlers.common import joined_customer, language_for
 from handlers.context import AppContext
+from handlers.replies import edit_text
 from handlers.staff import feedback_cards
 from storage import conversations, customers, survey_answers, surveys
 from storage.models import Conversation, Survey, SurveyInvitation
@@ -97,10 +97,7 @@ async def _show(
     else:
         text, keyboard = question_view(context, lang, survey, invitation)
     if message is not None:
-        try:
-            await message.edit_text(text, reply_markup=keyboard)
-        except BadRequest as error:  # e.g. "message is not modified" on a repeated update
-            log.info("survey message not edited: %s", error)
+        await edit_text(message, text, keyboard)  # e.g. "message is not modified" on a repeated update
     else:
         sent = await context.bot.send_message(chat_id, text, reply_markup=keyboard)
         await surveys.set_message(session, invitation, sent.chat_id, sent.message_id)
@@ -170,11 +167,8 @@ async def on_answer(update: Update, context: AppContext) -> None:
             )
         except SurveyRefused as refused:
             await query.answer(context.t(lang, refused.code), show_alert=True)
-            if refused.code == "surveys.closed" and isinstance(query.message, Message):
-                try:
-                    await query.message.edit_text(context.t(lang, "surveys.closed"))
-                except BadRequest:
-                    pass
+            if refused.code == "surveys.closed":
+                await edit_text(query.message, context.t(lang, "surveys.closed"))
             return
         if progress.outcome == "already":
             await query.answer(context.t(lang, "surveys.already_recorded"))

@@ -15,7 +15,7 @@ from storage.models import Customer, FeedbackItem, FeedbackMessage, Task
 from storage.refusals import Refused
 from storage.upsert import insert_ignore
 
-MAX_TEXT = 4000
+MAX_TEXT = 4096  # a whole Telegram message: what a customer wrote is kept whole
 
 
 class FeedbackRefused(Refused):

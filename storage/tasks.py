@@ -85,11 +85,12 @@ async def get_open(session: AsyncSession, task_id: int) -> Task | None:
 
 
 async def complete(session: AsyncSession, task_id: int, outcome: str, now: datetime) -> bool:
-    """Close an open task with its outcome; False when it was closed already (a second Done)."""
+    """Close an open task with its outcome, stored whole (a Text column; one message, at most 4096
+    characters); False when it was closed already (a second Done)."""
     result = await session.execute(
         update(Task)
         .where(Task.id == task_id, Task.status == "open")
-        .values(status="done", outcome=outcome[:2000], closed_at=now, remind_at=None)
+        .values(status="done", outcome=outcome, closed_at=now, remind_at=None)
     )
     return bool(result.rowcount)
 

@@ -8,9 +8,12 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply, Update
 
+from handlers import paging
 from handlers.authority import current_role
 from handlers.common import command_args, display_name, language_for
 from handlers.context import AppContext
+from handlers.paging import Listing
+from handlers.replies import answer_in_chat
 from storage import audit, conversations, customers, tasks
 from storage.models import Button, Conversation, StaffMember
 from storage.staff import can_see_personal_data
@@ -18,6 +21,7 @@ from storage.when import WhenError, format_local, parse_when
 
 NOTIFY_FLAG = "--notify"
 OUTCOME_STEP = "callbacks/outcome"
+LIST = "cb"  # /callbacks in handlers.paging
 
 
 def split_when(words: list[str], context: AppContext) -> tuple[datetime, list[str]]:
@@ -93,30 +97,32 @@ async def schedule(update: Update, context: AppContext) -> None:
 
 async def list_open(update: Update, context: AppContext) -> None:
     """/callbacks"""
-    message = update.effective_message
+    async with context.unit_of_work() as session:
+        listed = await listing(update, context, session)
+    await paging.reply(update.effective_message, context, LIST, listed)
+
+
+async def listing(update: Update, context: AppContext, session: AsyncSession) -> Listing:
+    """The open follow-ups by due time (paged by handlers.paging)."""
     lang = language_for(update, context)
     tz = context.config.staff_timezone
-    async with context.unit_of_work() as session:
-        rows = await tasks.open_tasks(session)
-        names = {m.telegram_id: m.name for m in await _members(session, {t.assignee_id for t, _ in rows})}
-    if not rows:
-        await message.reply_text(context.t(lang, "callbacks.list_empty"))
-        return
-    lines = [context.t(lang, "callbacks.list_title", timezone=tz)]
-    for task, customer in rows:
-        lines.append(
-            context.t(
-                lang,
-                "callbacks.list_line",
-                id=task.id,
-                due=format_local(task.due_at, tz),
-                customer_id=customer.id,
-                name=display_name(customer.first_name, customer.last_name),
-                reason=task.reason[:80],
-                assignee=names.get(task.assignee_id, "—") if task.assignee_id else "—",
-            )
+    rows = await tasks.open_tasks(session, limit=paging.MAX_ROWS)
+    names = {m.telegram_id: m.name for m in await _members(session, {t.assignee_id for t, _ in rows})}
+    lines = [
+        context.t(
+            lang,
+            "callbacks.list_line",
+            id=task.id,
+            due=format_local(task.due_at, tz),
+            customer_id=customer.id,
+            name=display_name(customer.first_name, customer.last_name),
+            reason=task.reason[:80],
+            assignee=names.get(task.assignee_id, "—") if task.assignee_id else "—",
         )
-    await message.reply_text("\n".join(lines))
+        for task, customer in rows
+    ]
+    title = context.t(lang, "callbacks.list_title", timezone=tz)
+    return Listing(lang, title, lines, context.t(lang, "callbacks.list_empty"))
 
 
 async def _members(session: AsyncSession, ids: set[int | None]) -> list[StaffMember]:
@@ -130,15 +136,14 @@ async def on_button(update: Update, context: AppContext, button: Button) -> None
     lang = language_for(update, context)
     tz = context.config.staff_timezone
     name = display_name(user.first_name, user.last_name)
+    chat_id = query.message.chat.id  # an InaccessibleMessage (older than 48 hours) still names its chat
     async with context.unit_of_work() as session:
         task = await tasks.get_open(session, int(button.payload["task_id"]))
         if task is None:
             await query.answer(context.t(lang, "callbacks.already_closed"), show_alert=True)
             return
         if button.action == "task/done":
-            await conversations.expect(
-                session, query.message.chat_id, user.id, OUTCOME_STEP, {"task_id": task.id}
-            )
+            await conversations.expect(session, chat_id, user.id, OUTCOME_STEP, {"task_id": task.id})
             reply = context.t(lang, "callbacks.ask_outcome", name=name, id=task.id)
             markup: ForceReply | None = ForceReply(selective=True)
         elif button.action in tasks.SNOOZES:
@@ -155,14 +160,14 @@ async def on_button(update: Update, context: AppContext, button: Button) -> None
         await audit.record(
             session,
             actor_id=user.id,
-            chat_id=query.message.chat_id,
+            chat_id=chat_id,
             action=button.action,
             outcome="ok",
             target=f"task:{task.id}",
             detail={},
         )
     await query.answer()
-    await query.message.reply_text(reply, reply_markup=markup)
+    await answer_in_chat(query, reply, reply_markup=markup)
 
 
 async def on_outcome(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
+from handlers import paging
 from handlers.common import command_args, language_for
 from handlers.context import AppContext
+from handlers.paging import Listing
 from storage import audit, rewards
 from storage.models import Reward
 from storage.rewards import CatalogRefused
@@ -25,6 +28,17 @@ def _line(context: AppContext, lang: str, reward: Reward) -> str:
     )
 
 
+LIST = "rw"  # /reward list in handlers.paging
+
+
+async def listing(update: Update, context: AppContext, session: AsyncSession) -> Listing:
+    lang = language_for(update, context)
+    items = await rewards.catalog(session, include_inactive=True)
+    title = context.t(lang, "reward.staff_title")
+    empty = title + "\n" + context.t(lang, "reward.staff_empty")
+    return Listing(lang, title, [_line(context, lang, r) for r in items], empty)
+
+
 def _reward_id(raw: str) -> int:
     if not raw.lstrip("#").isdigit() or len(raw) > 10:
         raise CatalogRefused("reward.staff_usage")
@@ -40,9 +54,7 @@ async def manage(update: Update, context: AppContext) -> None:
     try:
         async with context.unit_of_work() as session:
             if sub == "list":
-                items = await rewards.catalog(session, include_inactive=True)
-                lines = [_line(context, lang, r) for r in items] or [context.t(lang, "reward.staff_empty")]
-                await message.reply_text(context.t(lang, "reward.staff_title") + "\n" + "\n".join(lines))
+                await paging.reply(message, context, LIST, await listing(update, context, session))
                 return
             if sub == "add":
                 reward = await rewards.add(session, rewards.parse_spec(rest), config, now)

@@ -2,6 +2,9 @@
 score (a direct consequence of their own action, so sent at once and its message id recorded), with
 Claim / Call back / Resolve; a staff member's Telegram reply to a card is relayed to the customer.
 
+A customer's text always reaches staff whole: a card shows the first CARD_COMMENT characters and the whole
+text follows in parts replying to it; relayed messages are split likewise (handlers.replies.send_split).
+
 Card buttons carry "fc:<action>:<item id>": no secret is needed, because the authority is being a
 member of the staff group with the agent role, which bot.app declares and handlers.authority checks on
 every press.
@@ -17,8 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 
+from handlers import paging
 from handlers.common import display_name, is_staff_chat
 from handlers.context import AppContext
+from handlers.paging import Listing
+from handlers.replies import send_split
 from storage import audit, conversations, feedback, surveys
 from storage.feedback import FeedbackRefused, Relay
 from storage.models import Customer, FeedbackItem, StaffMember, Task
@@ -28,6 +34,8 @@ log = logging.getLogger(__name__)
 PREFIX = "fc:"
 ACTIONS = ("claim", "callback", "resolve")
 ANSWER_STEP = "feedback/answer"
+LIST = "fb"  # /feedback (staff) in handlers.paging
+CARD_COMMENT = 1000  # characters of the comment on the card (it is edited on every change: keep it short)
 
 Fallback = Callable[[Update, AppContext], Awaitable[None]]
 
@@ -67,7 +75,7 @@ async def card_text(context: AppContext, session: AsyncSession, item: FeedbackIt
             username=f"@{customer.username}" if customer.username else "",
             customer_id=customer.id,
         ),
-        context.t(lang, "feedback.card_comment", comment=item.comment or "—"),
+        context.t(lang, "feedback.card_comment", comment=item.comment or "—", budget=CARD_COMMENT),
     ]
     if item.claimed_by is not None:
         lines.append(
@@ -105,19 +113,43 @@ def card_markup(context: AppContext, item: FeedbackItem) -> InlineKeyboardMarkup
     )
 
 
-async def post_card(context: AppContext, session: AsyncSession, item: FeedbackItem) -> None:
+async def post_card(context: AppContext, session: AsyncSession, item: FeedbackItem) -> bool:
+    """Post the item's card, and the whole comment after it when the card shows only its beginning;
+    False when the card could not be posted (the item stays open: /feedback in the group lists it)."""
     chat_id = context.config.staff_chat_id
     if chat_id is None:
         log.warning("feedback #%s has no staff group to go to (STAFF_CHAT_ID is not set)", item.id)
-        return
+        return False
     try:
         sent = await context.bot.send_message(
             chat_id, await card_text(context, session, item), reply_markup=card_markup(context, item)
         )
-    except TelegramError as error:  # the item stays open; /feedback in the group lists it
+    except TelegramError as error:
         log.warning("could not post the card of feedback #%s: %s", item.id, error)
-        return
+        return False
     await feedback.set_card(session, item, sent.chat_id, sent.message_id)
+    comment, lang = item.comment or "", _lang(context)
+    if len(comment) > CARD_COMMENT:
+        try:
+            await send_split(
+                context.bot,
+                sent.chat_id,
+                comment,
+                lambda part, n, parts: context.t(
+                    lang, "feedback.card_full", id=item.id, part=n, parts=parts, text=part, budget=None
+                ),
+                reply_to=sent.message_id,
+            )
+        except TelegramError as error:  # the card is up and the text stored whole
+            log.warning("the whole text of feedback #%s was not posted: %s", item.id, error)
+    return True
+
+
+def _continued(context: AppContext, lang: str, item_id: int) -> Callable[[str, int, int], str]:
+    """How the second and later parts of a split message look."""
+    return lambda part, n, parts: context.t(
+        lang, "feedback.continued", id=item_id, part=n, parts=parts, text=part, budget=None
+    )
 
 
 async def refresh_card(context: AppContext, session: AsyncSession, item: FeedbackItem) -> None:
@@ -209,9 +241,14 @@ async def _relay_to_customer(
     customer = await session.get(Customer, item.customer_id)
     assert customer is not None
     try:
-        sent = await context.bot.send_message(
+        sent, *_ = await send_split(
+            context.bot,
             customer.telegram_id,
-            context.t(customer.language, "feedback.staff_says", id=item.id, text=message.text),
+            message.text or "",
+            lambda part, _n, _parts: context.t(
+                customer.language, "feedback.staff_says", id=item.id, text=part, budget=None
+            ),
+            _continued(context, customer.language, item.id),
         )
     except (Forbidden, BadRequest) as error:
         log.info("reply to feedback #%s not delivered: %s", item.id, error)
@@ -293,21 +330,16 @@ async def relay_to_staff(
     )
     if record is None:
         return False
-    reply_to = (
-        ReplyParameters(item.card_message_id, allow_sending_without_reply=True)
-        if item.card_message_id
-        else None
-    )
-    sent = await context.bot.send_message(
+    lang, name = _lang(context), display_name(customer.first_name, customer.last_name)
+    sent, *_ = await send_split(
+        context.bot,
         chat_id,
-        context.t(
-            _lang(context),
-            "feedback.customer_says",
-            id=item.id,
-            name=display_name(customer.first_name, customer.last_name),
-            text=message.text or "",
+        message.text or "",
+        lambda part, _n, _parts: context.t(
+            lang, "feedback.customer_says", id=item.id, name=name, text=part, budget=None
         ),
-        reply_parameters=reply_to,
+        _continued(context, lang, item.id),
+        reply_to=item.card_message_id,
     )
     await feedback.set_relayed(session, record, sent.chat_id, sent.message_id)
     return True
@@ -315,24 +347,27 @@ async def relay_to_staff(
 
 async def list_open(update: Update, context: AppContext) -> None:
     """/feedback in the staff group: the items not yet resolved."""
-    message = update.effective_message
-    lang = _lang(context)
     async with context.unit_of_work() as session:
-        items = await feedback.open_items(session)
-        lines = []
-        for item in items:
-            customer = await _customer_name(session, item.customer_id)
-            lines.append(
-                context.t(
-                    lang,
-                    "feedback.list_line",
-                    id=item.id,
-                    status=context.t(lang, f"feedback.status_{item.status}"),
-                    name=customer,
-                    comment=(item.comment or "—")[:60],
-                )
+        listed = await listing(update, context, session)
+    await paging.reply(update.effective_message, context, LIST, listed)
+
+
+async def listing(update: Update, context: AppContext, session: AsyncSession) -> Listing:
+    lang = _lang(context)
+    lines = []
+    for item in await feedback.open_items(session, limit=paging.MAX_ROWS):
+        customer = await _customer_name(session, item.customer_id)
+        lines.append(
+            context.t(
+                lang,
+                "feedback.list_line",
+                id=item.id,
+                status=context.t(lang, f"feedback.status_{item.status}"),
+                name=customer,
+                comment=(item.comment or "—")[:60],
             )
-    await message.reply_text("\n".join(lines) if lines else context.t(lang, "feedback.list_empty"))
+        )
+    return Listing(lang, "", lines, context.t(lang, "feedback.list_empty"))
 
 
 async def _customer_name(session: AsyncSession, customer_id: int) -> str:

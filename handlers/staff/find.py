@@ -7,6 +7,7 @@ from telegram import Update
 from handlers.authority import current_role
 from handlers.common import command_args, language_for
 from handlers.context import AppContext
+from handlers.replies import pack
 from handlers.staff.cards import customer_card
 from storage import customers, tasks
 from storage.staff import can_see_personal_data
@@ -27,4 +28,5 @@ async def find(update: Update, context: AppContext) -> None:
         await message.reply_text(context.t(lang, "staff.find_none", query=query))
         return
     cards = [customer_card(context, lang, customer, role, history[customer.id]) for customer in found]
-    await message.reply_text("\n\n".join(cards))
+    for text in pack(cards, "\n\n"):  # many cards with long histories take several messages
+        await message.reply_text(text)

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
+from handlers import paging
 from handlers.authority import current_role
 from handlers.common import command_args, language_for
 from handlers.context import AppContext
+from handlers.paging import Listing
 from storage import audit, staff
 from storage.staff import Role, RoleChangeRefused
 
+LIST = "st"  # /staff in handlers.paging
+
 
 async def list_staff(update: Update, context: AppContext) -> None:
-    lang = language_for(update, context)
     async with context.unit_of_work() as session:
-        members = await staff.list_staff(session)
+        listed = await listing(update, context, session)
+    await paging.reply(update.effective_message, context, LIST, listed)
+
+
+async def listing(update: Update, context: AppContext, session: AsyncSession) -> Listing:
+    lang = language_for(update, context)
+    members = await staff.list_staff(session)
     lines = [
         context.t(
             lang,
@@ -26,7 +36,8 @@ async def list_staff(update: Update, context: AppContext) -> None:
         )
         for m in members
     ]
-    await update.effective_message.reply_text(context.t(lang, "staff.list_title") + "\n" + "\n".join(lines))
+    title = context.t(lang, "staff.list_title")
+    return Listing(lang, title, lines, title)
 
 
 async def _change(update: Update, context: AppContext, role: Role) -> None:

@@ -9,14 +9,18 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
+from handlers import paging
 from handlers.authority import subcommand
 from handlers.context import AppContext
+from handlers.paging import Listing
+from handlers.replies import edit_text
 from storage import audiences, audit, buttons, surveys
 from storage.audiences import AudienceError
 from storage.models import Button
 from storage.survey_definitions import Definition, DefinitionError, builtin, parse_json, parse_lines
 from storage.surveys import SurveyRefused
 
+LIST = "sv"  # /survey list in handlers.paging
 SEND, CANCEL = "surveys/send", "surveys/cancel"  # button actions (handlers.buttons routes them)
 CONFIRM_TTL = timedelta(hours=1)
 MAX_FILE = 64 * 1024
@@ -79,14 +83,11 @@ async def _new(context: AppContext, session: AsyncSession, message: Message, res
     await _create(context, session, message, definition)
 
 
-async def _list(context: AppContext, session: AsyncSession, message: Message) -> None:
+async def listing(update: Update, context: AppContext, session: AsyncSession) -> Listing:
+    """/survey list (paged by handlers.paging)."""
     lang = _lang(context)
-    listed = await surveys.list_surveys(session)
-    if not listed:
-        await message.reply_text(context.t(lang, "surveys.list_empty"))
-        return
-    lines = [context.t(lang, "surveys.list_title")]
-    for entry in listed:
+    lines = []
+    for entry in await surveys.list_surveys(session):
         survey = entry.survey
         lines.append(
             context.t(
@@ -100,7 +101,8 @@ async def _list(context: AppContext, session: AsyncSession, message: Message) ->
                 completed=entry.completed,
             )
         )
-    await message.reply_text("\n".join(lines))
+    title = context.t(lang, "surveys.list_title")
+    return Listing(lang, title, lines, context.t(lang, "surveys.list_empty"))
 
 
 async def _manage(context: AppContext, session: AsyncSession, message: Message, sub: str, name: str) -> None:
@@ -193,7 +195,7 @@ async def on_send_button(update: Update, context: AppContext, button: Button) ->
         await buttons.consume(session, button)
         if button.action == CANCEL:
             await query.answer()
-            await query.edit_message_text(context.t(lang, "surveys.send_cancelled"))
+            await edit_text(query.message, context.t(lang, "surveys.send_cancelled"))
             return
         survey = await surveys.get_survey(session, int(payload["survey"]))
         try:
@@ -220,7 +222,8 @@ async def on_send_button(update: Update, context: AppContext, button: Button) ->
             detail={"audience": payload["audience"], **{str(k): v for k, v in counts.items()}},
         )
         await query.answer()
-        await query.edit_message_text(
+        await edit_text(
+            query.message,
             context.t(
                 lang,
                 "surveys.sent",
@@ -228,7 +231,7 @@ async def on_send_button(update: Update, context: AppContext, button: Button) ->
                 invited=counts["invited"],
                 throttled=counts["throttled"],
                 skipped=counts["unreachable"] + counts["duplicate"] + counts["closed"],
-            )
+            ),
         )
 
 
@@ -241,7 +244,7 @@ async def command(update: Update, context: AppContext) -> None:
     sub, rest = subcommand(message)  # the parse the guard checked the subcommand's role on
     async with context.unit_of_work() as session:
         if sub == "list":
-            await _list(context, session, message)
+            await paging.reply(message, context, LIST, await listing(update, context, session))
         elif sub == "new":
             await _new(context, session, message, rest)
         elif sub in MANAGE:

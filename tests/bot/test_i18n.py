@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.i18n import Catalog, Markup, load
+from bot.i18n import PARAM_BUDGET, Catalog, Markup, load
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = [p for d in ("bot", "handlers", "jobs", "storage") for p in (ROOT / d).rglob("*.py")]
@@ -66,3 +66,24 @@ def test_every_text_is_html_telegram_accepts() -> None:
                 parse_html(sample)
             except EntityParseError as error:
                 pytest.fail(f"{language}:{key} is not valid Telegram HTML: {error}")
+
+
+def test_a_long_parameter_is_cut_to_its_budget_before_escaping() -> None:
+    catalog = Catalog({"en": {"a.echo": "<b>No match for {query}</b>"}})
+    text = catalog("en", "a.echo", query="&" * (PARAM_BUDGET + 500))
+    assert text == "<b>No match for " + "&amp;" * (PARAM_BUDGET - 1) + "…</b>"  # never half an entity
+    assert catalog("en", "a.echo", query="中文<&>") == "<b>No match for 中文&lt;&amp;&gt;</b>"
+    assert catalog("en", "a.echo", query="x" * PARAM_BUDGET).count("x") == PARAM_BUDGET  # at budget: whole
+
+
+def test_a_caller_may_allow_a_longer_parameter_or_none_at_all() -> None:
+    catalog = Catalog({"en": {"a.part": "{text}"}})
+    long = "字" * 5000
+    assert catalog("en", "a.part", text=long, budget=None) == long
+    assert catalog("en", "a.part", text=long, budget=3000) == "字" * 2999 + "…"
+    assert catalog("en", "a.part", text="ab", budget=1) == "…"
+
+
+def test_no_template_uses_the_budget_keyword_as_a_placeholder() -> None:
+    for texts in load().values():
+        assert all("budget" not in _placeholders(template) for template in texts.values())
