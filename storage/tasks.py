@@ -13,6 +13,8 @@ from storage.config import CallbackConfig
 from storage.models import Customer, Task
 
 LIST_LIMIT = 30
+REASON_MAX = 1000  # why a follow-up is needed, as staff type it
+OUTCOME_MAX = 2000  # the note that closes it
 
 
 async def create(
@@ -89,7 +91,7 @@ async def complete(session: AsyncSession, task_id: int, outcome: str, now: datet
     result = await session.execute(
         update(Task)
         .where(Task.id == task_id, Task.status == "open")
-        .values(status="done", outcome=outcome[:2000], closed_at=now, remind_at=None)
+        .values(status="done", outcome=outcome[:OUTCOME_MAX], closed_at=now, remind_at=None)
     )
     return bool(result.rowcount)
 
