@@ -6,7 +6,8 @@ from telegram import Update
 
 from handlers.common import command_args, language_for
 from handlers.context import AppContext
-from storage import audit, rewards
+from storage import audit, inputs, rewards
+from storage.inputs import InputRefused
 from storage.models import Reward
 from storage.rewards import CatalogRefused
 
@@ -26,9 +27,7 @@ def _line(context: AppContext, lang: str, reward: Reward) -> str:
 
 
 def _reward_id(raw: str) -> int:
-    if not raw.lstrip("#").isdigit() or len(raw) > 10:
-        raise CatalogRefused("reward.staff_usage")
-    return int(raw.lstrip("#"))
+    return inputs.parse_int(raw, low=1, high=inputs.MAX_ID, hash_ok=True, code="reward.staff_usage")
 
 
 async def manage(update: Update, context: AppContext) -> None:
@@ -69,7 +68,7 @@ async def manage(update: Update, context: AppContext) -> None:
                 detail=detail,
             )
             line = _line(context, lang, reward)
-    except CatalogRefused as refused:  # rolled back: the catalog is unchanged
+    except (CatalogRefused, InputRefused) as refused:  # rolled back: the catalog is unchanged
         await message.reply_text(context.t(lang, refused.code, **refused.params))
         return
     await message.reply_text(context.t(lang, "reward.staff_saved") + "\n" + line)

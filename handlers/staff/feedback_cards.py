@@ -18,7 +18,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from handlers.common import display_name, is_staff_chat
 from handlers.context import AppContext
-from storage import audit, conversations, feedback, staff, surveys
+from storage import audit, conversations, feedback, inputs, staff, surveys
 from storage.feedback import FeedbackRefused, Relay
 from storage.models import Customer, FeedbackItem, StaffMember, Task
 
@@ -145,7 +145,8 @@ async def on_button(update: Update, context: AppContext) -> None:
         await staff.role_in_staff_group(
             session, user.id, display_name(user.first_name, user.last_name), user.username
         )
-        item = await feedback.get(session, int(raw_id)) if raw_id.isdigit() else None
+        item_id = inputs.int_or_none(raw_id, low=1, high=inputs.MAX_ID)
+        item = await feedback.get(session, item_id) if item_id is not None else None
         if item is None or action not in ACTIONS:
             await query.answer(context.t(lang, "button.stale"), show_alert=True)
             return
