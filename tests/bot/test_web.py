@@ -1,4 +1,4 @@
-"""The webhook server: /healthz answers 503 when the database does not; a body that is not an update is a 400."""
+"""The webhook server: /healthz answers 503 without a database; a body that is not an update is a 400."""
 
 from __future__ import annotations
 
