@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
+from storage import inputs
 from storage.config import (
     LEAP_DAY_RULES,
     BirthdayConfig,
@@ -36,10 +37,11 @@ def _count(
         return default
     if never and value in {"never", "none", "0"}:
         return None
-    if not value.isdigit() or not low <= int(value) <= high:
+    number = inputs.int_or_none(value, low=low, high=high)
+    if number is None:
         extra = ' or "never"' if never else ""
         raise SettingsError(f"{key} must be a whole number from {low} to {high}{extra}, not {value!r}.")
-    return int(value)
+    return number
 
 
 def survey_config(env: Mapping[str, str]) -> SurveyConfig:
@@ -137,8 +139,9 @@ def _clock_time(env: Mapping[str, str], key: str, default: tuple[int, int]) -> t
     if not raw:
         return default
     hour, _, minute = raw.partition(":")
-    if hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60:
-        return int(hour), int(minute)
+    h, m = inputs.int_or_none(hour, low=0, high=23), inputs.int_or_none(minute, low=0, high=59)
+    if h is not None and m is not None:
+        return h, m
     raise SettingsError(f"{key} must be a time of day like 10:00, not {raw!r}.")
 
 

@@ -18,6 +18,7 @@ from bot.config_env import (
     survey_config,
     winback_from_env,
 )
+from storage import inputs
 from storage.config import LANGUAGES, Config
 from storage.timezones import is_valid_timezone
 
@@ -60,7 +61,9 @@ def _int(env: Mapping[str, str], key: str) -> int | None:
 
 def _ids(env: Mapping[str, str], key: str) -> frozenset[int]:
     parts = [p.strip() for p in env.get(key, "").split(",") if p.strip()]
-    if not all(p.lstrip("-").isdigit() for p in parts):
+    if not all(
+        inputs.int_or_none(p.removeprefix("-"), low=0, high=inputs.MAX_TELEGRAM_ID) is not None for p in parts
+    ):
         raise SettingsError(f"{key} must be comma-separated Telegram user ids, e.g. 12345,67890.")
     return frozenset(int(p) for p in parts)
 

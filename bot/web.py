@@ -32,8 +32,12 @@ async def _webhook(request: web.Request) -> web.Response:
         return web.Response(status=403, text="forbidden")
     try:
         data = await request.json()
+        if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+            raise ValueError("not an update object")
         update = Update.de_json(data, app.bot)
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
+        # JSON that is not an update is the sender's mistake (or a probe): a 400, not a traceback.
+        log.warning("webhook body refused as malformed: %s", type(error).__name__)
         return web.Response(status=400, text="malformed update")
     await app.update_queue.put(update)
     return web.Response(text="ok")

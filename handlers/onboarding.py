@@ -8,19 +8,23 @@ from handlers import profile
 from handlers.common import language_for
 from handlers.context import AppContext
 from handlers.replies import edit_text
-from storage import customers, referrals
+from storage import customers, inputs, referrals
 from storage.customers import TelegramProfile
 
 ACCEPT, DECLINE = "consent:yes", "consent:no"
 
 
 def consent_keyboard(context: AppContext, lang: str, start_payload: str) -> InlineKeyboardMarkup:
-    # The /start payload (e.g. a referral code) rides on the Accept button: nothing is stored before consent.
-    accept = f"{ACCEPT}:{start_payload}" if start_payload else ACCEPT
+    # The /start payload (a referral code) rides on the Accept button: nothing is stored before consent.
+    # Anything else is dropped, so the button's data stays short and valid.
+    payload = referrals.plausible_payload(start_payload)
+    accept = f"{ACCEPT}:{payload}" if payload else ACCEPT
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(context.t(lang, "onboarding.accept"), callback_data=accept[:64]),
+                InlineKeyboardButton(
+                    context.t(lang, "onboarding.accept"), callback_data=inputs.fit_bytes(accept)
+                ),
                 InlineKeyboardButton(context.t(lang, "onboarding.decline"), callback_data=DECLINE),
             ]
         ]

@@ -10,10 +10,11 @@ from handlers.common import joined_customer
 from handlers.context import AppContext
 from handlers.loyalty_text import entry_line, local_date
 from handlers.replies import edit_text
-from storage import ledger, points, referrals, tiers
+from storage import inputs, ledger, points, referrals, tiers
 from storage.models import Customer
 
 PAGE = 10
+MAX_OFFSET = 100_000  # no history is that long: a larger offset is a forged button
 PAGE_PREFIX = "pts:"  # "pts:<offset>": only ever shows the presser's own history
 
 
@@ -80,11 +81,13 @@ async def show(update: Update, context: AppContext) -> None:
 async def on_page(update: Update, context: AppContext) -> None:
     """The More / Newer buttons: the same message, another page of the presser's own history."""
     query = update.callback_query
-    raw = (query.data or "")[len(PAGE_PREFIX) :]
-    offset = int(raw) if raw.isdigit() and int(raw) < 100_000 else 0
+    offset = inputs.int_or_none((query.data or "")[len(PAGE_PREFIX) :], low=0, high=MAX_OFFSET)
     async with context.unit_of_work() as session:
         customer = await joined_customer(update, context, session)
         if customer is None:
+            return
+        if offset is None:
+            await query.answer(context.t(customer.language, "button.stale"), show_alert=True)
             return
         text, keyboard = await _render(context, session, customer, offset)
     await query.answer()

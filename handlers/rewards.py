@@ -15,7 +15,7 @@ from handlers.common import joined_customer
 from handlers.context import AppContext
 from handlers.loyalty_text import local_date
 from handlers.replies import edit_text
-from storage import buttons, ledger, redemptions, rewards
+from storage import buttons, inputs, ledger, redemptions, rewards
 from storage.models import Button, Customer, Reward
 from storage.redemptions import RedemptionRefused
 
@@ -86,8 +86,11 @@ async def on_browse(update: Update, context: AppContext) -> None:
         await query.answer()
         await _edit(update, *await _catalog_view(context, customer))
         return
-    raw = data[len(OPEN) :]
-    await _show_detail(update, context, customer, int(raw) if raw.isdigit() and len(raw) < 10 else 0)
+    reward_id = inputs.int_or_none(data.removeprefix(OPEN), low=1, high=inputs.MAX_ID)
+    if not data.startswith(OPEN) or reward_id is None:  # a forged button
+        await query.answer(context.t(customer.language, "button.stale"), show_alert=True)
+        return
+    await _show_detail(update, context, customer, reward_id)
 
 
 def _back(context: AppContext, lang: str) -> list[InlineKeyboardButton]:

@@ -23,7 +23,7 @@ from storage.refusals import Refused
 from storage.tiers import add_months, find_tier, tier_for
 
 MAX_DAYS = 3650
-REFERENCE = re.compile(r"#\d{1,12}|@\w{1,64}|\+?\d{1,15}")
+REFERENCE = re.compile(r"#[0-9]{1,10}|@\w{1,64}|\+?[0-9]{1,19}")  # ids: storage.inputs bounds them
 
 
 class AudienceError(Refused):
@@ -56,7 +56,7 @@ def parse(text: str) -> Audience:
             raise AudienceError("surveys.audience_tier_syntax")
         return Audience("tier", tier=words[1].lower())
     if head == "purchased":
-        match = re.fullmatch(r"(\d{1,4})d", words[1].lower()) if len(words) == 2 else None
+        match = re.fullmatch(r"([0-9]{1,4})d", words[1].lower()) if len(words) == 2 else None
         if match is None or not 1 <= int(match[1]) <= MAX_DAYS:
             raise AudienceError("surveys.audience_purchased_syntax", max=MAX_DAYS)
         return Audience("purchased", days=int(match[1]))

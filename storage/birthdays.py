@@ -32,10 +32,11 @@ class Birthday:
         )
 
 
-_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
-_MONTH_DAY = re.compile(r"(\d{1,2})/(\d{1,2})")
-_CHINESE = re.compile(r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
+# [0-9], not \d: \d also matches other scripts' digits ("١", "߁").
+_ISO = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+_DOTTED = re.compile(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})")
+_MONTH_DAY = re.compile(r"([0-9]{1,2})/([0-9]{1,2})")
+_CHINESE = re.compile(r"(?:([0-9]{4})\s*年\s*)?([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*[日号]")
 
 
 def _fields(text: str) -> tuple[int | None, int, int]:

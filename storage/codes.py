@@ -7,8 +7,16 @@ import secrets
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # 31 symbols; 8 of them ≈ 2^39.6 codes
 
 
-def new_code(length: int = 8) -> str:
+CODE_LENGTH = 8
+
+
+def new_code(length: int = CODE_LENGTH) -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+def plausible(code: str, length: int = CODE_LENGTH) -> bool:
+    """Could this (normalized) code be one of ours?"""
+    return len(code) == length and all(ch in ALPHABET for ch in code)
 
 
 def normalize(code: str) -> str:

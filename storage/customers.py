@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import inputs
 from storage.birthdays import Birthday, local_today, next_greeting_at
 from storage.config import LANGUAGES, BirthdayConfig, Config
 from storage.models import Customer
@@ -94,7 +95,7 @@ async def set_birthday(
 
 
 def normalize_phone(phone: str) -> str:
-    digits = re.sub(r"\D", "", phone)
+    digits = re.sub(r"[^0-9]", "", phone)
     return f"+{digits}" if digits else ""
 
 
@@ -152,14 +153,15 @@ async def find(session: AsyncSession, reference: str, *, by_phone: bool = False)
     """Exactly one customer from "#12" (our id), "@name", a Telegram id or, when `by_phone` (the role
     may see phone numbers: staff.can_see_personal_data), a phone number."""
     ref = reference.strip()
-    if re.fullmatch(r"#\d{1,12}", ref):
-        return await session.get(Customer, int(ref[1:]))
+    if ref.startswith("#"):
+        row_id = inputs.int_or_none(ref, low=1, high=inputs.MAX_ID, hash_ok=True)
+        return await session.get(Customer, row_id) if row_id is not None else None
     if ref.startswith("@") and len(ref) > 1:
         return await session.scalar(select(Customer).where(func.lower(Customer.username) == ref[1:].lower()))
     if ref.startswith("+") and (phone := normalize_phone(ref)):
         return await session.scalar(select(Customer).where(Customer.phone == phone)) if by_phone else None
-    if re.fullmatch(r"\d{1,15}", ref):
-        found = await session.scalar(select(Customer).where(Customer.telegram_id == int(ref)))
+    if (telegram_id := inputs.int_or_none(ref, low=1, high=inputs.MAX_TELEGRAM_ID)) is not None:
+        found = await session.scalar(select(Customer).where(Customer.telegram_id == telegram_id))
         if found is None and by_phone:
             found = await session.scalar(select(Customer).where(Customer.phone == f"+{ref}"))
         return found
@@ -179,7 +181,7 @@ async def search(
     if not query:
         return []
     pattern = _like(query.lstrip("@"))
-    digits = re.sub(r"\D", "", query)
+    digits = re.sub(r"[^0-9]", "", query)
     conditions = [
         func.lower(Customer.first_name).like(pattern, escape="\\"),
         func.lower(Customer.last_name).like(pattern, escape="\\"),

@@ -18,6 +18,9 @@ from storage.refusals import Refused
 from storage.tiers import Progress
 
 EXPIRY_NOTICE = timedelta(days=30)
+# One award or deduction: far inside the ledger's INTEGER columns (PostgreSQL int4).
+POINTS_MAX = 10_000_000
+REASON_MAX = 500  # the reason staff give, shown to the customer
 
 
 class PointsRefused(Refused):

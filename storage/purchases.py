@@ -17,6 +17,9 @@ from storage.models import Customer, Purchase
 from storage.points import PointsRefused
 from storage.upsert import insert_ignore
 
+NOTE_MAX = 500  # a purchase's note, as staff type it
+AMOUNT_CHARS = 20  # longer than any amount up to purchase_max with two decimals
+
 
 @dataclass(frozen=True)
 class Recorded:
@@ -30,6 +33,8 @@ class Recorded:
 def parse_amount(text: str, config: LoyaltyConfig) -> Decimal:
     """ "12.50" or "12,50" → Decimal("12.50"); positive, at most two decimals, at most purchase_max."""
     cleaned = text.strip().replace(",", ".")
+    if not cleaned.isascii() or len(cleaned) > AMOUNT_CHARS:  # Decimal reads "١٢" and any length
+        raise PointsRefused("loyalty.amount_invalid", amount=text[:AMOUNT_CHARS])
     try:
         amount = Decimal(cleaned)
     except InvalidOperation:

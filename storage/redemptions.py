@@ -20,6 +20,7 @@ from storage.models import Customer, Reward, Voucher
 from storage.refusals import Refused
 
 VOUCHERS_SHOWN = 20
+REASON_MAX = 500  # why staff cancelled a voucher, shown to the customer
 
 
 class RedemptionRefused(Refused):

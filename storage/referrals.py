@@ -35,12 +35,26 @@ def start_payload(code: str) -> str:
     return PAYLOAD_PREFIX + code
 
 
+def payload_code(payload: str) -> str | None:
+    """The invitation code in a /start payload ("ref_<code>"), or None when it cannot be one."""
+    if not payload.startswith(PAYLOAD_PREFIX) or len(payload) > len(PAYLOAD_PREFIX) + 2 * codes.CODE_LENGTH:
+        return None
+    code = codes.normalize(payload[len(PAYLOAD_PREFIX) :])
+    return code if codes.plausible(code) else None
+
+
+def plausible_payload(payload: str) -> str:
+    """A /start payload worth keeping (a referral link's), in its canonical form; "" otherwise."""
+    code = payload_code(payload)
+    return start_payload(code) if code else ""
+
+
 async def link_on_join(session: AsyncSession, referee: Customer, payload: str, now: datetime) -> bool:
     """Link a newcomer to whoever invited them (payload "ref_<code>"); False when it is not a valid
     invitation, is their own, or they were linked already."""
-    if not payload.startswith(PAYLOAD_PREFIX):
+    code = payload_code(payload)
+    if code is None:
         return False
-    code = codes.normalize(payload[len(PAYLOAD_PREFIX) :])
     referrer_id = await session.scalar(select(ReferralCode.customer_id).where(ReferralCode.code == code))
     if referrer_id is None or referrer_id == referee.id:
         return False

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import ledger, tiers
+from storage import inputs, ledger, tiers
 from storage.config import LoyaltyConfig
 from storage.models import Customer, Reward, Voucher
 from storage.refusals import Refused
@@ -55,9 +55,10 @@ def parse_spec(text: str) -> dict[str, str]:
 def _number(field: str, value: str, *, allow_unlimited: bool, minimum: int) -> int | None:
     if allow_unlimited and value.strip().lower() in UNLIMITED:
         return None
-    if not value.strip().isdigit() or not minimum <= int(value) <= NUMBER_MAX:
+    number = inputs.int_or_none(value, low=minimum, high=NUMBER_MAX)
+    if number is None:
         raise CatalogRefused("reward.field_number", field=field, minimum=minimum)
-    return int(value)
+    return number
 
 
 def validate(spec: dict[str, str], config: LoyaltyConfig) -> dict[str, Any]:

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from storage import inputs
+
 KINDS = ("csat", "nps", "custom")
 CUSTOM_TYPES = ("rating", "choice", "text")
 NAME = re.compile(r"[a-z0-9_-]{1,32}")
@@ -151,7 +153,7 @@ def _finish(
 
 
 LINE = re.compile(r"(?P<type>[a-z]+)(?P<optional>\??)\s*(?P<rest>.*)", re.S)
-SCALE = re.compile(r"(?P<low>\d{1,2})\s*-\s*(?P<high>\d{1,2})\s+(?P<text>.+)", re.S)
+SCALE = re.compile(r"(?P<low>[0-9]{1,2})\s*-\s*(?P<high>[0-9]{1,2})\s+(?P<text>.+)", re.S)
 
 
 def parse_lines(name: str, body: str) -> Definition:
@@ -222,9 +224,9 @@ def parse_json(data: bytes) -> Definition:
 
 def parse_value(question: dict[str, Any], raw: str) -> int | None:
     """A button's value for a scored question, or None when it is not a valid answer."""
-    if not raw.isdigit():
+    value = inputs.int_or_none(raw, low=0, high=max(RATING_HIGH, MAX_OPTIONS))
+    if value is None:
         return None
-    value = int(raw)
     if question["type"] == "choice":
         return value if value < len(question["options"]) else None
     if question["type"] in ("csat", "nps", "rating"):

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from storage import inputs
+
 CSAT_SCALE = range(1, 6)
 NPS_SCALE = range(0, 11)
 
@@ -116,7 +118,8 @@ def parse_period(text: str) -> timedelta | None:
     text = text.strip().lower()
     if not text:
         return DEFAULT_PERIOD
-    if len(text) < 2 or not text[:-1].isdigit() or text[-1] not in "dwmy":
+    count = inputs.int_or_none(text[:-1], low=1, high=MAX_PERIOD_DAYS)
+    if count is None or text[-1] not in "dwmy":
         return None
-    days = int(text[:-1]) * {"d": 1, "w": 7, "m": 30, "y": 365}[text[-1]]
-    return timedelta(days=days) if 1 <= days <= MAX_PERIOD_DAYS else None
+    days = count * {"d": 1, "w": 7, "m": 30, "y": 365}[text[-1]]
+    return timedelta(days=days) if days <= MAX_PERIOD_DAYS else None

@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import outbox
+from storage import inputs, outbox
 from storage.config import SurveyConfig
 from storage.models import Customer, Survey, SurveyInvitation
 from storage.refusals import Refused
-from storage.survey_definitions import Definition
+from storage.survey_definitions import MAX_QUESTIONS, Definition
 from storage.upsert import insert_ignore
 
 PREFIX = "sv:"
@@ -192,9 +192,10 @@ def question_keyboard(token: str, index: int, question: dict[str, Any]) -> Butto
 def parse_data(data: str) -> tuple[str, int, str] | None:
     """(token, question index, value) from callback_data, or None when malformed."""
     parts = data.removeprefix(PREFIX).split(":") if data.startswith(PREFIX) else []
-    if len(parts) != 3 or not parts[1].isdigit():
+    index = inputs.int_or_none(parts[1], low=0, high=MAX_QUESTIONS) if len(parts) == 3 else None
+    if index is None:
         return None
-    return parts[0], int(parts[1]), parts[2]
+    return parts[0], index, parts[2]
 
 
 # ---- invitations ----

@@ -13,6 +13,8 @@ from storage.config import CallbackConfig
 from storage.models import Customer, Task
 
 LIST_LIMIT = 30
+REASON_MAX = 1000  # why a follow-up is needed, as staff type it
+OUTCOME_MAX = 4096  # the note that closes it: a whole Telegram message is kept
 
 
 async def create(

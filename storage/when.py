@@ -24,11 +24,14 @@ _UNITS = {
     "w": "weeks", "week": "weeks", "weeks": "weeks",
     "分钟": "minutes", "小时": "hours", "天": "days", "周": "weeks", "星期": "weeks",
 }  # fmt: skip
-_RELATIVE = re.compile(r"in\s*(\d{1,4})\s*([a-z]+)", re.IGNORECASE)
-_RELATIVE_ZH = re.compile(r"(\d{1,4})\s*(分钟|小时|天|周|星期)\s*[后以]?后?")
-_CLOCK = re.compile(r"(\d{1,2})[:：](\d{2})")
-_ABSOLUTE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\d{1,2})[:：](\d{2}))?")
-_DAY_AND_CLOCK = re.compile(r"(today|tomorrow|今天|明天|后天)\s*(?:(\d{1,2})[:：](\d{2}))?", re.IGNORECASE)
+# [0-9], not \d: \d also matches other scripts' digits ("١", "߁").
+_RELATIVE = re.compile(r"in\s*([0-9]{1,4})\s*([a-z]+)", re.IGNORECASE)
+_RELATIVE_ZH = re.compile(r"([0-9]{1,4})\s*(分钟|小时|天|周|星期)\s*[后以]?后?")
+_CLOCK = re.compile(r"([0-9]{1,2})[:：]([0-9]{2})")
+_ABSOLUTE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[ T]+([0-9]{1,2})[:：]([0-9]{2}))?")
+_DAY_AND_CLOCK = re.compile(
+    r"(today|tomorrow|今天|明天|后天)\s*(?:([0-9]{1,2})[:：]([0-9]{2}))?", re.IGNORECASE
+)
 DEFAULT_HOUR = 10  # a day without a time of day: the morning
 
 
@@ -43,6 +46,15 @@ def _clock(hour: str | None, minute: str | None) -> time:
 
 def _local(day: date, at: time, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
+
+
+def _check_day(day: date, now: datetime) -> None:
+    """Refuse a day far outside the allowed window before it meets a time zone: 0001-01-01 or
+    9999-12-31 would overflow datetime there (a day of slack each side for the zone offset)."""
+    if day < now.date() - timedelta(days=1):
+        raise WhenError("callbacks.when_past")
+    if day > (now + MAX_AHEAD).date() + timedelta(days=1):
+        raise WhenError("callbacks.when_too_far")
 
 
 def parse_when(text: str, now: datetime, timezone: str) -> datetime:
@@ -62,6 +74,7 @@ def parse_when(text: str, now: datetime, timezone: str) -> datetime:
             day = date(int(m[1]), int(m[2]), int(m[3]))
         except ValueError:
             raise WhenError("callbacks.when_invalid") from None
+        _check_day(day, now)
         when = _local(day, _clock(m[4], m[5]), tz)
     elif m := _DAY_AND_CLOCK.fullmatch(text):
         today = now.astimezone(tz).date()

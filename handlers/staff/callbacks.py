@@ -14,7 +14,8 @@ from handlers.common import command_args, display_name, language_for
 from handlers.context import AppContext
 from handlers.paging import Listing
 from handlers.replies import answer_in_chat
-from storage import audit, conversations, customers, tasks
+from storage import audit, conversations, customers, inputs, tasks
+from storage.inputs import InputRefused
 from storage.models import Button, Conversation, StaffMember
 from storage.staff import can_see_personal_data
 from storage.when import WhenError, format_local, parse_when
@@ -55,7 +56,11 @@ async def schedule(update: Update, context: AppContext) -> None:
     except WhenError as error:
         await message.reply_text(context.t(lang, error.code))
         return
-    reason = " ".join(reason_words).strip()
+    try:
+        reason = inputs.bounded_text(" ".join(reason_words), tasks.REASON_MAX)
+    except InputRefused as refused:
+        await message.reply_text(context.t(lang, refused.code, **refused.params))
+        return
     if not reason:
         await message.reply_text(context.t(lang, "callbacks.reason_missing"))
         return
@@ -69,7 +74,7 @@ async def schedule(update: Update, context: AppContext) -> None:
             session,
             customer_id=customer.id,
             kind="callback",
-            reason=reason[:1000],
+            reason=reason,
             due_at=due_at,
             created_by=user.id,
             notify_customer=notify,
@@ -176,7 +181,13 @@ async def on_outcome(
     """The outcome note after Done: closes the task (a second note for a closed task changes nothing)."""
     message, user = update.effective_message, update.effective_user
     lang = language_for(update, context)
-    outcome = (message.text or "").strip()
+    try:
+        outcome = inputs.bounded_text(message.text or "", tasks.OUTCOME_MAX)
+    except InputRefused as refused:  # the step stays: a shorter note still closes the task
+        await message.reply_text(
+            context.t(lang, refused.code, **refused.params), reply_markup=ForceReply(selective=True)
+        )
+        return
     if not outcome:
         await message.reply_text(
             context.t(lang, "callbacks.outcome_empty"), reply_markup=ForceReply(selective=True)

@@ -9,7 +9,8 @@ from handlers import paging
 from handlers.common import command_args, language_for
 from handlers.context import AppContext
 from handlers.paging import Listing
-from storage import audit, rewards
+from storage import audit, inputs, rewards
+from storage.inputs import InputRefused
 from storage.models import Reward
 from storage.rewards import CatalogRefused
 
@@ -40,9 +41,7 @@ async def listing(update: Update, context: AppContext, session: AsyncSession) ->
 
 
 def _reward_id(raw: str) -> int:
-    if not raw.lstrip("#").isdigit() or len(raw) > 10:
-        raise CatalogRefused("reward.staff_usage")
-    return int(raw.lstrip("#"))
+    return inputs.parse_int(raw, low=1, high=inputs.MAX_ID, hash_ok=True, code="reward.staff_usage")
 
 
 async def manage(update: Update, context: AppContext) -> None:
@@ -81,7 +80,7 @@ async def manage(update: Update, context: AppContext) -> None:
                 detail=detail,
             )
             line = _line(context, lang, reward)
-    except CatalogRefused as refused:  # rolled back: the catalog is unchanged
+    except (CatalogRefused, InputRefused) as refused:  # rolled back: the catalog is unchanged
         await message.reply_text(context.t(lang, refused.code, **refused.params))
         return
     await message.reply_text(context.t(lang, "reward.staff_saved") + "\n" + line)

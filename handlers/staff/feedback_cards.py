@@ -25,7 +25,7 @@ from handlers.common import display_name, is_staff_chat
 from handlers.context import AppContext
 from handlers.paging import Listing
 from handlers.replies import send_split
-from storage import audit, conversations, feedback, surveys
+from storage import audit, conversations, feedback, inputs, surveys
 from storage.feedback import FeedbackRefused, Relay
 from storage.models import Customer, FeedbackItem, StaffMember, Task
 
@@ -172,7 +172,8 @@ async def on_button(update: Update, context: AppContext) -> None:
     lang = _lang(context)
     action, _, raw_id = (query.data or "").removeprefix(PREFIX).partition(":")
     async with context.unit_of_work() as session:
-        item = await feedback.get(session, int(raw_id)) if raw_id.isdigit() else None
+        item_id = inputs.int_or_none(raw_id, low=1, high=inputs.MAX_ID)
+        item = await feedback.get(session, item_id) if item_id is not None else None
         if item is None or action not in ACTIONS:
             await query.answer(context.t(lang, "button.stale"), show_alert=True)
             return

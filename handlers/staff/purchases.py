@@ -8,7 +8,8 @@ from telegram import Message, Update
 from handlers.authority import current_role
 from handlers.common import command_args, display_name, language_for
 from handlers.context import AppContext
-from storage import audit, customers, ledger, points, purchases
+from storage import audit, customers, inputs, ledger, points, purchases
+from storage.inputs import InputRefused
 from storage.models import Customer
 from storage.points import PointsRefused
 from storage.staff import can_see_personal_data
@@ -36,10 +37,10 @@ async def purchase(update: Update, context: AppContext) -> None:
         await message.reply_text(context.t(lang, "loyalty.purchase_usage"))
         return
     reference, raw_amount = parts[0], parts[1]
-    note = parts[2].strip()[:500] if len(parts) > 2 else None
     try:
         amount = purchases.parse_amount(raw_amount, context.config.loyalty)
-    except PointsRefused as refused:
+        note = inputs.bounded_text(parts[2], purchases.NOTE_MAX) if len(parts) > 2 else None
+    except (PointsRefused, InputRefused) as refused:
         await message.reply_text(context.t(lang, refused.code, **refused.params))
         return
     async with context.unit_of_work() as session:
@@ -85,10 +86,16 @@ async def _adjust(update: Update, context: AppContext, kind: str) -> None:
     message, user = update.effective_message, update.effective_user
     lang = language_for(update, context)
     parts = command_args(message).split(maxsplit=2)
-    if len(parts) < 3 or not parts[1].isdigit() or not parts[2].strip():
-        await message.reply_text(context.t(lang, f"loyalty.{kind}_usage"))
+    usage = f"loyalty.{kind}_usage"
+    try:
+        if len(parts) < 3 or not parts[2].strip():
+            raise InputRefused(usage)
+        amount = inputs.parse_int(parts[1], low=1, high=points.POINTS_MAX, code=usage)
+        reason = inputs.bounded_text(parts[2], points.REASON_MAX)
+    except InputRefused as refused:
+        await message.reply_text(context.t(lang, refused.code, **refused.params))
         return
-    reference, amount, reason = parts[0], int(parts[1]), parts[2].strip()[:500]
+    reference = parts[0]
     try:
         async with context.unit_of_work() as session:
             customer = await customers.find(session, reference, by_phone=_by_phone(context))

@@ -9,7 +9,8 @@ from telegram import Update
 from handlers.common import command_args, language_for
 from handlers.context import AppContext
 from handlers.loyalty_text import local_time
-from storage import audit, redemptions
+from storage import audit, inputs, redemptions
+from storage.inputs import InputRefused
 from storage.models import StaffMember
 from storage.redemptions import RedemptionRefused
 
@@ -55,7 +56,12 @@ async def cancel(update: Update, context: AppContext) -> None:
     if len(parts) < 2 or not parts[1].strip():
         await message.reply_text(context.t(lang, "loyalty.cancel_usage"))
         return
-    code, reason = parts[0], parts[1].strip()[:500]
+    code = parts[0]
+    try:
+        reason = inputs.bounded_text(parts[1], redemptions.REASON_MAX)
+    except InputRefused as refused:
+        await message.reply_text(context.t(lang, refused.code, **refused.params))
+        return
     try:
         async with context.unit_of_work() as session:
             voucher = await redemptions.cancel(

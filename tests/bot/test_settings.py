@@ -41,6 +41,10 @@ def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
         ({"DEFAULT_TIMEZONE": "Mars/Olympus"}, "IANA"),
         ({"DEFAULT_LANGUAGE": "fr"}, "DEFAULT_LANGUAGE"),
         ({"OWNER_IDS": "12,abc"}, "OWNER_IDS"),
+        ({"OWNER_IDS": "12,²"}, "OWNER_IDS"),  # str.isdigit says yes, int() says no
+        ({"OWNER_IDS": "--12"}, "OWNER_IDS"),
+        ({"BIRTHDAY_TIME": "²:00"}, "BIRTHDAY_TIME"),
+        ({"SURVEY_THROTTLE_DAYS": "³"}, "SURVEY_THROTTLE_DAYS"),
         ({"STAFF_CHAT_ID": "group"}, "STAFF_CHAT_ID"),
         ({"WEBHOOK_URL": "https://example.org/hook"}, "WEBHOOK_SECRET"),
     ],

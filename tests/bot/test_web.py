@@ -1,14 +1,17 @@
-"""/healthz answers 503 when the database does not."""
+"""The webhook server: /healthz answers 503 without a database; a body that is not an update is a 400."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import socket
 from types import SimpleNamespace
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.application import UpdateMetrics
-from bot.web import make_web_app
+from bot.web import SECRET_HEADER, make_web_app
 from storage import db
 
 
@@ -32,3 +35,29 @@ async def test_healthz_reports_an_unreachable_database() -> None:
         forbidden = await client.post("/hook", json={})
         assert forbidden.status == 403
     await engine.dispose()
+
+
+BAD_BODIES = ["[]", '"x"', "1", "null", '{"foo": 1}', '{"update_id": "x"}', '{"update_id": true}',
+              '{"update_id": 1, "message": "x"}', '{"update_id": 1, "message": {"x": 1}}',
+              "[" * 100_000 + "]" * 100_000, "{not json"]  # fmt: skip
+
+
+async def test_a_body_that_is_not_an_update_is_a_quiet_400(caplog: pytest.LogCaptureFixture) -> None:
+    queue: asyncio.Queue[object] = asyncio.Queue()
+    app = SimpleNamespace(
+        settings=SimpleNamespace(webhook_url="https://example.org/hook", webhook_secret="s3cret"),
+        bot=None,
+        update_queue=queue,
+    )
+    caplog.set_level(logging.WARNING, logger="bot.web")
+    async with TestClient(TestServer(make_web_app(app))) as client:  # type: ignore[arg-type]
+        for body in BAD_BODIES:
+            response = await client.post(
+                "/hook", data=body, headers={SECRET_HEADER: "s3cret", "Content-Type": "application/json"}
+            )
+            assert response.status == 400, body[:40]
+    assert queue.empty()
+    refused = [r for r in caplog.records if r.name == "bot.web"]
+    assert len(refused) == len(BAD_BODIES)
+    assert all(r.levelno == logging.WARNING and r.exc_info is None for r in refused)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
