@@ -11,6 +11,7 @@ from enum import IntEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.inputs import MAX_TELEGRAM_ID, int_or_none
 from storage.models import StaffMember
 from storage.refusals import Refused
 
@@ -98,6 +99,5 @@ async def find_member(session: AsyncSession, reference: str) -> StaffMember | No
     if ref.startswith("@"):
         rows = await session.scalars(select(StaffMember))
         return next((m for m in rows if (m.username or "").lower() == ref[1:].lower()), None)
-    if ref.isdigit():
-        return await session.get(StaffMember, int(ref))
-    return None
+    telegram_id = int_or_none(ref, low=1, high=MAX_TELEGRAM_ID)
+    return await session.get(StaffMember, telegram_id) if telegram_id is not None else None

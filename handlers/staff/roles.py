@@ -10,7 +10,7 @@ from handlers.authority import current_role
 from handlers.common import command_args, language_for
 from handlers.context import AppContext
 from handlers.paging import Listing
-from storage import audit, inputs, staff
+from storage import audit, staff
 from storage.staff import Role, RoleChangeRefused
 
 LIST = "st"  # /staff in handlers.paging
@@ -47,11 +47,8 @@ async def _change(update: Update, context: AppContext, role: Role) -> None:
     if not reference:
         await message.reply_text(context.t(lang, "staff.role_usage"))
         return
-    # A Telegram id must fit the BIGINT column before storage.staff looks it up.
-    telegram_id = inputs.int_or_none(reference, low=1, high=inputs.MAX_TELEGRAM_ID)
-    plausible = reference.startswith("@") or telegram_id is not None
     async with context.unit_of_work() as session:
-        member = await staff.find_member(session, reference) if plausible else None
+        member = await staff.find_member(session, reference)
         if member is None:
             await message.reply_text(context.t(lang, "staff.refused_unknown", reference=reference))
             return
