@@ -24,11 +24,11 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
 from tests.emulator import BotApiEmulator
+from tests.emulator.settling import settle_on
 
 pytestmark = pytest.mark.asyncio
 CHOICE = InlineKeyboardMarkup([[InlineKeyboardButton("Yes", callback_data="yes"), InlineKeyboardButton(
@@ -76,13 +76,6 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[BotApiEmulator]:
-    async with BotApiEmulator() as emulator:
-        yield emulator
-        emulator.assert_no_violations()
-
-
-@pytest.fixture
 async def app(emu: BotApiEmulator) -> AsyncIterator[Application]:
     application = (
         Application.builder()
@@ -97,23 +90,11 @@ async def app(emu: BotApiEmulator) -> AsyncIterator[Application]:
     application.add_handler(MessageHandler(filters.CONTACT, contact))
     application.add_handler(MessageHandler(filters.Document.ALL, document))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text))
-    processed: set[int] = set()
-    changed = asyncio.Condition()
 
-    async def done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        async with changed:
-            processed.add(update.update_id)
-            changed.notify_all()
-
-    async def settle(update_id: int) -> None:
-        async with changed:
-            await asyncio.wait_for(changed.wait_for(lambda: update_id in processed), 5)
-
-    application.add_handler(TypeHandler(Update, done), group=1)
+    settle_on(application, emu)
     await application.initialize()
     await application.updater.start_polling(poll_interval=0.0, timeout=5)
     await application.start()
-    emu.settle = settle
     yield application
     emu.settle = None
     await application.updater.stop()

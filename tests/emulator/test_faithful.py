@@ -3,7 +3,6 @@ entities, length limits, edits, membership changes, deleted and inaccessible mes
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,6 +11,7 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, TypeHandler
 
 from tests.emulator import BotApiEmulator
+from tests.emulator.settling import settle_on
 
 pytestmark = pytest.mark.asyncio
 PICK = InlineKeyboardMarkup.from_button(InlineKeyboardButton("Go", callback_data="go"))
@@ -30,42 +30,23 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.callback_query.answer(f"got {update.callback_query.data}")
 
 
-@pytest.fixture
-async def emu() -> AsyncIterator[BotApiEmulator]:
-    async with BotApiEmulator() as emulator:
-        yield emulator
-        emulator.assert_no_violations()
-
-
 async def run_app(
     emu: BotApiEmulator, allowed_updates: list[str] | None
 ) -> AsyncIterator[tuple[Application, list[Update]]]:
     application = Application.builder().token(emu.token).base_url(emu.base_url).build()
     seen: list[Update] = []
-    processed: set[int] = set()
-    changed = asyncio.Condition()
 
     async def record(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         seen.append(update)
-
-    async def done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        async with changed:
-            processed.add(update.update_id)
-            changed.notify_all()
-
-    async def settle(update_id: int) -> None:
-        async with changed:
-            await asyncio.wait_for(changed.wait_for(lambda: update_id in processed), 5)
 
     application.add_handler(TypeHandler(Update, record), group=-1)
     application.add_handler(CommandHandler("award", award))
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CallbackQueryHandler(answer))
-    application.add_handler(TypeHandler(Update, done), group=1)
+    settle_on(application, emu)
     await application.initialize()
     await application.updater.start_polling(poll_interval=0.0, timeout=5, allowed_updates=allowed_updates)
     await application.start()
-    emu.settle = settle
     yield application, seen
     emu.settle = None
     await application.updater.stop()
