@@ -4,12 +4,13 @@ call (so on the very parse that matched it), and closed by default.
 Every handler of the bot is built here, by `Registry.command`, `.message` or `.button`, with an `Access`:
 - `CUSTOMER`: a person in their own private chat (commands and messages are filtered to private chats;
   a button must be pressed in the presser's own private chat);
-- `staff(role)`: a current member of the staff group with at least `role`, in the staff group (bound by
+- `staff_access(role)`: a current member of the staff group with at least `role`, in the staff group (bound by
   a filter for commands and messages, checked for buttons). Membership is asked of Telegram (cached
   briefly, updated by chat_member updates) before any role is honoured, so someone who left is no longer
   staff, and nobody becomes staff by pressing a button or posting a file;
 - `BOOKKEEPING`: sees every update and may not answer or change anything a person asked for (last-seen,
-  membership tracking).
+  membership tracking);
+- `ROUTED`: a router whose every route (a button action, a conversation step) declares its own access.
 A staff command sent anywhere else is refused and audited by one handler registered last (`refusals`).
 tests/bot/test_authority.py fails when a handler is registered without a declared access.
 """
@@ -46,7 +47,7 @@ NEW_MESSAGES = filters.UpdateType.MESSAGE  # an edited command is never applied 
 
 @dataclass(frozen=True)
 class Access:
-    kind: str  # "customer" | "staff" | "bookkeeping"
+    kind: str  # "customer" | "staff" | "bookkeeping" | "routed"
     role: Role | None = None
     # Subcommands that need more than `role` ("/survey send" needs an admin, "/survey list" an agent).
     subcommands: Mapping[str, Role] = field(default_factory=dict)
@@ -97,14 +98,20 @@ class CaptionCommand(filters.MessageFilter):
 
 def caption_command(message: Message) -> str | None:
     """The command a caption starts with, parsed the way CommandHandler parses a text."""
-    entities, caption = message.caption_entities, message.caption or ""
-    if not entities or entities[0].type != "bot_command" or entities[0].offset != 0:
-        return None
-    name, _, addressee = caption[1 : entities[0].length].partition("@")
+    name, addressee = _leading_command(message.caption or "", message.caption_entities)
     bot = message.get_bot().username or ""
-    if addressee and addressee.lower() != bot.lower():
+    if name is None or (addressee and addressee.lower() != bot.lower()):
         return None
-    return name.lower()
+    return name
+
+
+def _leading_command(text: str, entities: tuple[Any, ...]) -> tuple[str | None, str]:
+    """("award", "engage_bot") of "/Award@engage_bot …": the bot_command entity at offset 0, as
+    CommandHandler reads it; (None, "") when the text does not start with one."""
+    if not entities or entities[0].type != "bot_command" or entities[0].offset != 0:
+        return None, ""
+    name, _, addressee = text[1 : entities[0].length].partition("@")
+    return name.lower(), addressee
 
 
 def subcommand(message: Message) -> tuple[str, str]:
@@ -116,9 +123,12 @@ def subcommand(message: Message) -> tuple[str, str]:
 
 
 def is_command(update: Update) -> bool:
-    """A text or a caption that starts with a command (as Telegram marks it)."""
+    """A person's text or caption that starts with a command (as Telegram marks it); never the bot's
+    own message under a pressed button."""
     message = update.effective_message
-    entities = (message.entities or message.caption_entities) if message is not None else ()
+    if message is None or update.callback_query is not None:
+        return False
+    entities = message.entities or message.caption_entities
     return bool(entities and entities[0].type == "bot_command" and entities[0].offset == 0)
 
 
@@ -226,16 +236,9 @@ class Registry:
             raise TypeError(f"{handler!r} has no declared access: build it with Registry")
         self.app.add_handler(handler, group)
 
-    def command(
-        self,
-        names: str | list[str],
-        callback: Callback,
-        access: Access,
-        extra: filters.BaseFilter | None = None,
-    ) -> None:
+    def command(self, names: str | list[str], callback: Callback, access: Access) -> None:
         names = [names] if isinstance(names, str) else names
-        chat = self._chat_filter(access)
-        flt = NEW_MESSAGES & chat & extra if extra is not None else NEW_MESSAGES & chat
+        flt = NEW_MESSAGES & self._chat_filter(access)
         if access.kind == "staff":
             self.staff_commands.update(names)
         self.add(CommandHandler(names, Guarded(callback, access, names[0]), filters=flt))
@@ -269,13 +272,8 @@ async def _refuse_elsewhere(update: Update, context: AppContext) -> None:
     message, user, chat = update.effective_message, update.effective_user, update.effective_chat
     if message is None or user is None or chat is None:
         return
-    await _admit_staff(update, context, staff_access(Role.AGENT), _command_word(message))
-
-
-def _command_word(message: Message) -> str:
-    entity = message.entities[0] if message.entities else None
-    text = message.text or ""
-    return text[1 : entity.length].partition("@")[0].lower() if entity is not None else ""
+    name, _ = _leading_command(message.text or "", message.entities)
+    await _admit_staff(update, context, staff_access(Role.AGENT), name or "")
 
 
 async def _edited_command(update: Update, context: AppContext) -> None:

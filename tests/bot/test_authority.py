@@ -99,3 +99,17 @@ def test_every_staff_command_has_a_refusal_elsewhere(app: Any) -> None:
     }
     refusal = [h for h in _handlers(app) if isinstance(h, CommandHandler) and h.callback.action == "refusal"]
     assert len(refusal) == 1 and set(refusal[0].commands) == staff_names
+
+
+def test_a_button_press_is_never_read_as_a_command(app: Any) -> None:
+    """The bot's own message under a button may start with a command: the guard must not take a
+    subcommand (and so a role) from it."""
+    from telegram import CallbackQuery
+
+    from handlers.authority import is_command
+
+    bot_message = _command_update(app, "/survey send f all", Chat(STAFF_CHAT, Chat.SUPERGROUP)).message
+    query = CallbackQuery("1", User(7, "Eve", is_bot=False), "ci", message=bot_message, data="pg:sv:2")
+    query.set_bot(app.bot)
+    assert is_command(_command_update(app, "/survey send f all", Chat(STAFF_CHAT, Chat.SUPERGROUP)))
+    assert not is_command(Update(2, callback_query=query))
