@@ -11,6 +11,7 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 
 from handlers.context import AppContext
 from handlers.replies import LIMIT, edit_text, units
+from storage import inputs
 
 PREFIX = "pg:"
 PATTERN = rf"^{PREFIX}"
@@ -32,10 +33,10 @@ class Listing:
 def parse(data: str) -> tuple[str, int] | None:
     """("cb", 2) from "pg:cb:2"; None for anything else (forged or from an older version)."""
     name, _, raw = data.removeprefix(PREFIX).partition(":")
-    if not data.startswith(PREFIX) or not name or not raw.isdigit() or len(raw) > 4:
+    page = inputs.int_or_none(raw, low=1, high=MAX_PAGE)
+    if not data.startswith(PREFIX) or not name or page is None:
         return None
-    page = int(raw)
-    return (name, page) if 1 <= page <= MAX_PAGE else None
+    return name, page
 
 
 def pages(listing: Listing, room: int) -> list[list[str]]:

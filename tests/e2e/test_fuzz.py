@@ -51,9 +51,11 @@ HOSTILE = [
     "close f", "general f", "send f all", "send f tier gold", "surveys", "surveys 30d", "surveys 999999d",
     "ABCD-1234", "\u200b", "\n", "x\ny",
 ]  # fmt: skip
+NUMBERS = ["²", "١٢", "-1", "0", "1", "2", "99999999999999999999999", "1e3", " 1", "1:2"]
 FORGED_PREFIXES = [
     "b:", "fc:claim:", "fc:resolve:", "fc:callback:", "fc:x:", "sv:", "pts:", "rw:", "consent:yes:",
-    "consent:no", "lang:", "profile:", "profile:skip", "",
+    "consent:no", "lang:", "profile:", "profile:skip", "pg:cb:", "pg:rw:", "pg:st:", "pg:sv:", "pg:fb:",
+    "pg:", "pg:xx:", "",
 ]  # fmt: skip
 
 
@@ -122,7 +124,10 @@ def _command() -> st.SearchStrategy[str]:
 
 
 def _forged() -> st.SearchStrategy[str]:
-    tail = st.one_of(st.sampled_from(HOSTILE), st.integers(-(2**70), 2**70).map(str), st.text(max_size=30))
+    numbers = st.sampled_from(NUMBERS)  # what a forged button most likely carries where an id belongs
+    tail = st.one_of(
+        numbers, st.sampled_from(HOSTILE), st.integers(-(2**70), 2**70).map(str), st.text(max_size=30)
+    )
     return st.builds(lambda p, t: p + t, st.sampled_from(FORGED_PREFIXES), tail).filter(
         lambda d: 1 <= len(d.encode()) <= 64
     )
@@ -132,7 +137,10 @@ ACTION = st.one_of(
     st.tuples(st.just("text"), _text()),
     st.tuples(st.just("command"), _command()),
     st.tuples(st.just("press"), st.integers(0, 10_000)),
+    # The staff group is public: anyone can see its messages and press their buttons (Telegram allows it).
+    st.tuples(st.just("press_staff_group"), st.integers(0, 10_000)),
     st.tuples(st.just("forged"), _forged()),
+    st.tuples(st.just("forged_staff_group"), _forged()),
     st.tuples(st.just("contact"), st.sampled_from([None, PHONE, "+1 202 555 0100", "12"])),
     st.tuples(
         st.just("document"), st.sampled_from(["/survey", "/survey@engage_test_bot", "", "/award #1 5 x"])
@@ -161,6 +169,7 @@ async def _cast(harness: Harness) -> list[Actor]:
     former = harness.customer(9004, "Fred", username="fred")
     await former.send("/staff", chat=group)  # an agent once
     await group.leave(former)
+    harness.emu.state.chats[group.chat_id].chat["username"] = "staffroom"  # public: anyone may look
     other = harness.emu.group(-100777, "Neighbours")
     return [
         Actor("customer", kim, None, None, own_data=(PHONE, "4915799887766", BIRTHDAY)),
@@ -204,16 +213,17 @@ class Run:
             self._remember(actor, await person.send(value, chat=chat))
         elif kind == "command":
             self._remember(actor, await person.send(value, chat=chat))
-        elif kind == "press":
-            messages = [m for m in person.messages(chat) if m.buttons]
-            if messages:
+        elif kind in ("press", "press_staff_group"):
+            where = self.harness.staff_group if kind == "press_staff_group" else chat
+            messages = [m for m in person.messages(where) if m.buttons]
+            if messages and self.harness.staff_group.status(person) != "kicked":
                 message = messages[value % len(messages)]
                 labels = [label for row in message.buttons for label in row if label in message.button_data]
                 if labels:
                     await person.press(labels[value % len(labels)], message)
-        elif kind == "forged":
-            messages = person.messages(chat)
-            if messages:
+        elif kind in ("forged", "forged_staff_group"):
+            messages = person.messages(self.harness.staff_group if kind == "forged_staff_group" else chat)
+            if messages and self.harness.staff_group.status(person) != "kicked":
                 await person.press_data(value, messages[-1])
         elif kind == "contact":  # None: their own contact (a number of their own); else someone else's
             if chat is None and value is None:

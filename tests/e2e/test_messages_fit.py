@@ -146,7 +146,7 @@ async def test_open_follow_ups_page_in_place_and_reread_on_every_press(harness: 
     assert page.text.endswith("Page 2/3") and "· call 21 ·" not in page.text and "· call 41 ·" in page.text
 
     stale = harness.t("en", "button.stale")
-    for forged in ("pg:cb:x", "pg:cb:99999", "pg:cb:0", "pg:nope:1", "pg:"):
+    for forged in ("pg:cb:x", "pg:cb:²", "pg:cb:١", "pg:cb:99999", "pg:cb:0", "pg:nope:1", "pg:"):
         answer = await harness.agent.press_data(forged, page)
         assert answer is not None and answer["text"] == stale and answer["show_alert"]
     assert len(group.messages()) == 1  # no error message anywhere
