@@ -109,11 +109,16 @@ async def get(session: AsyncSession, item_id: int) -> FeedbackItem | None:
     return await session.get(FeedbackItem, item_id)
 
 
-async def open_items(session: AsyncSession, limit: int = 20) -> list[FeedbackItem]:
-    rows = await session.scalars(
-        select(FeedbackItem).where(FeedbackItem.status != "resolved").order_by(FeedbackItem.id).limit(limit)
+async def open_items(session: AsyncSession, limit: int = 20) -> list[tuple[FeedbackItem, Customer]]:
+    """The items not yet resolved, oldest first, each with its customer (one query for the list)."""
+    rows = await session.execute(
+        select(FeedbackItem, Customer)
+        .join(Customer, Customer.id == FeedbackItem.customer_id)
+        .where(FeedbackItem.status != "resolved")
+        .order_by(FeedbackItem.id)
+        .limit(limit)
     )
-    return list(rows)
+    return [(item, customer) for item, customer in rows]
 
 
 async def claim(session: AsyncSession, item: FeedbackItem, staff_id: int, now: datetime) -> None:

@@ -50,11 +50,13 @@ async def manage(update: Update, context: AppContext) -> None:
     sub, _, rest = command_args(message).partition(" ")
     sub, rest = sub.lower(), rest.strip()
     config, now = context.config.loyalty, context.now()
+    if sub == "list":
+        async with context.unit_of_work() as session:
+            listed = await listing(update, context, session)
+        await paging.reply(message, context, LIST, listed)  # after the transaction: no network inside it
+        return
     try:
         async with context.unit_of_work() as session:
-            if sub == "list":
-                await paging.reply(message, context, LIST, await listing(update, context, session))
-                return
             if sub == "add":
                 reward = await rewards.add(session, rewards.parse_spec(rest), config, now)
                 detail = rewards.parse_spec(rest)

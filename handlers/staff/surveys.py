@@ -242,10 +242,13 @@ async def command(update: Update, context: AppContext) -> None:
         return
     lang = _lang(context)
     sub, rest = subcommand(message)  # the parse the guard checked the subcommand's role on
+    if sub == "list":
+        async with context.unit_of_work() as session:
+            listed = await listing(update, context, session)
+        await paging.reply(message, context, LIST, listed)  # after the transaction: no network inside it
+        return
     async with context.unit_of_work() as session:
-        if sub == "list":
-            await paging.reply(message, context, LIST, await listing(update, context, session))
-        elif sub == "new":
+        if sub == "new":
             await _new(context, session, message, rest)
         elif sub in MANAGE:
             await _manage(context, session, message, sub, rest)

@@ -79,6 +79,8 @@ async def test_feedback_lifecycle(sessions: async_sessionmaker[AsyncSession], cl
         found = await feedback.find_by_message(session, 100, 9)
         assert isinstance(found, Relay) and found.item.id == item.id
         assert await feedback.find_by_message(session, 100, 10) is None
+        [(listed, customer)] = await feedback.open_items(session)
+        assert listed.id == item.id and customer.id == item.customer_id
 
         await feedback.resolve(session, item, 7, clock.now())
         await feedback.set_resolution(session, item, "Refunded")
