@@ -1,11 +1,11 @@
 """Messages that fit Telegram: long texts split into parts (nothing a customer wrote is dropped), lists
 packed into messages, and edits of a pressed button's message that stay quiet when the message is gone,
-inaccessible (older than 48 hours) or unchanged."""
+inaccessible or unchanged."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import (
@@ -124,20 +124,14 @@ def _reply(message_id: int | None) -> ReplyParameters | None:
 async def edit_text(
     message: MaybeInaccessibleMessage | None, text: str, reply_markup: InlineKeyboardMarkup | None = None
 ) -> bool:
-    """Edit a bot message; False (logged) when it is gone, can't be edited, or already shows this.
-    By chat and id, so a message older than 48 hours (inaccessible to the bot) is still tried."""
+    """Edit a bot message's text; False (logged) when it is gone, can't be edited, or already shows this.
+    By chat and id, so a message the bot can no longer read (inaccessible) is still tried."""
     if message is None:
         return False
-    try:
-        await message.get_bot().edit_message_text(
-            text, chat_id=message.chat.id, message_id=message.message_id, reply_markup=reply_markup
-        )
-    except BadRequest as error:
-        if not is_quiet(error):
-            raise
-        log.info("message %s in chat %s not edited: %s", message.message_id, message.chat.id, error)
-        return False
-    return True
+    edit = message.get_bot().edit_message_text(
+        text, chat_id=message.chat.id, message_id=message.message_id, reply_markup=reply_markup
+    )
+    return await _quietly(edit, message)
 
 
 async def edit_markup(
@@ -146,16 +140,20 @@ async def edit_markup(
     """Change (or with None remove) a bot message's buttons; quiet as edit_text."""
     if message is None:
         return False
+    edit = message.get_bot().edit_message_reply_markup(
+        chat_id=message.chat.id, message_id=message.message_id, reply_markup=reply_markup
+    )
+    return await _quietly(edit, message)
+
+
+async def _quietly(edit: Awaitable[object], message: MaybeInaccessibleMessage) -> bool:
+    """Await an edit; a BadRequest that means "nothing (left) to edit" is logged and gives False."""
     try:
-        await message.get_bot().edit_message_reply_markup(
-            chat_id=message.chat.id, message_id=message.message_id, reply_markup=reply_markup
-        )
+        await edit
     except BadRequest as error:
         if not is_quiet(error):
             raise
-        log.info(
-            "buttons of message %s in chat %s not edited: %s", message.message_id, message.chat.id, error
-        )
+        log.info("message %s in chat %s not edited: %s", message.message_id, message.chat.id, error)
         return False
     return True
 

@@ -141,7 +141,7 @@ async def on_button(update: Update, context: AppContext, button: Button) -> None
     lang = language_for(update, context)
     tz = context.config.staff_timezone
     name = display_name(user.first_name, user.last_name)
-    chat_id = query.message.chat.id  # an InaccessibleMessage (older than 48 hours) still names its chat
+    chat_id = query.message.chat.id  # an InaccessibleMessage still names its chat
     async with context.unit_of_work() as session:
         task = await tasks.get_open(session, int(button.payload["task_id"]))
         if task is None:
