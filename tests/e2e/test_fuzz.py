@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from handlers.authority import Guarded
 from storage.staff import Role
@@ -54,7 +55,7 @@ HOSTILE = [
 NUMBERS = ["²", "١٢", "-1", "0", "1", "2", "99999999999999999999999", "1e3", " 1", "1:2"]
 FORGED_PREFIXES = [
     "b:", "fc:claim:", "fc:resolve:", "fc:callback:", "fc:x:", "sv:", "pts:", "rw:", "consent:yes:",
-    "consent:no", "lang:", "profile:", "profile:skip", "pg:cb:", "pg:rw:", "pg:st:", "pg:sv:", "pg:fb:",
+    "consent:no", "lang:", "profile:", "step:skip", "pg:cb:", "pg:rw:", "pg:st:", "pg:sv:", "pg:fb:",
     "pg:", "pg:xx:", "",
 ]  # fmt: skip
 
@@ -304,3 +305,16 @@ async def test_fuzz(harness: Harness, errors: Errors, batch: list[tuple[int, tup
         await run.check(run.actors[who], kind, value)
     assert await ledger_problems(harness.sessions) == []
     FIGURES.seconds += time.monotonic() - started
+
+
+async def test_the_fuzz_reaches_every_command_and_button(harness: Harness) -> None:
+    """A command or button added without a place in the fuzz suite fails here."""
+    assert harness.app is not None
+    handlers = [h for group in harness.app.handlers.values() for h in group]
+    commands = {c for h in handlers if isinstance(h, CommandHandler) for c in h.commands}
+    assert commands <= set(COMMANDS), commands - set(COMMANDS)
+    patterns = [h.pattern for h in handlers if isinstance(h, CallbackQueryHandler) and h.pattern is not None]
+    unforged = [
+        p.pattern for p in patterns if not any(p.match(f) or p.match(f + "1") for f in FORGED_PREFIXES)
+    ]
+    assert unforged == []
