@@ -42,10 +42,11 @@ from telegram.request import HTTPXRequest
 from bot.i18n import Catalog
 from jobs import birthdays, callbacks
 from jobs.sender import Sender
-from storage import db, migrate
-from storage.clock import FakeClock, SystemClock
-from storage.config import Config, SenderConfig
-from storage.models import OutboxMessage
+from storage import migrate
+from storage.core import db
+from storage.core.clock import FakeClock, SystemClock
+from storage.core.config import Config, SenderConfig
+from storage.people.models import OutboxMessage
 from tests.jobs.fakes import FakeMessage
 
 CONFIG = Config(staff_chat_id=-100, staff_timezone="UTC")

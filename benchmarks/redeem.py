@@ -17,10 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from storage import customers, db, ledger, redemptions, rewards
-from storage.clock import SystemClock
-from storage.config import Config
-from storage.customers import TelegramProfile
+from storage.core import db
+from storage.core.clock import SystemClock
+from storage.core.config import Config
+from storage.loyalty import ledger, redemptions, rewards
+from storage.people import customers
+from storage.people.customers import TelegramProfile
 from tests.databases import drop_database, new_database_url
 
 CONCURRENCY = (1, 10, 100)

@@ -22,7 +22,7 @@ from pathlib import Path
 from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
-from storage.clock import SystemClock
+from storage.core.clock import SystemClock
 from tests.databases import new_database_url
 from tests.e2e.harness import Harness
 from tests.emulator import BotApiEmulator, UserDriver

@@ -36,9 +36,12 @@ from handlers.staff import surveys as staff_surveys
 from handlers.steps import StepRouter
 from handlers.steps import cancel as steps_cancel
 from jobs import birthdays, sender
-from storage import db, migrate, staff, tasks
-from storage.clock import Clock, SystemClock
-from storage.staff import Role
+from storage import migrate
+from storage.care import tasks
+from storage.core import db
+from storage.core.clock import Clock, SystemClock
+from storage.people import staff
+from storage.people.staff import Role
 
 log = logging.getLogger(__name__)
 

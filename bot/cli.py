@@ -12,7 +12,8 @@ from telegram import Update
 from bot.app import build_application
 from bot.settings import Settings, SettingsError
 from bot.web import serve_webhook
-from storage import db, migrate
+from storage import migrate
+from storage.core import db
 
 
 def _parser() -> argparse.ArgumentParser:

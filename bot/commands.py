@@ -8,7 +8,7 @@ from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommand
 from telegram.error import TelegramError
 
 from bot.i18n import Catalog
-from storage.config import Config
+from storage.core.config import Config
 
 log = logging.getLogger(__name__)
 

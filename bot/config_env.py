@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
-from storage import inputs
-from storage.config import (
+from storage.core import inputs
+from storage.core.config import (
     LEAP_DAY_RULES,
     BirthdayConfig,
     CallbackConfig,

@@ -18,9 +18,9 @@ from bot.config_env import (
     survey_config,
     winback_from_env,
 )
-from storage import inputs
-from storage.config import LANGUAGES, Config
-from storage.timezones import is_valid_timezone
+from storage.core import inputs
+from storage.core.config import LANGUAGES, Config
+from storage.people.timezones import is_valid_timezone
 
 TELEGRAM_API_URL = "https://api.telegram.org"
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from handlers.context import AppContext
 from jobs import birthdays, callbacks, expiry, purchase_surveys, winback
-from storage import points
+from storage.loyalty import points
 
 
 async def birthday_tick(context: AppContext) -> None:

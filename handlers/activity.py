@@ -6,7 +6,7 @@ from telegram import Update
 
 from handlers.common import is_private
 from handlers.context import AppContext
-from storage import customers
+from storage.people import customers
 
 _MAX_REMEMBERED = 100_000
 

@@ -34,9 +34,10 @@ from telegram.ext import (
 from handlers import membership
 from handlers.common import command_args, display_name, language_for
 from handlers.context import AppContext
-from storage import audit, staff
-from storage.config import Config
-from storage.staff import Role
+from storage.core import audit
+from storage.core.config import Config
+from storage.people import staff
+from storage.people.staff import Role
 
 log = logging.getLogger(__name__)
 

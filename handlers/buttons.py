@@ -11,9 +11,10 @@ from telegram import Update
 from handlers.authority import Route, admit
 from handlers.common import language_for
 from handlers.context import AppContext
-from storage import buttons, customers
-from storage.buttons import ButtonRefused
-from storage.models import Button
+from storage.core import buttons
+from storage.core.buttons import ButtonRefused
+from storage.core.models import Button
+from storage.people import customers
 
 ButtonHandler = Callable[[Update, AppContext, Button], Awaitable[None]]
 PATTERN = rf"^{buttons.PREFIX}"

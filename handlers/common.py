@@ -7,8 +7,8 @@ from telegram import Message, Update
 from telegram.constants import ChatType
 
 from handlers.context import AppContext
-from storage import customers
-from storage.models import Customer
+from storage.people import customers
+from storage.people.models import Customer
 
 
 def language_for(update: Update, context: AppContext, customer: Customer | None = None) -> str:

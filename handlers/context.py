@@ -11,9 +11,9 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import CallbackContext, ExtBot
 
-from storage.clock import Clock
-from storage.config import Config
-from storage.staff import Role
+from storage.core.clock import Clock
+from storage.core.config import Config
+from storage.people.staff import Role
 
 
 class Texts(Protocol):

@@ -10,9 +10,12 @@ from telegram import ForceReply, Message, Update
 from handlers.common import command_args, joined_customer
 from handlers.context import AppContext
 from handlers.staff import feedback_cards
-from storage import conversations, customers, feedback
-from storage.feedback import FeedbackRefused, Relay
-from storage.models import Conversation, Customer
+from storage.care import feedback
+from storage.care.feedback import FeedbackRefused, Relay
+from storage.core import conversations
+from storage.core.models import Conversation
+from storage.people import customers
+from storage.people.models import Customer
 
 TEXT_STEP = "feedback/text"
 ANSWER_STEP = feedback_cards.ANSWER_STEP

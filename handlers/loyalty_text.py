@@ -6,7 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from handlers.context import AppContext
-from storage.models import LedgerEntry
+from storage.loyalty.models import LedgerEntry
 
 
 def local_date(when: datetime, timezone: str) -> str:

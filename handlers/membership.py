@@ -10,7 +10,8 @@ from telegram import ChatMember, Update
 from telegram.error import TelegramError
 
 from handlers.context import AppContext
-from storage import audit, staff
+from storage.core import audit
+from storage.people import staff
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,10 @@ from handlers import profile
 from handlers.common import language_for
 from handlers.context import AppContext
 from handlers.replies import edit_text
-from storage import customers, inputs, referrals
-from storage.customers import TelegramProfile
+from storage.core import inputs
+from storage.loyalty import referrals
+from storage.people import customers
+from storage.people.customers import TelegramProfile
 
 ACCEPT, DECLINE = "consent:yes", "consent:no"
 

@@ -11,7 +11,7 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 
 from handlers.context import AppContext
 from handlers.replies import LIMIT, edit_text, units
-from storage import inputs
+from storage.core import inputs
 
 PREFIX = "pg:"
 PATTERN = rf"^{PREFIX}"

@@ -10,8 +10,9 @@ from handlers.common import joined_customer
 from handlers.context import AppContext
 from handlers.loyalty_text import entry_line, local_date
 from handlers.replies import edit_text
-from storage import inputs, ledger, points, referrals, tiers
-from storage.models import Customer
+from storage.core import inputs
+from storage.loyalty import ledger, points, referrals, tiers
+from storage.people.models import Customer
 
 PAGE = 10
 MAX_OFFSET = 100_000  # no history is that long: a larger offset is a forged button

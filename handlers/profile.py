@@ -16,11 +16,13 @@ from telegram import (
 from handlers.common import display_name, joined_customer, language_for
 from handlers.context import AppContext
 from handlers.replies import answer_in_chat, edit_markup, edit_text
-from storage import conversations, customers
-from storage.birthdays import BirthdayError, parse_birthday
-from storage.config import LANGUAGES
-from storage.models import Conversation, Customer
-from storage.timezones import resolve_timezone
+from storage.core import conversations
+from storage.core.config import LANGUAGES
+from storage.core.models import Conversation
+from storage.people import customers
+from storage.people.birthdays import BirthdayError, parse_birthday
+from storage.people.models import Customer
+from storage.people.timezones import resolve_timezone
 
 FIELDS = ("birthday", "phone", "timezone")
 SKIP = "step:skip"

@@ -15,9 +15,12 @@ from handlers.common import joined_customer
 from handlers.context import AppContext
 from handlers.loyalty_text import local_date
 from handlers.replies import edit_text
-from storage import buttons, inputs, ledger, redemptions, rewards
-from storage.models import Button, Customer, Reward
-from storage.redemptions import RedemptionRefused
+from storage.core import buttons, inputs
+from storage.core.models import Button
+from storage.loyalty import ledger, redemptions, rewards
+from storage.loyalty.models import Reward
+from storage.loyalty.redemptions import RedemptionRefused
+from storage.people.models import Customer
 
 LIST, OPEN = "rw:list", "rw:open:"
 REDEEM, CONFIRM = "rewards/redeem", "rewards/confirm"

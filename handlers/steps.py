@@ -11,8 +11,9 @@ from telegram import ReplyKeyboardRemove, Update
 from handlers.authority import Route, admit
 from handlers.common import is_private, language_for
 from handlers.context import AppContext
-from storage import conversations, customers
-from storage.models import Conversation
+from storage.core import conversations
+from storage.core.models import Conversation
+from storage.people import customers
 
 StepHandler = Callable[[Update, AppContext, AsyncSession, Conversation], Awaitable[None]]
 

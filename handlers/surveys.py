@@ -13,10 +13,13 @@ from handlers.common import joined_customer, language_for
 from handlers.context import AppContext
 from handlers.replies import edit_text
 from handlers.staff import feedback_cards
-from storage import conversations, customers, survey_answers, surveys
-from storage.models import Conversation, Survey, SurveyInvitation
-from storage.survey_answers import Progress
-from storage.surveys import Buttons, SurveyRefused
+from storage.core import conversations
+from storage.core.models import Conversation
+from storage.people import customers
+from storage.surveys import answers, invitations
+from storage.surveys.answers import Progress
+from storage.surveys.invitations import Buttons, SurveyRefused
+from storage.surveys.models import Survey, SurveyInvitation
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +44,8 @@ def question_view(
     context: AppContext, lang: str, survey: Survey, invitation: SurveyInvitation
 ) -> tuple[str, InlineKeyboardMarkup]:
     index = invitation.position
-    template, params = surveys.question_message(survey, index)
-    rows = surveys.question_keyboard(invitation.token, index, survey.questions[index])
+    template, params = invitations.question_message(survey, index)
+    rows = invitations.question_keyboard(invitation.token, index, survey.questions[index])
     return context.t(lang, template, **params), markup(context, lang, rows)
 
 
@@ -100,7 +103,7 @@ async def _show(
         await edit_text(message, text, keyboard)  # e.g. "message is not modified" on a repeated update
     else:
         sent = await context.bot.send_message(chat_id, text, reply_markup=keyboard)
-        await surveys.set_message(session, invitation, sent.chat_id, sent.message_id)
+        await invitations.set_message(session, invitation, sent.chat_id, sent.message_id)
     if _asks_text(survey, invitation):
         await _ask_text(context, session, chat_id, lang, invitation)
 
@@ -134,7 +137,7 @@ async def open_survey(update: Update, context: AppContext) -> None:
             return
         lang = customer.language
         try:
-            invitation, survey = await surveys.open_for_customer(
+            invitation, survey = await invitations.open_for_customer(
                 session, customer, context.now(), context.config.surveys
             )
         except SurveyRefused as refused:
@@ -147,7 +150,7 @@ async def on_answer(update: Update, context: AppContext) -> None:
     """An answer button: "sv:<token>:<question>:<value>"."""
     query = update.callback_query
     user = query.from_user
-    parsed = surveys.parse_data(query.data or "")
+    parsed = invitations.parse_data(query.data or "")
     async with context.unit_of_work() as session:
         customer = await customers.get(session, user.id)
         lang = language_for(update, context, customer)
@@ -156,7 +159,7 @@ async def on_answer(update: Update, context: AppContext) -> None:
             return
         token, index, value = parsed
         try:
-            progress = await survey_answers.answer(
+            progress = await answers.answer(
                 session,
                 token,
                 index,
@@ -176,7 +179,7 @@ async def on_answer(update: Update, context: AppContext) -> None:
         await query.answer()
         message = query.message if isinstance(query.message, Message) else None
         if message is not None:
-            await surveys.set_message(session, progress.invitation, message.chat_id, message.message_id)
+            await invitations.set_message(session, progress.invitation, message.chat_id, message.message_id)
         if progress.outcome == "write":
             await _ask_text(context, session, user.id, lang, progress.invitation)
             return
@@ -194,7 +197,7 @@ async def on_text(update: Update, context: AppContext, session: AsyncSession, pe
         await message.reply_text(context.t(lang, "surveys.text_only"))
         return
     try:
-        progress = await survey_answers.answer(
+        progress = await answers.answer(
             session,
             str(pending.payload.get("token", "")),
             int(pending.payload.get("index", -1)),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage import greetings
-from storage.clock import Clock
-from storage.config import Config
-from storage.greetings import TierOf
+from storage.care import greetings
+from storage.care.greetings import TierOf
+from storage.core.clock import Clock
+from storage.core.config import Config
 
 BATCH = 500
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage import outbox, tasks
-from storage.clock import Clock
-from storage.config import Config
-from storage.models import StaffMember
-from storage.when import format_local
+from storage.care import tasks
+from storage.core.clock import Clock
+from storage.core.config import Config
+from storage.core.when import format_local
+from storage.people import outbox
+from storage.people.models import StaffMember
 
 
 async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config: Config) -> int:

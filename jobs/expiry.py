@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage import expiry, ledger
-from storage.clock import Clock
-from storage.config import Config
+from storage.core.clock import Clock
+from storage.core.config import Config
+from storage.loyalty import expiry, ledger
 
 BATCH = 500
 

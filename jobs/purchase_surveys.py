@@ -6,9 +6,9 @@ from collections import Counter
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage import purchase_surveys
-from storage.clock import Clock
-from storage.config import Config
+from storage.core.clock import Clock
+from storage.core.config import Config
+from storage.surveys import after_purchase
 
 BATCH = 500
 
@@ -18,7 +18,7 @@ async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config:
     total: Counter[str] = Counter()
     while True:
         async with sessions.begin() as session:
-            read, outcomes = await purchase_surveys.invite_due(
+            read, outcomes = await after_purchase.invite_due(
                 session, clock.now(), config.surveys, limit=BATCH
             )
         total.update(outcomes)

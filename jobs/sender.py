@@ -31,10 +31,10 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
-from storage import outbox
-from storage.clock import Clock
-from storage.config import SenderConfig
-from storage.models import OutboxMessage
+from storage.core.clock import Clock
+from storage.core.config import SenderConfig
+from storage.people import outbox
+from storage.people.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 

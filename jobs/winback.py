@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage import outbox, tasks, winback
-from storage.clock import Clock
-from storage.config import Config
+from storage.care import tasks, winback
+from storage.core.clock import Clock
+from storage.core.config import Config
+from storage.people import outbox
 
 BATCH = 500
 

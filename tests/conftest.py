@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 from bot.i18n import Catalog
-from storage import db
-from storage.clock import FakeClock
+from storage.core import db
+from storage.core.clock import FakeClock
 from tests.databases import drop_database, drop_template, new_database_url
 from tests.emulator import BotApiEmulator
 

@@ -11,7 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage import db, migrate
+from storage import migrate
+from storage.core import db
 
 POSTGRES_URL = os.environ.get("ENGAGEBOT_TEST_POSTGRES_URL", "")
 REQUIRE_POSTGRES = os.environ.get("ENGAGEBOT_REQUIRE_POSTGRES") == "1"

@@ -14,11 +14,14 @@ from handlers.common import command_args, display_name, language_for
 from handlers.context import AppContext
 from handlers.paging import Listing
 from handlers.replies import answer_in_chat
-from storage import audit, conversations, customers, inputs, tasks
-from storage.inputs import InputRefused
-from storage.models import Button, Conversation, StaffMember
-from storage.staff import can_see_personal_data
-from storage.when import WhenError, format_local, parse_when
+from storage.care import tasks
+from storage.core import audit, conversations, inputs
+from storage.core.inputs import InputRefused
+from storage.core.models import Button, Conversation
+from storage.core.when import WhenError, format_local, parse_when
+from storage.people import customers
+from storage.people.models import StaffMember
+from storage.people.staff import can_see_personal_data
 
 NOTIFY_FLAG = "--notify"
 OUTCOME_STEP = "callbacks/outcome"

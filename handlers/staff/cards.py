@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from handlers.common import display_name
 from handlers.context import AppContext
-from storage.models import Customer, Task
-from storage.staff import Role, can_see_personal_data
+from storage.care.models import Task
+from storage.people.models import Customer
+from storage.people.staff import Role, can_see_personal_data
 
 
 def customer_card(

@@ -9,10 +9,11 @@ from handlers import paging
 from handlers.common import command_args, language_for
 from handlers.context import AppContext
 from handlers.paging import Listing
-from storage import audit, inputs, rewards
-from storage.inputs import InputRefused
-from storage.models import Reward
-from storage.rewards import CatalogRefused
+from storage.core import audit, inputs
+from storage.core.inputs import InputRefused
+from storage.loyalty import rewards
+from storage.loyalty.models import Reward
+from storage.loyalty.rewards import CatalogRefused
 
 
 def _line(context: AppContext, lang: str, reward: Reward) -> str:

@@ -8,7 +8,7 @@ import warnings
 from dataclasses import dataclass
 from functools import cache
 
-from storage.survey_stats import WeekPoint
+from storage.surveys.stats import WeekPoint
 
 
 @dataclass(frozen=True)

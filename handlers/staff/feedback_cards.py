@@ -25,9 +25,12 @@ from handlers.common import display_name
 from handlers.context import AppContext
 from handlers.paging import Listing
 from handlers.replies import send_split
-from storage import audit, conversations, feedback, inputs, surveys
-from storage.feedback import FeedbackRefused, Relay
-from storage.models import Customer, FeedbackItem, StaffMember, Task
+from storage.care import feedback
+from storage.care.feedback import FeedbackRefused, Relay
+from storage.care.models import FeedbackItem, Task
+from storage.core import audit, conversations, inputs
+from storage.people.models import Customer, StaffMember
+from storage.surveys import invitations
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +59,7 @@ async def card_text(context: AppContext, session: AsyncSession, item: FeedbackIt
     customer = await session.get(Customer, item.customer_id)
     assert customer is not None
     if item.kind == "detractor":
-        survey = await surveys.get_survey(session, item.survey_id) if item.survey_id else None
+        survey = await invitations.get_survey(session, item.survey_id) if item.survey_id else None
         headline = context.t(
             lang,
             f"feedback.card_{item.score_kind}",

@@ -9,8 +9,9 @@ from handlers.common import command_args, language_for
 from handlers.context import AppContext
 from handlers.replies import pack
 from handlers.staff.cards import customer_card
-from storage import customers, tasks
-from storage.staff import can_see_personal_data
+from storage.care import tasks
+from storage.people import customers
+from storage.people.staff import can_see_personal_data
 
 
 async def find(update: Update, context: AppContext) -> None:

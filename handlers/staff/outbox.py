@@ -8,7 +8,7 @@ from telegram import Update
 
 from handlers.common import language_for
 from handlers.context import AppContext
-from storage import outbox
+from storage.people import outbox
 
 
 async def progress(update: Update, context: AppContext) -> None:

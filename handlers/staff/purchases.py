@@ -8,11 +8,13 @@ from telegram import Message, Update
 from handlers.authority import current_role
 from handlers.common import command_args, display_name, language_for
 from handlers.context import AppContext
-from storage import audit, customers, inputs, ledger, points, purchases
-from storage.inputs import InputRefused
-from storage.models import Customer
-from storage.points import PointsRefused
-from storage.staff import can_see_personal_data
+from storage.core import audit, inputs
+from storage.core.inputs import InputRefused
+from storage.loyalty import ledger, points, purchases
+from storage.loyalty.points import PointsRefused
+from storage.people import customers
+from storage.people.models import Customer
+from storage.people.staff import can_see_personal_data
 
 
 def _who(customer: Customer) -> str:

@@ -10,8 +10,9 @@ from handlers.authority import current_role
 from handlers.common import command_args, language_for
 from handlers.context import AppContext
 from handlers.paging import Listing
-from storage import audit, staff
-from storage.staff import Role, RoleChangeRefused
+from storage.core import audit
+from storage.people import staff
+from storage.people.staff import Role, RoleChangeRefused
 
 LIST = "st"  # /staff in handlers.paging
 

@@ -10,8 +10,8 @@ from telegram import InputFile, Update
 from handlers.common import command_args
 from handlers.context import AppContext
 from handlers.staff.charts import ChartLabels, trend_png
-from storage import survey_answers, survey_stats
-from storage.survey_stats import Summary
+from storage.surveys import answers, stats
+from storage.surveys.stats import Summary
 
 
 def _number(value: float | None, signed: bool = False) -> str:
@@ -51,15 +51,15 @@ async def command(update: Update, context: AppContext) -> None:
     if topic.lower() != "surveys":
         await message.reply_text(context.t(lang, "surveys.stats_usage"))
         return
-    period = survey_stats.parse_period(period_text)
+    period = stats.parse_period(period_text)
     if period is None:
         await message.reply_text(context.t(lang, "surveys.stats_usage"))
         return
     end = context.now()
     start = end - period
     async with context.unit_of_work() as session:
-        data = await survey_answers.stats_data(session, start, end)
-    summary = survey_stats.summarize(data.invited, data.responded, data.scores, start, end)
+        data = await answers.stats_data(session, start, end)
+    summary = stats.summarize(data.invited, data.responded, data.scores, start, end)
     label = period_text.strip() or "12w"
     await message.reply_text(summary_text(context, lang, summary, label))
     labels = ChartLabels(

@@ -14,11 +14,12 @@ from handlers.authority import subcommand
 from handlers.context import AppContext
 from handlers.paging import Listing
 from handlers.replies import edit_text
-from storage import audiences, audit, buttons, surveys
-from storage.audiences import AudienceError
-from storage.models import Button
-from storage.survey_definitions import Definition, DefinitionError, builtin, parse_json, parse_lines
-from storage.surveys import SurveyRefused
+from storage.core import audit, buttons
+from storage.core.models import Button
+from storage.surveys import audiences, invitations
+from storage.surveys.audiences import AudienceError
+from storage.surveys.definitions import Definition, DefinitionError, builtin, parse_json, parse_lines
+from storage.surveys.invitations import SurveyRefused
 
 LIST = "sv"  # /survey list in handlers.paging
 SEND, CANCEL = "surveys/send", "surveys/cancel"  # button actions (handlers.buttons routes them)
@@ -53,7 +54,7 @@ async def _create(
     lang = _lang(context)
     user_id = message.from_user.id if message.from_user else 0
     try:
-        survey = await surveys.create(session, definition, created_by=user_id, now=context.now())
+        survey = await invitations.create(session, definition, created_by=user_id, now=context.now())
     except SurveyRefused as refused:
         await message.reply_text(context.t(lang, refused.code, **refused.params))
         return
@@ -87,7 +88,7 @@ async def listing(update: Update, context: AppContext, session: AsyncSession) ->
     """/survey list (paged by handlers.paging)."""
     lang = _lang(context)
     lines = []
-    for entry in await surveys.list_surveys(session):
+    for entry in await invitations.list_surveys(session):
         survey = entry.survey
         lines.append(
             context.t(
@@ -113,11 +114,11 @@ async def _manage(context: AppContext, session: AsyncSession, message: Message, 
     now = context.now()
     try:
         if sub == "activate":
-            survey = await surveys.activate(session, name, now)
+            survey = await invitations.activate(session, name, now)
         elif sub == "close":
-            survey = await surveys.close(session, name, now)
+            survey = await invitations.close(session, name, now)
         else:
-            survey = await surveys.make_general(session, name)
+            survey = await invitations.make_general(session, name)
     except SurveyRefused as refused:
         await message.reply_text(context.t(lang, refused.code, **refused.params))
         return
@@ -134,7 +135,7 @@ async def _send_preview(context: AppContext, session: AsyncSession, message: Mes
     if not name or not audience_text.strip():
         await message.reply_text(context.t(lang, "surveys.send_usage"))
         return
-    survey = await surveys.by_name(session, name)
+    survey = await invitations.by_name(session, name)
     if survey is None or survey.status != "active":
         code = "surveys.unknown" if survey is None else "surveys.not_active"
         await message.reply_text(context.t(lang, code, name=name))
@@ -145,7 +146,7 @@ async def _send_preview(context: AppContext, session: AsyncSession, message: Mes
     except AudienceError as error:
         await message.reply_text(context.t(lang, error.code, **error.params))
         return
-    counts = await surveys.preview(session, resolved.customer_ids, context.now(), context.config.surveys)
+    counts = await invitations.preview(session, resolved.customer_ids, context.now(), context.config.surveys)
     text = context.t(
         lang,
         "surveys.send_preview",
@@ -197,7 +198,7 @@ async def on_send_button(update: Update, context: AppContext, button: Button) ->
             await query.answer()
             await edit_text(query.message, context.t(lang, "surveys.send_cancelled"))
             return
-        survey = await surveys.get_survey(session, int(payload["survey"]))
+        survey = await invitations.get_survey(session, int(payload["survey"]))
         try:
             resolved = await audiences.resolve(
                 session, audiences.parse(payload["audience"]), context.now(), context.config.loyalty
@@ -205,7 +206,7 @@ async def on_send_button(update: Update, context: AppContext, button: Button) ->
         except AudienceError as error:
             await query.answer(context.t(lang, error.code, **error.params), show_alert=True)
             return
-        counts = await surveys.send(
+        counts = await invitations.send(
             session,
             survey,
             resolved.customer_ids,

@@ -9,10 +9,11 @@ from telegram import Update
 from handlers.common import command_args, language_for
 from handlers.context import AppContext
 from handlers.loyalty_text import local_time
-from storage import audit, inputs, redemptions
-from storage.inputs import InputRefused
-from storage.models import StaffMember
-from storage.redemptions import RedemptionRefused
+from storage.core import audit, inputs
+from storage.core.inputs import InputRefused
+from storage.loyalty import redemptions
+from storage.loyalty.redemptions import RedemptionRefused
+from storage.people.models import StaffMember
 
 
 async def _refusal_text(context: AppContext, lang: str, refused: RedemptionRefused) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
-from storage.models import Base
+from storage.schema import metadata
 
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def run_migrations_online() -> None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from bot.settings import Settings, SettingsError
-from storage.config import WinbackConfig
+from storage.core.config import WinbackConfig
 
 
 def _config(**env: str):

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from bot.settings import Settings, SettingsError
-from storage.config import LoyaltyConfig
+from storage.core.config import LoyaltyConfig
 
 
 def _settings(**env: str) -> Settings:

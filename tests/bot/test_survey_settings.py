@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.settings import Settings, SettingsError
-from storage.config import SurveyConfig
+from storage.core.config import SurveyConfig
 
 
 def test_defaults_and_overrides() -> None:

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.application import UpdateMetrics
 from bot.web import SECRET_HEADER, make_web_app
-from storage import db
+from storage.core import db
 
 
 def _closed_port() -> int:

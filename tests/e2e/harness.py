@@ -18,10 +18,11 @@ from bot.i18n import Catalog
 from bot.settings import Settings
 from bot.ticks import TICKS
 from jobs import sender
-from storage import db, staff
-from storage.clock import FakeClock
-from storage.config import SenderConfig
-from storage.staff import Role
+from storage.core import db
+from storage.core.clock import FakeClock
+from storage.core.config import SenderConfig
+from storage.people import staff
+from storage.people.staff import Role
 from tests.emulator import BotApiEmulator, GroupChat, UserDriver
 
 STAFF_CHAT_ID = -1001234567890

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage import ledger
-from storage.models import Customer, Voucher
+from storage.loyalty import ledger
+from storage.loyalty.models import Voucher
+from storage.people.models import Customer
 from tests.e2e.harness import Harness
 from tests.e2e.invariants import ledger_problems
 from tests.emulator import UserDriver

@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from storage.models import AuditEntry, FeedbackItem, StaffMember
+from storage.care.models import FeedbackItem
+from storage.core.models import AuditEntry
+from storage.people.models import StaffMember
 from tests.e2e.harness import ADMIN_ID, AGENT_ID, Harness
 from tests.e2e.invariants import changed, ledger_problems, staff_state
 from tests.e2e.loyalty_steps import join, staff

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage import customers
+from storage.people import customers
 from tests.e2e.harness import Harness
 
 

@@ -8,9 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from storage import customers
-from storage.customers import TelegramProfile
-from storage.models import AuditEntry, FeedbackItem, Task
+from storage.care.models import FeedbackItem, Task
+from storage.core.models import AuditEntry
+from storage.people import customers
+from storage.people.customers import TelegramProfile
 from tests.e2e.harness import AGENT_ID, Harness
 from tests.emulator import UserDriver
 

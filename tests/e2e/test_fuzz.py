@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from handlers.authority import Guarded
-from storage.staff import Role
+from storage.people.staff import Role
 from tests.e2e.harness import Harness
 from tests.e2e.invariants import admin_only_state, changed, ledger_problems, staff_only_state
 from tests.e2e.loyalty_steps import join

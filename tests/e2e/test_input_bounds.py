@@ -9,7 +9,7 @@ import logging
 import pytest
 from sqlalchemy import func, select
 
-from storage.models import Task
+from storage.care.models import Task
 from tests.e2e.harness import Harness
 from tests.e2e.loyalty_steps import balance, customer_row, join, latest, staff
 from tests.emulator import UserDriver

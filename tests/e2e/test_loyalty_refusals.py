@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage.models import AuditEntry, OutboxMessage
+from storage.core.models import AuditEntry
+from storage.people.models import OutboxMessage
 from tests.e2e.harness import Harness
 from tests.e2e.loyalty_steps import (
     add_reward,

@@ -10,9 +10,11 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from jobs import callbacks
-from storage import customers, feedback, tasks
-from storage.customers import TelegramProfile
-from storage.models import Customer, FeedbackItem, Task
+from storage.care import feedback, tasks
+from storage.care.models import FeedbackItem, Task
+from storage.people import customers
+from storage.people.customers import TelegramProfile
+from storage.people.models import Customer
 from tests.e2e.harness import STAFF_CHAT_ID, Harness
 from tests.emulator import UserDriver
 from tests.emulator.driver import SentMessage

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from storage.models import AuditEntry, Conversation, Customer, StaffMember
+from storage.core.models import AuditEntry, Conversation
+from storage.people.models import Customer, StaffMember
 from tests.e2e.harness import Harness
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage.models import AuditEntry
+from storage.core.models import AuditEntry
 from tests.e2e.harness import ADMIN_ID, Harness
 
 

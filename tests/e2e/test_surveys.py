@@ -8,9 +8,12 @@ import json
 
 from sqlalchemy import func, select
 
-from storage import customers, ledger
-from storage.customers import TelegramProfile
-from storage.models import Customer, LedgerEntry, SurveyAnswer, SurveyInvitation
+from storage.loyalty import ledger
+from storage.loyalty.models import LedgerEntry
+from storage.people import customers
+from storage.people.customers import TelegramProfile
+from storage.people.models import Customer
+from storage.surveys.models import SurveyAnswer, SurveyInvitation
 from tests.e2e.harness import Harness
 from tests.emulator import UserDriver
 

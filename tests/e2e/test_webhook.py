@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from storage.clock import FakeClock
+from storage.core.clock import FakeClock
 from tests.databases import new_database_url
 from tests.e2e.harness import Harness
 from tests.emulator import BotApiEmulator

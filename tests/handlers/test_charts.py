@@ -7,8 +7,8 @@ import zlib
 from datetime import UTC, datetime
 
 from handlers.staff.charts import ChartLabels, trend_png
-from storage import survey_stats
-from storage.survey_stats import Score
+from storage.surveys import stats
+from storage.surveys.stats import Score
 
 LABELS = ChartLabels(title="CSAT and NPS per week", csat="CSAT %", nps="NPS", week="week")
 
@@ -37,13 +37,13 @@ def test_chart_is_a_valid_png() -> None:
         Score("nps", 10, datetime(2026, 1, 6, tzinfo=UTC)),
         Score("csat", 2, datetime(2026, 2, 20, tzinfo=UTC)),
     ]
-    summary = survey_stats.summarize(4, 2, scores, start, end)
+    summary = stats.summarize(4, 2, scores, start, end)
     assert _check_png(trend_png(summary.trend, LABELS)) == (800, 450)
-    empty = survey_stats.summarize(0, 0, [], start, end)
+    empty = stats.summarize(0, 0, [], start, end)
     assert _check_png(trend_png(empty.trend, LABELS)) == (800, 450)
 
 
 def test_chinese_labels_never_fail_the_chart() -> None:
     start, end = datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
     labels = ChartLabels(title="每周 CSAT 与 NPS", csat="CSAT %（4–5 分）", nps="NPS", week="周")
-    assert _check_png(trend_png(survey_stats.summarize(0, 0, [], start, end).trend, labels)) == (800, 450)
+    assert _check_png(trend_png(stats.summarize(0, 0, [], start, end).trend, labels)) == (800, 450)

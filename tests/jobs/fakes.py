@@ -13,7 +13,7 @@ from typing import Any
 from telegram.error import RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
-from storage.clock import FakeClock
+from storage.core.clock import FakeClock
 
 
 class VirtualTime:

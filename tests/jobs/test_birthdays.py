@@ -12,12 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.i18n import Catalog
 from jobs import birthdays
 from jobs.sender import _render_key
-from storage import customers, ledger, points
-from storage.birthdays import Birthday, next_greeting_at
-from storage.clock import FakeClock
-from storage.config import BirthdayConfig, Config
-from storage.customers import TelegramProfile
-from storage.models import Customer, LedgerEntry, OutboxMessage
+from storage.core.clock import FakeClock
+from storage.core.config import BirthdayConfig, Config
+from storage.loyalty import ledger, points
+from storage.loyalty.models import LedgerEntry
+from storage.people import customers
+from storage.people.birthdays import Birthday, next_greeting_at
+from storage.people.customers import TelegramProfile
+from storage.people.models import Customer, OutboxMessage
 
 STAFF = -1009
 CONFIG = Config(staff_chat_id=STAFF, staff_timezone="Asia/Shanghai")

@@ -12,11 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.i18n import Catalog
 from jobs import callbacks
 from jobs.sender import _markup, _text
-from storage import buttons, customers, staff, tasks
-from storage.clock import FakeClock
-from storage.config import CallbackConfig, Config
-from storage.customers import TelegramProfile
-from storage.models import OutboxMessage, Task
+from storage.care import tasks
+from storage.care.models import Task
+from storage.core import buttons
+from storage.core.clock import FakeClock
+from storage.core.config import CallbackConfig, Config
+from storage.people import customers, staff
+from storage.people.customers import TelegramProfile
+from storage.people.models import OutboxMessage
 
 STAFF = -1005
 CONFIG = Config(

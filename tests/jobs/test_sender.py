@@ -12,11 +12,11 @@ from telegram.error import BadRequest, Forbidden, TimedOut
 
 from bot.i18n import Catalog
 from jobs.sender import Sender
-from storage import customers, outbox
-from storage.clock import FakeClock
-from storage.config import Config, SenderConfig
-from storage.customers import TelegramProfile
-from storage.models import Customer, OutboxMessage
+from storage.core.clock import FakeClock
+from storage.core.config import Config, SenderConfig
+from storage.people import customers, outbox
+from storage.people.customers import TelegramProfile
+from storage.people.models import Customer, OutboxMessage
 from tests.jobs.fakes import FakeBot, VirtualTime, max_in_window, retry_after
 
 GROUP = -100200300

@@ -17,11 +17,11 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from jobs.sender import Sender, drain
-from storage import customers, outbox
-from storage.clock import SystemClock
-from storage.config import Config, SenderConfig
-from storage.customers import TelegramProfile
-from storage.models import OutboxMessage
+from storage.core.clock import SystemClock
+from storage.core.config import Config, SenderConfig
+from storage.people import customers, outbox
+from storage.people.customers import TelegramProfile
+from storage.people.models import OutboxMessage
 from tests.emulator import BotApiEmulator
 from tests.jobs.fakes import max_in_window
 

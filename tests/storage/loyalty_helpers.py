@@ -8,10 +8,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Catalog
-from storage import customers, ledger
-from storage.config import Config, LoyaltyConfig
-from storage.customers import TelegramProfile
-from storage.models import Customer, LedgerEntry, LoyaltyAccount, OutboxMessage
+from storage.core.config import Config, LoyaltyConfig
+from storage.loyalty import ledger
+from storage.loyalty.models import LedgerEntry, LoyaltyAccount
+from storage.people import customers
+from storage.people.customers import TelegramProfile
+from storage.people.models import Customer, OutboxMessage
 
 
 async def new_customer(session: AsyncSession, telegram_id: int, now: datetime, name: str = "Kim") -> Customer:

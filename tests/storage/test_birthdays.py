@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from storage.birthdays import Birthday, BirthdayError, parse_birthday
+from storage.people.birthdays import Birthday, BirthdayError, parse_birthday
 
 TODAY = date(2026, 3, 10)
 

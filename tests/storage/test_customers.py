@@ -3,12 +3,12 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage import customers
-from storage.birthdays import Birthday
-from storage.clock import FakeClock
-from storage.config import Config
-from storage.customers import TelegramProfile
-from storage.models import Customer
+from storage.core.clock import FakeClock
+from storage.core.config import Config
+from storage.people import customers
+from storage.people.birthdays import Birthday
+from storage.people.customers import TelegramProfile
+from storage.people.models import Customer
 
 CONFIG = Config(default_timezone="Europe/Berlin", default_language="en")
 

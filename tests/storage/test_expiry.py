@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import Catalog
 from jobs import expiry
-from storage import ledger
-from storage.clock import FakeClock
-from storage.config import Config, LoyaltyConfig
-from storage.models import LedgerEntry, OutboxMessage
+from storage.core.clock import FakeClock
+from storage.core.config import Config, LoyaltyConfig
+from storage.loyalty import ledger
+from storage.loyalty.models import LedgerEntry
+from storage.people.models import OutboxMessage
 from tests.storage.loyalty_helpers import assert_consistent, assert_outbox_renders, give, new_customer
 
 CONFIG = Config(loyalty=LoyaltyConfig(expiry_months=12, expiry_warning_days=14))

@@ -7,12 +7,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage import customers, feedback
-from storage.clock import FakeClock
-from storage.config import Config, SurveyConfig
-from storage.customers import TelegramProfile
-from storage.feedback import FeedbackRefused, Relay
-from storage.models import Task
+from storage.care import feedback
+from storage.care.feedback import FeedbackRefused, Relay
+from storage.care.models import Task
+from storage.core.clock import FakeClock
+from storage.core.config import Config, SurveyConfig
+from storage.people import customers
+from storage.people.customers import TelegramProfile
 
 
 def test_detractor_thresholds() -> None:

@@ -10,15 +10,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage import customers, inputs, referrals, rewards, survey_stats, surveys
-from storage.birthdays import BirthdayError, parse_birthday
-from storage.config import Config, LoyaltyConfig
-from storage.customers import TelegramProfile
-from storage.inputs import MAX_ID, MAX_TELEGRAM_ID, InputRefused
-from storage.points import PointsRefused
-from storage.purchases import parse_amount
-from storage.survey_definitions import builtin_questions, parse_value
-from storage.when import WhenError, parse_when
+from storage.core import inputs
+from storage.core.config import Config, LoyaltyConfig
+from storage.core.inputs import MAX_ID, MAX_TELEGRAM_ID, InputRefused
+from storage.core.when import WhenError, parse_when
+from storage.loyalty import referrals, rewards
+from storage.loyalty.points import PointsRefused
+from storage.loyalty.purchases import parse_amount
+from storage.people import customers
+from storage.people.birthdays import BirthdayError, parse_birthday
+from storage.people.customers import TelegramProfile
+from storage.surveys import invitations, stats
+from storage.surveys.definitions import builtin_questions, parse_value
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 NOT_ASCII_DIGITS = ["²", "١٢", "٣", "߁", "１２", "¹⁰", "𝟗"]  # isdigit() or \d says yes; not ours
@@ -142,14 +145,14 @@ def test_any_birthday_text_is_a_birthday_or_a_refusal(day: date, text: str) -> N
 
 
 def test_button_data_and_periods_with_foreign_digits_are_not_understood() -> None:
-    assert surveys.parse_data("sv:tok:²:1") is None
-    assert surveys.parse_data(f"sv:tok:{HUGE}:1") is None
-    assert surveys.parse_data("sv:tok:0:5") == ("tok", 0, "5")
+    assert invitations.parse_data("sv:tok:²:1") is None
+    assert invitations.parse_data(f"sv:tok:{HUGE}:1") is None
+    assert invitations.parse_data("sv:tok:0:5") == ("tok", 0, "5")
     score = builtin_questions("csat")[0]
     assert parse_value(score, "²") is None and parse_value(score, HUGE) is None
     assert parse_value(score, "5") == 5
-    assert survey_stats.parse_period("²d") is None
-    assert survey_stats.parse_period(f"{HUGE}d") is None
+    assert stats.parse_period("²d") is None
+    assert stats.parse_period(f"{HUGE}d") is None
     with pytest.raises(rewards.CatalogRefused):
         rewards.validate({"stock": "²"}, LoyaltyConfig())
 

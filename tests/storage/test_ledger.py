@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage import ledger
-from storage.clock import FakeClock
-from storage.config import LoyaltyConfig
-from storage.models import LedgerEntry
+from storage.core.clock import FakeClock
+from storage.core.config import LoyaltyConfig
+from storage.loyalty import ledger
+from storage.loyalty.models import LedgerEntry
 from tests.storage.loyalty_helpers import assert_consistent, give, new_customer
 
 CONFIG = LoyaltyConfig(expiry_months=12)

@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import migrate
-from storage.models import Base
+from storage.core.models import Base
 
 
 async def test_migrations_match_models(engine: AsyncEngine) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage import outbox
-from storage.clock import FakeClock
+from storage.core.clock import FakeClock
+from storage.people import outbox
 
 
 async def test_concurrent_claims_are_disjoint(

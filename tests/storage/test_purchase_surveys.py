@@ -9,11 +9,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jobs import purchase_surveys
-from storage import purchases, surveys
-from storage.clock import FakeClock
-from storage.config import Config, LoyaltyConfig, SurveyConfig
-from storage.models import Customer, Purchase, SurveyInvitation
-from storage.survey_definitions import builtin
+from storage.core.clock import FakeClock
+from storage.core.config import Config, LoyaltyConfig, SurveyConfig
+from storage.loyalty import purchases
+from storage.loyalty.models import Purchase
+from storage.people.models import Customer
+from storage.surveys import invitations
+from storage.surveys.definitions import builtin
+from storage.surveys.models import SurveyInvitation
 from tests.storage.loyalty_helpers import new_customer
 
 SURVEYS = SurveyConfig(throttle_days=30, after_purchase_hours=24)
@@ -47,8 +50,8 @@ async def test_invited_after_the_delay_once_and_throttled_after(
 ) -> None:
     async with sessions.begin() as session:
         kim = (await new_customer(session, 1, clock.now())).id
-        await surveys.create(session, builtin("service", "csat"), created_by=1, now=clock.now())
-        await surveys.activate(session, "service", clock.now())
+        await invitations.create(session, builtin("service", "csat"), created_by=1, now=clock.now())
+        await invitations.activate(session, "service", clock.now())
     first = await _purchase(sessions, clock, kim, "p1")
 
     clock.advance(hours=23, minutes=59)
@@ -82,6 +85,6 @@ async def test_no_purchase_survey_is_skipped_quietly_and_zero_hours_schedules_no
     async with sessions.begin() as session:
         assert (await session.get(Purchase, off)).survey_due_at is None
         # A survey activated later is not sent for purchases already handled.
-        await surveys.create(session, builtin("service", "csat"), created_by=1, now=clock.now())
-        await surveys.activate(session, "service", clock.now())
+        await invitations.create(session, builtin("service", "csat"), created_by=1, now=clock.now())
+        await invitations.activate(session, "service", clock.now())
     assert await purchase_surveys.tick(sessions, clock, CONFIG) == {}

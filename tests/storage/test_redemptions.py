@@ -12,11 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import Catalog
-from storage import codes, db, ledger, redemptions, rewards
-from storage.clock import FakeClock
-from storage.config import LoyaltyConfig
-from storage.models import LedgerEntry, Reward, Voucher
-from storage.redemptions import RedemptionRefused
+from storage.core import codes, db
+from storage.core.clock import FakeClock
+from storage.core.config import LoyaltyConfig
+from storage.loyalty import ledger, redemptions, rewards
+from storage.loyalty.models import LedgerEntry, Reward, Voucher
+from storage.loyalty.redemptions import RedemptionRefused
 from tests.storage.loyalty_helpers import assert_consistent, assert_outbox_renders, give, new_customer
 
 CONFIG = LoyaltyConfig()

@@ -9,10 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import Catalog
-from storage import ledger, purchases, referrals
-from storage.clock import FakeClock
-from storage.config import LoyaltyConfig
-from storage.models import LedgerEntry, OutboxMessage
+from storage.core.clock import FakeClock
+from storage.core.config import LoyaltyConfig
+from storage.loyalty import ledger, purchases, referrals
+from storage.loyalty.models import LedgerEntry
+from storage.people.models import OutboxMessage
 from tests.storage.loyalty_helpers import assert_consistent, assert_outbox_renders, new_customer
 
 CONFIG = LoyaltyConfig(referral_bonus=100)

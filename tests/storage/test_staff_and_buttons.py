@@ -5,11 +5,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage import buttons, conversations, outbox, staff
-from storage.buttons import ButtonRefused
-from storage.clock import FakeClock
-from storage.models import OutboxMessage
-from storage.staff import Role, RoleChangeRefused
+from storage.core import buttons, conversations
+from storage.core.buttons import ButtonRefused
+from storage.core.clock import FakeClock
+from storage.people import outbox, staff
+from storage.people.models import OutboxMessage
+from storage.people.staff import Role, RoleChangeRefused
 
 
 async def test_roles(sessions: async_sessionmaker[AsyncSession]) -> None:

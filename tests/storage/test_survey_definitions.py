@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from storage.survey_definitions import DefinitionError, builtin, parse_json, parse_lines, parse_value
+from storage.surveys.definitions import DefinitionError, builtin, parse_json, parse_lines, parse_value
 
 
 def test_builtin_csat_and_nps() -> None:

@@ -10,14 +10,19 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage import audiences, customers, ledger, purchases, survey_answers, surveys
-from storage.clock import FakeClock
-from storage.config import Config, LoyaltyConfig, SurveyConfig
-from storage.customers import TelegramProfile
-from storage.models import Customer, FeedbackItem, LedgerEntry, OutboxMessage, Survey, SurveyAnswer
-from storage.survey_answers import answer as record
-from storage.survey_definitions import builtin, parse_lines
-from storage.surveys import InviteOutcome, SurveyRefused
+from storage.care.models import FeedbackItem
+from storage.core.clock import FakeClock
+from storage.core.config import Config, LoyaltyConfig, SurveyConfig
+from storage.loyalty import ledger, purchases
+from storage.loyalty.models import LedgerEntry
+from storage.people import customers
+from storage.people.customers import TelegramProfile
+from storage.people.models import Customer, OutboxMessage
+from storage.surveys import answers, audiences, invitations
+from storage.surveys.answers import answer as record
+from storage.surveys.definitions import builtin, parse_lines
+from storage.surveys.invitations import InviteOutcome, SurveyRefused
+from storage.surveys.models import Survey, SurveyAnswer
 
 CONFIG = SurveyConfig(throttle_days=30, expire_days=7, reward_points=15)
 
@@ -27,8 +32,8 @@ async def _customer(session: AsyncSession, clock: FakeClock, tid: int, name: str
 
 
 async def _survey(session: AsyncSession, clock: FakeClock, name: str, kind: str = "csat") -> Survey:
-    await surveys.create(session, builtin(name, kind), created_by=1, now=clock.now())
-    return await surveys.activate(session, name, clock.now())
+    await invitations.create(session, builtin(name, kind), created_by=1, now=clock.now())
+    return await invitations.activate(session, name, clock.now())
 
 
 async def _token(session: AsyncSession, customer: Customer) -> str:
@@ -38,7 +43,7 @@ async def _token(session: AsyncSession, customer: Customer) -> str:
         .order_by(OutboxMessage.id.desc())
     )
     assert row is not None and row.buttons
-    parsed = surveys.parse_data(row.buttons[0][0][1])
+    parsed = invitations.parse_data(row.buttons[0][0][1])
     assert parsed is not None
     return parsed[0]
 
@@ -50,10 +55,11 @@ async def test_invitation_goes_through_the_outbox_with_answer_buttons(
         kim = await _customer(session, clock, 100)
         survey = await _survey(session, clock, "service")
         assert (
-            await surveys.invite(session, survey, kim, clock.now(), "purchase:1", config=CONFIG) == "invited"
+            await invitations.invite(session, survey, kim, clock.now(), "purchase:1", config=CONFIG)
+            == "invited"
         )
         assert (
-            await surveys.invite(session, survey, kim, clock.now(), "purchase:1", config=CONFIG)
+            await invitations.invite(session, survey, kim, clock.now(), "purchase:1", config=CONFIG)
             == "duplicate"
         )
         row = await session.scalar(select(OutboxMessage))
@@ -70,12 +76,13 @@ async def test_throttle_across_two_surveys_inside_the_window(
         csat = await _survey(session, clock, "service", "csat")
         nps = await _survey(session, clock, "loyalty", "nps")
         assert (
-            await surveys.invite(session, csat, kim, clock.now(), "a", config=CONFIG) == InviteOutcome.INVITED
+            await invitations.invite(session, csat, kim, clock.now(), "a", config=CONFIG)
+            == InviteOutcome.INVITED
         )
     clock.advance(days=29)
     async with sessions.begin() as session:
         assert (
-            await surveys.invite(session, nps, kim, clock.now(), "b", config=CONFIG)
+            await invitations.invite(session, nps, kim, clock.now(), "b", config=CONFIG)
             == InviteOutcome.THROTTLED
         )
         queued = await session.scalar(select(func.count()).select_from(OutboxMessage))
@@ -83,7 +90,8 @@ async def test_throttle_across_two_surveys_inside_the_window(
     clock.advance(days=1, seconds=1)
     async with sessions.begin() as session:
         assert (
-            await surveys.invite(session, nps, kim, clock.now(), "b", config=CONFIG) == InviteOutcome.INVITED
+            await invitations.invite(session, nps, kim, clock.now(), "b", config=CONFIG)
+            == InviteOutcome.INVITED
         )
 
 
@@ -97,18 +105,18 @@ async def test_send_counts_outcomes_and_a_second_confirm_invites_nobody_twice(
         c.unreachable_at = clock.now()
         survey = await _survey(session, clock, "service")
         other = await _survey(session, clock, "other", "nps")
-        await surveys.invite(session, other, b, clock.now(), "earlier", config=CONFIG)
+        await invitations.invite(session, other, b, clock.now(), "earlier", config=CONFIG)
         ids = (
             await audiences.resolve(session, audiences.parse("all"), clock.now(), LoyaltyConfig())
         ).customer_ids
-        assert await surveys.preview(session, ids, clock.now(), CONFIG) == {
+        assert await invitations.preview(session, ids, clock.now(), CONFIG) == {
             "invited": 1,
             "throttled": 1,
             "unreachable": 1,
         }
-        counts = await surveys.send(session, survey, ids, campaign="x1", now=clock.now(), config=CONFIG)
+        counts = await invitations.send(session, survey, ids, campaign="x1", now=clock.now(), config=CONFIG)
         assert counts == {"invited": 1, "throttled": 1, "unreachable": 1}
-        again = await surveys.send(session, survey, ids, campaign="x1", now=clock.now(), config=CONFIG)
+        again = await invitations.send(session, survey, ids, campaign="x1", now=clock.now(), config=CONFIG)
         assert again == {"duplicate": 1, "throttled": 1, "unreachable": 1}
         invited = await session.scalar(
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.customer_id == a.id)
@@ -122,7 +130,7 @@ async def test_csat_answers_complete_once_and_pay_once(
     async with sessions.begin() as session:
         kim = await _customer(session, clock, 100)
         survey = await _survey(session, clock, "service")
-        await surveys.invite(session, survey, kim, clock.now(), "p1", config=CONFIG)
+        await invitations.invite(session, survey, kim, clock.now(), "p1", config=CONFIG)
         token = await _token(session, kim)
     answer = dict(telegram_id=100, now=clock.now(), config=CONFIG)
     async with sessions.begin() as session:
@@ -152,7 +160,7 @@ async def test_csat_answers_complete_once_and_pay_once(
     # Invited again after the window: answering again pays nothing more for the same survey.
     clock.advance(days=31)
     async with sessions.begin() as session:
-        await surveys.invite(session, survey, kim, clock.now(), "p2", config=CONFIG)
+        await invitations.invite(session, survey, kim, clock.now(), "p2", config=CONFIG)
         token2 = await _token(session, kim)
         await record(session, token2, 0, "4", telegram_id=100, now=clock.now(), config=CONFIG)
         last = await record(session, token2, 1, "s", telegram_id=100, now=clock.now(), config=CONFIG)
@@ -167,7 +175,7 @@ async def test_detractor_flags_feedback_and_the_comment_joins_it(
     async with sessions.begin() as session:
         kim = await _customer(session, clock, 100)
         survey = await _survey(session, clock, "loyalty", "nps")
-        await surveys.invite(session, survey, kim, clock.now(), "p1", config=CONFIG)
+        await invitations.invite(session, survey, kim, clock.now(), "p1", config=CONFIG)
         token = await _token(session, kim)
         low = await record(session, token, 0, "6", telegram_id=100, now=clock.now(), config=CONFIG)
         assert low.feedback is not None and low.feedback_created
@@ -179,7 +187,7 @@ async def test_detractor_flags_feedback_and_the_comment_joins_it(
         assert done.feedback.comment == "Too slow" and not done.feedback_created
         # A passive (7) flags nothing.
         other = await _customer(session, clock, 101, "Bob")
-        await surveys.invite(session, survey, other, clock.now(), "p2", config=CONFIG)
+        await invitations.invite(session, survey, other, clock.now(), "p2", config=CONFIG)
         passive = await record(
             session, await _token(session, other), 0, "7", telegram_id=101, now=clock.now(), config=CONFIG
         )
@@ -194,7 +202,7 @@ async def test_closed_and_expired_surveys_refuse_answers(
         kim = await _customer(session, clock, 100)
         bob = await _customer(session, clock, 101, "Bob")
         survey = await _survey(session, clock, "service")
-        await surveys.invite(session, survey, kim, clock.now(), "k", config=CONFIG)
+        await invitations.invite(session, survey, kim, clock.now(), "k", config=CONFIG)
         kim_token = await _token(session, kim)
         with pytest.raises(SurveyRefused) as refused:
             await record(session, "nosuchtok", 0, "5", telegram_id=100, now=clock.now(), config=CONFIG)
@@ -204,13 +212,13 @@ async def test_closed_and_expired_surveys_refuse_answers(
         with pytest.raises(SurveyRefused) as refused:
             await record(session, kim_token, 0, "5", telegram_id=100, now=clock.now(), config=CONFIG)
         assert refused.value.code == "surveys.closed"
-        await surveys.invite(session, survey, bob, clock.now(), "b", config=CONFIG)
+        await invitations.invite(session, survey, bob, clock.now(), "b", config=CONFIG)
         bob_token = await _token(session, bob)
-        survey = await surveys.close(session, "service", clock.now())
+        survey = await invitations.close(session, "service", clock.now())
         with pytest.raises(SurveyRefused) as refused:
             await record(session, bob_token, 0, "5", telegram_id=101, now=clock.now(), config=CONFIG)
         assert refused.value.code == "surveys.closed"
-        assert await surveys.invite(session, survey, kim, clock.now(), "k2", config=CONFIG) == "closed"
+        assert await invitations.invite(session, survey, kim, clock.now(), "k2", config=CONFIG) == "closed"
 
 
 async def test_custom_survey_choice_rating_and_skips(
@@ -219,12 +227,12 @@ async def test_custom_survey_choice_rating_and_skips(
     definition = parse_lines("lunch", "rating 0-10 Food?\nchoice Dish? | Rice | Soup\ntext? More?")
     async with sessions.begin() as session:
         kim = await _customer(session, clock, 100)
-        await surveys.create(session, definition, created_by=1, now=clock.now())
-        await surveys.activate(session, "lunch", clock.now())
-        invitation, survey = await surveys.open_for_customer(session, kim, clock.now(), CONFIG)
-        same, _ = await surveys.open_for_customer(session, kim, clock.now(), CONFIG)
+        await invitations.create(session, definition, created_by=1, now=clock.now())
+        await invitations.activate(session, "lunch", clock.now())
+        invitation, survey = await invitations.open_for_customer(session, kim, clock.now(), CONFIG)
+        same, _ = await invitations.open_for_customer(session, kim, clock.now(), CONFIG)
         assert same.id == invitation.id  # an unfinished survey continues
-        keyboard = surveys.question_keyboard(invitation.token, 1, survey.questions[1])
+        keyboard = invitations.question_keyboard(invitation.token, 1, survey.questions[1])
         assert [row[0][0] for row in keyboard] == ["Rice", "Soup"]
         args = dict(telegram_id=100, now=clock.now(), config=CONFIG)
         with pytest.raises(SurveyRefused):
@@ -236,7 +244,7 @@ async def test_custom_survey_choice_rating_and_skips(
         done = await record(session, invitation.token, 2, "s", **args)
         assert done.outcome == "done" and done.reward == 15
         with pytest.raises(SurveyRefused) as refused:
-            await surveys.open_for_customer(session, kim, clock.now(), CONFIG)
+            await invitations.open_for_customer(session, kim, clock.now(), CONFIG)
         assert refused.value.code == "surveys.already_answered"
         rows = [
             (a.kind, a.score, a.skipped)
@@ -253,30 +261,30 @@ async def test_general_survey_and_stats_data(
         kim = await _customer(session, clock, 100)
         bob = await _customer(session, clock, 101, "Bob")
         with pytest.raises(SurveyRefused):
-            await surveys.open_for_customer(session, kim, clock.now(), CONFIG)
+            await invitations.open_for_customer(session, kim, clock.now(), CONFIG)
         nps = await _survey(session, clock, "loyalty", "nps")
         clock.advance(minutes=1)
         await _survey(session, clock, "service", "csat")
-        assert (await surveys.general_survey(session)).name == "service"  # the latest activated
-        await surveys.make_general(session, "loyalty")
-        assert (await surveys.general_survey(session)).name == "loyalty"
-        await surveys.invite(session, nps, kim, clock.now(), "k", config=CONFIG)
-        await surveys.invite(session, nps, bob, clock.now(), "b", config=CONFIG)
+        assert (await invitations.general_survey(session)).name == "service"  # the latest activated
+        await invitations.make_general(session, "loyalty")
+        assert (await invitations.general_survey(session)).name == "loyalty"
+        await invitations.invite(session, nps, kim, clock.now(), "k", config=CONFIG)
+        await invitations.invite(session, nps, bob, clock.now(), "b", config=CONFIG)
         await record(
             session, await _token(session, kim), 0, "9", telegram_id=100, now=clock.now(), config=CONFIG
         )
-        data = await survey_answers.stats_data(
+        data = await answers.stats_data(
             session, clock.now() - timedelta(days=1), clock.now() + timedelta(days=1)
         )
         assert (data.invited, data.responded) == (2, 1)
         assert [(s.kind, s.score) for s in data.scores] == [("nps", 9)]
         listed = {
             entry.survey.name: (entry.invited, entry.completed)
-            for entry in await surveys.list_surveys(session)
+            for entry in await invitations.list_surveys(session)
         }
         assert listed == {"loyalty": (2, 0), "service": (0, 0)}
         with pytest.raises(SurveyRefused):
-            await surveys.create(session, builtin("loyalty", "csat"), created_by=1, now=clock.now())
+            await invitations.create(session, builtin("loyalty", "csat"), created_by=1, now=clock.now())
 
 
 async def test_audiences_parse_and_resolve(

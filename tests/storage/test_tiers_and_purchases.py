@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import Catalog
-from storage import ledger, points, purchases, tiers
-from storage.clock import FakeClock
-from storage.config import LoyaltyConfig, Tier
-from storage.models import OutboxMessage
-from storage.points import PointsRefused
+from storage.core.clock import FakeClock
+from storage.core.config import LoyaltyConfig, Tier
+from storage.loyalty import ledger, points, purchases, tiers
+from storage.loyalty.points import PointsRefused
+from storage.people.models import OutboxMessage
 from tests.storage.loyalty_helpers import assert_consistent, assert_outbox_renders, new_customer
 
 CONFIG = LoyaltyConfig(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage.timezones import resolve_timezone
+from storage.people.timezones import resolve_timezone
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from storage.when import WhenError, format_local, parse_when
+from storage.core.when import WhenError, format_local, parse_when
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)  # 17:00 in Shanghai
 TZ = "Asia/Shanghai"

@@ -11,10 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import Catalog
 from jobs import winback as winback_job
-from storage import purchases, winback
-from storage.clock import FakeClock
-from storage.config import Config, LoyaltyConfig, WinbackConfig
-from storage.models import Customer, LoyaltyAccount, OutboxMessage, Task
+from storage.care import winback
+from storage.care.models import Task
+from storage.core.clock import FakeClock
+from storage.core.config import Config, LoyaltyConfig, WinbackConfig
+from storage.loyalty import purchases
+from storage.loyalty.models import LoyaltyAccount
+from storage.people.models import Customer, OutboxMessage
 from tests.storage.loyalty_helpers import assert_outbox_renders, new_customer
 
 RULES = WinbackConfig(factor=Decimal("2"), days=60, min_spend=Decimal("500"))

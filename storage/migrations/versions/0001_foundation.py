@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models.base
+import storage.core.models
 
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_entries",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", storage.core.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor_id", sa.BigInteger(), nullable=False),
         sa.Column("chat_id", sa.BigInteger(), nullable=True),
         sa.Column("action", sa.String(length=64), nullable=False),
@@ -42,8 +42,8 @@ def upgrade() -> None:
         sa.Column("action", sa.String(length=48), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("user_id", sa.BigInteger(), nullable=True),
-        sa.Column("created_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", storage.core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", storage.core.models.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("token", name=op.f("pk_buttons")),
     )
     op.create_table(
@@ -54,13 +54,13 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column(
             "created_at",
-            storage.models.base.UTCDateTime(timezone=True),
+            storage.core.models.UTCDateTime(timezone=True),
             server_default=sa.text("(CURRENT_TIMESTAMP)"),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
-            storage.models.base.UTCDateTime(timezone=True),
+            storage.core.models.UTCDateTime(timezone=True),
             server_default=sa.text("(CURRENT_TIMESTAMP)"),
             nullable=False,
         ),
@@ -79,18 +79,18 @@ def upgrade() -> None:
         sa.Column("birth_month", sa.Integer(), nullable=True),
         sa.Column("birth_day", sa.Integer(), nullable=True),
         sa.Column("phone", sa.String(length=32), nullable=True),
-        sa.Column("consent_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("unreachable_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("consent_at", storage.core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", storage.core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("unreachable_at", storage.core.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
             "created_at",
-            storage.models.base.UTCDateTime(timezone=True),
+            storage.core.models.UTCDateTime(timezone=True),
             server_default=sa.text("(CURRENT_TIMESTAMP)"),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
-            storage.models.base.UTCDateTime(timezone=True),
+            storage.core.models.UTCDateTime(timezone=True),
             server_default=sa.text("(CURRENT_TIMESTAMP)"),
             nullable=False,
         ),
@@ -109,13 +109,13 @@ def upgrade() -> None:
         sa.Column("username", sa.String(length=64), nullable=True),
         sa.Column(
             "created_at",
-            storage.models.base.UTCDateTime(timezone=True),
+            storage.core.models.UTCDateTime(timezone=True),
             server_default=sa.text("(CURRENT_TIMESTAMP)"),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
-            storage.models.base.UTCDateTime(timezone=True),
+            storage.core.models.UTCDateTime(timezone=True),
             server_default=sa.text("(CURRENT_TIMESTAMP)"),
             nullable=False,
         ),
@@ -132,14 +132,14 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=8), nullable=False),
         sa.Column("buttons", sa.JSON(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("not_before", storage.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("not_before", storage.core.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("claimed_by", sa.String(length=64), nullable=True),
-        sa.Column("claimed_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("sent_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_at", storage.core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sent_at", storage.core.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("message_id", sa.BigInteger(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
-        sa.Column("created_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", storage.core.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["customers.id"],
@@ -158,23 +158,23 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=24), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("due_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_at", storage.core.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("assignee_id", sa.BigInteger(), nullable=True),
         sa.Column("created_by", sa.BigInteger(), nullable=True),
         sa.Column("source_ref", sa.String(length=120), nullable=True),
         sa.Column("outcome", sa.Text(), nullable=True),
-        sa.Column("closed_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("reminded_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", storage.core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reminded_at", storage.core.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
             "created_at",
-            storage.models.base.UTCDateTime(timezone=True),
+            storage.core.models.UTCDateTime(timezone=True),
             server_default=sa.text("(CURRENT_TIMESTAMP)"),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
-            storage.models.base.UTCDateTime(timezone=True),
+            storage.core.models.UTCDateTime(timezone=True),
             server_default=sa.text("(CURRENT_TIMESTAMP)"),
             nullable=False,
         ),

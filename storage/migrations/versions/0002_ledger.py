@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models.base
+import storage.core.models
 
 revision: str = "0002"
 down_revision: str | Sequence[str] | None = "0001"
@@ -29,8 +29,8 @@ def upgrade() -> None:
         sa.Column("reference", sa.String(length=160), nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("actor_id", sa.BigInteger(), nullable=True),
-        sa.Column("created_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", storage.core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", storage.core.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("remaining", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"],
@@ -52,13 +52,13 @@ def upgrade() -> None:
         sa.Column("balance", sa.Integer(), nullable=False),
         sa.Column(
             "created_at",
-            storage.models.base.UTCDateTime(timezone=True),
+            storage.core.models.UTCDateTime(timezone=True),
             server_default=sa.text("(CURRENT_TIMESTAMP)"),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
-            storage.models.base.UTCDateTime(timezone=True),
+            storage.core.models.UTCDateTime(timezone=True),
             server_default=sa.text("(CURRENT_TIMESTAMP)"),
             nullable=False,
         ),

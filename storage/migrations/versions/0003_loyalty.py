@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models.base
+import storage.core.models
 
 revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"
@@ -32,13 +32,13 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column(
             "created_at",
-            storage.models.base.UTCDateTime(timezone=True),
+            storage.core.models.UTCDateTime(timezone=True),
             server_default=sa.text("(CURRENT_TIMESTAMP)"),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
-            storage.models.base.UTCDateTime(timezone=True),
+            storage.core.models.UTCDateTime(timezone=True),
             server_default=sa.text("(CURRENT_TIMESTAMP)"),
             nullable=False,
         ),
@@ -55,7 +55,7 @@ def upgrade() -> None:
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("reference", sa.String(length=160), nullable=False),
         sa.Column("staff_id", sa.BigInteger(), nullable=True),
-        sa.Column("created_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", storage.core.models.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("amount > 0", name=op.f("ck_purchases_amount_positive")),
         sa.ForeignKeyConstraint(
             ["customer_id"],
@@ -87,8 +87,8 @@ def upgrade() -> None:
         "referrals",
         sa.Column("referee_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("referrer_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("rewarded_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", storage.core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("rewarded_at", storage.core.models.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["referee_id"],
             ["customers.id"],
@@ -116,11 +116,11 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=120), nullable=False),
         sa.Column("points", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("created_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("used_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", storage.core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", storage.core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("used_at", storage.core.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("used_by", sa.BigInteger(), nullable=True),
-        sa.Column("cancelled_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("cancelled_at", storage.core.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("cancelled_by", sa.BigInteger(), nullable=True),
         sa.Column("cancel_reason", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(

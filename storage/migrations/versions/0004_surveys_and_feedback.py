@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models.base
+import storage.core.models
 
 revision: str = "0004"
 down_revision: str | Sequence[str] | None = "0003"
@@ -33,17 +33,17 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("general", sa.Boolean(), nullable=False),
         sa.Column("created_by", sa.BigInteger(), nullable=True),
-        sa.Column("activated_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("closed_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("activated_at", storage.core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", storage.core.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
             "created_at",
-            storage.models.base.UTCDateTime(timezone=True),
+            storage.core.models.UTCDateTime(timezone=True),
             server_default=sa.text("(CURRENT_TIMESTAMP)"),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
-            storage.models.base.UTCDateTime(timezone=True),
+            storage.core.models.UTCDateTime(timezone=True),
             server_default=sa.text("(CURRENT_TIMESTAMP)"),
             nullable=False,
         ),
@@ -60,10 +60,10 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("created_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("started_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("completed_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", storage.core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", storage.core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", storage.core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("completed_at", storage.core.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("chat_id", sa.BigInteger(), nullable=True),
         sa.Column("message_id", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
@@ -100,22 +100,22 @@ def upgrade() -> None:
         sa.Column("comment", sa.Text(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("claimed_by", sa.BigInteger(), nullable=True),
-        sa.Column("claimed_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_at", storage.core.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("task_id", sa.Integer(), nullable=True),
         sa.Column("resolved_by", sa.BigInteger(), nullable=True),
-        sa.Column("resolved_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolved_at", storage.core.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("resolution", sa.Text(), nullable=True),
         sa.Column("card_chat_id", sa.BigInteger(), nullable=True),
         sa.Column("card_message_id", sa.BigInteger(), nullable=True),
         sa.Column(
             "created_at",
-            storage.models.base.UTCDateTime(timezone=True),
+            storage.core.models.UTCDateTime(timezone=True),
             server_default=sa.text("(CURRENT_TIMESTAMP)"),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
-            storage.models.base.UTCDateTime(timezone=True),
+            storage.core.models.UTCDateTime(timezone=True),
             server_default=sa.text("(CURRENT_TIMESTAMP)"),
             nullable=False,
         ),
@@ -153,7 +153,7 @@ def upgrade() -> None:
         sa.Column("score", sa.Integer(), nullable=True),
         sa.Column("text", sa.Text(), nullable=True),
         sa.Column("skipped", sa.Boolean(), nullable=False),
-        sa.Column("created_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", storage.core.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["invitation_id"],
             ["survey_invitations.id"],
@@ -184,7 +184,7 @@ def upgrade() -> None:
         sa.Column("relay_chat_id", sa.BigInteger(), nullable=True),
         sa.Column("relay_message_id", sa.BigInteger(), nullable=True),
         sa.Column("text", sa.Text(), nullable=True),
-        sa.Column("created_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", storage.core.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["feedback_id"],
             ["feedback_items.id"],

@@ -1,0 +1,241 @@
+"""Feedback items: a customer's /feedback or a detractor's score, the card staff see, who owns it,
+the follow-up call, the resolution, and the messages relayed between staff and the customer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.care import tasks
+from storage.care.models import FeedbackItem, FeedbackMessage, Task
+from storage.core.config import SurveyConfig
+from storage.core.refusals import Refused
+from storage.core.upsert import insert_ignore
+from storage.people.models import Customer
+
+MAX_TEXT = 4096  # a whole Telegram message: what a customer wrote is kept whole
+
+
+class FeedbackRefused(Refused):
+    """`code` names the localized reason; `params` fill it."""
+
+
+def is_detractor(kind: str, score: int, config: SurveyConfig) -> bool:
+    """The close-the-loop rule: NPS at or below 6 or CSAT at or below 2 (configurable)."""
+    if kind == "nps":
+        return score <= config.nps_detractor_max
+    if kind == "csat":
+        return score <= config.csat_detractor_max
+    return False
+
+
+async def _create(session: AsyncSession, values: dict[str, object]) -> tuple[FeedbackItem, bool]:
+    inserted = await insert_ignore(session, FeedbackItem, values, ["source_ref"])
+    item = await session.scalar(
+        select(FeedbackItem)
+        .where(FeedbackItem.source_ref == values["source_ref"])
+        .execution_options(populate_existing=True)
+    )
+    assert item is not None
+    return item, inserted
+
+
+async def submit(
+    session: AsyncSession, customer: Customer, text: str, *, source_ref: str, now: datetime
+) -> tuple[FeedbackItem, bool]:
+    """A customer's feedback or complaint; (item, False) when this message was already submitted."""
+    text = text.strip()
+    if not text:
+        raise FeedbackRefused("feedback.empty")
+    return await _create(
+        session,
+        {
+            "customer_id": customer.id,
+            "kind": "feedback",
+            "source_ref": source_ref,
+            "comment": text[:MAX_TEXT],
+            "status": "open",
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+
+
+async def flag_detractor(
+    session: AsyncSession,
+    *,
+    customer_id: int,
+    survey_id: int,
+    invitation_id: int,
+    score_kind: str,
+    score: int,
+    now: datetime,
+) -> tuple[FeedbackItem, bool]:
+    return await _create(
+        session,
+        {
+            "customer_id": customer_id,
+            "kind": "detractor",
+            "source_ref": f"survey:{invitation_id}",
+            "survey_id": survey_id,
+            "score_kind": score_kind,
+            "score": score,
+            "status": "open",
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+
+
+async def for_invitation(session: AsyncSession, invitation_id: int) -> FeedbackItem | None:
+    return await session.scalar(
+        select(FeedbackItem).where(FeedbackItem.source_ref == f"survey:{invitation_id}")
+    )
+
+
+async def add_comment(session: AsyncSession, item: FeedbackItem, text: str) -> None:
+    item.comment = text.strip()[:MAX_TEXT] or item.comment
+    await session.flush()
+
+
+async def set_card(session: AsyncSession, item: FeedbackItem, chat_id: int, message_id: int) -> None:
+    item.card_chat_id, item.card_message_id = chat_id, message_id
+    await session.flush()
+
+
+async def get(session: AsyncSession, item_id: int) -> FeedbackItem | None:
+    return await session.get(FeedbackItem, item_id)
+
+
+async def open_items(session: AsyncSession, limit: int = 20) -> list[tuple[FeedbackItem, Customer]]:
+    """The items not yet resolved, oldest first, each with its customer (one query for the list)."""
+    rows = await session.execute(
+        select(FeedbackItem, Customer)
+        .join(Customer, Customer.id == FeedbackItem.customer_id)
+        .where(FeedbackItem.status != "resolved")
+        .order_by(FeedbackItem.id)
+        .limit(limit)
+    )
+    return [(item, customer) for item, customer in rows]
+
+
+async def claim(session: AsyncSession, item: FeedbackItem, staff_id: int, now: datetime) -> None:
+    """Record who owns the item; another member's claim stands until the item is resolved."""
+    if item.status == "resolved":
+        raise FeedbackRefused("feedback.already_resolved")
+    if item.claimed_by is not None and item.claimed_by != staff_id:
+        raise FeedbackRefused("feedback.claimed_by_other")
+    item.status, item.claimed_by, item.claimed_at = "claimed", staff_id, item.claimed_at or now
+    await session.flush()
+
+
+async def call_back(
+    session: AsyncSession, item: FeedbackItem, staff_id: int, now: datetime, config: SurveyConfig, reason: str
+) -> Task:
+    """A follow-up call task due within the configured hours; once per item (pressing again shows it)."""
+    if item.status == "resolved":
+        raise FeedbackRefused("feedback.already_resolved")
+    task = await tasks.create(
+        session,
+        customer_id=item.customer_id,
+        kind="callback",
+        reason=reason,
+        due_at=now + timedelta(hours=config.callback_hours),
+        created_by=staff_id,
+        assignee_id=item.claimed_by or staff_id,
+        source_ref=f"feedback:{item.id}:callback",
+    )
+    item.task_id = task.id
+    if item.claimed_by is None:
+        item.status, item.claimed_by, item.claimed_at = "claimed", staff_id, now
+    await session.flush()
+    return task
+
+
+async def resolve(session: AsyncSession, item: FeedbackItem, staff_id: int, now: datetime) -> None:
+    if item.status == "resolved":
+        raise FeedbackRefused("feedback.already_resolved")
+    item.status, item.resolved_by, item.resolved_at = "resolved", staff_id, now
+    await session.flush()
+
+
+async def set_resolution(session: AsyncSession, item: FeedbackItem, note: str) -> None:
+    item.resolution = note.strip()[:MAX_TEXT] or None
+    await session.flush()
+
+
+@dataclass(frozen=True)
+class Relay:
+    item: FeedbackItem
+    message: FeedbackMessage
+
+
+async def record_relay(
+    session: AsyncSession,
+    item: FeedbackItem,
+    *,
+    direction: str,
+    author_id: int,
+    source_chat_id: int,
+    source_message_id: int,
+    text: str | None,
+    now: datetime,
+) -> FeedbackMessage | None:
+    """Record a message about to be relayed; None when this source message was relayed before."""
+    inserted = await insert_ignore(
+        session,
+        FeedbackMessage,
+        {
+            "feedback_id": item.id,
+            "direction": direction,
+            "author_id": author_id,
+            "source_chat_id": source_chat_id,
+            "source_message_id": source_message_id,
+            "text": (text or "")[:MAX_TEXT] or None,
+            "created_at": now,
+        },
+        ["source_chat_id", "source_message_id"],
+    )
+    if not inserted:
+        return None
+    return await session.scalar(
+        select(FeedbackMessage).where(
+            FeedbackMessage.source_chat_id == source_chat_id,
+            FeedbackMessage.source_message_id == source_message_id,
+        )
+    )
+
+
+async def set_relayed(session: AsyncSession, message: FeedbackMessage, chat_id: int, message_id: int) -> None:
+    message.relay_chat_id, message.relay_message_id = chat_id, message_id
+    await session.flush()
+
+
+async def find_by_message(
+    session: AsyncSession, chat_id: int, message_id: int
+) -> Relay | FeedbackItem | None:
+    """What a Telegram reply points at: a card (the item), or a relayed message / note prompt (Relay)."""
+    item = await session.scalar(
+        select(FeedbackItem).where(
+            FeedbackItem.card_chat_id == chat_id, FeedbackItem.card_message_id == message_id
+        )
+    )
+    if item is not None:
+        return item
+    message = await session.scalar(
+        select(FeedbackMessage).where(
+            or_(
+                (FeedbackMessage.relay_chat_id == chat_id) & (FeedbackMessage.relay_message_id == message_id),
+                (FeedbackMessage.source_chat_id == chat_id)
+                & (FeedbackMessage.source_message_id == message_id),
+            )
+        )
+    )
+    if message is None:
+        return None
+    found = await session.get(FeedbackItem, message.feedback_id)
+    assert found is not None
+    return Relay(found, message)

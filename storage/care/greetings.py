@@ -1,0 +1,150 @@
+"""Birthday greetings: what the birthday tick does with the customers whose next_birthday_at has come,
+and the staff's daily digest of today's birthdays."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.core.config import Config
+from storage.loyalty import ledger
+from storage.people import outbox
+from storage.people.birthdays import greeting_date, local_today
+from storage.people.customers import schedule_birthday
+from storage.people.models import Customer, OutboxMessage
+
+# The tier of a customer (storage.points.tier_of builds one); None means "no tier".
+TierOf = Callable[[AsyncSession, Customer], Awaitable[str | None]]
+DIGEST_LINES = 40
+
+
+def greeting_key(customer_id: int, local_year: int) -> str:
+    """The greeting's dedupe key, and the bonus's ledger reference: once per customer and local year."""
+    return f"birthday:{customer_id}:{local_year}"
+
+
+def greeting_template(bonus: int, tier: str | None) -> str:
+    """A tier's own text when the catalog has one ("a|b": the sender takes the first key it knows); keys
+    are lower case ("Gold" → birthday.greeting_gold)."""
+    base = "birthday.greeting_bonus" if bonus > 0 else "birthday.greeting"
+    return f"{base}_{tier.lower()}|{base}" if tier else base
+
+
+async def greet_due(
+    session: AsyncSession, now: datetime, config: Config, *, limit: int = 500, tier_of: TierOf | None = None
+) -> tuple[int, int]:
+    """Greet the customers whose greeting time has come, on their local birthday only; returns (customers
+    read, greetings queued): fewer read than `limit` means nothing more is due.
+
+    A customer whose local birthday is already over (the bot was down all that day) is not greeted
+    late: their next greeting is scheduled instead. Idempotent: the greeting and the bonus carry the
+    same key, so a second tick or a second instance adds nothing. PostgreSQL: SKIP LOCKED lets two
+    instances share the work.
+    """
+    due = (
+        select(Customer)
+        .where(Customer.next_birthday_at <= now)
+        .order_by(Customer.next_birthday_at)
+        .limit(limit)
+    )
+    if session.bind.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    greeted = read = 0
+    rules = config.birthdays
+    for customer in await session.scalars(due):
+        read += 1
+        if customer.birth_month is None or customer.birth_day is None:
+            customer.next_birthday_at = None
+            continue
+        today = local_today(now, customer.timezone)
+        if greeting_date(customer.birth_month, customer.birth_day, today.year, rules.leap_day_rule) != today:
+            schedule_birthday(customer, now, rules, on_or_after=today)  # missed (or early): next one
+            continue
+        key = greeting_key(customer.id, today.year)
+        tier = await tier_of(session, customer) if tier_of is not None else None
+        if await outbox.enqueue_for_customer(
+            session,
+            customer,
+            dedupe_key=key,
+            template=greeting_template(rules.bonus_points, tier),
+            params={"name": customer.first_name, "points": rules.bonus_points, "tier": tier or ""},
+            now=now,
+        ):
+            greeted += 1
+        if rules.bonus_points > 0:
+            await ledger.credit(
+                session,
+                customer_id=customer.id,
+                points=rules.bonus_points,
+                kind="birthday",
+                reference=key,
+                now=now,
+            )
+        schedule_birthday(customer, now, rules, on_or_after=today + timedelta(days=1))
+    await session.flush()
+    return read, greeted
+
+
+def _celebrating(day: datetime, leap_day_rule: str) -> object:
+    """Customers whose greeting day is this date (index ix_customers_birthday)."""
+    today = day.date()
+    condition = and_(Customer.birth_month == today.month, Customer.birth_day == today.day)
+    if greeting_date(2, 29, today.year, leap_day_rule) == today and (today.month, today.day) != (2, 29):
+        condition = or_(condition, and_(Customer.birth_month == 2, Customer.birth_day == 29))
+    return condition
+
+
+async def queue_digest(session: AsyncSession, now: datetime, config: Config) -> bool:
+    """Once per staff-local day from the digest hour: today's birthdays for the staff group."""
+    if config.staff_chat_id is None:
+        return False
+    local = now.astimezone(ZoneInfo(config.staff_timezone))
+    if local.hour < config.birthdays.digest_hour:
+        return False
+    key = f"birthday-digest:{local.date().isoformat()}"
+    if await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
+        return False
+    rows = list(
+        await session.scalars(
+            select(Customer)
+            .where(_celebrating(local, config.birthdays.leap_day_rule))
+            .order_by(Customer.id)
+            .limit(DIGEST_LINES + 1)
+        )
+    )
+    if not rows:
+        return False
+    lines = [
+        f"• #{c.id} {c.first_name}{' @' + c.username if c.username else ''}" for c in rows[:DIGEST_LINES]
+    ]
+    if len(rows) > DIGEST_LINES:
+        lines.append("…")
+    return await outbox.enqueue(
+        session,
+        dedupe_key=key,
+        chat_id=config.staff_chat_id,
+        template="birthday.digest",
+        language=config.default_language,
+        params={"date": local.date().isoformat(), "names": "\n".join(lines)},
+        now=now,
+    )
+
+
+async def backfill(session: AsyncSession, now: datetime, config: Config, *, batch: int = 1000) -> int:
+    """Customers with a birthday but no next greeting (set before the greeting schedule existed);
+    run at start. Returns how many got one."""
+    rows = await session.scalars(
+        select(Customer)
+        .where(Customer.next_birthday_at.is_(None), Customer.birth_month.is_not(None))
+        .limit(batch)
+    )
+    count = 0
+    for customer in rows:
+        schedule_birthday(customer, now, config.birthdays)
+        count += 1
+    await session.flush()
+    return count

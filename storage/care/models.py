@@ -1,0 +1,86 @@
+"""The tables of the care context."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.core.models import Base, TimestampMixin, utcnow
+
+
+class Task(TimestampMixin, Base):
+    """A follow-up for staff (回访): a callback, a complaint to handle, a customer to win back."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # callback | feedback | survey | winback
+    reason: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | done | cancelled
+    assignee_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    # Business key that makes creation idempotent ("feedback:42", "winback:7:2026-03").
+    source_ref: Mapped[str | None] = mapped_column(String(120), unique=True)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    # When the next reminder card is due: due_at at first, then once more when overdue; None when no
+    # reminder is pending (closed, or reminded twice). Indexed: the tick reads only due reminders.
+    remind_at: Mapped[datetime | None] = mapped_column(index=True)
+    reminders: Mapped[int] = mapped_column(default=0)
+    # Send the customer a courtesy message at the follow-up time.
+    notify_customer: Mapped[bool] = mapped_column(default=False)
+
+
+class FeedbackItem(TimestampMixin, Base):
+    """Something staff must look at: a /feedback message or a detractor's score, with the card posted
+    in the staff group and who handles it."""
+
+    __tablename__ = "feedback_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # feedback | detractor
+    # Idempotency: "msg:<chat>:<message>" for /feedback, "survey:<invitation>" for a detractor.
+    source_ref: Mapped[str] = mapped_column(String(120), unique=True)
+    survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id", ondelete="SET NULL"))
+    score_kind: Mapped[str | None] = mapped_column(String(8))  # csat | nps
+    score: Mapped[int | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | claimed | resolved
+    claimed_by: Mapped[int | None] = mapped_column(BigInteger)
+    claimed_at: Mapped[datetime | None]
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
+    resolved_by: Mapped[int | None] = mapped_column(BigInteger)
+    resolved_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(Text)
+    card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+
+
+class FeedbackMessage(Base):
+    """A message relayed between the staff group and a customer about a feedback item (or the prompt
+    for a resolution note). The source is unique, so a redelivered update is relayed once; the relay
+    is what a later Telegram reply points at."""
+
+    __tablename__ = "feedback_messages"
+    __table_args__ = (
+        UniqueConstraint("source_chat_id", "source_message_id"),
+        Index("ix_feedback_messages_relay", "relay_chat_id", "relay_message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(ForeignKey("feedback_items.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(16))  # to_customer | to_staff | note_prompt
+    author_id: Mapped[int] = mapped_column(BigInteger)
+    source_chat_id: Mapped[int] = mapped_column(BigInteger)
+    source_message_id: Mapped[int] = mapped_column(BigInteger)
+    relay_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    relay_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,151 @@
+"""Follow-up tasks for staff (回访): creation (idempotent by source_ref), the reminder schedule
+(remind_at: the due time, then once more when overdue), and what staff do with a task."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.care.models import Task
+from storage.core import buttons
+from storage.core.config import CallbackConfig
+from storage.people.models import Customer
+
+LIST_LIMIT = 30
+REASON_MAX = 1000  # why a follow-up is needed, as staff type it
+OUTCOME_MAX = 4096  # the note that closes it: a whole Telegram message is kept
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    customer_id: int,
+    kind: str,
+    reason: str,
+    due_at: datetime,
+    created_by: int | None = None,
+    assignee_id: int | None = None,
+    source_ref: str | None = None,
+    notify_customer: bool = False,
+) -> Task:
+    """A new open task; with a source_ref, creating it again returns the existing one."""
+    if source_ref is not None:
+        existing = await session.scalar(select(Task).where(Task.source_ref == source_ref))
+        if existing is not None:
+            return existing
+    task = Task(
+        customer_id=customer_id,
+        kind=kind,
+        reason=reason,
+        due_at=due_at,
+        status="open",
+        created_by=created_by,
+        assignee_id=assignee_id,
+        source_ref=source_ref,
+        remind_at=due_at,
+        reminders=0,
+        notify_customer=notify_customer,
+    )
+    session.add(task)
+    await session.flush()
+    return task
+
+
+async def due_reminders(
+    session: AsyncSession, now: datetime, limit: int = 200
+) -> list[tuple[Task, Customer]]:
+    """Open tasks whose reminder is due (index on remind_at), with their customer; PostgreSQL skips
+    rows another instance is reminding."""
+    query = (
+        select(Task, Customer)
+        .join(Customer, Customer.id == Task.customer_id)
+        .where(Task.remind_at <= now, Task.status == "open")
+        .order_by(Task.remind_at)
+        .limit(limit)
+    )
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(of=Task, skip_locked=True)
+    return [(task, customer) for task, customer in (await session.execute(query)).all()]
+
+
+def reminded(task: Task, now: datetime, config: CallbackConfig) -> None:
+    """After a reminder: one more when still open after the overdue delay, then none."""
+    task.reminders += 1
+    task.reminded_at = now
+    task.remind_at = now + timedelta(hours=config.overdue_hours) if task.reminders == 1 else None
+
+
+def reminder_key(task: Task) -> str:
+    """The reminder card's dedupe key: one per task, due time and reminder number."""
+    return f"task:{task.id}:{task.due_at:%Y%m%d%H%M}:{task.reminders + 1}"
+
+
+async def get_open(session: AsyncSession, task_id: int) -> Task | None:
+    task = await session.get(Task, task_id)
+    return task if task is not None and task.status == "open" else None
+
+
+async def complete(session: AsyncSession, task_id: int, outcome: str, now: datetime) -> bool:
+    """Close an open task with its outcome, stored whole (a Text column; one message, at most 4096
+    characters); False when it was closed already (a second Done)."""
+    result = await session.execute(
+        update(Task)
+        .where(Task.id == task_id, Task.status == "open")
+        .values(status="done", outcome=outcome, closed_at=now, remind_at=None)
+    )
+    return bool(result.rowcount)
+
+
+async def snooze(session: AsyncSession, task: Task, delay: timedelta, now: datetime) -> None:
+    """Due again after `delay`, with a fresh reminder schedule."""
+    task.due_at = now + delay
+    task.remind_at = task.due_at
+    task.reminders = 0
+    await session.flush()
+
+
+async def assign(session: AsyncSession, task: Task, assignee_id: int) -> None:
+    task.assignee_id = assignee_id
+    await session.flush()
+
+
+async def open_tasks(session: AsyncSession, limit: int = LIST_LIMIT) -> list[tuple[Task, Customer]]:
+    """Open tasks by due time (index ix_tasks_due)."""
+    rows = await session.execute(
+        select(Task, Customer)
+        .join(Customer, Customer.id == Task.customer_id)
+        .where(Task.status == "open")
+        .order_by(Task.due_at, Task.id)
+        .limit(limit)
+    )
+    return [(task, customer) for task, customer in rows.all()]
+
+
+async def recent_outcomes(session: AsyncSession, customer_id: int, limit: int = 3) -> list[Task]:
+    """The customer's latest closed tasks, for their card."""
+    rows = await session.scalars(
+        select(Task)
+        .where(Task.customer_id == customer_id, Task.status == "done")
+        .order_by(Task.closed_at.desc(), Task.id.desc())
+        .limit(limit)
+    )
+    return list(rows)
+
+
+# Reminder-card buttons (storage.buttons rows for staff, no owner), routed by action "task/<action>".
+ACTIONS = ("done", "snooze_1h", "snooze_1d", "mine")
+SNOOZES = {"task/snooze_1h": timedelta(hours=1), "task/snooze_1d": timedelta(days=1)}
+
+
+async def card_buttons(session: AsyncSession, task: Task, now: datetime) -> list[list[tuple[str, str]]]:
+    """The rows of a reminder card's buttons (outbox form: "@" labels are catalog keys)."""
+    data = {
+        action: await buttons.issue(session, f"task/{action}", {"task_id": task.id}, user_id=None, now=now)
+        for action in ACTIONS
+    }
+    return [
+        [("@callbacks.done", data["done"]), ("@callbacks.mine", data["mine"])],
+        [("@callbacks.snooze_1h", data["snooze_1h"]), ("@callbacks.snooze_1d", data["snooze_1d"])],
+    ]

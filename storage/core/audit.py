@@ -1,0 +1,32 @@
+"""The audit trail: every staff change and every refused attempt, append-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.core.models import AuditEntry
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    actor_id: int,
+    action: str,
+    outcome: str = "ok",
+    chat_id: int | None = None,
+    target: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    entry = AuditEntry(
+        actor_id=actor_id, chat_id=chat_id, action=action, outcome=outcome, target=target, detail=detail or {}
+    )
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def recent(session: AsyncSession, limit: int = 50) -> list[AuditEntry]:
+    return list(await session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)))

@@ -1,0 +1,90 @@
+"""Points expiry as the customer sees it: a warning some days before unspent points expire (one
+message per customer and expiry date, listing the amount), then the expiry itself (storage.ledger).
+
+The schedule is data: every lot carries `warn_at` (its expiry) until its warning went out, so a
+tick reads an index range of lots whose warning has come and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.core.config import LoyaltyConfig
+from storage.loyalty import ledger
+from storage.loyalty.models import LedgerEntry
+from storage.people import outbox
+from storage.people.models import Customer
+
+
+def warning_key(customer_id: int, expires_on: date) -> str:
+    return f"expiry-warning:{customer_id}:{expires_on.isoformat()}"
+
+
+def _local_day(when: datetime, zone: ZoneInfo) -> tuple[date, datetime, datetime]:
+    """The customer's local date of `when`, and that day's [start, end) in UTC."""
+    day = when.astimezone(zone).date()
+    start = datetime.combine(day, time(), zone)
+    end = datetime.combine(day + timedelta(days=1), time(), zone)
+    return day, start.astimezone(when.tzinfo), end.astimezone(when.tzinfo)
+
+
+async def warn_due(
+    session: AsyncSession, now: datetime, config: LoyaltyConfig, *, limit: int = 500
+) -> tuple[int, int]:
+    """Warn about lots expiring within config.expiry_warning_days; returns (lots read, warnings
+    queued): fewer read than `limit` means nothing more is due.
+
+    Each lot read leaves the schedule (warn_at = None) whether or not it is warned about: spent lots
+    and lots already past their expiry need no warning. The amount is everything unspent that expires
+    on that local date, so a second lot of the same day is in the same message. Idempotent: the
+    dedupe key is per customer and expiry date."""
+    if config.expiry_warning_days <= 0:
+        return 0, 0
+    horizon = now + timedelta(days=config.expiry_warning_days)
+    due = (
+        select(LedgerEntry.id, LedgerEntry.customer_id, LedgerEntry.remaining, LedgerEntry.expires_at)
+        .where(LedgerEntry.warn_at <= horizon)
+        .order_by(LedgerEntry.warn_at, LedgerEntry.id)
+        .limit(limit)
+    )
+    if session.bind.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    rows = (await session.execute(due)).all()
+    if not rows:
+        return 0, 0
+    await session.execute(
+        update(LedgerEntry).where(LedgerEntry.id.in_([r.id for r in rows])).values(warn_at=None)
+    )
+    pending: dict[int, list[datetime]] = defaultdict(list)
+    for _, customer_id, remaining, expires_at in rows:
+        if remaining > 0 and expires_at is not None and expires_at > now:
+            pending[customer_id].append(expires_at)
+    queued = 0
+    for customer_id, moments in sorted(pending.items()):
+        customer = await session.get(Customer, customer_id)
+        if customer is None or customer.unreachable_at is not None:
+            continue
+        zone = ZoneInfo(customer.timezone)
+        for day, start, end in sorted({_local_day(m, zone) for m in moments}):
+            lots = await ledger.lots_expiring(session, max(start, now), end, customer_id=customer_id)
+            amount = sum(lot.points for lot in lots)
+            if amount <= 0:
+                continue
+            queued += await outbox.enqueue_for_customer(
+                session,
+                customer,
+                dedupe_key=warning_key(customer_id, day),
+                template="expiry.warning",
+                params={
+                    "points": amount,
+                    "date": day.isoformat(),
+                    "balance": await ledger.balance(session, customer_id),
+                },
+                now=now,
+            )
+    return len(rows), queued

@@ -1,0 +1,147 @@
+"""The tables of the loyalty context."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Numeric, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.core.models import Base, TimestampMixin, utcnow
+
+
+class LoyaltyAccount(TimestampMixin, Base):
+    """The points balance of one customer: a cache of the ledger, updated in the same transaction."""
+
+    __tablename__ = "loyalty_accounts"
+    __table_args__ = (CheckConstraint("balance >= 0", name="balance_not_negative"),)
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    balance: Mapped[int] = mapped_column(default=0)
+    # The tier last announced to the customer (None: the first tier), so a change is noticed once.
+    tier: Mapped[str | None] = mapped_column(String(32))
+    # Win-back schedule (storage.winback): when the customer counts as lapsed if they buy nothing
+    # more, and the last purchase that time refers to. Cleared once the lapse is handled; indexed,
+    # so the tick reads only due rows.
+    winback_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    winback_purchase_id: Mapped[int | None]
+
+
+class LedgerEntry(Base):
+    """An append-only points movement. Positive entries that can expire are lots: `remaining` is
+    what is left unspent of them, consumed first in, first out."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        Index("ix_ledger_lots", "customer_id", "expires_at"),
+        # Unspent lots by expiry: what storage.ledger.expire_due reads, without the spent history.
+        Index(
+            "ix_ledger_unspent_expiry",
+            "expires_at",
+            sqlite_where=text("remaining > 0"),
+            postgresql_where=text("remaining > 0"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    # earn | redeem | award | deduct | expire | refund | birthday | referral | survey
+    kind: Mapped[str] = mapped_column(String(16))
+    points: Mapped[int]  # signed: + credits, - debits
+    reference: Mapped[str] = mapped_column(String(160), unique=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    expires_at: Mapped[datetime | None]
+    remaining: Mapped[int] = mapped_column(default=0)
+    # The lot's expiry, until the customer was warned about it (storage.expiry); then None.
+    warn_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class Purchase(Base):
+    """A purchase staff recorded; `reference` makes recording it idempotent."""
+
+    __tablename__ = "purchases"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    points: Mapped[int] = mapped_column(default=0)
+    note: Mapped[str | None] = mapped_column(Text)
+    reference: Mapped[str] = mapped_column(String(160), unique=True)
+    staff_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # When this purchase's survey invitation is due (None: none pending); indexed for the tick.
+    survey_due_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class Reward(TimestampMixin, Base):
+    """A catalog entry. `stock` None means unlimited; `min_tier` None means every tier."""
+
+    __tablename__ = "rewards"
+    __table_args__ = (
+        CheckConstraint("cost > 0", name="cost_positive"),
+        CheckConstraint("stock IS NULL OR stock >= 0", name="stock_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    cost: Mapped[int]
+    stock: Mapped[int | None]
+    per_customer_limit: Mapped[int | None]
+    min_tier: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Voucher(Base):
+    """One confirmed redemption. `idempotency_key` (the Confirm button's token) is unique, so a
+    double press or a duplicate update redeems once. Status: active | used | cancelled; an active
+    voucher past `expires_at` reads as expired."""
+
+    __tablename__ = "vouchers"
+    __table_args__ = (Index("ix_vouchers_customer_reward", "customer_id", "reward_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    reward_id: Mapped[int] = mapped_column(ForeignKey("rewards.id"))
+    title: Mapped[str] = mapped_column(String(120))  # as redeemed, if the catalog changes later
+    points: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    used_at: Mapped[datetime | None]
+    used_by: Mapped[int | None] = mapped_column(BigInteger)
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by: Mapped[int | None] = mapped_column(BigInteger)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ReferralCode(Base):
+    """The code in a customer's invitation link (t.me/<bot>?start=ref_<code>)."""
+
+    __tablename__ = "referral_codes"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+
+
+class Referral(Base):
+    """Who brought whom; `rewarded_at` is set once, when both got the bonus."""
+
+    __tablename__ = "referrals"
+
+    referee_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    referrer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rewarded_at: Mapped[datetime | None]

@@ -1,0 +1,196 @@
+"""Customers: joining with consent, the profile, and finding a customer from what staff type."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.core import inputs
+from storage.core.config import LANGUAGES, BirthdayConfig, Config
+from storage.people.birthdays import Birthday, local_today, next_greeting_at
+from storage.people.models import Customer
+from storage.people.timezones import is_valid_timezone
+
+LAST_SEEN_EVERY = timedelta(minutes=5)
+SEARCH_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class TelegramProfile:
+    """What Telegram tells us about a user; used only once they accepted the privacy notice."""
+
+    telegram_id: int
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+
+
+def language_from_code(language_code: str | None, default: str) -> str:
+    """Telegram's IETF tag ("zh-hans", "en-US") to one of our languages."""
+    code = (language_code or "").lower().split("-")[0]
+    return code if code in LANGUAGES else default
+
+
+async def get(session: AsyncSession, telegram_id: int) -> Customer | None:
+    return await session.scalar(select(Customer).where(Customer.telegram_id == telegram_id))
+
+
+async def join(session: AsyncSession, profile: TelegramProfile, config: Config, now: datetime) -> Customer:
+    """Create the customer on consent (idempotent: pressing Accept twice keeps the first consent)."""
+    customer = await get(session, profile.telegram_id)
+    if customer is None:
+        customer = Customer(
+            telegram_id=profile.telegram_id,
+            language=language_from_code(profile.language_code, config.default_language),
+            timezone=config.default_timezone,
+            consent_at=now,
+            last_seen_at=now,
+        )
+        session.add(customer)
+    customer.first_name = profile.first_name[:128]
+    customer.last_name = (profile.last_name or None) and profile.last_name[:128]
+    customer.username = profile.username
+    await session.flush()
+    return customer
+
+
+def schedule_birthday(
+    customer: Customer, now: datetime, config: BirthdayConfig, on_or_after: date | None = None
+) -> None:
+    """Keep next_birthday_at (the indexed instant the birthday tick reads) in step with the profile."""
+    if customer.birth_month is None or customer.birth_day is None:
+        customer.next_birthday_at = None
+        return
+    customer.next_birthday_at = next_greeting_at(
+        customer.birth_month,
+        customer.birth_day,
+        customer.timezone,
+        on_or_after or local_today(now, customer.timezone),
+        hour=config.hour,
+        minute=config.minute,
+        leap_day_rule=config.leap_day_rule,
+    )
+
+
+async def set_birthday(
+    session: AsyncSession,
+    customer: Customer,
+    birthday: Birthday,
+    *,
+    now: datetime | None = None,
+    config: BirthdayConfig | None = None,
+) -> None:
+    customer.birth_year, customer.birth_month, customer.birth_day = (
+        birthday.year,
+        birthday.month,
+        birthday.day,
+    )
+    schedule_birthday(customer, now or datetime.now(UTC), config or BirthdayConfig())
+    await session.flush()
+
+
+def normalize_phone(phone: str) -> str:
+    digits = re.sub(r"[^0-9]", "", phone)
+    return f"+{digits}" if digits else ""
+
+
+async def set_phone(session: AsyncSession, customer: Customer, phone: str) -> None:
+    customer.phone = normalize_phone(phone) or None
+    await session.flush()
+
+
+async def set_timezone(
+    session: AsyncSession,
+    customer: Customer,
+    name: str,
+    *,
+    now: datetime | None = None,
+    config: BirthdayConfig | None = None,
+) -> None:
+    """A new time zone moves the next greeting to local morning there (a greeting already sent this
+    year is not repeated: its dedupe key is per local year)."""
+    if not is_valid_timezone(name):
+        raise ValueError(f"unknown time zone {name!r}")
+    customer.timezone = name
+    schedule_birthday(customer, now or datetime.now(UTC), config or BirthdayConfig())
+    await session.flush()
+
+
+async def set_language(session: AsyncSession, customer: Customer, language: str) -> None:
+    if language not in LANGUAGES:
+        raise ValueError(f"unsupported language {language!r}")
+    customer.language = language
+    await session.flush()
+
+
+async def touch(session: AsyncSession, telegram_id: int, now: datetime) -> None:
+    """Record activity at most every few minutes; a customer who writes is reachable again."""
+    await session.execute(
+        update(Customer)
+        .where(
+            Customer.telegram_id == telegram_id,
+            or_(
+                Customer.last_seen_at.is_(None),
+                Customer.last_seen_at < now - LAST_SEEN_EVERY,
+                Customer.unreachable_at.is_not(None),
+            ),
+        )
+        .values(last_seen_at=now, unreachable_at=None)
+    )
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def find(session: AsyncSession, reference: str, *, by_phone: bool = False) -> Customer | None:
+    """Exactly one customer from "#12" (our id), "@name", a Telegram id or, when `by_phone` (the role
+    may see phone numbers: staff.can_see_personal_data), a phone number."""
+    ref = reference.strip()
+    if ref.startswith("#"):
+        row_id = inputs.int_or_none(ref, low=1, high=inputs.MAX_ID, hash_ok=True)
+        return await session.get(Customer, row_id) if row_id is not None else None
+    if ref.startswith("@") and len(ref) > 1:
+        return await session.scalar(select(Customer).where(func.lower(Customer.username) == ref[1:].lower()))
+    if ref.startswith("+") and (phone := normalize_phone(ref)):
+        return await session.scalar(select(Customer).where(Customer.phone == phone)) if by_phone else None
+    if (telegram_id := inputs.int_or_none(ref, low=1, high=inputs.MAX_TELEGRAM_ID)) is not None:
+        found = await session.scalar(select(Customer).where(Customer.telegram_id == telegram_id))
+        if found is None and by_phone:
+            found = await session.scalar(select(Customer).where(Customer.phone == f"+{ref}"))
+        return found
+    return None
+
+
+async def search(
+    session: AsyncSession, query: str, *, by_phone: bool = False, limit: int = SEARCH_LIMIT
+) -> list[Customer]:
+    """Customers matching a name, @username, Telegram id, #id or (when `by_phone`) a phone number or
+    part of one; exact references first. Whoever may not see phone numbers may not search by them
+    either: narrowing searches would read a number digit by digit."""
+    query = query.strip()
+    exact = await find(session, query, by_phone=by_phone)
+    if exact is not None:
+        return [exact]
+    if not query:
+        return []
+    pattern = _like(query.lstrip("@"))
+    digits = re.sub(r"[^0-9]", "", query)
+    conditions = [
+        func.lower(Customer.first_name).like(pattern, escape="\\"),
+        func.lower(Customer.last_name).like(pattern, escape="\\"),
+        func.lower(Customer.username).like(pattern, escape="\\"),
+        func.lower(Customer.first_name + " " + func.coalesce(Customer.last_name, "")).like(
+            pattern, escape="\\"
+        ),
+    ]
+    if by_phone and len(digits) >= 4:
+        conditions.append(Customer.phone.like(f"%{digits}%"))
+    rows = await session.scalars(select(Customer).where(or_(*conditions)).order_by(Customer.id).limit(limit))
+    return list(rows)

@@ -1,0 +1,77 @@
+"""The tables of the people context."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.core.models import Base, TimestampMixin, utcnow
+
+
+class Customer(TimestampMixin, Base):
+    """A person who accepted the privacy notice. Nothing is stored about anyone who did not."""
+
+    __tablename__ = "customers"
+    __table_args__ = (Index("ix_customers_birthday", "birth_month", "birth_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    first_name: Mapped[str] = mapped_column(String(128))
+    last_name: Mapped[str | None] = mapped_column(String(128))
+    username: Mapped[str | None] = mapped_column(String(64), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    timezone: Mapped[str] = mapped_column(String(64))
+    # A birthday may be known without its year ("05/17").
+    birth_year: Mapped[int | None]
+    birth_month: Mapped[int | None]
+    birth_day: Mapped[int | None]
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    consent_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime | None]
+    # Set when Telegram answers 403 (blocked); cleared when the customer writes again.
+    unreachable_at: Mapped[datetime | None]
+    # UTC instant of the next birthday greeting (storage.birthdays.next_greeting_at); None without a
+    # birthday. Indexed so that a tick with nothing due reads no customer.
+    next_birthday_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class StaffMember(TimestampMixin, Base):
+    """A staff member seen in the staff group, with a role: agent < admin < owner."""
+
+    __tablename__ = "staff_members"
+
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(160))
+    username: Mapped[str | None] = mapped_column(String(64))
+
+
+class OutboxMessage(Base):
+    """A proactive message waiting to be sent. The text is a template key rendered at send time in
+    the recipient's language, so storage never needs the catalogs."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    template: Mapped[str] = mapped_column(String(96))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    language: Mapped[str] = mapped_column(String(8))
+    # Rows of [label template key or literal, callback_data]; see storage.outbox.
+    buttons: Mapped[list[list[list[str]]] | None] = mapped_column(JSON)
+    # queued | sending | sent | failed | skipped (recipient unreachable when it came due)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    not_before: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

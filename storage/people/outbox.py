@@ -1,0 +1,221 @@
+"""The outbox: every proactive message is a row, written in the same transaction as its cause, with a
+unique dedupe key; one sender claims due rows and records what Telegram answered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.core.upsert import insert_ignore
+from storage.people.models import Customer, OutboxMessage
+
+# A claim older than this is taken to belong to a sender that died mid-send.
+CLAIM_TIMEOUT = timedelta(minutes=5)
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    dedupe_key: str,
+    chat_id: int,
+    template: str,
+    language: str,
+    now: datetime,
+    params: dict[str, Any] | None = None,
+    customer_id: int | None = None,
+    not_before: datetime | None = None,
+    buttons: list[list[tuple[str, str]]] | None = None,
+) -> bool:
+    """Queue a message once per dedupe key; False when that key was queued before.
+
+    `buttons` rows hold (label, callback_data); a label starting with "@" is a template key.
+    """
+    return await insert_ignore(
+        session,
+        OutboxMessage,
+        {
+            "dedupe_key": dedupe_key,
+            "chat_id": chat_id,
+            "customer_id": customer_id,
+            "template": template,
+            "params": params or {},
+            "language": language,
+            "buttons": [[list(b) for b in row] for row in buttons] if buttons else None,
+            "status": "queued",
+            "not_before": not_before or now,
+            "attempts": 0,
+            "created_at": now,
+        },
+        ["dedupe_key"],
+    )
+
+
+async def enqueue_for_customer(
+    session: AsyncSession,
+    customer: Customer,
+    *,
+    dedupe_key: str,
+    template: str,
+    now: datetime,
+    params: dict[str, Any] | None = None,
+    not_before: datetime | None = None,
+    buttons: list[list[tuple[str, str]]] | None = None,
+) -> bool:
+    return await enqueue(
+        session,
+        dedupe_key=dedupe_key,
+        chat_id=customer.telegram_id,
+        customer_id=customer.id,
+        template=template,
+        language=customer.language,
+        params=params,
+        now=now,
+        not_before=not_before,
+        buttons=buttons,
+    )
+
+
+async def claim_due(
+    session: AsyncSession,
+    *,
+    worker: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta = CLAIM_TIMEOUT,
+) -> list[OutboxMessage]:
+    """Claim up to `limit` due rows for this worker.
+
+    PostgreSQL: FOR UPDATE SKIP LOCKED, so two instances never claim the same row. SQLite: the
+    transaction already holds the write lock (BEGIN IMMEDIATE), so select-then-update is atomic.
+    A row claimed by a sender that died (claim older than `lease`) is due again. Rows of customers
+    who blocked the bot are not sent: they become "skipped" when they come due (a greeting queued
+    while someone blocked us is stale by the time they write again), and count as such in /outbox.
+    """
+    due = (
+        select(OutboxMessage.id, Customer.unreachable_at)
+        .outerjoin(Customer, Customer.id == OutboxMessage.customer_id)
+        .where(
+            (
+                (OutboxMessage.status == "queued")
+                | ((OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - lease))
+            ),
+            OutboxMessage.not_before <= now,
+        )
+        .order_by(OutboxMessage.not_before, OutboxMessage.id)
+        .limit(limit)
+    )
+    if session.bind.dialect.name == "postgresql":
+        due = due.with_for_update(of=OutboxMessage, skip_locked=True)
+    found = (await session.execute(due)).all()
+    skipped = [row_id for row_id, unreachable in found if unreachable is not None]
+    ids = [row_id for row_id, unreachable in found if unreachable is None]
+    if skipped:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(skipped))
+            .values(status="skipped", error="unreachable", claimed_by=None, claimed_at=None)
+        )
+    if not ids:
+        return []
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .values(status="sending", claimed_by=worker, claimed_at=now, attempts=OutboxMessage.attempts + 1)
+    )
+    rows = await session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .order_by(OutboxMessage.not_before, OutboxMessage.id)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows)
+
+
+# What the sender learnt about one claimed row; applied in bulk by `record`.
+def sent(row: OutboxMessage, telegram_message_id: int, now: datetime) -> dict[str, Any]:
+    return {"id": row.id, "status": "sent", "sent_at": now, "message_id": telegram_message_id, "error": None}
+
+
+def failed(row: OutboxMessage, error: str) -> dict[str, Any]:
+    return {"id": row.id, "status": "failed", "error": error[:2000]}
+
+
+def again(
+    row: OutboxMessage, not_before: datetime, error: str | None, *, count_attempt: bool = True
+) -> dict[str, Any]:
+    """Back to the queue; without count_attempt (a rate-limit deferral) the claim's attempt is undone."""
+    return {
+        "id": row.id,
+        "status": "queued",
+        "not_before": not_before,
+        "claimed_by": None,
+        "claimed_at": None,
+        "attempts": row.attempts if count_attempt else max(row.attempts - 1, 0),
+        "error": error[:2000] if error else None,
+    }
+
+
+async def record(session: AsyncSession, outcomes: list[dict[str, Any]]) -> None:
+    """Apply outcomes (dicts from sent/failed/again) with one UPDATE per shape, by primary key."""
+    shapes: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for outcome in outcomes:
+        shapes.setdefault(frozenset(outcome), []).append(outcome)
+    for rows in shapes.values():
+        await session.execute(update(OutboxMessage), rows)
+
+
+async def mark_unreachable(session: AsyncSession, chat_ids: list[int], now: datetime) -> None:
+    """Telegram said these customers blocked us: their due messages are skipped until they write again."""
+    if chat_ids:
+        await session.execute(
+            update(Customer).where(Customer.telegram_id.in_(chat_ids)).values(unreachable_at=now)
+        )
+
+
+@dataclass(frozen=True)
+class Progress:
+    queued_due: int  # queued and due now
+    queued_later: int
+    sending: int
+    sent_last_hour: int
+    sent_last_minute: int
+    failed_last_day: int
+    skipped_last_day: int
+
+    def eta_seconds(self, configured_rate: float) -> float:
+        """Time to drain what is due: at the rate of the last minute, else the configured rate."""
+        backlog = self.queued_due + self.sending
+        rate = self.sent_last_minute / 60 if self.sent_last_minute else configured_rate
+        return backlog / rate if rate > 0 else 0.0
+
+
+async def progress(session: AsyncSession, now: datetime) -> Progress:
+    """Counts for staff; each one reads an index (status+not_before, sent_at), never the whole table."""
+
+    async def count(*where: Any) -> int:
+        return await session.scalar(select(func.count()).select_from(OutboxMessage).where(*where)) or 0
+
+    recent = OutboxMessage.not_before >= now - timedelta(days=1)
+    return Progress(
+        queued_due=await count(OutboxMessage.status == "queued", OutboxMessage.not_before <= now),
+        queued_later=await count(OutboxMessage.status == "queued", OutboxMessage.not_before > now),
+        sending=await count(OutboxMessage.status == "sending"),
+        sent_last_hour=await count(OutboxMessage.sent_at >= now - timedelta(hours=1)),
+        sent_last_minute=await count(OutboxMessage.sent_at >= now - timedelta(minutes=1)),
+        failed_last_day=await count(OutboxMessage.status == "failed", recent),
+        skipped_last_day=await count(OutboxMessage.status == "skipped", recent),
+    )
+
+
+async def sent_since(session: AsyncSession, since: datetime) -> list[tuple[int, datetime]]:
+    """(chat_id, sent_at) of messages sent since `since`, oldest first (reads the sent_at index)."""
+    rows = await session.execute(
+        select(OutboxMessage.chat_id, OutboxMessage.sent_at)
+        .where(OutboxMessage.sent_at >= since)
+        .order_by(OutboxMessage.sent_at)
+    )
+    return [(chat_id, sent_at) for chat_id, sent_at in rows.all()]

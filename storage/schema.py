@@ -1,0 +1,10 @@
+"""Every context's tables in one metadata: what Alembic compares and migrates."""
+
+from storage.care import models as care
+from storage.core import models as core
+from storage.loyalty import models as loyalty
+from storage.people import models as people
+from storage.surveys import models as surveys
+
+metadata = core.Base.metadata
+CONTEXTS = (core, people, loyalty, care, surveys)

@@ -1,0 +1,56 @@
+"""The survey invitation a purchase leads to, some hours later (purchases.survey_due_at, indexed): the
+purchase survey (storage.surveys.purchase_survey) through storage.surveys.invite, which applies the
+throttle. Each due purchase is handled once, invited or not."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.core.config import SurveyConfig
+from storage.loyalty.models import Purchase
+from storage.people.models import Customer
+from storage.surveys import invitations
+
+
+def invitation_key(purchase_id: int) -> str:
+    return f"purchase-survey:{purchase_id}"
+
+
+async def invite_due(
+    session: AsyncSession, now: datetime, config: SurveyConfig, *, limit: int = 500
+) -> tuple[int, Counter[str]]:
+    """Invite the customers whose purchase survey is due; returns (purchases read, outcomes by
+    surveys.InviteOutcome). Without an active purchase survey the due purchases are dropped quietly
+    (a survey activated later is not sent for old purchases)."""
+    due = (
+        select(Purchase.id, Purchase.customer_id)
+        .where(Purchase.survey_due_at <= now)
+        .order_by(Purchase.survey_due_at)
+        .limit(limit)
+    )
+    if session.bind.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    rows = (await session.execute(due)).all()
+    outcomes: Counter[str] = Counter()
+    if not rows:
+        return 0, outcomes
+    await session.execute(
+        update(Purchase).where(Purchase.id.in_([r.id for r in rows])).values(survey_due_at=None)
+    )
+    survey = await invitations.purchase_survey(session, config)
+    if survey is None:
+        outcomes["no_survey"] += len(rows)
+        return len(rows), outcomes
+    for purchase_id, customer_id in rows:
+        customer = await session.get(Customer, customer_id)
+        if customer is None:
+            continue
+        outcome = await invitations.invite(
+            session, survey, customer, now, invitation_key(purchase_id), config=config, source="purchase"
+        )
+        outcomes[outcome] += 1
+    return len(rows), outcomes

@@ -1,0 +1,126 @@
+"""Who a survey (or, later, a broadcast) goes to: "all", "tier <name>", "purchased <N>d", or a list of
+customer references ("#12 @kim +4930123 123456789").
+
+Resolving is a table of resolvers by kind; the tier audience uses the same rule as /points (points
+earned in the rolling window), the purchase audience the purchases table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.core.config import LoyaltyConfig
+from storage.core.refusals import Refused
+from storage.loyalty.ledger import TIER_KINDS
+from storage.loyalty.models import LedgerEntry, Purchase
+from storage.loyalty.tiers import add_months, find_tier, tier_for
+from storage.people import customers
+from storage.people.models import Customer
+
+MAX_DAYS = 3650
+REFERENCE = re.compile(r"#[0-9]{1,10}|@\w{1,64}|\+?[0-9]{1,19}")  # ids: storage.inputs bounds them
+
+
+class AudienceError(Refused):
+    """A refusal: see storage.refusals."""
+
+
+@dataclass(frozen=True)
+class Audience:
+    kind: str  # all | tier | purchased | list
+    tier: str | None = None
+    days: int | None = None
+    references: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Resolved:
+    customer_ids: list[int]
+    unknown: list[str] = field(default_factory=list)
+
+
+def parse(text: str) -> Audience:
+    words = text.replace(",", " ").split()
+    if not words:
+        raise AudienceError("surveys.audience_missing")
+    head = words[0].lower()
+    if head == "all" and len(words) == 1:
+        return Audience("all")
+    if head == "tier":
+        if len(words) != 2:
+            raise AudienceError("surveys.audience_tier_syntax")
+        return Audience("tier", tier=words[1].lower())
+    if head == "purchased":
+        match = re.fullmatch(r"([0-9]{1,4})d", words[1].lower()) if len(words) == 2 else None
+        if match is None or not 1 <= int(match[1]) <= MAX_DAYS:
+            raise AudienceError("surveys.audience_purchased_syntax", max=MAX_DAYS)
+        return Audience("purchased", days=int(match[1]))
+    bad = [w for w in words if not REFERENCE.fullmatch(w)]
+    if bad:
+        raise AudienceError("surveys.audience_unknown", word=bad[0][:40])
+    return Audience("list", references=tuple(dict.fromkeys(words)))
+
+
+async def _all(session: AsyncSession, audience: Audience, now: datetime, loyalty: LoyaltyConfig) -> Resolved:
+    return Resolved(list(await session.scalars(select(Customer.id).order_by(Customer.id))))
+
+
+async def _list(session: AsyncSession, audience: Audience, now: datetime, loyalty: LoyaltyConfig) -> Resolved:
+    ids: list[int] = []
+    unknown: list[str] = []
+    for reference in audience.references:
+        customer = await customers.find(session, reference, by_phone=True)  # admins send
+        if customer is None:
+            unknown.append(reference)
+        elif customer.id not in ids:
+            ids.append(customer.id)
+    return Resolved(ids, unknown)
+
+
+async def _tier(session: AsyncSession, audience: Audience, now: datetime, loyalty: LoyaltyConfig) -> Resolved:
+    wanted = find_tier(audience.tier or "", loyalty)
+    if wanted is None:
+        names = ", ".join(t.name for t in loyalty.tiers)
+        raise AudienceError("surveys.audience_unknown_tier", tier=audience.tier or "", tiers=names)
+    since = add_months(now, -loyalty.tier_window_months)
+    earned = dict(
+        (
+            await session.execute(
+                select(LedgerEntry.customer_id, func.sum(LedgerEntry.points))
+                .where(LedgerEntry.kind.in_(TIER_KINDS), LedgerEntry.created_at > since)
+                .group_by(LedgerEntry.customer_id)
+            )
+        ).all()
+    )
+    ids = await session.scalars(select(Customer.id).order_by(Customer.id))
+    return Resolved([cid for cid in ids if tier_for(int(earned.get(cid) or 0), loyalty).name == wanted.name])
+
+
+async def _purchased(
+    session: AsyncSession, audience: Audience, now: datetime, loyalty: LoyaltyConfig
+) -> Resolved:
+    since = now - timedelta(days=audience.days or 0)
+    ids = await session.scalars(
+        select(Purchase.customer_id)
+        .where(Purchase.created_at >= since)
+        .distinct()
+        .order_by(Purchase.customer_id)
+    )
+    return Resolved(list(ids))
+
+
+Resolver = Callable[[AsyncSession, Audience, datetime, LoyaltyConfig], Awaitable[Resolved]]
+
+RESOLVERS: dict[str, Resolver] = {"all": _all, "list": _list, "tier": _tier, "purchased": _purchased}
+
+
+async def resolve(
+    session: AsyncSession, audience: Audience, now: datetime, loyalty: LoyaltyConfig
+) -> Resolved:
+    return await RESOLVERS[audience.kind](session, audience, now, loyalty)
