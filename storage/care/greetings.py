@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.core.claims import skip_locked
 from storage.core.config import Config
 from storage.loyalty import ledger
 from storage.people import outbox
@@ -45,14 +46,12 @@ async def greet_due(
     same key, so a second tick or a second instance adds nothing. PostgreSQL: SKIP LOCKED lets two
     instances share the work.
     """
-    due = (
+    due = skip_locked(
         select(Customer)
         .where(Customer.next_birthday_at <= now)
         .order_by(Customer.next_birthday_at)
         .limit(limit)
     )
-    if session.bind.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
     greeted = read = 0
     rules = config.birthdays
     for customer in await session.scalars(due):

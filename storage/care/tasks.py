@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.care.models import Task
 from storage.core import buttons
+from storage.core.claims import skip_locked
 from storage.core.config import CallbackConfig
 from storage.people.models import Customer
 
@@ -58,15 +59,14 @@ async def due_reminders(
 ) -> list[tuple[Task, Customer]]:
     """Open tasks whose reminder is due (index on remind_at), with their customer; PostgreSQL skips
     rows another instance is reminding."""
-    query = (
+    query = skip_locked(
         select(Task, Customer)
         .join(Customer, Customer.id == Task.customer_id)
         .where(Task.remind_at <= now, Task.status == "open")
         .order_by(Task.remind_at)
-        .limit(limit)
+        .limit(limit),
+        Task,
     )
-    if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(of=Task, skip_locked=True)
     return [(task, customer) for task, customer in (await session.execute(query)).all()]
 
 

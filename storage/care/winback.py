@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.care import tasks
 from storage.care.models import Task
+from storage.core.claims import claim_due
 from storage.core.config import WinbackConfig
 from storage.loyalty import ledger
 from storage.loyalty.models import LoyaltyAccount, Purchase
@@ -93,22 +94,16 @@ async def handle_due(
     lapses that got a new task):
     fewer read than `limit` means nothing more is due. Every row read leaves the schedule, valuable
     or not (without a purchase a customer's spend only falls)."""
-    due = (
-        select(LoyaltyAccount.customer_id, LoyaltyAccount.winback_purchase_id)
-        .where(LoyaltyAccount.winback_due_at <= now)
-        .order_by(LoyaltyAccount.winback_due_at)
-        .limit(limit)
+    rows = await claim_due(
+        session,
+        LoyaltyAccount.winback_due_at,
+        LoyaltyAccount.customer_id,
+        LoyaltyAccount.winback_purchase_id,
+        until=now,
+        limit=limit,
     )
-    if session.bind.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    rows = (await session.execute(due)).all()
     if not rows:
         return 0, []
-    await session.execute(
-        update(LoyaltyAccount)
-        .where(LoyaltyAccount.customer_id.in_([r.customer_id for r in rows]))
-        .values(winback_due_at=None)
-    )
     created: list[Lapse] = []
     for customer_id, purchase_id in rows:
         last = await session.get(Purchase, purchase_id) if purchase_id is not None else None

@@ -11,9 +11,9 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.core.claims import claim_due
 from storage.core.config import LoyaltyConfig
 from storage.loyalty import ledger
 from storage.loyalty.models import LedgerEntry
@@ -46,20 +46,18 @@ async def warn_due(
     if config.expiry_warning_days <= 0:
         return 0, 0
     horizon = now + timedelta(days=config.expiry_warning_days)
-    due = (
-        select(LedgerEntry.id, LedgerEntry.customer_id, LedgerEntry.remaining, LedgerEntry.expires_at)
-        .where(LedgerEntry.warn_at <= horizon)
-        .order_by(LedgerEntry.warn_at, LedgerEntry.id)
-        .limit(limit)
+    rows = await claim_due(
+        session,
+        LedgerEntry.warn_at,
+        LedgerEntry.id,
+        LedgerEntry.customer_id,
+        LedgerEntry.remaining,
+        LedgerEntry.expires_at,
+        until=horizon,
+        limit=limit,
     )
-    if session.bind.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    rows = (await session.execute(due)).all()
     if not rows:
         return 0, 0
-    await session.execute(
-        update(LedgerEntry).where(LedgerEntry.id.in_([r.id for r in rows])).values(warn_at=None)
-    )
     pending: dict[int, list[datetime]] = defaultdict(list)
     for _, customer_id, remaining, expires_at in rows:
         if remaining > 0 and expires_at is not None and expires_at > now:

@@ -62,9 +62,8 @@ async def lock_account(session: AsyncSession, customer_id: int, now: datetime) -
         select(LoyaltyAccount)
         .where(LoyaltyAccount.customer_id == customer_id)
         .execution_options(populate_existing=True)
+        .with_for_update()
     )
-    if session.bind.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
     return (await session.scalars(stmt)).one()
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.core.claims import skip_locked
 from storage.core.upsert import insert_ignore
 from storage.people.models import Customer, OutboxMessage
 
@@ -95,7 +96,7 @@ async def claim_due(
     who blocked the bot are not sent: they become "skipped" when they come due (a greeting queued
     while someone blocked us is stale by the time they write again), and count as such in /outbox.
     """
-    due = (
+    due = skip_locked(
         select(OutboxMessage.id, Customer.unreachable_at)
         .outerjoin(Customer, Customer.id == OutboxMessage.customer_id)
         .where(
@@ -106,10 +107,9 @@ async def claim_due(
             OutboxMessage.not_before <= now,
         )
         .order_by(OutboxMessage.not_before, OutboxMessage.id)
-        .limit(limit)
+        .limit(limit),
+        OutboxMessage,
     )
-    if session.bind.dialect.name == "postgresql":
-        due = due.with_for_update(of=OutboxMessage, skip_locked=True)
     found = (await session.execute(due)).all()
     skipped = [row_id for row_id, unreachable in found if unreachable is not None]
     ids = [row_id for row_id, unreachable in found if unreachable is None]

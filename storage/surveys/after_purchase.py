@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.core.claims import claim_due
 from storage.core.config import SurveyConfig
 from storage.loyalty.models import Purchase
 from storage.people.models import Customer
@@ -26,21 +26,12 @@ async def invite_due(
     """Invite the customers whose purchase survey is due; returns (purchases read, outcomes by
     surveys.InviteOutcome). Without an active purchase survey the due purchases are dropped quietly
     (a survey activated later is not sent for old purchases)."""
-    due = (
-        select(Purchase.id, Purchase.customer_id)
-        .where(Purchase.survey_due_at <= now)
-        .order_by(Purchase.survey_due_at)
-        .limit(limit)
+    rows = await claim_due(
+        session, Purchase.survey_due_at, Purchase.id, Purchase.customer_id, until=now, limit=limit
     )
-    if session.bind.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    rows = (await session.execute(due)).all()
     outcomes: Counter[str] = Counter()
     if not rows:
         return 0, outcomes
-    await session.execute(
-        update(Purchase).where(Purchase.id.in_([r.id for r in rows])).values(survey_due_at=None)
-    )
     survey = await invitations.purchase_survey(session, config)
     if survey is None:
         outcomes["no_survey"] += len(rows)

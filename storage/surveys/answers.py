@@ -42,10 +42,9 @@ class Progress:
 async def _load(
     session: AsyncSession, token: str, telegram_id: int, now: datetime
 ) -> tuple[SurveyInvitation, Survey]:
-    query = select(SurveyInvitation).where(SurveyInvitation.token == token)
-    if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update()
-    invitation = await session.scalar(query)
+    invitation = await session.scalar(
+        select(SurveyInvitation).where(SurveyInvitation.token == token).with_for_update()
+    )
     if invitation is None:
         raise SurveyRefused("button.stale")
     owner = await session.scalar(select(Customer.telegram_id).where(Customer.id == invitation.customer_id))

@@ -210,8 +210,7 @@ def _new_token() -> str:
 async def _lock_customer(session: AsyncSession, customer_id: int) -> None:
     """PostgreSQL: serialize invitations per customer so the throttle holds under concurrency (SQLite
     already holds the write lock)."""
-    if session.bind.dialect.name == "postgresql":
-        await session.execute(select(Customer.id).where(Customer.id == customer_id).with_for_update())
+    await session.execute(select(Customer.id).where(Customer.id == customer_id).with_for_update())
 
 
 async def throttled(session: AsyncSession, customer_id: int, now: datetime, config: SurveyConfig) -> bool:
