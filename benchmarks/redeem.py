@@ -19,7 +19,7 @@ from pathlib import Path
 
 from storage.core import db
 from storage.core.clock import SystemClock
-from storage.core.config import Config
+from storage.core.config import Config, LoyaltyConfig
 from storage.loyalty import ledger, redemptions, rewards
 from storage.people import customers
 from storage.people.customers import TelegramProfile
@@ -49,7 +49,13 @@ async def bench_redeem(kind: str, tmp: Path, concurrent: int, per_customer: int)
             ]
             for p in people:
                 await ledger.credit(
-                    session, customer_id=p.id, points=10**9, kind="award", reference=f"seed:{p.id}", now=now
+                    session,
+                    customer_id=p.id,
+                    points=10**9,
+                    kind="award",
+                    reference=f"seed:{p.id}",
+                    now=now,
+                    config=config.loyalty,
                 )
             reward = await rewards.add(session, {"title": "Coffee", "cost": "10"}, config.loyalty, now)
 
@@ -105,6 +111,7 @@ async def bench_points(tmp: Path, n: int, concurrency: int) -> None:
                             kind="award",
                             reference=f"bench:{i}:{k}",
                             now=SystemClock().now(),
+                            config=LoyaltyConfig(),
                         )
                 emu.settle = None
                 return user

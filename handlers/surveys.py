@@ -167,6 +167,7 @@ async def on_answer(update: Update, context: AppContext) -> None:
                 telegram_id=user.id,
                 now=context.now(),
                 config=context.config.surveys,
+                loyalty=context.config.loyalty,
             )
         except SurveyRefused as refused:
             await query.answer(context.t(lang, refused.code), show_alert=True)
@@ -206,6 +207,7 @@ async def on_text(update: Update, context: AppContext, session: AsyncSession, pe
             telegram_id=user.id,
             now=context.now(),
             config=context.config.surveys,
+            loyalty=context.config.loyalty,
         )
     except SurveyRefused as refused:
         await conversations.clear(session, user.id, user.id)

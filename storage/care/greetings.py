@@ -82,6 +82,7 @@ async def greet_due(
                 kind="birthday",
                 reference=key,
                 now=now,
+                config=config.loyalty,
             )
         schedule_birthday(customer, now, rules, on_or_after=today + timedelta(days=1))
     await session.flush()

@@ -41,9 +41,17 @@ class ExpiringLot:
     expires_at: datetime
 
 
-def lot_expiry(now: datetime, config: LoyaltyConfig) -> datetime | None:
-    """When points earned now expire (None: never)."""
-    return add_months(now, config.expiry_months) if config.expiry_months else None
+# Which credits expire after `expiry_months`, decided here for every kind so that no caller forgets:
+# points a customer earned, was given or got back all follow the one rule the customer is told.
+EXPIRES = {"earn": True, "award": True, "refund": True, "birthday": True, "referral": True, "survey": True}
+assert set(EXPIRES) == CREDIT_KINDS
+
+
+def lot_expiry(kind: str, now: datetime, config: LoyaltyConfig) -> datetime | None:
+    """When a lot of this kind credited now expires (None: never)."""
+    if not EXPIRES[kind] or not config.expiry_months:
+        return None
+    return add_months(now, config.expiry_months)
 
 
 async def ensure_account(session: AsyncSession, customer_id: int, now: datetime) -> None:
@@ -86,16 +94,18 @@ async def credit(
     kind: str,
     reference: str,
     now: datetime,
+    config: LoyaltyConfig,
     note: str | None = None,
     actor_id: int | None = None,
-    expires_at: datetime | None = None,
 ) -> bool:
     """Add points once per reference; False (and nothing changed) when the reference was used before.
 
-    The entry is a lot: `remaining` starts at `points` and is consumed first in, first out.
+    The entry is a lot: `remaining` starts at `points` and is consumed first in, first out; when it
+    expires follows from its kind and the settings (lot_expiry).
     """
     if points <= 0 or kind not in CREDIT_KINDS:
         raise ValueError(f"a credit needs positive points and a credit kind, not {points} {kind!r}")
+    expires_at = lot_expiry(kind, now, config)
     await ensure_account(session, customer_id, now)
     inserted = await insert_ignore(
         session,

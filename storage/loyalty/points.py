@@ -118,7 +118,7 @@ async def award(
         now=now,
         note=reason,
         actor_id=actor_id,
-        expires_at=ledger.lot_expiry(now, config),
+        config=config,
     )
     if added:
         await outbox.enqueue_for_customer(

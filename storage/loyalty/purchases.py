@@ -101,7 +101,7 @@ async def record(
             now=now,
             note=note,
             actor_id=staff_id,
-            expires_at=ledger.lot_expiry(now, config),
+            config=config,
         )
     await outbox.enqueue_for_customer(
         session,

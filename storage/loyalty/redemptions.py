@@ -198,7 +198,7 @@ async def cancel(
         now=now,
         note=reason,
         actor_id=actor_id,
-        expires_at=ledger.lot_expiry(now, config),
+        config=config,
     )
     customer = await session.get(Customer, voucher.customer_id)
     if customer is not None:

@@ -97,7 +97,7 @@ async def reward_after_purchase(
             kind="referral",
             reference=reference,
             now=now,
-            expires_at=ledger.lot_expiry(now, config),
+            config=config,
         )
         await outbox.enqueue_for_customer(
             session,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.care import feedback
 from storage.care.models import FeedbackItem
-from storage.core.config import SurveyConfig
+from storage.core.config import LoyaltyConfig, SurveyConfig
 from storage.core.upsert import insert_ignore
 from storage.loyalty import ledger
 from storage.people.models import Customer
@@ -65,6 +65,7 @@ async def answer(
     telegram_id: int,
     now: datetime,
     config: SurveyConfig,
+    loyalty: LoyaltyConfig,
     text: str | None = None,
 ) -> Progress:
     """Record the answer to question `index`: a button value, or `text` for a written answer.
@@ -141,6 +142,7 @@ async def answer(
             kind="survey",
             reference=f"survey:{survey.id}:{customer_id}",
             now=now,
+            config=loyalty,
         ):
             progress.reward = config.reward_points
     await session.flush()

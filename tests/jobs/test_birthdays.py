@@ -16,6 +16,7 @@ from storage.core.clock import FakeClock
 from storage.core.config import BirthdayConfig, Config
 from storage.loyalty import ledger, points
 from storage.loyalty.models import LedgerEntry
+from storage.loyalty.tiers import add_months
 from storage.people import customers
 from storage.people.birthdays import Birthday, next_greeting_at
 from storage.people.customers import TelegramProfile
@@ -111,6 +112,8 @@ async def test_greets_at_local_ten_in_each_time_zone_once_with_the_bonus(
         assert await ledger.balance(session, kiri) == 50
         entry = await session.scalar(select(LedgerEntry).where(LedgerEntry.customer_id == kiri))
         assert (entry.kind, entry.reference) == ("birthday", f"birthday:{kiri}:2026")
+        # The bonus expires like every other point (it never did, silently).
+        assert entry.expires_at == add_months(utc(2026, 3, 14, 20, 0), CONFIG.loyalty.expiry_months)
         c = await session.get(Customer, kiri)
         assert c.next_birthday_at == utc(2027, 3, 14, 20, 0)
 
@@ -204,7 +207,13 @@ async def test_greeting_text_follows_the_tier_points_shows(
     member = await _customer(sessions, clock, 2, "UTC", 3, 15)
     async with sessions.begin() as session:
         await ledger.credit(
-            session, customer_id=gold, points=2000, kind="award", reference="big", now=clock.now()
+            session,
+            customer_id=gold,
+            points=2000,
+            kind="award",
+            reference="big",
+            now=clock.now(),
+            config=CONFIG.loyalty,
         )
     clock.set(utc(2026, 3, 15, 10, 0))
     tier_of = points.tier_of(clock.now, CONFIG.loyalty)

@@ -36,7 +36,7 @@ async def give(
         kind=kind,
         reference=reference,
         now=now,
-        expires_at=ledger.lot_expiry(now, config or LoyaltyConfig()),
+        config=config or LoyaltyConfig(),
     )
 
 

@@ -13,6 +13,7 @@ from storage.core.clock import FakeClock
 from storage.core.config import LoyaltyConfig
 from storage.loyalty import ledger
 from storage.loyalty.models import LedgerEntry
+from storage.loyalty.tiers import add_months
 from tests.storage.loyalty_helpers import assert_consistent, give, new_customer
 
 CONFIG = LoyaltyConfig(expiry_months=12)
@@ -112,3 +113,20 @@ async def test_history_pages_newest_first(
         assert [e.points for e in first] == list(range(12, 2, -1)) and more
         rest, more = await ledger.history(session, kim.id, offset=10, limit=10)
         assert [e.points for e in rest] == [2, 1] and not more
+
+
+@pytest.mark.parametrize("kind", sorted(ledger.CREDIT_KINDS))
+async def test_every_credit_kind_expires_as_the_settings_say(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock, kind: str
+) -> None:
+    now = clock.now()
+    async with sessions.begin() as session:
+        kim = await new_customer(session, 1, now)
+        for months, reference in ((12, "a"), (None, "b")):
+            config = LoyaltyConfig(expiry_months=months)
+            await ledger.credit(
+                session, customer_id=kim.id, points=5, kind=kind, reference=reference, now=now, config=config
+            )
+        lots = {e.reference: e for e in await session.scalars(select(LedgerEntry))}
+    assert lots["a"].expires_at == add_months(now, 12) and lots["a"].warn_at == lots["a"].expires_at
+    assert lots["b"].expires_at is None

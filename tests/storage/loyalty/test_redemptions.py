@@ -117,7 +117,7 @@ async def test_refusals_change_nothing(
     async with sessions.begin() as session:
         kim = await new_customer(session, 1, now)
         await ledger.credit(
-            session, customer_id=kim.id, points=balance, kind="refund", reference="g", now=now
+            session, customer_id=kim.id, points=balance, kind="refund", reference="g", now=now, config=CONFIG
         )
         reward = await _reward(session, now, **spec)
         for i in range(earlier):

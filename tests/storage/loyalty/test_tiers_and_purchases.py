@@ -97,7 +97,9 @@ async def test_tier_is_computed_from_earned_not_balance(
         )
         assert second.points == 125
         # Refunds are not earnings.
-        await ledger.credit(session, customer_id=kim.id, points=5000, kind="refund", reference="rf", now=now)
+        await ledger.credit(
+            session, customer_id=kim.id, points=5000, kind="refund", reference="rf", now=now, config=CONFIG
+        )
         assert (await points.status(session, kim, now, CONFIG)).progress.tier.name == "Silver"
         templates = list(await session.scalars(select(OutboxMessage.template).order_by(OutboxMessage.id)))
         assert templates == ["loyalty.purchase_recorded", "loyalty.tier_up", "loyalty.purchase_recorded"]

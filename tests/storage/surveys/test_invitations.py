@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -15,16 +16,21 @@ from storage.core.clock import FakeClock
 from storage.core.config import Config, LoyaltyConfig, SurveyConfig
 from storage.loyalty import ledger, purchases
 from storage.loyalty.models import LedgerEntry
+from storage.loyalty.tiers import add_months
 from storage.people import customers
 from storage.people.customers import TelegramProfile
 from storage.people.models import Customer, OutboxMessage
 from storage.surveys import answers, audiences, invitations
-from storage.surveys.answers import answer as record
 from storage.surveys.definitions import builtin, parse_lines
 from storage.surveys.invitations import InviteOutcome, SurveyRefused
 from storage.surveys.models import Survey, SurveyAnswer
 
 CONFIG = SurveyConfig(throttle_days=30, expire_days=7, reward_points=15)
+LOYALTY = LoyaltyConfig(expiry_months=12)
+
+
+async def record(*args: Any, **kwargs: Any) -> answers.Progress:
+    return await answers.answer(*args, loyalty=LOYALTY, **kwargs)
 
 
 async def _customer(session: AsyncSession, clock: FakeClock, tid: int, name: str = "Kim") -> Customer:
@@ -151,6 +157,9 @@ async def test_csat_answers_complete_once_and_pay_once(
         twice = await record(session, token, 1, "s", **answer)
         assert twice.outcome == "already" and twice.reward == 0
         assert await ledger.balance(session, kim.id) == 15
+        # The reward expires like every other point (it never did, silently).
+        lot = await session.scalar(select(LedgerEntry).where(LedgerEntry.kind == "survey"))
+        assert lot.expires_at == add_months(clock.now(), 12)
         stored = [
             (a.kind, a.score, a.text)
             for a in await session.scalars(select(SurveyAnswer).order_by(SurveyAnswer.id))
