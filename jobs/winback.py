@@ -1,14 +1,13 @@
-"""The win-back tick: customers whose lapse time has come get a follow-up task and a card in the staff
-group (the task's first reminder: the callbacks tick reminds once more when it stays open)."""
+"""The win-back tick: customers whose lapse time has come (storage.care.winback decides who, and what
+staff and the customer are sent)."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.care import tasks, winback
+from storage.care import winback
 from storage.core.clock import Clock
 from storage.core.config import Config
-from storage.people import outbox
 
 BATCH = 500
 
@@ -18,30 +17,7 @@ async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config:
     created = 0
     while True:
         async with sessions.begin() as session:
-            now = clock.now()
-            read, lapses = await winback.handle_due(session, now, config.winback, limit=BATCH)
-            for lapse in lapses:
-                created += 1
-                if config.staff_chat_id is None:
-                    continue  # the task waits in /callbacks; the callbacks tick has no group either
-                customer, task = lapse.customer, lapse.task
-                await outbox.enqueue(
-                    session,
-                    dedupe_key=tasks.reminder_key(task),
-                    chat_id=config.staff_chat_id,
-                    template="winback.card",
-                    language=config.default_language,
-                    params={
-                        "id": task.id,
-                        "customer_id": customer.id,
-                        "name": customer.first_name,
-                        "username": f"@{customer.username}" if customer.username else "",
-                        "days": lapse.days,
-                        "spent": f"{lapse.spent:.2f}",
-                    },
-                    now=now,
-                    buttons=await tasks.card_buttons(session, task, now),
-                )
-                tasks.reminded(task, now, config.callbacks)
+            read, new = await winback.handle_due(session, clock.now(), config, limit=BATCH)
+        created += new
         if read < BATCH:
             return created

@@ -11,10 +11,9 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.care import winback
 from storage.core.config import LoyaltyConfig, SurveyConfig, WinbackConfig
 from storage.core.upsert import insert_ignore
-from storage.loyalty import ledger, points, referrals, tiers
+from storage.loyalty import lapses, ledger, points, referrals, tiers
 from storage.loyalty.models import Purchase
 from storage.loyalty.points import PointsRefused
 from storage.people import outbox
@@ -117,6 +116,6 @@ async def record(
     )
     change = await points.refresh_tier(session, customer, now, config)
     await referrals.reward_after_purchase(session, customer, now, config)
-    await winback.schedule(session, customer.id, now, winback_config or WinbackConfig())
+    await lapses.schedule(session, customer.id, now, winback_config or WinbackConfig())
     await session.flush()
     return Recorded(purchase, earned_points, await ledger.balance(session, customer.id), False, change)

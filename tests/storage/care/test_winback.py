@@ -11,11 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import Catalog
 from jobs import winback as winback_job
-from storage.care import winback
 from storage.care.models import Task
 from storage.core.clock import FakeClock
 from storage.core.config import Config, LoyaltyConfig, WinbackConfig
-from storage.loyalty import purchases
+from storage.loyalty import lapses, purchases
 from storage.loyalty.models import LoyaltyAccount
 from storage.people.models import Customer, OutboxMessage
 from tests.storage.loyalty_helpers import assert_outbox_renders, new_customer
@@ -50,11 +49,11 @@ async def _tasks(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[int, 
 
 def test_lapse_after_uses_the_median_interval_from_three_purchases() -> None:
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
-    assert winback.lapse_after([t0, t0 + timedelta(days=5)], RULES) == timedelta(days=60)
+    assert lapses.lapse_after([t0, t0 + timedelta(days=5)], RULES) == timedelta(days=60)
     days = [0, 10, 30, 40]  # gaps 10, 20, 10: median 10, × 2
-    assert winback.lapse_after([t0 + timedelta(days=d) for d in days], RULES) == timedelta(days=20)
+    assert lapses.lapse_after([t0 + timedelta(days=d) for d in days], RULES) == timedelta(days=20)
     same_day = [t0, t0 + timedelta(hours=1), t0 + timedelta(hours=2)]
-    assert winback.lapse_after(same_day, RULES) == winback.MIN_LAPSE
+    assert lapses.lapse_after(same_day, RULES) == lapses.MIN_LAPSE
 
 
 async def test_one_task_per_lapse_and_a_new_lapse_after_a_new_purchase(
