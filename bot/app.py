@@ -19,10 +19,10 @@ from telegram.ext import (
 )
 
 from bot import commands
-from bot.application import EngageApplication
 from bot.i18n import Catalog
 from bot.settings import Settings
 from bot.ticks import TICKS
+from bot.update_metrics import EngageApplication
 from handlers import activity, errors, feedback, membership, onboarding, points, profile, rewards, surveys
 from handlers.authority import CUSTOMER, NEW_MESSAGES, ROUTED, CaptionCommand, Registry, Route, staff_access
 from handlers.buttons import PATTERN as BUTTON_PATTERN

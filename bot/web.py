@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy import text
 from telegram import Update
 
-from bot.application import EngageApplication
+from bot.update_metrics import EngageApplication
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"

@@ -17,7 +17,7 @@ from storage.core import conversations
 from storage.core.models import Conversation
 from storage.people import customers
 from storage.surveys import answers, invitations
-from storage.surveys.answers import Progress
+from storage.surveys.answers import SurveyProgress
 from storage.surveys.invitations import Buttons, SurveyRefused
 from storage.surveys.models import Survey, SurveyInvitation
 
@@ -78,7 +78,7 @@ async def _clear_text_step(session: AsyncSession, chat_id: int) -> None:
         await conversations.clear(session, chat_id, chat_id)
 
 
-def _thanks(context: AppContext, lang: str, progress: Progress) -> str:
+def _thanks(context: AppContext, lang: str, progress: SurveyProgress) -> str:
     text = context.t(lang, "surveys.thanks")
     if progress.reward:
         text += "\n" + context.t(lang, "surveys.reward", points=progress.reward)
@@ -90,7 +90,7 @@ async def _show(
     session: AsyncSession,
     chat_id: int,
     lang: str,
-    progress: Progress,
+    progress: SurveyProgress,
     message: Message | None,
 ) -> None:
     """Show where the survey is now: edit `message` (a button was pressed) or send a new one."""
@@ -113,7 +113,7 @@ async def _after_answer(
     session: AsyncSession,
     chat_id: int,
     lang: str,
-    progress: Progress,
+    progress: SurveyProgress,
     message: Message | None,
 ) -> None:
     if progress.outcome in ("next", "done"):
@@ -143,7 +143,7 @@ async def open_survey(update: Update, context: AppContext) -> None:
         except SurveyRefused as refused:
             await message.reply_text(context.t(lang, refused.code))
             return
-        await _show(context, session, user.id, lang, Progress(invitation, survey, "next"), None)
+        await _show(context, session, user.id, lang, SurveyProgress(invitation, survey, "next"), None)
 
 
 async def on_answer(update: Update, context: AppContext) -> None:

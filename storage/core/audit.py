@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.core.models import AuditEntry
@@ -26,7 +25,3 @@ async def record(
     session.add(entry)
     await session.flush()
     return entry
-
-
-async def recent(session: AsyncSession, limit: int = 50) -> list[AuditEntry]:
-    return list(await session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)))

@@ -15,7 +15,7 @@ from storage.core.config import LoyaltyConfig, Tier
 from storage.core.refusals import Refused
 from storage.loyalty import ledger, tiers
 from storage.loyalty.models import LoyaltyAccount
-from storage.loyalty.tiers import Progress
+from storage.loyalty.tiers import TierProgress
 from storage.people import outbox
 from storage.people.models import Customer
 
@@ -32,7 +32,7 @@ class PointsRefused(Refused):
 @dataclass(frozen=True)
 class Status:
     balance: int
-    progress: Progress
+    progress: TierProgress
     expiring: list[ledger.ExpiringLot]
 
 

@@ -13,7 +13,7 @@ from storage.core.config import LoyaltyConfig, Tier
 
 
 @dataclass(frozen=True)
-class Progress:
+class TierProgress:
     tier: Tier
     next_tier: Tier | None
     earned: int
@@ -37,14 +37,14 @@ def find_tier(name: str, config: LoyaltyConfig) -> Tier | None:
     return next((t for t in config.tiers if t.name.lower() == name.strip().lower()), None)
 
 
-def progress(earned: int, config: LoyaltyConfig) -> Progress:
+def progress(earned: int, config: LoyaltyConfig) -> TierProgress:
     tier = tier_for(earned, config)
     index = config.tiers.index(tier)
     if index + 1 >= len(config.tiers):
-        return Progress(tier, None, earned, 0, 1.0)
+        return TierProgress(tier, None, earned, 0, 1.0)
     nxt = config.tiers[index + 1]
     span = nxt.threshold - tier.threshold
-    return Progress(tier, nxt, earned, nxt.threshold - earned, (earned - tier.threshold) / span)
+    return TierProgress(tier, nxt, earned, nxt.threshold - earned, (earned - tier.threshold) / span)
 
 
 def bar(fraction: float, width: int = 10) -> str:

@@ -177,7 +177,7 @@ async def mark_unreachable(session: AsyncSession, chat_ids: list[int], now: date
 
 
 @dataclass(frozen=True)
-class Progress:
+class OutboxProgress:
     queued_due: int  # queued and due now
     queued_later: int
     sending: int
@@ -193,14 +193,14 @@ class Progress:
         return backlog / rate if rate > 0 else 0.0
 
 
-async def progress(session: AsyncSession, now: datetime) -> Progress:
+async def progress(session: AsyncSession, now: datetime) -> OutboxProgress:
     """Counts for staff; each one reads an index (status+not_before, sent_at), never the whole table."""
 
     async def count(*where: Any) -> int:
         return await session.scalar(select(func.count()).select_from(OutboxMessage).where(*where)) or 0
 
     recent = OutboxMessage.not_before >= now - timedelta(days=1)
-    return Progress(
+    return OutboxProgress(
         queued_due=await count(OutboxMessage.status == "queued", OutboxMessage.not_before <= now),
         queued_later=await count(OutboxMessage.status == "queued", OutboxMessage.not_before > now),
         sending=await count(OutboxMessage.status == "sending"),

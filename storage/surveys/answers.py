@@ -26,7 +26,7 @@ MAX_ANSWER = 2000
 
 
 @dataclass
-class Progress:
+class SurveyProgress:
     """What an answer did. outcome: next (ask question `invitation.position`), done (completed now),
     already (that question was answered before: nothing changed), write (show the text prompt)."""
 
@@ -67,7 +67,7 @@ async def answer(
     config: SurveyConfig,
     loyalty: LoyaltyConfig,
     text: str | None = None,
-) -> Progress:
+) -> SurveyProgress:
     """Record the answer to question `index`: a button value, or `text` for a written answer.
 
     Each question is answered once (unique per invitation and question), so a button pressed twice,
@@ -75,7 +75,7 @@ async def answer(
     """
     invitation, survey = await _load(session, token, telegram_id, now)
     if invitation.status == "completed" or index < invitation.position:
-        return Progress(invitation, survey, "already")
+        return SurveyProgress(invitation, survey, "already")
     if index > invitation.position or index >= len(survey.questions):
         raise SurveyRefused("button.stale")
     question = survey.questions[index]
@@ -84,7 +84,7 @@ async def answer(
     if value == WRITE and text is None:
         if question["type"] != "text":
             raise SurveyRefused("surveys.bad_answer")
-        return Progress(invitation, survey, "write")
+        return SurveyProgress(invitation, survey, "write")
     if value == SKIP:
         if not question.get("optional"):
             raise SurveyRefused("surveys.bad_answer")
@@ -113,11 +113,11 @@ async def answer(
         ["invitation_id", "question_id"],
     )
     if not inserted:
-        return Progress(invitation, survey, "already")
+        return SurveyProgress(invitation, survey, "already")
     invitation.position = index + 1
     invitation.status = "started"
     invitation.started_at = invitation.started_at or now
-    progress = Progress(invitation, survey, "next")
+    progress = SurveyProgress(invitation, survey, "next")
     customer_id = invitation.customer_id
     if score is not None and feedback.is_detractor(question["type"], score, config):
         progress.feedback, progress.feedback_created = await feedback.flag_detractor(

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.application import UpdateMetrics
+from bot.update_metrics import UpdateMetrics
 from bot.web import SECRET_HEADER, make_web_app
 from storage.core import db
 

@@ -13,10 +13,10 @@ from telegram import Update
 
 from bot import web
 from bot.app import build_application
-from bot.application import EngageApplication
 from bot.i18n import Catalog
 from bot.settings import Settings
 from bot.ticks import TICKS
+from bot.update_metrics import EngageApplication
 from jobs import sender
 from storage.core import db
 from storage.core.clock import FakeClock

@@ -29,7 +29,7 @@ CONFIG = SurveyConfig(throttle_days=30, expire_days=7, reward_points=15)
 LOYALTY = LoyaltyConfig(expiry_months=12)
 
 
-async def record(*args: Any, **kwargs: Any) -> answers.Progress:
+async def record(*args: Any, **kwargs: Any) -> answers.SurveyProgress:
     return await answers.answer(*args, loyalty=LOYALTY, **kwargs)
 
 
