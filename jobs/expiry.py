@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from jobs.batches import drain
 from storage.core.clock import Clock
 from storage.core.config import Config
 from storage.loyalty import expiry, ledger
 
-BATCH = 500
-
 
 async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config: Config) -> tuple[int, int]:
-    """One pass; returns (warnings queued, lots expired). Each batch is one transaction."""
-    warned = 0
-    while True:
-        async with sessions.begin() as session:
-            read, queued = await expiry.warn_due(session, clock.now(), config.loyalty, limit=BATCH)
-        warned += queued
-        if read < BATCH:
-            break
-    expired = 0
-    while True:
-        async with sessions.begin() as session:
-            lots = await ledger.expire_due(session, clock.now(), limit=BATCH)
-        expired += len(lots)
-        if not lots:
-            break
-    return warned, expired
+    """One pass; returns (warnings queued, lots expired)."""
+
+    async def expire(session: AsyncSession, now: datetime, limit: int) -> tuple[int, int]:
+        lots = await ledger.expire_due(session, now, limit=limit)
+        return len(lots), len(lots)
+
+    warned = await drain(
+        sessions,
+        clock,
+        lambda session, now, limit: expiry.warn_due(session, now, config.loyalty, limit=limit),
+    )
+    return sum(warned), sum(await drain(sessions, clock, expire))

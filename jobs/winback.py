@@ -5,19 +5,15 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from jobs.batches import drain
 from storage.care import winback
 from storage.core.clock import Clock
 from storage.core.config import Config
 
-BATCH = 500
-
 
 async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config: Config) -> int:
-    """One pass, one transaction per batch; returns how many win-back tasks were created."""
-    created = 0
-    while True:
-        async with sessions.begin() as session:
-            read, new = await winback.handle_due(session, clock.now(), config, limit=BATCH)
-        created += new
-        if read < BATCH:
-            return created
+    """One pass; returns how many win-back tasks were created."""
+    created = await drain(
+        sessions, clock, lambda session, now, limit: winback.handle_due(session, now, config, limit=limit)
+    )
+    return sum(created)
