@@ -23,13 +23,15 @@ from bot.application import EngageApplication
 from bot.i18n import Catalog
 from bot.settings import Settings
 from bot.ticks import TICKS
-from handlers import activity, errors, feedback, membership, onboarding, points, profile, rewards, surveys
+from handlers import activity, errors, membership
 from handlers.authority import CUSTOMER, NEW_MESSAGES, ROUTED, CaptionCommand, Registry, Route, staff_access
 from handlers.buttons import PATTERN as BUTTON_PATTERN
 from handlers.buttons import ButtonRouter
 from handlers.context import AppContext, BotData, Runtime
+from handlers.customer import feedback, onboarding, points, profile, rewards, surveys
+from handlers.desk import feedback_cards
 from handlers.staff import callbacks as staff_callbacks
-from handlers.staff import catalog, feedback_cards, find, purchases, roles, stats, vouchers
+from handlers.staff import catalog, find, purchases, roles, stats, vouchers
 from handlers.staff import lists as staff_lists
 from handlers.staff import outbox as staff_outbox
 from handlers.staff import surveys as staff_surveys

@@ -11,8 +11,9 @@ from telegram import Update
 from handlers import paging
 from handlers.common import language_for
 from handlers.context import AppContext
+from handlers.desk import feedback_cards
 from handlers.paging import Listing
-from handlers.staff import callbacks, catalog, feedback_cards, roles, surveys
+from handlers.staff import callbacks, catalog, roles, surveys
 
 Source = Callable[[Update, AppContext, AsyncSession], Awaitable[Listing]]
 LISTS: dict[str, Source] = {

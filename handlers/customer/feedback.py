@@ -9,7 +9,7 @@ from telegram import ForceReply, Message, Update
 
 from handlers.common import command_args, joined_customer
 from handlers.context import AppContext
-from handlers.staff import feedback_cards
+from handlers.desk import feedback_cards
 from storage.care import feedback
 from storage.care.feedback import FeedbackRefused, Relay
 from storage.core import conversations

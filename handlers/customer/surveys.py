@@ -11,8 +11,8 @@ from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Mes
 
 from handlers.common import joined_customer, language_for
 from handlers.context import AppContext
+from handlers.desk import feedback_cards
 from handlers.replies import edit_text
-from handlers.staff import feedback_cards
 from storage.core import conversations
 from storage.core.models import Conversation
 from storage.people import customers
