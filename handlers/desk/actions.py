@@ -9,7 +9,7 @@ from __future__ import annotations
 from telegram import ForceReply, ReplyParameters, Update
 
 from handlers.context import AppContext
-from handlers.desk.cards import ACTIONS, PREFIX, _staff_name, refresh_card, staff_language
+from handlers.desk.cards import ACTIONS, PREFIX, refresh_card, staff_language
 from storage.care import feedback
 from storage.care.feedback import FeedbackRefused
 from storage.core import audit, inputs
@@ -43,7 +43,8 @@ async def on_button(update: Update, context: AppContext) -> None:
                 await feedback.resolve(session, item, user.id, now)
                 notice = context.t(lang, "feedback.resolved_ok")
         except FeedbackRefused as refused:
-            name = await _staff_name(session, item.claimed_by)
+            card = await feedback.card(session, item.id)
+            name = card.claimed_by if card is not None and card.claimed_by is not None else ""
             await query.answer(context.t(lang, refused.code, name=name), show_alert=True)
             return
         await audit.record(

@@ -19,9 +19,8 @@ from handlers.common import display_name
 from handlers.context import AppContext
 from handlers.replies import send_split
 from storage.care import feedback
-from storage.care.models import FeedbackItem, Task
-from storage.people.models import Customer, StaffMember
-from storage.surveys import invitations
+from storage.care.feedback import Card
+from storage.care.models import FeedbackItem
 
 log = logging.getLogger(__name__)
 
@@ -35,73 +34,65 @@ def staff_language(context: AppContext) -> str:
     return context.config.default_language
 
 
-async def _staff_name(session: AsyncSession, telegram_id: int | None) -> str:
-    if telegram_id is None:
-        return ""
-    member = await session.get(StaffMember, telegram_id)
-    return member.name if member is not None else str(telegram_id)
-
-
-async def card_text(context: AppContext, session: AsyncSession, item: FeedbackItem) -> str:
+def card_text(context: AppContext, card: Card) -> str:
     lang = staff_language(context)
-    customer = await session.get(Customer, item.customer_id)
-    assert customer is not None
-    if item.kind == "detractor":
-        survey = await invitations.get_survey(session, item.survey_id) if item.survey_id else None
+    if card.kind == "detractor":
         headline = context.t(
             lang,
-            f"feedback.card_{item.score_kind}",
-            score=item.score,
-            survey=survey.name if survey else "—",
+            f"feedback.card_{card.score_kind}",
+            score=card.score,
+            survey=card.survey_name if card.survey_name is not None else "—",
         )
     else:
         headline = context.t(lang, "feedback.card_feedback")
     lines = [
-        context.t(lang, "feedback.card_title", id=item.id),
+        context.t(lang, "feedback.card_title", id=card.id),
         headline,
         context.t(
             lang,
             "feedback.card_customer",
-            name=display_name(customer.first_name, customer.last_name),
-            username=f"@{customer.username}" if customer.username else "",
-            customer_id=customer.id,
+            name=display_name(card.first_name, card.last_name),
+            username=f"@{card.username}" if card.username else "",
+            customer_id=card.customer_id,
         ),
-        context.t(lang, "feedback.card_comment", comment=item.comment or "—", budget=CARD_COMMENT),
+        context.t(lang, "feedback.card_comment", comment=card.comment or "—", budget=CARD_COMMENT),
     ]
-    if item.claimed_by is not None:
-        lines.append(
-            context.t(lang, "feedback.card_claimed", name=await _staff_name(session, item.claimed_by))
-        )
-    if item.task_id is not None:
-        task = await session.get(Task, item.task_id)
-        if task is not None:
-            due = task.due_at.astimezone(ZoneInfo(context.config.staff_timezone)).strftime("%Y-%m-%d %H:%M")
-            lines.append(context.t(lang, "feedback.card_callback", task=task.id, due=due))
-    if item.status == "resolved":
-        lines.append(
-            context.t(lang, "feedback.card_resolved", name=await _staff_name(session, item.resolved_by))
-        )
-        if item.resolution:
-            lines.append(context.t(lang, "feedback.card_note", note=item.resolution))
+    if card.claimed_by is not None:
+        lines.append(context.t(lang, "feedback.card_claimed", name=card.claimed_by))
+    if card.task_id is not None and card.task_due_at is not None:
+        due = card.task_due_at.astimezone(ZoneInfo(context.config.staff_timezone)).strftime("%Y-%m-%d %H:%M")
+        lines.append(context.t(lang, "feedback.card_callback", task=card.task_id, due=due))
+    if card.status == "resolved":
+        lines.append(context.t(lang, "feedback.card_resolved", name=card.resolved_by or ""))
+        if card.resolution:
+            lines.append(context.t(lang, "feedback.card_note", note=card.resolution))
     else:
         lines.append(context.t(lang, "feedback.card_reply_hint"))
     return "\n".join(lines)
 
 
-def card_markup(context: AppContext, item: FeedbackItem) -> InlineKeyboardMarkup | None:
-    if item.status == "resolved":
+def card_markup(context: AppContext, card: Card) -> InlineKeyboardMarkup | None:
+    if card.status == "resolved":
         return None
     lang = staff_language(context)
     return InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
-                    context.t(lang, f"feedback.{action}_button"), callback_data=f"{PREFIX}{action}:{item.id}"
+                    context.t(lang, f"feedback.{action}_button"), callback_data=f"{PREFIX}{action}:{card.id}"
                 )
                 for action in ACTIONS
             ]
         ]
     )
+
+
+async def _rendered(
+    context: AppContext, session: AsyncSession, item: FeedbackItem
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    card = await feedback.card(session, item.id)
+    assert card is not None  # the item is in this unit of work
+    return card_text(context, card), card_markup(context, card)
 
 
 async def post_card(context: AppContext, session: AsyncSession, item: FeedbackItem) -> bool:
@@ -111,10 +102,9 @@ async def post_card(context: AppContext, session: AsyncSession, item: FeedbackIt
     if chat_id is None:
         log.warning("feedback #%s has no staff group to go to (STAFF_CHAT_ID is not set)", item.id)
         return False
+    text, markup = await _rendered(context, session, item)
     try:
-        sent = await context.bot.send_message(
-            chat_id, await card_text(context, session, item), reply_markup=card_markup(context, item)
-        )
+        sent = await context.bot.send_message(chat_id, text, reply_markup=markup)
     except TelegramError as error:
         log.warning("could not post the card of feedback #%s: %s", item.id, error)
         return False
@@ -139,12 +129,10 @@ async def post_card(context: AppContext, session: AsyncSession, item: FeedbackIt
 async def refresh_card(context: AppContext, session: AsyncSession, item: FeedbackItem) -> None:
     if item.card_chat_id is None or item.card_message_id is None:
         return
+    text, markup = await _rendered(context, session, item)
     try:
         await context.bot.edit_message_text(
-            await card_text(context, session, item),
-            chat_id=item.card_chat_id,
-            message_id=item.card_message_id,
-            reply_markup=card_markup(context, item),
+            text, chat_id=item.card_chat_id, message_id=item.card_message_id, reply_markup=markup
         )
     except BadRequest as error:
         log.info("feedback card #%s not edited: %s", item.id, error)

@@ -20,6 +20,7 @@ from storage.care import feedback
 from storage.care.feedback import Relay
 from storage.care.models import FeedbackItem
 from storage.core import audit, conversations
+from storage.people import customers
 from storage.people.models import Customer
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ async def _relay_to_customer(
     )
     if record is None:  # this reply was relayed already (a redelivered update)
         return
-    customer = await session.get(Customer, item.customer_id)
+    customer = await customers.by_id(session, item.customer_id)
     assert customer is not None
     try:
         sent, *_ = await send_split(

@@ -25,15 +25,15 @@ async def list_open(update: Update, context: AppContext) -> None:
 async def listing(update: Update, context: AppContext, session: AsyncSession) -> Listing:
     lang = staff_language(context)
     lines = []
-    for item, customer in await feedback.open_items(session, limit=paging.MAX_ROWS):
+    for line in await feedback.open_items(session, limit=paging.MAX_ROWS):
         lines.append(
             context.t(
                 lang,
                 "feedback.list_line",
-                id=item.id,
-                status=context.t(lang, f"feedback.status_{item.status}"),
-                name=display_name(customer.first_name, customer.last_name),
-                comment=(item.comment or "—")[:60],
+                id=line.id,
+                status=context.t(lang, f"feedback.status_{line.status}"),
+                name=display_name(line.first_name, line.last_name),
+                comment=(line.comment or "—")[:60],
             )
         )
     return Listing(lang, "", lines, context.t(lang, "feedback.list_empty"))
