@@ -23,13 +23,17 @@ from bot.i18n import Catalog
 from bot.settings import Settings
 from bot.ticks import TICKS
 from bot.update_metrics import EngageApplication
-from handlers import activity, errors, feedback, membership, onboarding, points, profile, rewards, surveys
+from handlers import activity, errors, membership
 from handlers.authority import CUSTOMER, NEW_MESSAGES, ROUTED, CaptionCommand, Registry, Route, staff_access
 from handlers.buttons import PATTERN as BUTTON_PATTERN
 from handlers.buttons import ButtonRouter
 from handlers.context import AppContext, BotData, Runtime
+from handlers.customer import feedback, onboarding, points, profile, rewards, surveys
+from handlers.desk import actions as desk_actions
+from handlers.desk import relay as desk_relay
 from handlers.staff import callbacks as staff_callbacks
-from handlers.staff import catalog, feedback_cards, find, purchases, roles, stats, vouchers
+from handlers.staff import catalog, find, purchases, roles, stats, vouchers
+from handlers.staff import feedback as staff_feedback
 from handlers.staff import lists as staff_lists
 from handlers.staff import outbox as staff_outbox
 from handlers.staff import surveys as staff_surveys
@@ -93,9 +97,9 @@ def _register(app: EngageApplication) -> None:
         admin,
         "survey new",
     )
-    reg.command("feedback", feedback_cards.list_open, agent)
+    reg.command("feedback", staff_feedback.list_open, agent)
     reg.command("stats", stats.command, agent)
-    reg.button(rf"^{feedback_cards.PREFIX}", feedback_cards.on_button, agent, "feedback_card")
+    reg.button(desk_actions.PATTERN, desk_actions.on_button, agent, "feedback_card")
     reg.command("callback", staff_callbacks.schedule, agent)
     reg.command("callbacks", staff_callbacks.list_open, agent)
     reg.command("outbox", staff_outbox.progress, agent)
@@ -106,7 +110,7 @@ def _register(app: EngageApplication) -> None:
         roles.LIST: agent,
         catalog.LIST: admin,
         staff_surveys.LIST: agent,
-        feedback_cards.LIST: agent,
+        staff_feedback.LIST: agent,
     }
     for name, access in list_roles.items():
         reg.button(staff_lists.pattern(name), staff_lists.on_page, access, f"page {name}")
@@ -133,7 +137,7 @@ def _register(app: EngageApplication) -> None:
     )
     # Replies first: to a feedback card or relayed message (staff group / private chat); else the steps.
     replies = filters.REPLY & filters.TEXT & ~filters.COMMAND & NEW_MESSAGES
-    reg.message(replies, feedback_cards.group_reply(steps), agent, "feedback_reply")
+    reg.message(replies, desk_relay.group_reply(steps), agent, "feedback_reply")
     reg.message(replies, feedback.private_reply(steps), CUSTOMER, "feedback_answer")
     reg.message((filters.TEXT | filters.CONTACT) & ~filters.COMMAND & NEW_MESSAGES, steps, ROUTED, "step")
     reg.refusals()

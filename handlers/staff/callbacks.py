@@ -19,8 +19,7 @@ from storage.core import audit, conversations, inputs
 from storage.core.inputs import InputRefused
 from storage.core.models import Button, Conversation
 from storage.core.when import WhenError, format_local, parse_when
-from storage.people import customers
-from storage.people.models import StaffMember
+from storage.people import customers, staff
 from storage.people.staff import can_see_personal_data
 
 NOTIFY_FLAG = "--notify"
@@ -115,7 +114,7 @@ async def listing(update: Update, context: AppContext, session: AsyncSession) ->
     lang = language_for(update, context)
     tz = context.config.staff_timezone
     rows = await tasks.open_tasks(session, limit=paging.MAX_ROWS)
-    names = {m.telegram_id: m.name for m in await _members(session, {t.assignee_id for t, _ in rows})}
+    names = await staff.names(session, (task.assignee_id for task, _ in rows))
     lines = [
         context.t(
             lang,
@@ -131,11 +130,6 @@ async def listing(update: Update, context: AppContext, session: AsyncSession) ->
     ]
     title = context.t(lang, "callbacks.list_title", timezone=tz)
     return Listing(lang, title, lines, context.t(lang, "callbacks.list_empty"))
-
-
-async def _members(session: AsyncSession, ids: set[int | None]) -> list[StaffMember]:
-    found = [await session.get(StaffMember, i) for i in ids if i is not None]
-    return [m for m in found if m is not None]
 
 
 async def on_button(update: Update, context: AppContext, button: Button) -> None:

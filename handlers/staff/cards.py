@@ -4,32 +4,29 @@ from __future__ import annotations
 
 from handlers.common import display_name
 from handlers.context import AppContext
-from storage.care.models import Task
-from storage.people.models import Customer
+from storage.care.customer_cards import CustomerCard
 from storage.people.staff import Role, can_see_personal_data
 
 
-def customer_card(
-    context: AppContext, lang: str, customer: Customer, role: Role, history: list[Task] | None = None
-) -> str:
-    """The card; `history`: recent closed follow-ups with their outcomes (storage.tasks.recent_outcomes)."""
+def customer_card(context: AppContext, lang: str, customer: CustomerCard, role: Role) -> str:
+    """The card, with the customer's recent closed follow-ups and their outcomes."""
     card = _card(context, lang, customer, role)
-    if not history:
+    if not customer.history:
         return card
     lines = [context.t(lang, "callbacks.history_title")] + [
         context.t(
             lang,
             "callbacks.history_line",
-            date=(task.closed_at or task.due_at).date().isoformat(),
-            reason=task.reason[:80],
-            outcome=(task.outcome or "")[:200],
+            date=past.on.isoformat(),
+            reason=past.reason[:80],
+            outcome=(past.outcome or "")[:200],
         )
-        for task in history
+        for past in customer.history
     ]
     return card + "\n" + "\n".join(lines)
 
 
-def _card(context: AppContext, lang: str, customer: Customer, role: Role) -> str:
+def _card(context: AppContext, lang: str, customer: CustomerCard, role: Role) -> str:
     hidden = context.t(lang, "staff.hidden")
     none = context.t(lang, "staff.none")
     if can_see_personal_data(role):

@@ -9,8 +9,7 @@ from handlers.common import command_args, language_for
 from handlers.context import AppContext
 from handlers.replies import pack
 from handlers.staff.cards import customer_card
-from storage.care import tasks
-from storage.people import customers
+from storage.care import customer_cards
 from storage.people.staff import can_see_personal_data
 
 
@@ -23,11 +22,10 @@ async def find(update: Update, context: AppContext) -> None:
         return
     role = current_role(context)
     async with context.unit_of_work() as session:
-        found = await customers.search(session, query, by_phone=can_see_personal_data(role))
-        history = {c.id: await tasks.recent_outcomes(session, c.id) for c in found}
+        found = await customer_cards.search(session, query, by_phone=can_see_personal_data(role))
     if not found:
         await message.reply_text(context.t(lang, "staff.find_none", query=query))
         return
-    cards = [customer_card(context, lang, customer, role, history[customer.id]) for customer in found]
+    cards = [customer_card(context, lang, customer, role) for customer in found]
     for text in pack(cards, "\n\n"):  # many cards with long histories take several messages
         await message.reply_text(text)

@@ -12,7 +12,7 @@ from handlers import paging
 from handlers.common import language_for
 from handlers.context import AppContext
 from handlers.paging import Listing
-from handlers.staff import callbacks, catalog, feedback_cards, roles, surveys
+from handlers.staff import callbacks, catalog, feedback, roles, surveys
 
 Source = Callable[[Update, AppContext, AsyncSession], Awaitable[Listing]]
 LISTS: dict[str, Source] = {
@@ -20,7 +20,7 @@ LISTS: dict[str, Source] = {
     roles.LIST: roles.listing,
     catalog.LIST: catalog.listing,
     surveys.LIST: surveys.listing,
-    feedback_cards.LIST: feedback_cards.listing,
+    feedback.LIST: feedback.listing,
 }
 PATTERN = paging.PATTERN
 

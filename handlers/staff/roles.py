@@ -30,7 +30,7 @@ async def listing(update: Update, context: AppContext, session: AsyncSession) ->
         context.t(
             lang,
             "staff.member_line",
-            role=context.t(lang, f"staff.role_{m.role}"),
+            role=context.t(lang, f"staff.role_{m.role.label}"),
             name=m.name,
             username=f"@{m.username}" if m.username else "",
             id=m.telegram_id,

@@ -13,7 +13,7 @@ from storage.core import audit, inputs
 from storage.core.inputs import InputRefused
 from storage.loyalty import redemptions
 from storage.loyalty.redemptions import RedemptionRefused
-from storage.people.models import StaffMember
+from storage.people import staff
 
 
 async def _refusal_text(context: AppContext, lang: str, refused: RedemptionRefused) -> str:
@@ -22,10 +22,10 @@ async def _refusal_text(context: AppContext, lang: str, refused: RedemptionRefus
     for key in ("used_at", "cancelled_at", "expires_at"):
         if isinstance(params.get(key), datetime):
             params[key] = local_time(params[key], tz)
-    if params.get("used_by") is not None:
+    if (used_by := params.get("used_by")) is not None:
         async with context.unit_of_work() as session:
-            member = await session.get(StaffMember, params["used_by"])
-        params["used_by"] = member.name if member else str(params["used_by"])
+            names = await staff.names(session, [used_by])
+        params["used_by"] = names.get(used_by, str(used_by))
     return context.t(lang, refused.code, **params)
 
 

@@ -6,15 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import column, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.care import tasks
 from storage.care.models import FeedbackItem, FeedbackMessage, Task
 from storage.core.config import SurveyConfig
 from storage.core.refusals import Refused
 from storage.core.upsert import insert_ignore
-from storage.people.models import Customer
+from storage.people.models import Customer, StaffMember
 
 MAX_TEXT = 4096  # a whole Telegram message: what a customer wrote is kept whole
 
@@ -110,16 +111,106 @@ async def get(session: AsyncSession, item_id: int) -> FeedbackItem | None:
     return await session.get(FeedbackItem, item_id)
 
 
-async def open_items(session: AsyncSession, limit: int = 20) -> list[tuple[FeedbackItem, Customer]]:
-    """The items not yet resolved, oldest first, each with its customer (one query for the list)."""
+@dataclass(frozen=True)
+class OpenLine:
+    """One line of the staff's list of feedback not yet resolved."""
+
+    id: int
+    status: str
+    first_name: str
+    last_name: str | None
+    comment: str | None
+
+
+async def open_items(session: AsyncSession, limit: int = 20) -> list[OpenLine]:
+    """The items not yet resolved, oldest first, each with its customer's name (one query for the list)."""
     rows = await session.execute(
-        select(FeedbackItem, Customer)
+        select(FeedbackItem.id, FeedbackItem.status, Customer.first_name, Customer.last_name)
+        .add_columns(FeedbackItem.comment)
         .join(Customer, Customer.id == FeedbackItem.customer_id)
         .where(FeedbackItem.status != "resolved")
         .order_by(FeedbackItem.id)
         .limit(limit)
     )
-    return [(item, customer) for item, customer in rows]
+    return [OpenLine(*row) for row in rows]
+
+
+# The surveys context sits above care, so the card reads a survey's name through the table that
+# FeedbackItem.survey_id already refers to by name, not through storage.surveys.
+_surveys = table("surveys", column("id"), column("name"))
+
+
+@dataclass(frozen=True)
+class Card:
+    """What an item's card in the staff group shows, read in one query. `claimed_by` and `resolved_by`
+    are staff names (a Telegram id for someone no longer on the staff), None when nobody is recorded."""
+
+    id: int
+    kind: str
+    score_kind: str | None
+    score: int | None
+    survey_name: str | None
+    customer_id: int
+    first_name: str
+    last_name: str | None
+    username: str | None
+    comment: str | None
+    status: str
+    claimed_by: str | None
+    task_id: int | None
+    task_due_at: datetime | None
+    resolved_by: str | None
+    resolution: str | None
+
+
+def _staff_name(name: str | None, telegram_id: int | None) -> str | None:
+    return None if telegram_id is None else name or str(telegram_id)
+
+
+async def card(session: AsyncSession, item_id: int) -> Card | None:
+    claimer, resolver = aliased(StaffMember), aliased(StaffMember)
+    row = (
+        await session.execute(
+            select(
+                FeedbackItem,
+                _surveys.c.name,
+                Customer.first_name,
+                Customer.last_name,
+                Customer.username,
+                claimer.name,
+                Task.id,
+                Task.due_at,
+                resolver.name,
+            )
+            .join(Customer, Customer.id == FeedbackItem.customer_id)
+            .outerjoin(_surveys, _surveys.c.id == FeedbackItem.survey_id)
+            .outerjoin(claimer, claimer.telegram_id == FeedbackItem.claimed_by)
+            .outerjoin(Task, Task.id == FeedbackItem.task_id)
+            .outerjoin(resolver, resolver.telegram_id == FeedbackItem.resolved_by)
+            .where(FeedbackItem.id == item_id)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    item, survey_name, first_name, last_name, username, claimer_name, task_id, due_at, resolver_name = row
+    return Card(
+        id=item.id,
+        kind=item.kind,
+        score_kind=item.score_kind,
+        score=item.score,
+        survey_name=survey_name,
+        customer_id=item.customer_id,
+        first_name=first_name,
+        last_name=last_name,
+        username=username,
+        comment=item.comment,
+        status=item.status,
+        claimed_by=_staff_name(claimer_name, item.claimed_by),
+        task_id=task_id,
+        task_due_at=due_at,
+        resolved_by=_staff_name(resolver_name, item.resolved_by),
+        resolution=item.resolution,
+    )
 
 
 async def claim(session: AsyncSession, item: FeedbackItem, staff_id: int, now: datetime) -> None:

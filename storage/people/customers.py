@@ -40,6 +40,11 @@ async def get(session: AsyncSession, telegram_id: int) -> Customer | None:
     return await session.scalar(select(Customer).where(Customer.telegram_id == telegram_id))
 
 
+async def by_id(session: AsyncSession, customer_id: int) -> Customer | None:
+    """The customer with our id (the `customer_id` other rows hold)."""
+    return await session.get(Customer, customer_id)
+
+
 async def join(session: AsyncSession, profile: TelegramProfile, config: Config, now: datetime) -> Customer:
     """Create the customer on consent (idempotent: pressing Accept twice keeps the first consent)."""
     customer = await get(session, profile.telegram_id)

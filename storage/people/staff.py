@@ -6,6 +6,7 @@ registered (handlers.authority)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import IntEnum
 
 from sqlalchemy import select
@@ -72,9 +73,36 @@ async def revoke(session: AsyncSession, telegram_id: int) -> str | None:
     return role
 
 
-async def list_staff(session: AsyncSession) -> list[StaffMember]:
-    rows = await session.scalars(select(StaffMember))
-    return sorted(rows, key=lambda m: (-Role[m.role.upper()], m.name.lower()))
+@dataclass(frozen=True)
+class Member:
+    """A line of the staff list."""
+
+    telegram_id: int
+    role: Role
+    name: str
+    username: str | None
+
+
+async def list_staff(session: AsyncSession) -> list[Member]:
+    """Everyone on the staff, highest role first, then by name (one query)."""
+    rows = await session.execute(
+        select(StaffMember.telegram_id, StaffMember.role, StaffMember.name, StaffMember.username)
+    )
+    members = [
+        Member(telegram_id, Role[role.upper()], name, username) for telegram_id, role, name, username in rows
+    ]
+    return sorted(members, key=lambda m: (-m.role, m.name.lower()))
+
+
+async def names(session: AsyncSession, telegram_ids: Iterable[int | None]) -> dict[int, str]:
+    """Staff members' names by Telegram id, in one query; someone not on the staff is missing."""
+    wanted = {i for i in telegram_ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(StaffMember.telegram_id, StaffMember.name).where(StaffMember.telegram_id.in_(wanted))
+    )
+    return {telegram_id: name for telegram_id, name in rows}
 
 
 async def set_role(session: AsyncSession, actor_role: Role, target_id: int, role: Role) -> StaffMember:

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.care import feedback
 from storage.care.feedback import FeedbackRefused, Relay
 from storage.care.models import Task
 from storage.core.clock import FakeClock
 from storage.core.config import Config, SurveyConfig
-from storage.people import customers
+from storage.people import customers, staff
 from storage.people.customers import TelegramProfile
+from storage.surveys.models import Survey
+from tests.statements import statements
 
 
 def test_detractor_thresholds() -> None:
@@ -80,8 +82,8 @@ async def test_feedback_lifecycle(sessions: async_sessionmaker[AsyncSession], cl
         found = await feedback.find_by_message(session, 100, 9)
         assert isinstance(found, Relay) and found.item.id == item.id
         assert await feedback.find_by_message(session, 100, 10) is None
-        [(listed, customer)] = await feedback.open_items(session)
-        assert listed.id == item.id and customer.id == item.customer_id
+        [listed] = await feedback.open_items(session)
+        assert (listed.id, listed.first_name, listed.status) == (item.id, "Kim", "claimed")
 
         await feedback.resolve(session, item, 7, clock.now())
         await feedback.set_resolution(session, item, "Refunded")
@@ -91,3 +93,58 @@ async def test_feedback_lifecycle(sessions: async_sessionmaker[AsyncSession], cl
             await feedback.call_back(session, item, 7, clock.now(), config, "x")
         assert (item.status, item.resolution) == ("resolved", "Refunded")
         assert await feedback.open_items(session) == []
+
+
+async def _many_items(session: AsyncSession, clock: FakeClock, count: int, start: int) -> None:
+    for n in range(start, start + count):
+        person = await customers.join(session, TelegramProfile(n, f"Kim{n}", "Lee"), Config(), clock.now())
+        await feedback.submit(session, person, f"Cold soup {n}", source_ref=f"msg:{n}:1", now=clock.now())
+
+
+async def test_the_open_list_is_one_query_however_long(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    counts = []
+    async with sessions.begin() as session:
+        for start, count in ((100, 2), (200, 40)):
+            await _many_items(session, clock, count, start)
+            await session.flush()
+            with statements(engine) as sent:
+                lines = await feedback.open_items(session, limit=1000)
+            counts.append(len(sent))
+    assert counts == [1, 1] and len(lines) == 42
+    assert (lines[0].first_name, lines[0].last_name, lines[0].comment) == ("Kim100", "Lee", "Cold soup 100")
+    assert lines[-1].status == "open"
+
+
+async def test_a_card_is_one_query_with_every_name(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    async with sessions.begin() as session:
+        await staff.role_in_staff_group(session, 7, "Olga", "olga")
+        kim = await customers.join(
+            session, TelegramProfile(100, "Kim", username="kim"), Config(), clock.now()
+        )
+        survey = Survey(name="visit", kind="nps", questions=[])
+        session.add(survey)
+        await session.flush()
+        item, _ = await feedback.flag_detractor(
+            session,
+            customer_id=kim.id,
+            survey_id=survey.id,
+            invitation_id=1,
+            score_kind="nps",
+            score=3,
+            now=clock.now(),
+        )
+        task = await feedback.call_back(session, item, 7, clock.now(), SurveyConfig(), "Call Kim")
+        await feedback.resolve(session, item, 99, clock.now())  # 99 is not on the staff (any more)
+        await feedback.set_resolution(session, item, "Refunded")
+        with statements(engine) as sent:
+            card = await feedback.card(session, item.id)
+        assert len(sent) == 1
+        assert card is not None and await feedback.card(session, item.id + 1) is None
+    assert (card.kind, card.score_kind, card.score, card.survey_name) == ("detractor", "nps", 3, "visit")
+    assert (card.first_name, card.username, card.customer_id) == ("Kim", "kim", kim.id)
+    assert (card.claimed_by, card.resolved_by, card.resolution) == ("Olga", "99", "Refunded")
+    assert (card.task_id, card.task_due_at, card.status) == (task.id, task.due_at, "resolved")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.core import buttons, conversations
 from storage.core.buttons import ButtonRefused
@@ -11,6 +11,7 @@ from storage.core.clock import FakeClock
 from storage.people import outbox, staff
 from storage.people.models import OutboxMessage
 from storage.people.staff import Role, RoleChangeRefused
+from tests.statements import statements
 
 
 async def test_roles(sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -24,7 +25,10 @@ async def test_roles(sessions: async_sessionmaker[AsyncSession]) -> None:
             await staff.set_role(session, Role.OWNER, 1, Role.AGENT)  # owners come from configuration
         await staff.set_role(session, Role.OWNER, 2, Role.ADMIN)
         assert await staff.role_in_staff_group(session, 2, "Adam", "adam") == Role.ADMIN
-        assert [m.telegram_id for m in await staff.list_staff(session)] == [1, 2]
+        assert [(m.telegram_id, m.role) for m in await staff.list_staff(session)] == [
+            (1, Role.OWNER),
+            (2, Role.ADMIN),
+        ]
         assert (await staff.find_member(session, "@ADAM")).telegram_id == 2
 
 
@@ -63,3 +67,24 @@ async def test_outbox_dedupes_and_conversations_persist(
         pending = await conversations.current(session, 5, 5)
         assert (pending.step, pending.payload) == ("profile.birthday", {"onboarding": True})
         assert isinstance(claimed[0], OutboxMessage)
+
+
+async def test_the_staff_list_and_names_are_one_query_however_many(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    counts = []
+    async with sessions.begin() as session:
+        await staff.bootstrap_owners(session, [1])
+        for start, count in ((10, 2), (100, 40)):
+            for telegram_id in range(start, start + count):
+                await staff.role_in_staff_group(session, telegram_id, f"Agent {telegram_id}", None)
+            with statements(engine) as sent:
+                members = await staff.list_staff(session)
+                names = await staff.names(session, [m.telegram_id for m in members] + [None, 5])
+            counts.append(len(sent))
+        with statements(engine) as sent:
+            assert await staff.names(session, [None]) == {}
+        assert sent == []
+    assert counts == [2, 2]
+    assert [m.name for m in members[:3]] == ["1", "Agent 10", "Agent 100"]  # owner first, then by name
+    assert len(names) == 43 and names[11] == "Agent 11" and 5 not in names

@@ -9,7 +9,8 @@ from telegram import ForceReply, Message, Update
 
 from handlers.common import command_args, joined_customer
 from handlers.context import AppContext
-from handlers.staff import feedback_cards
+from handlers.desk import relay
+from handlers.desk.cards import post_card
 from storage.care import feedback
 from storage.care.feedback import FeedbackRefused, Relay
 from storage.core import conversations
@@ -18,7 +19,7 @@ from storage.people import customers
 from storage.people.models import Customer
 
 TEXT_STEP = "feedback/text"
-ANSWER_STEP = feedback_cards.ANSWER_STEP
+ANSWER_STEP = relay.ANSWER_STEP
 
 
 async def _submit(
@@ -36,7 +37,7 @@ async def _submit(
         await message.reply_text(context.t(customer.language, refused.code))
         return
     # Thanked only once staff can see it; else honestly: stored, /feedback in the group lists it.
-    posted = await feedback_cards.post_card(context, session, item) if created else bool(item.card_message_id)
+    posted = await post_card(context, session, item) if created else bool(item.card_message_id)
     key = "feedback.thanks" if posted else "feedback.saved"
     await message.reply_text(context.t(customer.language, key, id=item.id))
 
@@ -85,7 +86,7 @@ async def _answer_staff(
     if item is None or not message.text:
         await message.reply_text(context.t(customer.language, "feedback.text_only"))
         return
-    if await feedback_cards.relay_to_staff(context, session, item, message, customer):
+    if await relay.relay_to_staff(context, session, item, message, customer):
         await message.reply_text(context.t(customer.language, "feedback.answer_sent"))
 
 
@@ -105,7 +106,7 @@ async def on_answer(
 STEPS = {TEXT_STEP: on_text, ANSWER_STEP: on_answer}
 
 
-def private_reply(fallback: feedback_cards.Fallback) -> feedback_cards.Fallback:
+def private_reply(fallback: relay.Fallback) -> relay.Fallback:
     """A Telegram reply in a private chat to a relayed staff message goes back under the card;
     any other message → `fallback` (the conversation steps)."""
 

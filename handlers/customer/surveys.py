@@ -11,8 +11,8 @@ from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Mes
 
 from handlers.common import joined_customer, language_for
 from handlers.context import AppContext
+from handlers.desk import cards
 from handlers.replies import edit_text
-from handlers.staff import feedback_cards
 from storage.core import conversations
 from storage.core.models import Conversation
 from storage.people import customers
@@ -121,9 +121,9 @@ async def _after_answer(
         await _show(context, session, chat_id, lang, progress, message)
     if progress.feedback is not None:
         if progress.feedback_created:
-            await feedback_cards.post_card(context, session, progress.feedback)
+            await cards.post_card(context, session, progress.feedback)
         else:
-            await feedback_cards.refresh_card(context, session, progress.feedback)
+            await cards.refresh_card(context, session, progress.feedback)
 
 
 async def open_survey(update: Update, context: AppContext) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from handlers import profile
 from handlers.common import language_for
 from handlers.context import AppContext
+from handlers.customer import profile
 from handlers.replies import edit_text
 from storage.core import inputs
 from storage.loyalty import referrals

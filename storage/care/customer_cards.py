@@ -1,0 +1,101 @@
+"""The customer card staff see (/find): the profile and the latest follow-up outcomes. Care owns it
+because the history is care's tasks; the profile comes from storage.people.customers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.care.models import Task
+from storage.people import customers
+from storage.people.customers import SEARCH_LIMIT
+from storage.people.models import Customer
+
+HISTORY = 3  # closed follow-ups a card shows
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A closed follow-up: when, why, and how it went."""
+
+    on: date
+    reason: str
+    outcome: str | None
+
+
+@dataclass(frozen=True)
+class CustomerCard:
+    id: int
+    telegram_id: int
+    first_name: str
+    last_name: str | None
+    username: str | None
+    language: str
+    timezone: str
+    birth_year: int | None
+    birth_month: int | None
+    birth_day: int | None
+    phone: str | None
+    created_at: datetime
+    consent_at: datetime
+    history: tuple[Outcome, ...]
+
+
+async def search(
+    session: AsyncSession, query: str, *, by_phone: bool = False, limit: int = SEARCH_LIMIT
+) -> list[CustomerCard]:
+    """The cards of the customers customers.search finds; the histories of all of them in one query."""
+    found = await customers.search(session, query, by_phone=by_phone, limit=limit)
+    history = await _histories(session, [c.id for c in found])
+    return [_card(c, history.get(c.id, ())) for c in found]
+
+
+async def _histories(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, tuple[Outcome, ...]]:
+    """Each customer's latest HISTORY closed tasks (tasks.recent_outcomes for many customers at once)."""
+    if not customer_ids:
+        return {}
+    latest = (Task.closed_at.desc(), Task.id.desc())
+    ranked = (
+        select(
+            Task.customer_id,
+            Task.closed_at,
+            Task.due_at,
+            Task.reason,
+            Task.outcome,
+            func.row_number().over(partition_by=Task.customer_id, order_by=latest).label("rank"),
+        )
+        .where(Task.customer_id.in_(customer_ids), Task.status == "done")
+        .subquery()
+    )
+    rows = await session.execute(
+        select(ranked.c.customer_id, ranked.c.closed_at, ranked.c.due_at, ranked.c.reason, ranked.c.outcome)
+        .where(ranked.c.rank <= HISTORY)
+        .order_by(ranked.c.customer_id, ranked.c.rank)
+    )
+    history: dict[int, list[Outcome]] = {}
+    for customer_id, closed_at, due_at, reason, outcome in rows:
+        history.setdefault(customer_id, []).append(Outcome((closed_at or due_at).date(), reason, outcome))
+    return {customer_id: tuple(outcomes) for customer_id, outcomes in history.items()}
+
+
+def _card(customer: Customer, history: tuple[Outcome, ...]) -> CustomerCard:
+    return CustomerCard(
+        id=customer.id,
+        telegram_id=customer.telegram_id,
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+        username=customer.username,
+        language=customer.language,
+        timezone=customer.timezone,
+        birth_year=customer.birth_year,
+        birth_month=customer.birth_month,
+        birth_day=customer.birth_day,
+        phone=customer.phone,
+        created_at=customer.created_at,
+        consent_at=customer.consent_at,
+        history=history,
+    )
