@@ -1,11 +1,11 @@
 """The win-back tick: customers whose lapse time has come get a follow-up task and a card in the staff
-group (the task's first reminder: the callbacks tick reminds once more when it stays open)."""
+group (the task's first reminder: the follow-ups tick reminds once more when it stays open)."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.care import tasks, winback
+from storage.care import followups, winback
 from storage.core.clock import Clock
 from storage.core.config import Config
 from storage.people import outbox
@@ -23,11 +23,11 @@ async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config:
             for lapse in lapses:
                 created += 1
                 if config.staff_chat_id is None:
-                    continue  # the task waits in /callbacks; the callbacks tick has no group either
+                    continue  # the task waits in /callbacks; the follow-ups tick has no group either
                 customer, task = lapse.customer, lapse.task
                 await outbox.enqueue(
                     session,
-                    dedupe_key=tasks.reminder_key(task),
+                    dedupe_key=followups.reminder_key(task),
                     chat_id=config.staff_chat_id,
                     template="winback.card",
                     language=config.default_language,
@@ -40,8 +40,8 @@ async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config:
                         "spent": f"{lapse.spent:.2f}",
                     },
                     now=now,
-                    buttons=await tasks.card_buttons(session, task, now),
+                    buttons=await followups.card_buttons(session, task, now),
                 )
-                tasks.reminded(task, now, config.callbacks)
+                followups.reminded(task, now, config.followups)
         if read < BATCH:
             return created

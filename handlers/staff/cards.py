@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from handlers.common import display_name
 from handlers.context import AppContext
-from storage.care.models import Task
+from storage.care.models import FollowUp
 from storage.people.models import Customer
 from storage.people.staff import Role, can_see_personal_data
 
 
 def customer_card(
-    context: AppContext, lang: str, customer: Customer, role: Role, history: list[Task] | None = None
+    context: AppContext, lang: str, customer: Customer, role: Role, history: list[FollowUp] | None = None
 ) -> str:
     """The card; `history`: recent closed follow-ups with their outcomes (storage.tasks.recent_outcomes)."""
     card = _card(context, lang, customer, role)
     if not history:
         return card
-    lines = [context.t(lang, "callbacks.history_title")] + [
+    lines = [context.t(lang, "followups.history_title")] + [
         context.t(
             lang,
-            "callbacks.history_line",
+            "followups.history_line",
             date=(task.closed_at or task.due_at).date().isoformat(),
             reason=task.reason[:80],
             outcome=(task.outcome or "")[:200],

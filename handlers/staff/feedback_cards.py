@@ -27,7 +27,7 @@ from handlers.paging import Listing
 from handlers.replies import send_split
 from storage.care import feedback
 from storage.care.feedback import FeedbackRefused, Relay
-from storage.care.models import FeedbackItem, Task
+from storage.care.models import FeedbackItem, FollowUp
 from storage.core import audit, conversations, inputs
 from storage.people.models import Customer, StaffMember
 from storage.surveys import invitations
@@ -85,10 +85,10 @@ async def card_text(context: AppContext, session: AsyncSession, item: FeedbackIt
             context.t(lang, "feedback.card_claimed", name=await _staff_name(session, item.claimed_by))
         )
     if item.task_id is not None:
-        task = await session.get(Task, item.task_id)
+        task = await session.get(FollowUp, item.task_id)
         if task is not None:
             due = task.due_at.astimezone(ZoneInfo(context.config.staff_timezone)).strftime("%Y-%m-%d %H:%M")
-            lines.append(context.t(lang, "feedback.card_callback", task=task.id, due=due))
+            lines.append(context.t(lang, "feedback.card_followup", task=task.id, due=due))
     if item.status == "resolved":
         lines.append(
             context.t(lang, "feedback.card_resolved", name=await _staff_name(session, item.resolved_by))
@@ -190,7 +190,7 @@ async def on_button(update: Update, context: AppContext) -> None:
                     lang, "feedback.task_reason", id=item.id, comment=(item.comment or "")[:200]
                 )
                 task = await feedback.call_back(session, item, user.id, now, context.config.surveys, reason)
-                notice = context.t(lang, "feedback.callback_ok", task=task.id)
+                notice = context.t(lang, "feedback.followup_ok", task=task.id)
             else:
                 await feedback.resolve(session, item, user.id, now)
                 notice = context.t(lang, "feedback.resolved_ok")

@@ -9,7 +9,7 @@ from handlers.common import command_args, language_for
 from handlers.context import AppContext
 from handlers.replies import pack
 from handlers.staff.cards import customer_card
-from storage.care import tasks
+from storage.care import followups
 from storage.people import customers
 from storage.people.staff import can_see_personal_data
 
@@ -24,7 +24,7 @@ async def find(update: Update, context: AppContext) -> None:
     role = current_role(context)
     async with context.unit_of_work() as session:
         found = await customers.search(session, query, by_phone=can_see_personal_data(role))
-        history = {c.id: await tasks.recent_outcomes(session, c.id) for c in found}
+        history = {c.id: await followups.recent_outcomes(session, c.id) for c in found}
     if not found:
         await message.reply_text(context.t(lang, "staff.find_none", query=query))
         return

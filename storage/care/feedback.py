@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.care import tasks
-from storage.care.models import FeedbackItem, FeedbackMessage, Task
+from storage.care import followups
+from storage.care.models import FeedbackItem, FeedbackMessage, FollowUp
 from storage.core.config import SurveyConfig
 from storage.core.refusals import Refused
 from storage.core.upsert import insert_ignore
@@ -134,16 +134,16 @@ async def claim(session: AsyncSession, item: FeedbackItem, staff_id: int, now: d
 
 async def call_back(
     session: AsyncSession, item: FeedbackItem, staff_id: int, now: datetime, config: SurveyConfig, reason: str
-) -> Task:
+) -> FollowUp:
     """A follow-up call task due within the configured hours; once per item (pressing again shows it)."""
     if item.status == "resolved":
         raise FeedbackRefused("feedback.already_resolved")
-    task = await tasks.create(
+    task = await followups.create(
         session,
         customer_id=item.customer_id,
         kind="callback",
         reason=reason,
-        due_at=now + timedelta(hours=config.callback_hours),
+        due_at=now + timedelta(hours=config.followup_hours),
         created_by=staff_id,
         assignee_id=item.claimed_by or staff_id,
         source_ref=f"feedback:{item.id}:callback",

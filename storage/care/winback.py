@@ -1,6 +1,6 @@
 """Win-back: customers drifting away. Every recorded purchase reschedules the customer's lapse time
 (loyalty_accounts.winback_due_at, indexed); when it comes and the customer was valuable, staff get a
-follow-up task (kind "winback", reminded by the callbacks tick) and, if configured, the customer a
+follow-up task (kind "winback", reminded by the follow-ups tick) and, if configured, the customer a
 "we miss you" message. Once per lapse: the task's source_ref names the last purchase, and a new
 purchase starts a new lapse.
 
@@ -22,8 +22,8 @@ from statistics import median
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.care import tasks
-from storage.care.models import Task
+from storage.care import followups
+from storage.care.models import FollowUp
 from storage.core.config import WinbackConfig
 from storage.loyalty import ledger
 from storage.loyalty.models import LoyaltyAccount, Purchase
@@ -76,7 +76,7 @@ async def spend(session: AsyncSession, customer_id: int, since: datetime, until:
 
 @dataclass(frozen=True)
 class Lapse:
-    task: Task
+    task: FollowUp
     customer: Customer
     days: int  # since the last purchase
     spent: Decimal  # in the 12 months up to it
@@ -120,10 +120,10 @@ async def handle_due(
             continue
         ref = task_ref(customer_id, last.id)
         days = (now - last.created_at).days
-        existing = await session.scalar(select(Task.id).where(Task.source_ref == ref))
+        existing = await session.scalar(select(FollowUp.id).where(FollowUp.source_ref == ref))
         if existing is not None:
             continue
-        task = await tasks.create(
+        task = await followups.create(
             session,
             customer_id=customer_id,
             kind="winback",
