@@ -9,7 +9,7 @@
 (b) `b` messages with the emulator's limit raised to 2,000/s and the sender's rate raised to match:
     the sender's own ceiling (messages/s over HTTP, claims and records in SQLite included) and the
     process's peak RSS.
-(c) one pass of each tick (birthdays, callbacks, an empty sender round) over `customers` customers with
+(c) one pass of each tick (birthdays, followups, an empty sender round) over `customers` customers with
     nothing due, on SQLite and (with --postgres or ENGAGEBOT_TEST_POSTGRES_URL) PostgreSQL.
 
 The emulator runs in a child process (its own core, its own memory: 100,000 stored messages are not
@@ -40,7 +40,7 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.i18n import Catalog
-from jobs import birthdays, callbacks
+from jobs import birthdays, followups
 from jobs.sender import Sender
 from storage import migrate
 from storage.core import db
@@ -210,7 +210,7 @@ async def bench_ticks(url: str, n: int) -> dict[str, float]:
     timings: dict[str, float] = {"fill_s": fill}
     for name, tick in (
         ("birthdays", lambda: birthdays.tick(sessions, clock, CONFIG)),
-        ("callbacks", lambda: callbacks.tick(sessions, clock, CONFIG)),
+        ("followups", lambda: followups.tick(sessions, clock, CONFIG)),
         ("sender", sender.drain_once),
     ):
         await tick()  # warm
@@ -272,7 +272,7 @@ async def main() -> None:
             print(f"(c) {n_customers} customers on SQLite …", flush=True)
             c = await bench_ticks(f"sqlite+aiosqlite:///{Path(tmp) / 'ticks.db'}", n_customers)
             rows.append(("(c) SQLite fill", f"{c['fill_s']:.1f} s"))
-            for name in ("birthdays", "callbacks", "sender"):
+            for name in ("birthdays", "followups", "sender"):
                 rows.append((f"(c) SQLite {name} tick, nothing due", f"{c[name]:.2f} ms"))
     if args.postgres:
         from tests.databases import drop_database, new_database_url
@@ -284,7 +284,7 @@ async def main() -> None:
         finally:
             await drop_database(url)
         rows.append(("(c) PostgreSQL fill", f"{c['fill_s']:.1f} s"))
-        for name in ("birthdays", "callbacks", "sender"):
+        for name in ("birthdays", "followups", "sender"):
             rows.append((f"(c) PostgreSQL {name} tick, nothing due", f"{c[name]:.2f} ms"))
     width = max(len(k) for k, _ in rows)
     print()

@@ -31,9 +31,9 @@ from handlers.context import AppContext, BotData, Runtime
 from handlers.customer import feedback, onboarding, points, profile, rewards, surveys
 from handlers.desk import actions as desk_actions
 from handlers.desk import relay as desk_relay
-from handlers.staff import callbacks as staff_callbacks
 from handlers.staff import catalog, find, purchases, roles, stats, vouchers
 from handlers.staff import feedback as staff_feedback
+from handlers.staff import followups as staff_followups
 from handlers.staff import lists as staff_lists
 from handlers.staff import outbox as staff_outbox
 from handlers.staff import surveys as staff_surveys
@@ -41,7 +41,7 @@ from handlers.steps import StepRouter
 from handlers.steps import cancel as steps_cancel
 from jobs import birthdays, sender
 from storage import migrate
-from storage.care import tasks
+from storage.care import followups
 from storage.core import db
 from storage.core.clock import Clock, SystemClock
 from storage.people import staff
@@ -100,13 +100,13 @@ def _register(app: EngageApplication) -> None:
     reg.command("feedback", staff_feedback.list_open, agent)
     reg.command("stats", stats.command, agent)
     reg.button(desk_actions.PATTERN, desk_actions.on_button, agent, "feedback_card")
-    reg.command("callback", staff_callbacks.schedule, agent)
-    reg.command("callbacks", staff_callbacks.list_open, agent)
+    reg.command("callback", staff_followups.schedule, agent)
+    reg.command("callbacks", staff_followups.list_open, agent)
     reg.command("outbox", staff_outbox.progress, agent)
 
     # ‹ › of the staff lists ("pg:<list>:<page>"): who may turn a page is who may ask for the list.
     list_roles = {
-        staff_callbacks.LIST: agent,
+        staff_followups.LIST: agent,
         roles.LIST: agent,
         catalog.LIST: admin,
         staff_surveys.LIST: agent,
@@ -123,7 +123,7 @@ def _register(app: EngageApplication) -> None:
             rewards.CONFIRM: Route(rewards.on_confirm, CUSTOMER),
             staff_surveys.SEND: Route(staff_surveys.on_send_button, admin),
             staff_surveys.CANCEL: Route(staff_surveys.on_send_button, admin),
-            **{f"task/{action}": Route(staff_callbacks.on_button, agent) for action in tasks.ACTIONS},
+            **{f"task/{action}": Route(staff_followups.on_button, agent) for action in followups.ACTIONS},
         }
     )
     reg.button(BUTTON_PATTERN, buttons, ROUTED, "button")
@@ -132,7 +132,7 @@ def _register(app: EngageApplication) -> None:
     steps = StepRouter(
         {
             **{step: Route(handler, CUSTOMER) for step, handler in customer_steps.items()},
-            **{step: Route(handler, agent) for step, handler in staff_callbacks.STEPS.items()},
+            **{step: Route(handler, agent) for step, handler in staff_followups.STEPS.items()},
         }
     )
     # Replies first: to a feedback card or relayed message (staff group / private chat); else the steps.

@@ -1,5 +1,5 @@
 """Business settings from the environment (nested in storage.config.Config): loyalty, surveys, the
-sender, birthdays and callbacks. See .env.example."""
+sender, birthdays and follow-ups. See .env.example."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from storage.core import inputs
 from storage.core.config import (
     LEAP_DAY_RULES,
     BirthdayConfig,
-    CallbackConfig,
+    FollowUpConfig,
     LoyaltyConfig,
     SenderConfig,
     SurveyConfig,
@@ -50,7 +50,7 @@ def survey_config(env: Mapping[str, str]) -> SurveyConfig:
         throttle_days=_count(env, "SURVEY_THROTTLE_DAYS", defaults.throttle_days, 0, 3650),
         expire_days=_count(env, "SURVEY_EXPIRE_DAYS", defaults.expire_days, 1, 365),
         reward_points=_count(env, "SURVEY_REWARD_POINTS", defaults.reward_points, 0, 1_000_000),
-        callback_hours=_count(env, "FEEDBACK_CALLBACK_HOURS", defaults.callback_hours, 1, 24 * 60),
+        followup_hours=_count(env, "FEEDBACK_CALLBACK_HOURS", defaults.followup_hours, 1, 24 * 60),
         nps_detractor_max=_count(env, "NPS_DETRACTOR_MAX", defaults.nps_detractor_max, 0, 10),
         csat_detractor_max=_count(env, "CSAT_DETRACTOR_MAX", defaults.csat_detractor_max, 1, 5),
         purchase_survey=env.get("PURCHASE_SURVEY", "").strip().lower(),
@@ -165,8 +165,8 @@ def birthdays_from_env(env: Mapping[str, str]) -> BirthdayConfig:
     )
 
 
-def callbacks_from_env(env: Mapping[str, str]) -> CallbackConfig:
-    return CallbackConfig(overdue_hours=env_number(env, "CALLBACK_OVERDUE_HOURS", 4.0, 0.1, 24 * 30))
+def followups_from_env(env: Mapping[str, str]) -> FollowUpConfig:
+    return FollowUpConfig(overdue_hours=env_number(env, "CALLBACK_OVERDUE_HOURS", 4.0, 0.1, 24 * 30))
 
 
 def winback_from_env(env: Mapping[str, str]) -> WinbackConfig:

@@ -10,9 +10,9 @@ from pathlib import Path
 from bot.config_env import (
     SettingsError,
     birthdays_from_env,
-    callbacks_from_env,
     env_number,
     env_switch,
+    followups_from_env,
     loyalty_from_env,
     sender_from_env,
     survey_config,
@@ -138,7 +138,7 @@ class Settings:
             loyalty=loyalty_from_env(env),
             sender=sender_from_env(env),
             birthdays=birthdays_from_env(env),
-            callbacks=callbacks_from_env(env),
+            followups=followups_from_env(env),
             winback=winback_from_env(env),
         )
         return cls(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from handlers.context import AppContext
-from jobs import birthdays, callbacks, expiry, purchase_surveys, winback
+from jobs import birthdays, expiry, followups, purchase_surveys, winback
 from storage.loyalty import points
 
 
@@ -17,9 +17,9 @@ async def birthday_tick(context: AppContext) -> None:
     await birthdays.tick(runtime.sessions, runtime.clock, runtime.config, tier_of=tier_of)
 
 
-async def callback_tick(context: AppContext) -> None:
+async def followup_tick(context: AppContext) -> None:
     runtime = context.runtime
-    await callbacks.tick(runtime.sessions, runtime.clock, runtime.config)
+    await followups.tick(runtime.sessions, runtime.clock, runtime.config)
 
 
 async def expiry_tick(context: AppContext) -> None:
@@ -39,7 +39,7 @@ async def winback_tick(context: AppContext) -> None:
 
 TICKS: dict[str, Callable[[AppContext], Awaitable[None]]] = {
     "birthdays": birthday_tick,
-    "callbacks": callback_tick,
+    "followups": followup_tick,
     "expiry": expiry_tick,
     "purchase_surveys": purchase_survey_tick,
     "winback": winback_tick,

@@ -38,7 +38,7 @@ async def on_button(update: Update, context: AppContext) -> None:
                     lang, "feedback.task_reason", id=item.id, comment=(item.comment or "")[:200]
                 )
                 task = await feedback.call_back(session, item, user.id, now, context.config.surveys, reason)
-                notice = context.t(lang, "feedback.callback_ok", task=task.id)
+                notice = context.t(lang, "feedback.followup_ok", task=task.id)
             else:
                 await feedback.resolve(session, item, user.id, now)
                 notice = context.t(lang, "feedback.resolved_ok")

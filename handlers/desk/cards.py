@@ -61,7 +61,7 @@ def card_text(context: AppContext, card: Card) -> str:
         lines.append(context.t(lang, "feedback.card_claimed", name=card.claimed_by))
     if card.task_id is not None and card.task_due_at is not None:
         due = card.task_due_at.astimezone(ZoneInfo(context.config.staff_timezone)).strftime("%Y-%m-%d %H:%M")
-        lines.append(context.t(lang, "feedback.card_callback", task=card.task_id, due=due))
+        lines.append(context.t(lang, "feedback.card_followup", task=card.task_id, due=due))
     if card.status == "resolved":
         lines.append(context.t(lang, "feedback.card_resolved", name=card.resolved_by or ""))
         if card.resolution:

@@ -13,10 +13,10 @@ def customer_card(context: AppContext, lang: str, customer: CustomerCard, role: 
     card = _card(context, lang, customer, role)
     if not customer.history:
         return card
-    lines = [context.t(lang, "callbacks.history_title")] + [
+    lines = [context.t(lang, "followups.history_title")] + [
         context.t(
             lang,
-            "callbacks.history_line",
+            "followups.history_line",
             date=past.on.isoformat(),
             reason=past.reason[:80],
             outcome=(past.outcome or "")[:200],

@@ -12,11 +12,11 @@ from handlers import paging
 from handlers.common import language_for
 from handlers.context import AppContext
 from handlers.paging import Listing
-from handlers.staff import callbacks, catalog, feedback, roles, surveys
+from handlers.staff import catalog, feedback, followups, roles, surveys
 
 Source = Callable[[Update, AppContext, AsyncSession], Awaitable[Listing]]
 LISTS: dict[str, Source] = {
-    callbacks.LIST: callbacks.listing,
+    followups.LIST: followups.listing,
     roles.LIST: roles.listing,
     catalog.LIST: catalog.listing,
     surveys.LIST: surveys.listing,

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.care.models import Task
+from storage.care.models import FollowUp
 from storage.people import customers
 from storage.people.customers import SEARCH_LIMIT
 from storage.people.models import Customer
@@ -55,20 +55,20 @@ async def search(
 
 
 async def _histories(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, tuple[Outcome, ...]]:
-    """Each customer's latest HISTORY closed tasks (tasks.recent_outcomes for many customers at once)."""
+    """Each customer's latest HISTORY closed tasks (followups.recent_outcomes for many customers at once)."""
     if not customer_ids:
         return {}
-    latest = (Task.closed_at.desc(), Task.id.desc())
+    latest = (FollowUp.closed_at.desc(), FollowUp.id.desc())
     ranked = (
         select(
-            Task.customer_id,
-            Task.closed_at,
-            Task.due_at,
-            Task.reason,
-            Task.outcome,
-            func.row_number().over(partition_by=Task.customer_id, order_by=latest).label("rank"),
+            FollowUp.customer_id,
+            FollowUp.closed_at,
+            FollowUp.due_at,
+            FollowUp.reason,
+            FollowUp.outcome,
+            func.row_number().over(partition_by=FollowUp.customer_id, order_by=latest).label("rank"),
         )
-        .where(Task.customer_id.in_(customer_ids), Task.status == "done")
+        .where(FollowUp.customer_id.in_(customer_ids), FollowUp.status == "done")
         .subquery()
     )
     rows = await session.execute(

@@ -10,8 +10,8 @@ from sqlalchemy import column, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.care import tasks
-from storage.care.models import FeedbackItem, FeedbackMessage, Task
+from storage.care import followups
+from storage.care.models import FeedbackItem, FeedbackMessage, FollowUp
 from storage.core.config import SurveyConfig
 from storage.core.refusals import Refused
 from storage.core.upsert import insert_ignore
@@ -178,14 +178,14 @@ async def card(session: AsyncSession, item_id: int) -> Card | None:
                 Customer.last_name,
                 Customer.username,
                 claimer.name,
-                Task.id,
-                Task.due_at,
+                FollowUp.id,
+                FollowUp.due_at,
                 resolver.name,
             )
             .join(Customer, Customer.id == FeedbackItem.customer_id)
             .outerjoin(_surveys, _surveys.c.id == FeedbackItem.survey_id)
             .outerjoin(claimer, claimer.telegram_id == FeedbackItem.claimed_by)
-            .outerjoin(Task, Task.id == FeedbackItem.task_id)
+            .outerjoin(FollowUp, FollowUp.id == FeedbackItem.task_id)
             .outerjoin(resolver, resolver.telegram_id == FeedbackItem.resolved_by)
             .where(FeedbackItem.id == item_id)
         )
@@ -225,16 +225,16 @@ async def claim(session: AsyncSession, item: FeedbackItem, staff_id: int, now: d
 
 async def call_back(
     session: AsyncSession, item: FeedbackItem, staff_id: int, now: datetime, config: SurveyConfig, reason: str
-) -> Task:
+) -> FollowUp:
     """A follow-up call task due within the configured hours; once per item (pressing again shows it)."""
     if item.status == "resolved":
         raise FeedbackRefused("feedback.already_resolved")
-    task = await tasks.create(
+    task = await followups.create(
         session,
         customer_id=item.customer_id,
         kind="callback",
         reason=reason,
-        due_at=now + timedelta(hours=config.callback_hours),
+        due_at=now + timedelta(hours=config.followup_hours),
         created_by=staff_id,
         assignee_id=item.claimed_by or staff_id,
         source_ref=f"feedback:{item.id}:callback",

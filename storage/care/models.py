@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from storage.core.models import Base, TimestampMixin, utcnow
 
 
-class Task(TimestampMixin, Base):
+class FollowUp(TimestampMixin, Base):
     """A follow-up for staff (回访): a callback, a complaint to handle, a customer to win back."""
 
     __tablename__ = "tasks"

@@ -16,8 +16,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.care import tasks
-from storage.care.models import Task
+from storage.care import followups
+from storage.care.models import FollowUp
 from storage.core.claims import claim_due
 from storage.core.config import Config
 from storage.loyalty import ledger
@@ -68,10 +68,10 @@ async def handle_due(
             continue
         ref = task_ref(customer_id, last.id)
         days = (now - last.created_at).days
-        existing = await session.scalar(select(Task.id).where(Task.source_ref == ref))
+        existing = await session.scalar(select(FollowUp.id).where(FollowUp.source_ref == ref))
         if existing is not None:
             continue
-        task = await tasks.create(
+        task = await followups.create(
             session,
             customer_id=customer_id,
             kind="winback",
@@ -98,7 +98,7 @@ async def handle_due(
 
 async def _queue_card(
     session: AsyncSession,
-    task: Task,
+    task: FollowUp,
     customer: Customer,
     days: int,
     spent: Decimal,
@@ -108,7 +108,7 @@ async def _queue_card(
     assert config.staff_chat_id is not None
     await outbox.enqueue(
         session,
-        dedupe_key=tasks.reminder_key(task),
+        dedupe_key=followups.reminder_key(task),
         chat_id=config.staff_chat_id,
         template="winback.card",
         language=config.default_language,
@@ -121,6 +121,6 @@ async def _queue_card(
             "spent": f"{spent:.2f}",
         },
         now=now,
-        buttons=await tasks.card_buttons(session, task, now),
+        buttons=await followups.card_buttons(session, task, now),
     )
-    tasks.reminded(task, now, config.callbacks)
+    followups.reminded(task, now, config.followups)

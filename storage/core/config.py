@@ -35,7 +35,7 @@ class BirthdayConfig:
 
 
 @dataclass(frozen=True)
-class CallbackConfig:
+class FollowUpConfig:
     # An open task whose reminder got no reaction is reminded once more after this long.
     overdue_hours: float = 4.0
 
@@ -49,7 +49,7 @@ class SurveyConfig:
     # Points for a completed survey, once per survey per customer (0: no reward).
     reward_points: int = 20
     # A "Call back" on a feedback card creates a task due within this many hours.
-    callback_hours: int = 24
+    followup_hours: int = 24
     # Scores at or below these put a card in the staff group.
     nps_detractor_max: int = 6
     csat_detractor_max: int = 2
@@ -131,5 +131,5 @@ class Config:
     loyalty: LoyaltyConfig = field(default_factory=LoyaltyConfig)
     sender: SenderConfig = field(default_factory=SenderConfig)
     birthdays: BirthdayConfig = field(default_factory=BirthdayConfig)
-    callbacks: CallbackConfig = field(default_factory=CallbackConfig)
+    followups: FollowUpConfig = field(default_factory=FollowUpConfig)
     winback: WinbackConfig = field(default_factory=WinbackConfig)

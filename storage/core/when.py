@@ -13,7 +13,7 @@ MAX_AHEAD = timedelta(days=366)
 
 
 class WhenError(Refused):
-    """`code` names the localized message (callbacks.when_invalid, when_past or when_too_far)."""
+    """`code` names the localized message (followups.when_invalid, when_past or when_too_far)."""
 
 
 _DAY_WORDS = {"today": 0, "tomorrow": 1, "今天": 0, "明天": 1, "后天": 2}
@@ -40,7 +40,7 @@ def _clock(hour: str | None, minute: str | None) -> time:
         return time(DEFAULT_HOUR, 0)
     h, m = int(hour), int(minute or 0)
     if h > 23 or m > 59:
-        raise WhenError("callbacks.when_invalid")
+        raise WhenError("followups.when_invalid")
     return time(h, m)
 
 
@@ -52,9 +52,9 @@ def _check_day(day: date, now: datetime) -> None:
     """Refuse a day far outside the allowed window before it meets a time zone: 0001-01-01 or
     9999-12-31 would overflow datetime there (a day of slack each side for the zone offset)."""
     if day < now.date() - timedelta(days=1):
-        raise WhenError("callbacks.when_past")
+        raise WhenError("followups.when_past")
     if day > (now + MAX_AHEAD).date() + timedelta(days=1):
-        raise WhenError("callbacks.when_too_far")
+        raise WhenError("followups.when_too_far")
 
 
 def parse_when(text: str, now: datetime, timezone: str) -> datetime:
@@ -65,7 +65,7 @@ def parse_when(text: str, now: datetime, timezone: str) -> datetime:
     if m := _RELATIVE.fullmatch(text):
         unit = _UNITS.get(m[2].lower())
         if unit is None:
-            raise WhenError("callbacks.when_invalid")
+            raise WhenError("followups.when_invalid")
         when = now + timedelta(**{unit: int(m[1])})
     elif m := _RELATIVE_ZH.fullmatch(text):
         when = now + timedelta(**{_UNITS[m[2]]: int(m[1])})
@@ -73,7 +73,7 @@ def parse_when(text: str, now: datetime, timezone: str) -> datetime:
         try:
             day = date(int(m[1]), int(m[2]), int(m[3]))
         except ValueError:
-            raise WhenError("callbacks.when_invalid") from None
+            raise WhenError("followups.when_invalid") from None
         _check_day(day, now)
         when = _local(day, _clock(m[4], m[5]), tz)
     elif m := _DAY_AND_CLOCK.fullmatch(text):
@@ -82,11 +82,11 @@ def parse_when(text: str, now: datetime, timezone: str) -> datetime:
     elif m := _CLOCK.fullmatch(text):  # "15:00": today at that time
         when = _local(now.astimezone(tz).date(), _clock(m[1], m[2]), tz)
     if when is None:
-        raise WhenError("callbacks.when_invalid")
+        raise WhenError("followups.when_invalid")
     if when <= now:
-        raise WhenError("callbacks.when_past")
+        raise WhenError("followups.when_past")
     if when - now > MAX_AHEAD:
-        raise WhenError("callbacks.when_too_far")
+        raise WhenError("followups.when_too_far")
     return when
 
 

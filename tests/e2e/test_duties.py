@@ -22,7 +22,7 @@ async def test_winback_card_once_per_lapse_and_done_with_outcome(harness: Harnes
     harness.clock.advance(days=1)
     await harness.tick("winback")
     await harness.tick("winback")
-    await harness.tick("callbacks")  # the card is the task's first reminder: no second card now
+    await harness.tick("followups")  # the card is the task's first reminder: no second card now
     assert await harness.run_outbox() == 1
     card = harness.agent.last(chat=group)
     assert "Win-back #1" in card.text and "has not bought for 60 days" in card.text
@@ -33,7 +33,7 @@ async def test_winback_card_once_per_lapse_and_done_with_outcome(harness: Harnes
     await harness.agent.send("called her, she comes on Friday", chat=group)
     assert "Follow-up #1 closed: called her, she comes on Friday" in harness.agent.last(chat=group).text
     harness.clock.advance(hours=5)
-    await harness.tick("callbacks")  # closed: no overdue reminder
+    await harness.tick("followups")  # closed: no overdue reminder
     await harness.tick("winback")
     assert await harness.run_outbox() == 0
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from storage.care.models import FeedbackItem, Task
+from storage.care.models import FeedbackItem, FollowUp
 from storage.core.models import AuditEntry
 from storage.people import customers
 from storage.people.customers import TelegramProfile
@@ -52,7 +52,7 @@ async def test_detractor_card_call_back_and_replies_both_ways(harness: Harness) 
     card_now = next(m for m in group.messages() if m.message_id == card.message_id)
     assert "Claimed by Alice" in card_now.text and "Call back: task #1, due" in card_now.text
     async with harness.sessions.begin() as session:
-        tasks = (await session.scalars(select(Task))).all()
+        tasks = (await session.scalars(select(FollowUp))).all()
     assert len(tasks) == 1
     assert tasks[0].kind == "callback" and tasks[0].assignee_id == AGENT_ID
     assert tasks[0].due_at == harness.clock.now() + timedelta(hours=24)

@@ -9,7 +9,7 @@ import logging
 import pytest
 from sqlalchemy import func, select
 
-from storage.care.models import Task
+from storage.care.models import FollowUp
 from tests.e2e.harness import Harness
 from tests.e2e.loyalty_steps import balance, customer_row, join, latest, staff
 from tests.emulator import UserDriver
@@ -66,13 +66,13 @@ async def test_ids_beyond_the_columns_get_a_clear_reply(harness: Harness) -> Non
 async def test_a_follow_up_at_the_calendar_s_edges_is_refused(harness: Harness) -> None:
     _, kim_id = await _kim(harness)
     past = await staff(harness, harness.agent, f"/callback #{kim_id} 0001-01-01 00:00 call")
-    assert past == harness.t("en", "callbacks.when_past")
+    assert past == harness.t("en", "followups.when_past")
     far = await staff(harness, harness.agent, f"/callback #{kim_id} 9999-12-31 23:59 call")
-    assert far == harness.t("en", "callbacks.when_too_far")
+    assert far == harness.t("en", "followups.when_too_far")
     too_long = await staff(harness, harness.agent, f"/callback #{kim_id} tomorrow {'x' * 1001}")
     assert too_long == harness.t("en", "common.too_long", max=1000, length=1001)
     async with harness.sessions.begin() as session:
-        assert await session.scalar(select(func.count()).select_from(Task)) == 0
+        assert await session.scalar(select(func.count()).select_from(FollowUp)) == 0
 
 
 async def test_start_with_a_long_chinese_payload_still_offers_a_working_accept(harness: Harness) -> None:

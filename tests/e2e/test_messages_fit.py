@@ -9,9 +9,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from jobs import callbacks
-from storage.care import feedback, tasks
-from storage.care.models import FeedbackItem, Task
+from jobs import followups as followup_job
+from storage.care import feedback, followups
+from storage.care.models import FeedbackItem, FollowUp
 from storage.people import customers
 from storage.people.customers import TelegramProfile
 from storage.people.models import Customer
@@ -120,7 +120,7 @@ async def test_open_follow_ups_page_in_place_and_reread_on_every_press(harness: 
         lena = await session.scalar(select(Customer))
         assert lena is not None
         for n in range(60):
-            await tasks.create(
+            await followups.create(
                 session,
                 customer_id=lena.id,
                 kind="callback",
@@ -142,7 +142,7 @@ async def test_open_follow_ups_page_in_place_and_reread_on_every_press(harness: 
     assert "· call 60 ·" in group.last().text and group.last().buttons == [["‹"]]
 
     async with harness.sessions.begin() as session:  # closed meanwhile: the next press shows it gone
-        assert await tasks.complete(session, 21, "done", harness.clock.now())
+        assert await followups.complete(session, 21, "done", harness.clock.now())
     await harness.agent.press("‹", message=group.last())
     page = group.last()
     assert page.text.endswith("Page 2/3") and "· call 21 ·" not in page.text and "· call 41 ·" in page.text
@@ -176,7 +176,7 @@ async def test_a_long_outcome_closes_the_follow_up(harness: Harness) -> None:
     await harness.join(lena)
     await harness.agent.send("/callback @lena in 2h ask about the repair", chat=group)
     harness.clock.advance(hours=2)
-    assert await callbacks.tick(harness.sessions, harness.clock, harness.settings.config) == 1
+    assert await followup_job.tick(harness.sessions, harness.clock, harness.settings.config) == 1
     await harness.run_outbox()
     await harness.agent.press("✅ Done", message=group.last())
     outcome = _long_text(3000)
@@ -184,7 +184,7 @@ async def test_a_long_outcome_closes_the_follow_up(harness: Harness) -> None:
     closed = group.last().text
     assert closed.startswith("✅ Follow-up #1 closed: ") and closed.endswith("…") and len(closed) < 1100
     async with harness.sessions.begin() as session:
-        task = await session.get(Task, 1)
+        task = await session.get(FollowUp, 1)
     assert task is not None and task.status == "done" and task.outcome == outcome
 
 
@@ -206,7 +206,7 @@ async def test_edits_of_deleted_or_inaccessible_messages_are_quiet(harness: Harn
     group = harness.staff_group
     await harness.agent.send("/callback #1 in 1h ask", chat=group)
     harness.clock.advance(hours=1)
-    await callbacks.tick(harness.sessions, harness.clock, harness.settings.config)
+    await followup_job.tick(harness.sessions, harness.clock, harness.settings.config)
     await harness.run_outbox()
     card = group.last()
     harness.emu.state.chats[STAFF_CHAT_ID].messages.pop(card.message_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from storage.care import feedback, tasks
+from storage.care import feedback, followups
 from storage.people import customers, staff
 from storage.people.customers import TelegramProfile
 from tests.e2e.harness import Harness
@@ -26,7 +26,7 @@ async def _add_rows(harness: Harness, first: int, count: int) -> None:
             await feedback.submit(session, kim, f"Cold soup {n}", source_ref=f"msg:{n}:1", now=now)
             await staff.role_in_staff_group(session, 50_000 + n, f"Agent {n}", None)
             for reason in ("closed", "open"):
-                task = await tasks.create(
+                task = await followups.create(
                     session,
                     customer_id=kim.id,
                     kind="callback",
@@ -34,7 +34,7 @@ async def _add_rows(harness: Harness, first: int, count: int) -> None:
                     due_at=now + timedelta(hours=1),
                     assignee_id=50_000 + n,
                 )
-            await tasks.complete(session, task.id - 1, "reached", now)
+            await followups.complete(session, task.id - 1, "reached", now)
 
 
 async def _counts(harness: Harness, person: UserDriver) -> dict[str, int]:

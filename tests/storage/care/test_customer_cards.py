@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from storage.care import customer_cards, tasks
+from storage.care import customer_cards, followups
 from storage.core.clock import FakeClock
 from storage.core.config import Config
 from storage.people import customers
@@ -22,11 +22,11 @@ async def _customer_with_history(
         session, TelegramProfile(telegram_id, "Kim", f"No{telegram_id}"), Config(), clock.now()
     )
     for n in range(done + 1):  # the last one stays open
-        task = await tasks.create(
+        task = await followups.create(
             session, customer_id=person.id, kind="callback", reason=f"call {n}", due_at=clock.now()
         )
         if n < done:
-            await tasks.complete(session, task.id, f"outcome {n}", clock.now() + timedelta(days=n))
+            await followups.complete(session, task.id, f"outcome {n}", clock.now() + timedelta(days=n))
 
 
 async def test_cards_carry_the_latest_outcomes_in_a_fixed_number_of_queries(

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.care import feedback
 from storage.care.feedback import FeedbackRefused, Relay
-from storage.care.models import Task
+from storage.care.models import FollowUp
 from storage.core.clock import FakeClock
 from storage.core.config import Config, SurveyConfig
 from storage.people import customers, staff
@@ -27,7 +27,7 @@ def test_detractor_thresholds() -> None:
 
 
 async def test_feedback_lifecycle(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> None:
-    config = SurveyConfig(callback_hours=4)
+    config = SurveyConfig(followup_hours=4)
     async with sessions.begin() as session:
         kim = await customers.join(session, TelegramProfile(100, "Kim"), Config(), clock.now())
         item, created = await feedback.submit(
@@ -52,7 +52,7 @@ async def test_feedback_lifecycle(sessions: async_sessionmaker[AsyncSession], cl
         assert (
             task.due_at == clock.now().replace(hour=13) and task.assignee_id == 7 and task.kind == "callback"
         )
-        assert await session.scalar(select(func.count()).select_from(Task)) == 1
+        assert await session.scalar(select(func.count()).select_from(FollowUp)) == 1
 
         await feedback.set_card(session, item, -100, 55)
         assert await feedback.find_by_message(session, -100, 55) == item

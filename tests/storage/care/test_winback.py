@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import Catalog
 from jobs import winback as winback_job
-from storage.care.models import Task
+from storage.care.models import FollowUp
 from storage.core.clock import FakeClock
 from storage.core.config import Config, LoyaltyConfig, WinbackConfig
 from storage.loyalty import lapses, purchases
@@ -43,7 +43,7 @@ async def _buy(
 
 async def _tasks(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[int, str, str]]:
     async with sessions.begin() as session:
-        rows = await session.scalars(select(Task).order_by(Task.id))
+        rows = await session.scalars(select(FollowUp).order_by(FollowUp.id))
         return [(t.customer_id, t.kind, t.source_ref) for t in rows]
 
 
@@ -76,8 +76,8 @@ async def test_one_task_per_lapse_and_a_new_lapse_after_a_new_purchase(
         assert (
             card.template == "winback.card" and card.params["days"] == 60 and card.params["spent"] == "600.00"
         )
-        task = await session.scalar(select(Task))
-        assert task.reminders == 1  # the card was its first reminder: the callbacks tick won't repeat it
+        task = await session.scalar(select(FollowUp))
+        assert task.reminders == 1  # the card was its first reminder: the follow-ups tick won't repeat it
         assert (
             await session.scalar(select(OutboxMessage).where(OutboxMessage.template == "winback.message"))
             is None

@@ -110,12 +110,12 @@ def test_any_amount_text_is_an_amount_or_a_refusal(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "code"),
     [
-        ("0001-01-01 00:00", "callbacks.when_past"),
-        ("0001-01-01", "callbacks.when_past"),
-        ("9999-12-31 23:59", "callbacks.when_too_far"),
-        ("9999-12-31", "callbacks.when_too_far"),
-        ("２０２６-12-01 15:00", "callbacks.when_invalid"),
-        ("in ٣d", "callbacks.when_invalid"),
+        ("0001-01-01 00:00", "followups.when_past"),
+        ("0001-01-01", "followups.when_past"),
+        ("9999-12-31 23:59", "followups.when_too_far"),
+        ("9999-12-31", "followups.when_too_far"),
+        ("２０２６-12-01 15:00", "followups.when_invalid"),
+        ("in ٣d", "followups.when_invalid"),
     ],
 )
 @pytest.mark.parametrize("timezone", ["Pacific/Kiritimati", "UTC", "Pacific/Pago_Pago"])

@@ -3,7 +3,7 @@ the outcome on the customer's card. (Written against the harness interface befor
 
 from __future__ import annotations
 
-from jobs import callbacks
+from jobs import followups
 from tests.e2e.harness import Harness
 
 
@@ -18,7 +18,7 @@ async def test_schedule_remind_done_with_outcome(harness: Harness) -> None:
 
     harness.clock.advance(hours=2)
     config = harness.settings.config
-    assert await callbacks.tick(harness.sessions, harness.clock, config) == 1
+    assert await followups.tick(harness.sessions, harness.clock, config) == 1
     await harness.run_outbox()
     card = harness.agent.last(chat=group)
     assert "Follow-up #1 is due" in card.text and "ask about the <repair>" in card.text

@@ -14,7 +14,7 @@ from handlers.common import command_args, display_name, language_for
 from handlers.context import AppContext
 from handlers.paging import Listing
 from handlers.replies import answer_in_chat
-from storage.care import tasks
+from storage.care import followups
 from storage.core import audit, conversations, inputs
 from storage.core.inputs import InputRefused
 from storage.core.models import Button, Conversation
@@ -37,9 +37,9 @@ def split_when(words: list[str], context: AppContext) -> tuple[datetime, list[st
             return parse_when(" ".join(words[:n]), context.now(), context.config.staff_timezone), words[n:]
         except WhenError as refused:
             # Keep the most telling refusal: "in the past" beats "can't read that".
-            if error is None or refused.code != "callbacks.when_invalid":
+            if error is None or refused.code != "followups.when_invalid":
                 error = refused
-    raise error or WhenError("callbacks.when_invalid")
+    raise error or WhenError("followups.when_invalid")
 
 
 async def schedule(update: Update, context: AppContext) -> None:
@@ -51,7 +51,7 @@ async def schedule(update: Update, context: AppContext) -> None:
     notify = NOTIFY_FLAG in words
     words = [w for w in words if w != NOTIFY_FLAG]
     if len(words) < 2:
-        await message.reply_text(context.t(lang, "callbacks.usage", timezone=tz))
+        await message.reply_text(context.t(lang, "followups.usage", timezone=tz))
         return
     try:
         due_at, reason_words = split_when(words[1:], context)
@@ -59,20 +59,20 @@ async def schedule(update: Update, context: AppContext) -> None:
         await message.reply_text(context.t(lang, error.code))
         return
     try:
-        reason = inputs.bounded_text(" ".join(reason_words), tasks.REASON_MAX)
+        reason = inputs.bounded_text(" ".join(reason_words), followups.REASON_MAX)
     except InputRefused as refused:
         await message.reply_text(context.t(lang, refused.code, **refused.params))
         return
     if not reason:
-        await message.reply_text(context.t(lang, "callbacks.reason_missing"))
+        await message.reply_text(context.t(lang, "followups.reason_missing"))
         return
     async with context.unit_of_work() as session:
         by_phone = can_see_personal_data(current_role(context))
         customer = await customers.find(session, words[0], by_phone=by_phone)
         if customer is None:
-            await message.reply_text(context.t(lang, "callbacks.unknown_customer", reference=words[0]))
+            await message.reply_text(context.t(lang, "followups.unknown_customer", reference=words[0]))
             return
-        task = await tasks.create(
+        task = await followups.create(
             session,
             customer_id=customer.id,
             kind="callback",
@@ -93,7 +93,7 @@ async def schedule(update: Update, context: AppContext) -> None:
     await message.reply_text(
         context.t(
             lang,
-            "callbacks.scheduled",
+            "followups.scheduled",
             id=task.id,
             name=customer.first_name,
             due=format_local(due_at, tz),
@@ -113,12 +113,12 @@ async def listing(update: Update, context: AppContext, session: AsyncSession) ->
     """The open follow-ups by due time (paged by handlers.paging)."""
     lang = language_for(update, context)
     tz = context.config.staff_timezone
-    rows = await tasks.open_tasks(session, limit=paging.MAX_ROWS)
+    rows = await followups.open_by_due(session, limit=paging.MAX_ROWS)
     names = await staff.names(session, (task.assignee_id for task, _ in rows))
     lines = [
         context.t(
             lang,
-            "callbacks.list_line",
+            "followups.list_line",
             id=task.id,
             due=format_local(task.due_at, tz),
             customer_id=customer.id,
@@ -128,8 +128,8 @@ async def listing(update: Update, context: AppContext, session: AsyncSession) ->
         )
         for task, customer in rows
     ]
-    title = context.t(lang, "callbacks.list_title", timezone=tz)
-    return Listing(lang, title, lines, context.t(lang, "callbacks.list_empty"))
+    title = context.t(lang, "followups.list_title", timezone=tz)
+    return Listing(lang, title, lines, context.t(lang, "followups.list_empty"))
 
 
 async def on_button(update: Update, context: AppContext, button: Button) -> None:
@@ -140,21 +140,21 @@ async def on_button(update: Update, context: AppContext, button: Button) -> None
     name = display_name(user.first_name, user.last_name)
     chat_id = query.message.chat.id  # an InaccessibleMessage still names its chat
     async with context.unit_of_work() as session:
-        task = await tasks.get_open(session, int(button.payload["task_id"]))
+        task = await followups.get_open(session, int(button.payload["task_id"]))
         if task is None:
-            await query.answer(context.t(lang, "callbacks.already_closed"), show_alert=True)
+            await query.answer(context.t(lang, "followups.already_closed"), show_alert=True)
             return
         if button.action == "task/done":
             await conversations.expect(session, chat_id, user.id, OUTCOME_STEP, {"task_id": task.id})
-            reply = context.t(lang, "callbacks.ask_outcome", name=name, id=task.id)
+            reply = context.t(lang, "followups.ask_outcome", name=name, id=task.id)
             markup: ForceReply | None = ForceReply(selective=True)
-        elif button.action in tasks.SNOOZES:
-            await tasks.snooze(session, task, tasks.SNOOZES[button.action], context.now())
-            reply = context.t(lang, "callbacks.snoozed", id=task.id, due=format_local(task.due_at, tz))
+        elif button.action in followups.SNOOZES:
+            await followups.snooze(session, task, followups.SNOOZES[button.action], context.now())
+            reply = context.t(lang, "followups.snoozed", id=task.id, due=format_local(task.due_at, tz))
             markup = None
         elif button.action == "task/mine":
-            await tasks.assign(session, task, user.id)
-            reply = context.t(lang, "callbacks.assigned", id=task.id, name=name)
+            await followups.assign(session, task, user.id)
+            reply = context.t(lang, "followups.assigned", id=task.id, name=name)
             markup = None
         else:
             await query.answer(context.t(lang, "button.stale"), show_alert=True)
@@ -179,7 +179,7 @@ async def on_outcome(
     message, user = update.effective_message, update.effective_user
     lang = language_for(update, context)
     try:
-        outcome = inputs.bounded_text(message.text or "", tasks.OUTCOME_MAX)
+        outcome = inputs.bounded_text(message.text or "", followups.OUTCOME_MAX)
     except InputRefused as refused:  # the step stays: a shorter note still closes the task
         await message.reply_text(
             context.t(lang, refused.code, **refused.params), reply_markup=ForceReply(selective=True)
@@ -187,13 +187,13 @@ async def on_outcome(
         return
     if not outcome:
         await message.reply_text(
-            context.t(lang, "callbacks.outcome_empty"), reply_markup=ForceReply(selective=True)
+            context.t(lang, "followups.outcome_empty"), reply_markup=ForceReply(selective=True)
         )
         return
     task_id = int(pending.payload["task_id"])
     await conversations.clear(session, pending.chat_id, pending.user_id)
-    if not await tasks.complete(session, task_id, outcome, context.now()):
-        await message.reply_text(context.t(lang, "callbacks.already_closed"))
+    if not await followups.complete(session, task_id, outcome, context.now()):
+        await message.reply_text(context.t(lang, "followups.already_closed"))
         return
     await audit.record(
         session,
@@ -204,7 +204,7 @@ async def on_outcome(
         target=f"task:{task_id}",
         detail={"outcome": outcome[:200]},
     )
-    await message.reply_text(context.t(lang, "callbacks.closed", id=task_id, outcome=outcome))
+    await message.reply_text(context.t(lang, "followups.closed", id=task_id, outcome=outcome))
 
 
 STEPS = {OUTCOME_STEP: on_outcome}

@@ -10,20 +10,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import Catalog
-from jobs import callbacks
+from jobs import followups as followup_job
 from jobs.sender import _markup, _text
-from storage.care import tasks
-from storage.care.models import Task
+from storage.care import followups
+from storage.care.models import FollowUp
 from storage.core import buttons
 from storage.core.clock import FakeClock
-from storage.core.config import CallbackConfig, Config
+from storage.core.config import Config, FollowUpConfig
 from storage.people import customers, staff
 from storage.people.customers import TelegramProfile
 from storage.people.models import OutboxMessage
 
 STAFF = -1005
 CONFIG = Config(
-    staff_chat_id=STAFF, staff_timezone="Europe/Berlin", callbacks=CallbackConfig(overdue_hours=4)
+    staff_chat_id=STAFF, staff_timezone="Europe/Berlin", followups=FollowUpConfig(overdue_hours=4)
 )
 AGENT = 9003
 
@@ -32,7 +32,7 @@ async def _task(sessions: async_sessionmaker[AsyncSession], clock: FakeClock, **
     async with sessions.begin() as session:
         c = await customers.join(session, TelegramProfile(77, "Lena", username="lena"), CONFIG, clock.now())
         await staff.role_in_staff_group(session, AGENT, "Alice", "alice")
-        task = await tasks.create(
+        task = await followups.create(
             session,
             customer_id=c.id,
             kind="callback",
@@ -56,10 +56,10 @@ async def test_due_card_buttons_done_with_outcome(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock, catalog: Catalog
 ) -> None:
     task_id = await _task(sessions, clock)
-    assert await callbacks.tick(sessions, clock, CONFIG) == 0  # not due yet
+    assert await followup_job.tick(sessions, clock, CONFIG) == 0  # not due yet
     clock.advance(hours=2)
-    assert await callbacks.tick(sessions, clock, CONFIG) == 1
-    assert await callbacks.tick(sessions, clock, CONFIG) == 0  # the tick again: no second card
+    assert await followup_job.tick(sessions, clock, CONFIG) == 1
+    assert await followup_job.tick(sessions, clock, CONFIG) == 0  # the tick again: no second card
     [card] = await _cards(sessions)
     text = _text(card, catalog)
     assert f"Follow-up #{task_id} is due" in text and "Lena @lena" in text
@@ -72,12 +72,14 @@ async def test_due_card_buttons_done_with_outcome(
     async with sessions.begin() as session:
         button = await buttons.resolve(session, done, AGENT, clock.now())
         assert (button.action, button.payload) == ("task/done", {"task_id": task_id})
-        assert await tasks.complete(session, task_id, "fixed, happy", clock.now())
-        assert not await tasks.complete(session, task_id, "again", clock.now())  # a second Done
-        [closed] = await tasks.recent_outcomes(session, (await session.get(Task, task_id)).customer_id)
+        assert await followups.complete(session, task_id, "fixed, happy", clock.now())
+        assert not await followups.complete(session, task_id, "again", clock.now())  # a second Done
+        [closed] = await followups.recent_outcomes(
+            session, (await session.get(FollowUp, task_id)).customer_id
+        )
     assert (closed.status, closed.outcome, closed.remind_at) == ("done", "fixed, happy", None)
     clock.advance(hours=10)
-    assert await callbacks.tick(sessions, clock, CONFIG) == 0  # closed: no overdue reminder
+    assert await followup_job.tick(sessions, clock, CONFIG) == 0  # closed: no overdue reminder
 
 
 async def test_overdue_is_reminded_once_more_and_snooze_starts_over(
@@ -85,22 +87,22 @@ async def test_overdue_is_reminded_once_more_and_snooze_starts_over(
 ) -> None:
     task_id = await _task(sessions, clock)
     clock.advance(hours=2)
-    assert await callbacks.tick(sessions, clock, CONFIG) == 1
+    assert await followup_job.tick(sessions, clock, CONFIG) == 1
     clock.advance(hours=3, minutes=59)
-    assert await callbacks.tick(sessions, clock, CONFIG) == 0
+    assert await followup_job.tick(sessions, clock, CONFIG) == 0
     clock.advance(minutes=1)
-    assert await callbacks.tick(sessions, clock, CONFIG) == 1
+    assert await followup_job.tick(sessions, clock, CONFIG) == 1
     clock.advance(days=3)
-    assert await callbacks.tick(sessions, clock, CONFIG) == 0  # only once
+    assert await followup_job.tick(sessions, clock, CONFIG) == 0  # only once
     cards = await _cards(sessions)
     assert "is overdue" in _text(cards[1], catalog)
     async with sessions.begin() as session:
-        task = await tasks.get_open(session, task_id)
-        await tasks.snooze(session, task, timedelta(hours=1), clock.now())
+        task = await followups.get_open(session, task_id)
+        await followups.snooze(session, task, timedelta(hours=1), clock.now())
     clock.advance(minutes=59)
-    assert await callbacks.tick(sessions, clock, CONFIG) == 0
+    assert await followup_job.tick(sessions, clock, CONFIG) == 0
     clock.advance(minutes=1)
-    assert await callbacks.tick(sessions, clock, CONFIG) == 1
+    assert await followup_job.tick(sessions, clock, CONFIG) == 1
     assert "is due" in _text((await _cards(sessions))[2], catalog)
 
 
@@ -109,9 +111,9 @@ async def test_assignee_note_and_courtesy_message(
 ) -> None:
     task_id = await _task(sessions, clock, assignee_id=AGENT, notify_customer=True)
     clock.advance(hours=2)
-    await callbacks.tick(sessions, clock, CONFIG)
+    await followup_job.tick(sessions, clock, CONFIG)
     clock.advance(hours=4)
-    await callbacks.tick(sessions, clock, CONFIG)  # overdue: assignee again, customer not again
+    await followup_job.tick(sessions, clock, CONFIG)  # overdue: assignee again, customer not again
     async with sessions.begin() as session:
         rows = list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
     to_agent = [r for r in rows if r.chat_id == AGENT]
@@ -128,7 +130,7 @@ async def test_two_ticks_at_once_queue_one_card(
 ) -> None:
     await _task(sessions, clock)
     clock.advance(hours=2)
-    results = await asyncio.gather(*(callbacks.tick(sessions, clock, CONFIG) for _ in range(3)))
+    results = await asyncio.gather(*(followup_job.tick(sessions, clock, CONFIG) for _ in range(3)))
     assert sum(results) == 1
     assert len(await _cards(sessions)) == 1
 
@@ -138,13 +140,13 @@ async def test_open_tasks_are_listed_by_due_time(
 ) -> None:
     first = await _task(sessions, clock)
     async with sessions.begin() as session:
-        customer_id = (await session.get(Task, first)).customer_id
-        earlier = await tasks.create(
+        customer_id = (await session.get(FollowUp, first)).customer_id
+        earlier = await followups.create(
             session,
             customer_id=customer_id,
             kind="feedback",
             reason="x",
             due_at=datetime(2026, 3, 10, tzinfo=UTC),
         )
-        rows = await tasks.open_tasks(session)
+        rows = await followups.open_by_due(session)
     assert [t.id for t, _ in rows] == [earlier.id, first]

@@ -1,11 +1,11 @@
-"""The callback tick: reminder cards in the staff group when a follow-up is due (and once more when
+"""The follow-up tick: reminder cards in the staff group when a follow-up is due (and once more when
 it is overdue), a note to the assignee, and the optional courtesy message to the customer."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.care import tasks
+from storage.care import followups
 from storage.core.clock import Clock
 from storage.core.config import Config
 from storage.core.when import format_local
@@ -20,7 +20,7 @@ async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config:
     now = clock.now()
     queued = 0
     async with sessions.begin() as session:
-        for task, customer in await tasks.due_reminders(session, now):
+        for task, customer in await followups.due_reminders(session, now):
             assignee = await session.get(StaffMember, task.assignee_id) if task.assignee_id else None
             params = {
                 "id": task.id,
@@ -31,23 +31,23 @@ async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config:
                 "due": format_local(task.due_at, config.staff_timezone),
                 "assignee": assignee.name if assignee else "—",
             }
-            key = tasks.reminder_key(task)
+            key = followups.reminder_key(task)
             queued += await outbox.enqueue(
                 session,
                 dedupe_key=key,
                 chat_id=config.staff_chat_id,
-                template="callbacks.overdue" if task.reminders else "callbacks.reminder",
+                template="followups.overdue" if task.reminders else "followups.reminder",
                 language=config.default_language,
                 params=params,
                 now=now,
-                buttons=await tasks.card_buttons(session, task, now),
+                buttons=await followups.card_buttons(session, task, now),
             )
             if task.assignee_id is not None:
                 await outbox.enqueue(
                     session,
                     dedupe_key=f"{key}:assignee",
                     chat_id=task.assignee_id,
-                    template="callbacks.assignee_note",
+                    template="followups.assignee_note",
                     language=config.default_language,
                     params=params,
                     now=now,
@@ -57,9 +57,9 @@ async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config:
                     session,
                     customer,
                     dedupe_key=f"task:{task.id}:courtesy",
-                    template="callbacks.courtesy",
+                    template="followups.courtesy",
                     params={"name": customer.first_name},
                     now=now,
                 )
-            tasks.reminded(task, now, config.callbacks)
+            followups.reminded(task, now, config.followups)
     return queued

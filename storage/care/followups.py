@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.care.models import Task
+from storage.care.models import FollowUp
 from storage.core import buttons
 from storage.core.claims import skip_locked
-from storage.core.config import CallbackConfig
+from storage.core.config import FollowUpConfig
 from storage.people.models import Customer
 
 LIST_LIMIT = 30
@@ -30,13 +30,13 @@ async def create(
     assignee_id: int | None = None,
     source_ref: str | None = None,
     notify_customer: bool = False,
-) -> Task:
+) -> FollowUp:
     """A new open task; with a source_ref, creating it again returns the existing one."""
     if source_ref is not None:
-        existing = await session.scalar(select(Task).where(Task.source_ref == source_ref))
+        existing = await session.scalar(select(FollowUp).where(FollowUp.source_ref == source_ref))
         if existing is not None:
             return existing
-    task = Task(
+    task = FollowUp(
         customer_id=customer_id,
         kind=kind,
         reason=reason,
@@ -56,34 +56,34 @@ async def create(
 
 async def due_reminders(
     session: AsyncSession, now: datetime, limit: int = 200
-) -> list[tuple[Task, Customer]]:
+) -> list[tuple[FollowUp, Customer]]:
     """Open tasks whose reminder is due (index on remind_at), with their customer; PostgreSQL skips
     rows another instance is reminding."""
     query = skip_locked(
-        select(Task, Customer)
-        .join(Customer, Customer.id == Task.customer_id)
-        .where(Task.remind_at <= now, Task.status == "open")
-        .order_by(Task.remind_at)
+        select(FollowUp, Customer)
+        .join(Customer, Customer.id == FollowUp.customer_id)
+        .where(FollowUp.remind_at <= now, FollowUp.status == "open")
+        .order_by(FollowUp.remind_at)
         .limit(limit),
-        Task,
+        FollowUp,
     )
     return [(task, customer) for task, customer in (await session.execute(query)).all()]
 
 
-def reminded(task: Task, now: datetime, config: CallbackConfig) -> None:
+def reminded(task: FollowUp, now: datetime, config: FollowUpConfig) -> None:
     """After a reminder: one more when still open after the overdue delay, then none."""
     task.reminders += 1
     task.reminded_at = now
     task.remind_at = now + timedelta(hours=config.overdue_hours) if task.reminders == 1 else None
 
 
-def reminder_key(task: Task) -> str:
+def reminder_key(task: FollowUp) -> str:
     """The reminder card's dedupe key: one per task, due time and reminder number."""
     return f"task:{task.id}:{task.due_at:%Y%m%d%H%M}:{task.reminders + 1}"
 
 
-async def get_open(session: AsyncSession, task_id: int) -> Task | None:
-    task = await session.get(Task, task_id)
+async def get_open(session: AsyncSession, task_id: int) -> FollowUp | None:
+    task = await session.get(FollowUp, task_id)
     return task if task is not None and task.status == "open" else None
 
 
@@ -91,14 +91,14 @@ async def complete(session: AsyncSession, task_id: int, outcome: str, now: datet
     """Close an open task with its outcome, stored whole (a Text column; one message, at most 4096
     characters); False when it was closed already (a second Done)."""
     result = await session.execute(
-        update(Task)
-        .where(Task.id == task_id, Task.status == "open")
+        update(FollowUp)
+        .where(FollowUp.id == task_id, FollowUp.status == "open")
         .values(status="done", outcome=outcome, closed_at=now, remind_at=None)
     )
     return bool(result.rowcount)
 
 
-async def snooze(session: AsyncSession, task: Task, delay: timedelta, now: datetime) -> None:
+async def snooze(session: AsyncSession, task: FollowUp, delay: timedelta, now: datetime) -> None:
     """Due again after `delay`, with a fresh reminder schedule."""
     task.due_at = now + delay
     task.remind_at = task.due_at
@@ -106,29 +106,29 @@ async def snooze(session: AsyncSession, task: Task, delay: timedelta, now: datet
     await session.flush()
 
 
-async def assign(session: AsyncSession, task: Task, assignee_id: int) -> None:
+async def assign(session: AsyncSession, task: FollowUp, assignee_id: int) -> None:
     task.assignee_id = assignee_id
     await session.flush()
 
 
-async def open_tasks(session: AsyncSession, limit: int = LIST_LIMIT) -> list[tuple[Task, Customer]]:
+async def open_by_due(session: AsyncSession, limit: int = LIST_LIMIT) -> list[tuple[FollowUp, Customer]]:
     """Open tasks by due time (index ix_tasks_due)."""
     rows = await session.execute(
-        select(Task, Customer)
-        .join(Customer, Customer.id == Task.customer_id)
-        .where(Task.status == "open")
-        .order_by(Task.due_at, Task.id)
+        select(FollowUp, Customer)
+        .join(Customer, Customer.id == FollowUp.customer_id)
+        .where(FollowUp.status == "open")
+        .order_by(FollowUp.due_at, FollowUp.id)
         .limit(limit)
     )
     return [(task, customer) for task, customer in rows.all()]
 
 
-async def recent_outcomes(session: AsyncSession, customer_id: int, limit: int = 3) -> list[Task]:
+async def recent_outcomes(session: AsyncSession, customer_id: int, limit: int = 3) -> list[FollowUp]:
     """The customer's latest closed tasks, for their card."""
     rows = await session.scalars(
-        select(Task)
-        .where(Task.customer_id == customer_id, Task.status == "done")
-        .order_by(Task.closed_at.desc(), Task.id.desc())
+        select(FollowUp)
+        .where(FollowUp.customer_id == customer_id, FollowUp.status == "done")
+        .order_by(FollowUp.closed_at.desc(), FollowUp.id.desc())
         .limit(limit)
     )
     return list(rows)
@@ -139,13 +139,13 @@ ACTIONS = ("done", "snooze_1h", "snooze_1d", "mine")
 SNOOZES = {"task/snooze_1h": timedelta(hours=1), "task/snooze_1d": timedelta(days=1)}
 
 
-async def card_buttons(session: AsyncSession, task: Task, now: datetime) -> list[list[tuple[str, str]]]:
+async def card_buttons(session: AsyncSession, task: FollowUp, now: datetime) -> list[list[tuple[str, str]]]:
     """The rows of a reminder card's buttons (outbox form: "@" labels are catalog keys)."""
     data = {
         action: await buttons.issue(session, f"task/{action}", {"task_id": task.id}, user_id=None, now=now)
         for action in ACTIONS
     }
     return [
-        [("@callbacks.done", data["done"]), ("@callbacks.mine", data["mine"])],
-        [("@callbacks.snooze_1h", data["snooze_1h"]), ("@callbacks.snooze_1d", data["snooze_1d"])],
+        [("@followups.done", data["done"]), ("@followups.mine", data["mine"])],
+        [("@followups.snooze_1h", data["snooze_1h"]), ("@followups.snooze_1d", data["snooze_1d"])],
     ]
