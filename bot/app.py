@@ -119,7 +119,9 @@ def _register(app: EngageApplication) -> None:
             rewards.CONFIRM: Route(rewards.on_confirm, CUSTOMER),
             staff_surveys.SEND: Route(staff_surveys.on_send_button, admin),
             staff_surveys.CANCEL: Route(staff_surveys.on_send_button, admin),
-            **{f"task/{action}": Route(staff_followups.on_button, agent) for action in followups.ACTIONS},
+            **{
+                f"follow_up/{action}": Route(staff_followups.on_button, agent) for action in followups.ACTIONS
+            },
         }
     )
     reg.button(BUTTON_PATTERN, buttons, ROUTED, "button")

@@ -1,5 +1,5 @@
-"""The win-back tick: customers whose lapse time has come get a follow-up task and a card in the staff
-group (the task's first reminder: the follow-ups tick reminds once more when it stays open)."""
+"""The win-back tick: customers whose lapse time has come get a follow-up and a card in the staff
+group (the follow-up's first reminder: the follow-ups tick reminds once more when it stays open)."""
 
 from __future__ import annotations
 
@@ -23,16 +23,16 @@ async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config:
             for lapse in lapses:
                 created += 1
                 if config.staff_chat_id is None:
-                    continue  # the task waits in /callbacks; the follow-ups tick has no group either
-                customer, task = lapse.customer, lapse.task
+                    continue  # the follow-up waits in /followups; the follow-ups tick has no group either
+                customer, follow_up = lapse.customer, lapse.follow_up
                 await outbox.enqueue(
                     session,
-                    dedupe_key=followups.reminder_key(task),
+                    dedupe_key=followups.reminder_key(follow_up),
                     chat_id=config.staff_chat_id,
                     template="winback.card",
                     language=config.default_language,
                     params={
-                        "id": task.id,
+                        "id": follow_up.id,
                         "customer_id": customer.id,
                         "name": customer.first_name,
                         "username": f"@{customer.username}" if customer.username else "",
@@ -40,8 +40,8 @@ async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config:
                         "spent": f"{lapse.spent:.2f}",
                     },
                     now=now,
-                    buttons=await followups.card_buttons(session, task, now),
+                    buttons=await followups.card_buttons(session, follow_up, now),
                 )
-                followups.reminded(task, now, config.followups)
+                followups.reminded(follow_up, now, config.followups)
         if read < BATCH:
             return created

@@ -20,11 +20,11 @@ def customer_card(
         context.t(
             lang,
             "followups.history_line",
-            date=(task.closed_at or task.due_at).date().isoformat(),
-            reason=task.reason[:80],
-            outcome=(task.outcome or "")[:200],
+            date=(follow_up.closed_at or follow_up.due_at).date().isoformat(),
+            reason=follow_up.reason[:80],
+            outcome=(follow_up.outcome or "")[:200],
         )
-        for task in history
+        for follow_up in history
     ]
     return card + "\n" + "\n".join(lines)
 

@@ -35,7 +35,9 @@ from storage.surveys import invitations
 log = logging.getLogger(__name__)
 
 PREFIX = "fc:"
-ACTIONS = ("claim", "callback", "resolve")
+ACTIONS = ("claim", "followup", "resolve")
+# Cards posted before the rename carry "fc:callback:<id>" and keep working.
+OLD_ACTIONS = {"callback": "followup"}
 ANSWER_STEP = "feedback/answer"
 LIST = "fb"  # /feedback (staff) in handlers.paging
 CARD_COMMENT = 1000  # characters of the comment on the card (it is edited on every change: keep it short)
@@ -84,11 +86,13 @@ async def card_text(context: AppContext, session: AsyncSession, item: FeedbackIt
         lines.append(
             context.t(lang, "feedback.card_claimed", name=await _staff_name(session, item.claimed_by))
         )
-    if item.task_id is not None:
-        task = await session.get(FollowUp, item.task_id)
-        if task is not None:
-            due = task.due_at.astimezone(ZoneInfo(context.config.staff_timezone)).strftime("%Y-%m-%d %H:%M")
-            lines.append(context.t(lang, "feedback.card_followup", task=task.id, due=due))
+    if item.follow_up_id is not None:
+        follow_up = await session.get(FollowUp, item.follow_up_id)
+        if follow_up is not None:
+            due = follow_up.due_at.astimezone(ZoneInfo(context.config.staff_timezone)).strftime(
+                "%Y-%m-%d %H:%M"
+            )
+            lines.append(context.t(lang, "feedback.card_followup", id=follow_up.id, due=due))
     if item.status == "resolved":
         lines.append(
             context.t(lang, "feedback.card_resolved", name=await _staff_name(session, item.resolved_by))
@@ -174,6 +178,7 @@ async def on_button(update: Update, context: AppContext) -> None:
     query, user = update.callback_query, update.effective_user
     lang = _lang(context)
     action, _, raw_id = (query.data or "").removeprefix(PREFIX).partition(":")
+    action = OLD_ACTIONS.get(action, action)
     async with context.unit_of_work() as session:
         item_id = inputs.int_or_none(raw_id, low=1, high=inputs.MAX_ID)
         item = await feedback.get(session, item_id) if item_id is not None else None
@@ -185,12 +190,14 @@ async def on_button(update: Update, context: AppContext) -> None:
             if action == "claim":
                 await feedback.claim(session, item, user.id, now)
                 notice = context.t(lang, "feedback.claimed_ok")
-            elif action == "callback":
+            elif action == "followup":
                 reason = context.t(
                     lang, "feedback.task_reason", id=item.id, comment=(item.comment or "")[:200]
                 )
-                task = await feedback.call_back(session, item, user.id, now, context.config.surveys, reason)
-                notice = context.t(lang, "feedback.followup_ok", task=task.id)
+                follow_up = await feedback.call_back(
+                    session, item, user.id, now, context.config.surveys, reason
+                )
+                notice = context.t(lang, "feedback.followup_ok", id=follow_up.id)
             else:
                 await feedback.resolve(session, item, user.id, now)
                 notice = context.t(lang, "feedback.resolved_ok")

@@ -135,24 +135,24 @@ async def claim(session: AsyncSession, item: FeedbackItem, staff_id: int, now: d
 async def call_back(
     session: AsyncSession, item: FeedbackItem, staff_id: int, now: datetime, config: SurveyConfig, reason: str
 ) -> FollowUp:
-    """A follow-up call task due within the configured hours; once per item (pressing again shows it)."""
+    """A follow-up call due within the configured hours; once per item (pressing again shows it)."""
     if item.status == "resolved":
         raise FeedbackRefused("feedback.already_resolved")
-    task = await followups.create(
+    follow_up = await followups.create(
         session,
         customer_id=item.customer_id,
-        kind="callback",
+        kind="call",
         reason=reason,
         due_at=now + timedelta(hours=config.followup_hours),
         created_by=staff_id,
         assignee_id=item.claimed_by or staff_id,
-        source_ref=f"feedback:{item.id}:callback",
+        source_ref=f"feedback:{item.id}:call",
     )
-    item.task_id = task.id
+    item.follow_up_id = follow_up.id
     if item.claimed_by is None:
         item.status, item.claimed_by, item.claimed_at = "claimed", staff_id, now
     await session.flush()
-    return task
+    return follow_up
 
 
 async def resolve(session: AsyncSession, item: FeedbackItem, staff_id: int, now: datetime) -> None:

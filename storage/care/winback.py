@@ -1,7 +1,7 @@
 """Win-back: customers drifting away. Every recorded purchase reschedules the customer's lapse time
 (loyalty_accounts.winback_due_at, indexed); when it comes and the customer was valuable, staff get a
-follow-up task (kind "winback", reminded by the follow-ups tick) and, if configured, the customer a
-"we miss you" message. Once per lapse: the task's source_ref names the last purchase, and a new
+follow-up (kind "winback", reminded by the follow-ups tick) and, if configured, the customer a
+"we miss you" message. Once per lapse: the follow-up's source_ref names the last purchase, and a new
 purchase starts a new lapse.
 
 Lapsed: no purchase for longer than the usual interval between purchases × factor (the median gap of
@@ -76,7 +76,7 @@ async def spend(session: AsyncSession, customer_id: int, since: datetime, until:
 
 @dataclass(frozen=True)
 class Lapse:
-    task: FollowUp
+    follow_up: FollowUp
     customer: Customer
     days: int  # since the last purchase
     spent: Decimal  # in the 12 months up to it
@@ -90,7 +90,7 @@ async def handle_due(
     session: AsyncSession, now: datetime, config: WinbackConfig, *, limit: int = 500
 ) -> tuple[int, list[Lapse]]:
     """Handle the lapses that have come (index range on winback_due_at); returns (rows read, the
-    lapses that got a new task):
+    lapses that got a new follow-up):
     fewer read than `limit` means nothing more is due. Every row read leaves the schedule, valuable
     or not (without a purchase a customer's spend only falls)."""
     due = (
@@ -123,7 +123,7 @@ async def handle_due(
         existing = await session.scalar(select(FollowUp.id).where(FollowUp.source_ref == ref))
         if existing is not None:
             continue
-        task = await followups.create(
+        follow_up = await followups.create(
             session,
             customer_id=customer_id,
             kind="winback",
@@ -132,7 +132,7 @@ async def handle_due(
             due_at=now,
             source_ref=ref,
         )
-        created.append(Lapse(task, customer, days, spent))
+        created.append(Lapse(follow_up, customer, days, spent))
         if config.message and customer.unreachable_at is None:
             await outbox.enqueue_for_customer(
                 session,

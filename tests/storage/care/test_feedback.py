@@ -46,10 +46,8 @@ async def test_feedback_lifecycle(sessions: async_sessionmaker[AsyncSession], cl
 
         task = await feedback.call_back(session, item, 8, clock.now(), config, "Call Kim")
         same = await feedback.call_back(session, item, 8, clock.now(), config, "Call Kim")
-        assert same.id == task.id and item.task_id == task.id
-        assert (
-            task.due_at == clock.now().replace(hour=13) and task.assignee_id == 7 and task.kind == "callback"
-        )
+        assert same.id == task.id and item.follow_up_id == task.id
+        assert task.due_at == clock.now().replace(hour=13) and task.assignee_id == 7 and task.kind == "call"
         assert await session.scalar(select(func.count()).select_from(FollowUp)) == 1
 
         await feedback.set_card(session, item, -100, 55)
