@@ -96,8 +96,8 @@ def _register(app: EngageApplication) -> None:
     reg.command("feedback", feedback_cards.list_open, agent)
     reg.command("stats", stats.command, agent)
     reg.button(rf"^{feedback_cards.PREFIX}", feedback_cards.on_button, agent, "feedback_card")
-    reg.command("callback", staff_followups.schedule, agent)
-    reg.command("callbacks", staff_followups.list_open, agent)
+    reg.command(["callback", "followup"], staff_followups.schedule, agent)
+    reg.command(["callbacks", "followups"], staff_followups.list_open, agent)
     reg.command("outbox", staff_outbox.progress, agent)
 
     # ‹ › of the staff lists ("pg:<list>:<page>"): who may turn a page is who may ask for the list.

@@ -40,7 +40,7 @@ PERSONAL = (PHONE, "4915799887766", BIRTHDAY, "23.11.1987")
 COMMANDS = [
     "start", "help", "profile", "language", "skip", "points", "invite", "rewards", "myrewards", "survey",
     "feedback", "cancel", "find", "staff", "promote", "demote", "purchase", "award", "deduct", "fulfil",
-    "reward", "stats", "callback", "callbacks", "outbox", "nosuchcommand",
+    "reward", "stats", "callback", "callbacks", "followup", "followups", "outbox", "nosuchcommand",
 ]  # fmt: skip
 SUFFIXES = ["", "-", ",", ".x", "@engage_test_bot", "@other_bot", "@ENGAGE_TEST_BOT"]
 HOSTILE = [
