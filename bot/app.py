@@ -100,8 +100,8 @@ def _register(app: EngageApplication) -> None:
     reg.command("feedback", staff_feedback.list_open, agent)
     reg.command("stats", stats.command, agent)
     reg.button(desk_actions.PATTERN, desk_actions.on_button, agent, "feedback_card")
-    reg.command("callback", staff_followups.schedule, agent)
-    reg.command("callbacks", staff_followups.list_open, agent)
+    reg.command(["callback", "followup"], staff_followups.schedule, agent)
+    reg.command(["callbacks", "followups"], staff_followups.list_open, agent)
     reg.command("outbox", staff_outbox.progress, agent)
 
     # ‹ › of the staff lists ("pg:<list>:<page>"): who may turn a page is who may ask for the list.
@@ -123,7 +123,9 @@ def _register(app: EngageApplication) -> None:
             rewards.CONFIRM: Route(rewards.on_confirm, CUSTOMER),
             staff_surveys.SEND: Route(staff_surveys.on_send_button, admin),
             staff_surveys.CANCEL: Route(staff_surveys.on_send_button, admin),
-            **{f"task/{action}": Route(staff_followups.on_button, agent) for action in followups.ACTIONS},
+            **{
+                f"follow_up/{action}": Route(staff_followups.on_button, agent) for action in followups.ACTIONS
+            },
         }
     )
     reg.button(BUTTON_PATTERN, buttons, ROUTED, "button")

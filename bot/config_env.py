@@ -3,6 +3,7 @@ sender, birthdays and follow-ups. See .env.example."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
@@ -18,9 +19,24 @@ from storage.core.config import (
     WinbackConfig,
 )
 
+log = logging.getLogger(__name__)
+
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message is meant for the person running the bot."""
+
+
+def renamed(env: Mapping[str, str], key: str, old: str) -> str:
+    """The name to read a renamed setting under: `key`, or `old` while only that one is set, so a
+    shop that set it before the rename keeps its value."""
+    if env.get(key, "").strip():
+        if env.get(old, "").strip():
+            log.warning("%s is ignored: %s is set (%s is its old name)", old, key, old)
+        return key
+    if env.get(old, "").strip():
+        log.warning("%s is deprecated; call it %s (the old name still works for now)", old, key)
+        return old
+    return key
 
 
 def _count(
@@ -50,7 +66,13 @@ def survey_config(env: Mapping[str, str]) -> SurveyConfig:
         throttle_days=_count(env, "SURVEY_THROTTLE_DAYS", defaults.throttle_days, 0, 3650),
         expire_days=_count(env, "SURVEY_EXPIRE_DAYS", defaults.expire_days, 1, 365),
         reward_points=_count(env, "SURVEY_REWARD_POINTS", defaults.reward_points, 0, 1_000_000),
-        followup_hours=_count(env, "FEEDBACK_CALLBACK_HOURS", defaults.followup_hours, 1, 24 * 60),
+        followup_hours=_count(
+            env,
+            renamed(env, "FEEDBACK_FOLLOWUP_HOURS", "FEEDBACK_CALLBACK_HOURS"),
+            defaults.followup_hours,
+            1,
+            24 * 60,
+        ),
         nps_detractor_max=_count(env, "NPS_DETRACTOR_MAX", defaults.nps_detractor_max, 0, 10),
         csat_detractor_max=_count(env, "CSAT_DETRACTOR_MAX", defaults.csat_detractor_max, 1, 5),
         purchase_survey=env.get("PURCHASE_SURVEY", "").strip().lower(),
@@ -166,7 +188,8 @@ def birthdays_from_env(env: Mapping[str, str]) -> BirthdayConfig:
 
 
 def followups_from_env(env: Mapping[str, str]) -> FollowUpConfig:
-    return FollowUpConfig(overdue_hours=env_number(env, "CALLBACK_OVERDUE_HOURS", 4.0, 0.1, 24 * 30))
+    key = renamed(env, "FOLLOWUP_OVERDUE_HOURS", "CALLBACK_OVERDUE_HOURS")
+    return FollowUpConfig(overdue_hours=env_number(env, key, 4.0, 0.1, 24 * 30))
 
 
 def winback_from_env(env: Mapping[str, str]) -> WinbackConfig:

@@ -20,46 +20,48 @@ async def tick(sessions: async_sessionmaker[AsyncSession], clock: Clock, config:
     now = clock.now()
     queued = 0
     async with sessions.begin() as session:
-        for task, customer in await followups.due_reminders(session, now):
-            assignee = await session.get(StaffMember, task.assignee_id) if task.assignee_id else None
+        for follow_up, customer in await followups.due_reminders(session, now):
+            assignee = (
+                await session.get(StaffMember, follow_up.assignee_id) if follow_up.assignee_id else None
+            )
             params = {
-                "id": task.id,
+                "id": follow_up.id,
                 "customer_id": customer.id,
                 "name": customer.first_name,
                 "username": f"@{customer.username}" if customer.username else "",
-                "reason": task.reason,
-                "due": format_local(task.due_at, config.staff_timezone),
+                "reason": follow_up.reason,
+                "due": format_local(follow_up.due_at, config.staff_timezone),
                 "assignee": assignee.name if assignee else "—",
             }
-            key = followups.reminder_key(task)
+            key = followups.reminder_key(follow_up)
             queued += await outbox.enqueue(
                 session,
                 dedupe_key=key,
                 chat_id=config.staff_chat_id,
-                template="followups.overdue" if task.reminders else "followups.reminder",
+                template="followups.overdue" if follow_up.reminders else "followups.reminder",
                 language=config.default_language,
                 params=params,
                 now=now,
-                buttons=await followups.card_buttons(session, task, now),
+                buttons=await followups.card_buttons(session, follow_up, now),
             )
-            if task.assignee_id is not None:
+            if follow_up.assignee_id is not None:
                 await outbox.enqueue(
                     session,
                     dedupe_key=f"{key}:assignee",
-                    chat_id=task.assignee_id,
+                    chat_id=follow_up.assignee_id,
                     template="followups.assignee_note",
                     language=config.default_language,
                     params=params,
                     now=now,
                 )
-            if task.notify_customer and task.reminders == 0:
+            if follow_up.notify_customer and follow_up.reminders == 0:
                 await outbox.enqueue_for_customer(
                     session,
                     customer,
-                    dedupe_key=f"task:{task.id}:courtesy",
+                    dedupe_key=f"follow_up:{follow_up.id}:courtesy",
                     template="followups.courtesy",
                     params={"name": customer.first_name},
                     now=now,
                 )
-            followups.reminded(task, now, config.followups)
+            followups.reminded(follow_up, now, config.followups)
     return queued

@@ -9,7 +9,7 @@ from __future__ import annotations
 from telegram import ForceReply, ReplyParameters, Update
 
 from handlers.context import AppContext
-from handlers.desk.cards import ACTIONS, PREFIX, refresh_card, staff_language
+from handlers.desk.cards import ACTIONS, OLD_ACTIONS, PREFIX, refresh_card, staff_language
 from storage.care import feedback
 from storage.care.feedback import FeedbackRefused
 from storage.core import audit, inputs
@@ -22,6 +22,7 @@ async def on_button(update: Update, context: AppContext) -> None:
     query, user = update.callback_query, update.effective_user
     lang = staff_language(context)
     action, _, raw_id = (query.data or "").removeprefix(PREFIX).partition(":")
+    action = OLD_ACTIONS.get(action, action)
     async with context.unit_of_work() as session:
         item_id = inputs.int_or_none(raw_id, low=1, high=inputs.MAX_ID)
         item = await feedback.get(session, item_id) if item_id is not None else None
@@ -33,12 +34,14 @@ async def on_button(update: Update, context: AppContext) -> None:
             if action == "claim":
                 await feedback.claim(session, item, user.id, now)
                 notice = context.t(lang, "feedback.claimed_ok")
-            elif action == "callback":
+            elif action == "followup":
                 reason = context.t(
                     lang, "feedback.task_reason", id=item.id, comment=(item.comment or "")[:200]
                 )
-                task = await feedback.call_back(session, item, user.id, now, context.config.surveys, reason)
-                notice = context.t(lang, "feedback.followup_ok", task=task.id)
+                follow_up = await feedback.call_back(
+                    session, item, user.id, now, context.config.surveys, reason
+                )
+                notice = context.t(lang, "feedback.followup_ok", id=follow_up.id)
             else:
                 await feedback.resolve(session, item, user.id, now)
                 notice = context.t(lang, "feedback.resolved_ok")

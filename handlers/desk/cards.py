@@ -25,7 +25,9 @@ from storage.care.models import FeedbackItem
 log = logging.getLogger(__name__)
 
 PREFIX = "fc:"
-ACTIONS = ("claim", "callback", "resolve")
+ACTIONS = ("claim", "followup", "resolve")
+# Cards posted before the rename carry "fc:callback:<id>" and keep working.
+OLD_ACTIONS = {"callback": "followup"}
 CARD_COMMENT = 1000  # characters of the comment on the card (it is edited on every change: keep it short)
 
 
@@ -59,9 +61,11 @@ def card_text(context: AppContext, card: Card) -> str:
     ]
     if card.claimed_by is not None:
         lines.append(context.t(lang, "feedback.card_claimed", name=card.claimed_by))
-    if card.task_id is not None and card.task_due_at is not None:
-        due = card.task_due_at.astimezone(ZoneInfo(context.config.staff_timezone)).strftime("%Y-%m-%d %H:%M")
-        lines.append(context.t(lang, "feedback.card_followup", task=card.task_id, due=due))
+    if card.follow_up_id is not None and card.follow_up_due_at is not None:
+        due = card.follow_up_due_at.astimezone(ZoneInfo(context.config.staff_timezone)).strftime(
+            "%Y-%m-%d %H:%M"
+        )
+        lines.append(context.t(lang, "feedback.card_followup", id=card.follow_up_id, due=due))
     if card.status == "resolved":
         lines.append(context.t(lang, "feedback.card_resolved", name=card.resolved_by or ""))
         if card.resolution:

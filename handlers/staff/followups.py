@@ -23,8 +23,8 @@ from storage.people import customers, staff
 from storage.people.staff import can_see_personal_data
 
 NOTIFY_FLAG = "--notify"
-OUTCOME_STEP = "callbacks/outcome"
-LIST = "cb"  # /callbacks in handlers.paging
+OUTCOME_STEP = "followups/outcome"
+LIST = "cb"  # /callbacks in handlers.paging; the name is in the page buttons already sent
 
 
 def split_when(words: list[str], context: AppContext) -> tuple[datetime, list[str]]:
@@ -72,10 +72,10 @@ async def schedule(update: Update, context: AppContext) -> None:
         if customer is None:
             await message.reply_text(context.t(lang, "followups.unknown_customer", reference=words[0]))
             return
-        task = await followups.create(
+        follow_up = await followups.create(
             session,
             customer_id=customer.id,
-            kind="callback",
+            kind="call",
             reason=reason,
             due_at=due_at,
             created_by=user.id,
@@ -88,13 +88,13 @@ async def schedule(update: Update, context: AppContext) -> None:
             action="callback",
             outcome="ok",
             target=f"customer:{customer.id}",
-            detail={"task": task.id, "due_at": due_at.isoformat(), "notify": notify},
+            detail={"follow_up": follow_up.id, "due_at": due_at.isoformat(), "notify": notify},
         )
     await message.reply_text(
         context.t(
             lang,
             "followups.scheduled",
-            id=task.id,
+            id=follow_up.id,
             name=customer.first_name,
             due=format_local(due_at, tz),
             timezone=tz,
@@ -119,14 +119,14 @@ async def listing(update: Update, context: AppContext, session: AsyncSession) ->
         context.t(
             lang,
             "followups.list_line",
-            id=task.id,
-            due=format_local(task.due_at, tz),
+            id=follow_up.id,
+            due=format_local(follow_up.due_at, tz),
             customer_id=customer.id,
             name=display_name(customer.first_name, customer.last_name),
-            reason=task.reason[:80],
-            assignee=names.get(task.assignee_id, "—") if task.assignee_id else "—",
+            reason=follow_up.reason[:80],
+            assignee=names.get(follow_up.assignee_id, "—") if follow_up.assignee_id else "—",
         )
-        for task, customer in rows
+        for follow_up, customer in rows
     ]
     title = context.t(lang, "followups.list_title", timezone=tz)
     return Listing(lang, title, lines, context.t(lang, "followups.list_empty"))
@@ -140,21 +140,25 @@ async def on_button(update: Update, context: AppContext, button: Button) -> None
     name = display_name(user.first_name, user.last_name)
     chat_id = query.message.chat.id  # an InaccessibleMessage still names its chat
     async with context.unit_of_work() as session:
-        task = await followups.get_open(session, int(button.payload["task_id"]))
-        if task is None:
+        follow_up = await followups.get_open(session, int(button.payload["follow_up_id"]))
+        if follow_up is None:
             await query.answer(context.t(lang, "followups.already_closed"), show_alert=True)
             return
-        if button.action == "task/done":
-            await conversations.expect(session, chat_id, user.id, OUTCOME_STEP, {"task_id": task.id})
-            reply = context.t(lang, "followups.ask_outcome", name=name, id=task.id)
+        if button.action == "follow_up/done":
+            await conversations.expect(
+                session, chat_id, user.id, OUTCOME_STEP, {"follow_up_id": follow_up.id}
+            )
+            reply = context.t(lang, "followups.ask_outcome", name=name, id=follow_up.id)
             markup: ForceReply | None = ForceReply(selective=True)
         elif button.action in followups.SNOOZES:
-            await followups.snooze(session, task, followups.SNOOZES[button.action], context.now())
-            reply = context.t(lang, "followups.snoozed", id=task.id, due=format_local(task.due_at, tz))
+            await followups.snooze(session, follow_up, followups.SNOOZES[button.action], context.now())
+            reply = context.t(
+                lang, "followups.snoozed", id=follow_up.id, due=format_local(follow_up.due_at, tz)
+            )
             markup = None
-        elif button.action == "task/mine":
-            await followups.assign(session, task, user.id)
-            reply = context.t(lang, "followups.assigned", id=task.id, name=name)
+        elif button.action == "follow_up/mine":
+            await followups.assign(session, follow_up, user.id)
+            reply = context.t(lang, "followups.assigned", id=follow_up.id, name=name)
             markup = None
         else:
             await query.answer(context.t(lang, "button.stale"), show_alert=True)
@@ -165,7 +169,7 @@ async def on_button(update: Update, context: AppContext, button: Button) -> None
             chat_id=chat_id,
             action=button.action,
             outcome="ok",
-            target=f"task:{task.id}",
+            target=f"follow_up:{follow_up.id}",
             detail={},
         )
     await query.answer()
@@ -175,12 +179,12 @@ async def on_button(update: Update, context: AppContext, button: Button) -> None
 async def on_outcome(
     update: Update, context: AppContext, session: AsyncSession, pending: Conversation
 ) -> None:
-    """The outcome note after Done: closes the task (a second note for a closed task changes nothing)."""
+    """The outcome note after Done: closes the follow-up (a second note for a closed one changes nothing)."""
     message, user = update.effective_message, update.effective_user
     lang = language_for(update, context)
     try:
         outcome = inputs.bounded_text(message.text or "", followups.OUTCOME_MAX)
-    except InputRefused as refused:  # the step stays: a shorter note still closes the task
+    except InputRefused as refused:  # the step stays: a shorter note still closes the follow-up
         await message.reply_text(
             context.t(lang, refused.code, **refused.params), reply_markup=ForceReply(selective=True)
         )
@@ -190,21 +194,21 @@ async def on_outcome(
             context.t(lang, "followups.outcome_empty"), reply_markup=ForceReply(selective=True)
         )
         return
-    task_id = int(pending.payload["task_id"])
+    follow_up_id = int(pending.payload["follow_up_id"])
     await conversations.clear(session, pending.chat_id, pending.user_id)
-    if not await followups.complete(session, task_id, outcome, context.now()):
+    if not await followups.complete(session, follow_up_id, outcome, context.now()):
         await message.reply_text(context.t(lang, "followups.already_closed"))
         return
     await audit.record(
         session,
         actor_id=user.id,
         chat_id=message.chat_id,
-        action="task/done",
+        action="follow_up/done",
         outcome="ok",
-        target=f"task:{task_id}",
+        target=f"follow_up:{follow_up_id}",
         detail={"outcome": outcome[:200]},
     )
-    await message.reply_text(context.t(lang, "followups.closed", id=task_id, outcome=outcome))
+    await message.reply_text(context.t(lang, "followups.closed", id=follow_up_id, outcome=outcome))
 
 
 STEPS = {OUTCOME_STEP: on_outcome}

@@ -1,5 +1,5 @@
 """The customer card staff see (/find): the profile and the latest follow-up outcomes. Care owns it
-because the history is care's tasks; the profile comes from storage.people.customers."""
+because the history is care's follow-ups; the profile comes from storage.people.customers."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ async def search(
 
 
 async def _histories(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, tuple[Outcome, ...]]:
-    """Each customer's latest HISTORY closed tasks (followups.recent_outcomes for many customers at once)."""
+    """Each customer's latest HISTORY closed follow-ups (followups.recent_outcomes for many at once)."""
     if not customer_ids:
         return {}
     latest = (FollowUp.closed_at.desc(), FollowUp.id.desc())

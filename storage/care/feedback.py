@@ -157,8 +157,8 @@ class Card:
     comment: str | None
     status: str
     claimed_by: str | None
-    task_id: int | None
-    task_due_at: datetime | None
+    follow_up_id: int | None
+    follow_up_due_at: datetime | None
     resolved_by: str | None
     resolution: str | None
 
@@ -185,14 +185,16 @@ async def card(session: AsyncSession, item_id: int) -> Card | None:
             .join(Customer, Customer.id == FeedbackItem.customer_id)
             .outerjoin(_surveys, _surveys.c.id == FeedbackItem.survey_id)
             .outerjoin(claimer, claimer.telegram_id == FeedbackItem.claimed_by)
-            .outerjoin(FollowUp, FollowUp.id == FeedbackItem.task_id)
+            .outerjoin(FollowUp, FollowUp.id == FeedbackItem.follow_up_id)
             .outerjoin(resolver, resolver.telegram_id == FeedbackItem.resolved_by)
             .where(FeedbackItem.id == item_id)
         )
     ).one_or_none()
     if row is None:
         return None
-    item, survey_name, first_name, last_name, username, claimer_name, task_id, due_at, resolver_name = row
+    item, survey_name, first_name, last_name, username, claimer_name, follow_up_id, due_at, resolver_name = (
+        row
+    )
     return Card(
         id=item.id,
         kind=item.kind,
@@ -206,8 +208,8 @@ async def card(session: AsyncSession, item_id: int) -> Card | None:
         comment=item.comment,
         status=item.status,
         claimed_by=_staff_name(claimer_name, item.claimed_by),
-        task_id=task_id,
-        task_due_at=due_at,
+        follow_up_id=follow_up_id,
+        follow_up_due_at=due_at,
         resolved_by=_staff_name(resolver_name, item.resolved_by),
         resolution=item.resolution,
     )
@@ -226,24 +228,24 @@ async def claim(session: AsyncSession, item: FeedbackItem, staff_id: int, now: d
 async def call_back(
     session: AsyncSession, item: FeedbackItem, staff_id: int, now: datetime, config: SurveyConfig, reason: str
 ) -> FollowUp:
-    """A follow-up call task due within the configured hours; once per item (pressing again shows it)."""
+    """A follow-up call due within the configured hours; once per item (pressing again shows it)."""
     if item.status == "resolved":
         raise FeedbackRefused("feedback.already_resolved")
-    task = await followups.create(
+    follow_up = await followups.create(
         session,
         customer_id=item.customer_id,
-        kind="callback",
+        kind="call",
         reason=reason,
         due_at=now + timedelta(hours=config.followup_hours),
         created_by=staff_id,
         assignee_id=item.claimed_by or staff_id,
-        source_ref=f"feedback:{item.id}:callback",
+        source_ref=f"feedback:{item.id}:call",
     )
-    item.task_id = task.id
+    item.follow_up_id = follow_up.id
     if item.claimed_by is None:
         item.status, item.claimed_by, item.claimed_at = "claimed", staff_id, now
     await session.flush()
-    return task
+    return follow_up
 
 
 async def resolve(session: AsyncSession, item: FeedbackItem, staff_id: int, now: datetime) -> None:

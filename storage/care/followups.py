@@ -1,5 +1,5 @@
 """Follow-up tasks for staff (回访): creation (idempotent by source_ref), the reminder schedule
-(remind_at: the due time, then once more when overdue), and what staff do with a task."""
+(remind_at: the due time, then once more when overdue), and what staff do with one."""
 
 from __future__ import annotations
 
@@ -31,12 +31,12 @@ async def create(
     source_ref: str | None = None,
     notify_customer: bool = False,
 ) -> FollowUp:
-    """A new open task; with a source_ref, creating it again returns the existing one."""
+    """A new open follow-up; with a source_ref, creating it again returns the existing one."""
     if source_ref is not None:
         existing = await session.scalar(select(FollowUp).where(FollowUp.source_ref == source_ref))
         if existing is not None:
             return existing
-    task = FollowUp(
+    follow_up = FollowUp(
         customer_id=customer_id,
         kind=kind,
         reason=reason,
@@ -49,9 +49,9 @@ async def create(
         reminders=0,
         notify_customer=notify_customer,
     )
-    session.add(task)
+    session.add(follow_up)
     await session.flush()
-    return task
+    return follow_up
 
 
 async def due_reminders(
@@ -70,44 +70,44 @@ async def due_reminders(
     return [(task, customer) for task, customer in (await session.execute(query)).all()]
 
 
-def reminded(task: FollowUp, now: datetime, config: FollowUpConfig) -> None:
+def reminded(follow_up: FollowUp, now: datetime, config: FollowUpConfig) -> None:
     """After a reminder: one more when still open after the overdue delay, then none."""
-    task.reminders += 1
-    task.reminded_at = now
-    task.remind_at = now + timedelta(hours=config.overdue_hours) if task.reminders == 1 else None
+    follow_up.reminders += 1
+    follow_up.reminded_at = now
+    follow_up.remind_at = now + timedelta(hours=config.overdue_hours) if follow_up.reminders == 1 else None
 
 
-def reminder_key(task: FollowUp) -> str:
-    """The reminder card's dedupe key: one per task, due time and reminder number."""
-    return f"task:{task.id}:{task.due_at:%Y%m%d%H%M}:{task.reminders + 1}"
+def reminder_key(follow_up: FollowUp) -> str:
+    """The reminder card's dedupe key: one per follow-up, due time and reminder number."""
+    return f"follow_up:{follow_up.id}:{follow_up.due_at:%Y%m%d%H%M}:{follow_up.reminders + 1}"
 
 
-async def get_open(session: AsyncSession, task_id: int) -> FollowUp | None:
-    task = await session.get(FollowUp, task_id)
-    return task if task is not None and task.status == "open" else None
+async def get_open(session: AsyncSession, follow_up_id: int) -> FollowUp | None:
+    follow_up = await session.get(FollowUp, follow_up_id)
+    return follow_up if follow_up is not None and follow_up.status == "open" else None
 
 
-async def complete(session: AsyncSession, task_id: int, outcome: str, now: datetime) -> bool:
-    """Close an open task with its outcome, stored whole (a Text column; one message, at most 4096
+async def complete(session: AsyncSession, follow_up_id: int, outcome: str, now: datetime) -> bool:
+    """Close an open follow-up with its outcome, stored whole (a Text column; one message, at most 4096
     characters); False when it was closed already (a second Done)."""
     result = await session.execute(
         update(FollowUp)
-        .where(FollowUp.id == task_id, FollowUp.status == "open")
+        .where(FollowUp.id == follow_up_id, FollowUp.status == "open")
         .values(status="done", outcome=outcome, closed_at=now, remind_at=None)
     )
     return bool(result.rowcount)
 
 
-async def snooze(session: AsyncSession, task: FollowUp, delay: timedelta, now: datetime) -> None:
+async def snooze(session: AsyncSession, follow_up: FollowUp, delay: timedelta, now: datetime) -> None:
     """Due again after `delay`, with a fresh reminder schedule."""
-    task.due_at = now + delay
-    task.remind_at = task.due_at
-    task.reminders = 0
+    follow_up.due_at = now + delay
+    follow_up.remind_at = follow_up.due_at
+    follow_up.reminders = 0
     await session.flush()
 
 
-async def assign(session: AsyncSession, task: FollowUp, assignee_id: int) -> None:
-    task.assignee_id = assignee_id
+async def assign(session: AsyncSession, follow_up: FollowUp, assignee_id: int) -> None:
+    follow_up.assignee_id = assignee_id
     await session.flush()
 
 
@@ -120,7 +120,7 @@ async def open_by_due(session: AsyncSession, limit: int = LIST_LIMIT) -> list[tu
         .order_by(FollowUp.due_at, FollowUp.id)
         .limit(limit)
     )
-    return [(task, customer) for task, customer in rows.all()]
+    return [(follow_up, customer) for follow_up, customer in rows.all()]
 
 
 async def recent_outcomes(session: AsyncSession, customer_id: int, limit: int = 3) -> list[FollowUp]:
@@ -134,15 +134,19 @@ async def recent_outcomes(session: AsyncSession, customer_id: int, limit: int = 
     return list(rows)
 
 
-# Reminder-card buttons (storage.buttons rows for staff, no owner), routed by action "task/<action>".
+# Reminder-card buttons (storage.buttons rows for staff, no owner), routed by action "follow_up/<action>".
 ACTIONS = ("done", "snooze_1h", "snooze_1d", "mine")
-SNOOZES = {"task/snooze_1h": timedelta(hours=1), "task/snooze_1d": timedelta(days=1)}
+SNOOZES = {"follow_up/snooze_1h": timedelta(hours=1), "follow_up/snooze_1d": timedelta(days=1)}
 
 
-async def card_buttons(session: AsyncSession, task: FollowUp, now: datetime) -> list[list[tuple[str, str]]]:
+async def card_buttons(
+    session: AsyncSession, follow_up: FollowUp, now: datetime
+) -> list[list[tuple[str, str]]]:
     """The rows of a reminder card's buttons (outbox form: "@" labels are catalog keys)."""
     data = {
-        action: await buttons.issue(session, f"task/{action}", {"task_id": task.id}, user_id=None, now=now)
+        action: await buttons.issue(
+            session, f"follow_up/{action}", {"follow_up_id": follow_up.id}, user_id=None, now=now
+        )
         for action in ACTIONS
     }
     return [

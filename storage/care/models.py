@@ -11,20 +11,20 @@ from storage.core.models import Base, TimestampMixin, utcnow
 
 
 class FollowUp(TimestampMixin, Base):
-    """A follow-up for staff (回访): a callback, a complaint to handle, a customer to win back."""
+    """A follow-up for staff (回访): a call to make, a customer to win back."""
 
-    __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_due", "status", "due_at"),)
+    __tablename__ = "follow_ups"
+    __table_args__ = (Index("ix_follow_ups_due", "status", "due_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(24))  # callback | feedback | survey | winback
+    kind: Mapped[str] = mapped_column(String(24))  # call | winback
     reason: Mapped[str] = mapped_column(Text)
     due_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | done | cancelled
     assignee_id: Mapped[int | None] = mapped_column(BigInteger)
     created_by: Mapped[int | None] = mapped_column(BigInteger)
-    # Business key that makes creation idempotent ("feedback:42", "winback:7:2026-03").
+    # Business key that makes creation idempotent ("feedback:42:call", "winback:7:2026-03").
     source_ref: Mapped[str | None] = mapped_column(String(120), unique=True)
     outcome: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None]
@@ -55,7 +55,7 @@ class FeedbackItem(TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | claimed | resolved
     claimed_by: Mapped[int | None] = mapped_column(BigInteger)
     claimed_at: Mapped[datetime | None]
-    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
+    follow_up_id: Mapped[int | None] = mapped_column(ForeignKey("follow_ups.id", ondelete="SET NULL"))
     resolved_by: Mapped[int | None] = mapped_column(BigInteger)
     resolved_at: Mapped[datetime | None]
     resolution: Mapped[str | None] = mapped_column(Text)

@@ -47,8 +47,8 @@ async def handle_due(
     created): fewer read than `limit` means nothing more is due. Every row read leaves the schedule,
     valuable or not (without a purchase a customer's spend only falls).
 
-    A new task's card goes to the staff group as its first reminder (the follow-ups tick reminds once
-    more while it stays open); without a staff group the task waits in /callbacks."""
+    A new follow-up's card goes to the staff group as its first reminder (the follow-ups tick reminds once
+    more while it stays open); without a staff group it waits in /followups."""
     rows = await claim_due(
         session,
         LoyaltyAccount.winback_due_at,
@@ -71,7 +71,7 @@ async def handle_due(
         existing = await session.scalar(select(FollowUp.id).where(FollowUp.source_ref == ref))
         if existing is not None:
             continue
-        task = await followups.create(
+        follow_up = await followups.create(
             session,
             customer_id=customer_id,
             kind="winback",
@@ -91,14 +91,14 @@ async def handle_due(
                 now=now,
             )
         if config.staff_chat_id is not None:
-            await _queue_card(session, task, customer, days, spent, now, config)
+            await _queue_card(session, follow_up, customer, days, spent, now, config)
     await session.flush()
     return len(rows), created
 
 
 async def _queue_card(
     session: AsyncSession,
-    task: FollowUp,
+    follow_up: FollowUp,
     customer: Customer,
     days: int,
     spent: Decimal,
@@ -108,12 +108,12 @@ async def _queue_card(
     assert config.staff_chat_id is not None
     await outbox.enqueue(
         session,
-        dedupe_key=followups.reminder_key(task),
+        dedupe_key=followups.reminder_key(follow_up),
         chat_id=config.staff_chat_id,
         template="winback.card",
         language=config.default_language,
         params={
-            "id": task.id,
+            "id": follow_up.id,
             "customer_id": customer.id,
             "name": customer.first_name,
             "username": f"@{customer.username}" if customer.username else "",
@@ -121,6 +121,6 @@ async def _queue_card(
             "spent": f"{spent:.2f}",
         },
         now=now,
-        buttons=await followups.card_buttons(session, task, now),
+        buttons=await followups.card_buttons(session, follow_up, now),
     )
-    followups.reminded(task, now, config.followups)
+    followups.reminded(follow_up, now, config.followups)

@@ -15,7 +15,7 @@ def test_defaults_and_overrides() -> None:
         "SURVEY_THROTTLE_DAYS": "14",
         "SURVEY_EXPIRE_DAYS": "3",
         "SURVEY_REWARD_POINTS": "0",
-        "FEEDBACK_CALLBACK_HOURS": "2",
+        "FEEDBACK_FOLLOWUP_HOURS": "2",
         "NPS_DETRACTOR_MAX": "5",
         "CSAT_DETRACTOR_MAX": "3",
         "PURCHASE_SURVEY": "Service",

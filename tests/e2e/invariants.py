@@ -21,8 +21,8 @@ STAFF_STATE = {
     "vouchers": "id, code, status, used_by, cancelled_by",
     "surveys": "id, name, status, general",
     "survey_invitations": "id, customer_id, survey_id",
-    "tasks": "id, customer_id, status, assignee_id, due_at, outcome",
-    "feedback_items": "id, status, claimed_by, resolved_by, task_id, resolution",
+    "follow_ups": "id, customer_id, status, assignee_id, due_at, outcome",
+    "feedback_items": "id, status, claimed_by, resolved_by, follow_up_id, resolution",
     "feedback_messages": "id, direction, author_id",
     "outbox": "id, chat_id, template",
 }
@@ -48,8 +48,9 @@ STAFF_ONLY = {
     "rewards": "SELECT id, title, cost, stock, per_customer_limit, min_tier, active FROM rewards",
     "used_vouchers": "SELECT id, status FROM vouchers WHERE status IN ('used', 'cancelled')",
     "surveys": "SELECT id, name, status, general FROM surveys",
-    "tasks": "SELECT id, status, assignee_id, due_at, outcome FROM tasks",
-    "handled_feedback": "SELECT id, status, claimed_by, resolved_by, task_id, resolution FROM feedback_items"
+    "follow_ups": "SELECT id, status, assignee_id, due_at, outcome FROM follow_ups",
+    "handled_feedback": "SELECT id, status, claimed_by, resolved_by, follow_up_id, resolution"
+    " FROM feedback_items"
     " WHERE status <> 'open' OR claimed_by IS NOT NULL",
     "staff_messages": "SELECT id FROM feedback_messages WHERE direction IN ('to_customer', 'note_prompt')",
 }

@@ -39,6 +39,8 @@ ATTEMPTS = [
     ("cancel", "ABCD-1234 mistake"),
     ("callback", "#1 tomorrow 10:00 call"),
     ("callbacks", ""),
+    ("followup", "#1 tomorrow 10:00 call"),
+    ("followups", ""),
     ("find", "Kim"),
     ("staff", ""),
     ("stats", "surveys"),

@@ -49,12 +49,15 @@ async def test_detractor_card_call_back_and_replies_both_ways(harness: Harness) 
     assert answer is not None and "Follow-up task #1 created" in answer["text"]
     again = await harness.agent.press("📞 Call back", message=card)
     assert again is not None and "#1" in again["text"]
+    # A card posted before follow-ups were renamed carries "fc:callback:<id>": it still works.
+    old_card = await harness.agent.press_data("fc:callback:1", card)
+    assert old_card is not None and old_card["text"] == again["text"]
     card_now = next(m for m in group.messages() if m.message_id == card.message_id)
     assert "Claimed by Alice" in card_now.text and "Call back: task #1, due" in card_now.text
     async with harness.sessions.begin() as session:
         tasks = (await session.scalars(select(FollowUp))).all()
     assert len(tasks) == 1
-    assert tasks[0].kind == "callback" and tasks[0].assignee_id == AGENT_ID
+    assert tasks[0].kind == "call" and tasks[0].assignee_id == AGENT_ID
     assert tasks[0].due_at == harness.clock.now() + timedelta(hours=24)
 
     # A staff reply to the card reaches the customer; the customer's next message comes back under it.
@@ -91,7 +94,7 @@ async def test_detractor_card_call_back_and_replies_both_ways(harness: Harness) 
         item = await session.scalar(select(FeedbackItem))
         actions = [e.action for e in await session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
     assert item is not None and (item.status, item.resolution) == ("resolved", "Called, offered a voucher")
-    assert {"feedback_callback", "feedback_reply", "feedback_resolve", "feedback_note"} <= set(actions)
+    assert {"feedback_followup", "feedback_reply", "feedback_resolve", "feedback_note"} <= set(actions)
 
 
 async def test_feedback_command_and_csat_threshold(harness: Harness) -> None:

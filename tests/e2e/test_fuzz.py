@@ -40,7 +40,7 @@ PERSONAL = (PHONE, "4915799887766", BIRTHDAY, "23.11.1987")
 COMMANDS = [
     "start", "help", "profile", "language", "skip", "points", "invite", "rewards", "myrewards", "survey",
     "feedback", "cancel", "find", "staff", "promote", "demote", "purchase", "award", "deduct", "fulfil",
-    "reward", "stats", "callback", "callbacks", "outbox", "nosuchcommand",
+    "reward", "stats", "callback", "callbacks", "followup", "followups", "outbox", "nosuchcommand",
 ]  # fmt: skip
 SUFFIXES = ["", "-", ",", ".x", "@engage_test_bot", "@other_bot", "@ENGAGE_TEST_BOT"]
 HOSTILE = [
@@ -54,9 +54,9 @@ HOSTILE = [
 ]  # fmt: skip
 NUMBERS = ["²", "١٢", "-1", "0", "1", "2", "99999999999999999999999", "1e3", " 1", "1:2"]
 FORGED_PREFIXES = [
-    "b:", "fc:claim:", "fc:resolve:", "fc:callback:", "fc:x:", "sv:", "pts:", "rw:", "consent:yes:",
-    "consent:no", "lang:", "profile:", "step:skip", "pg:cb:", "pg:rw:", "pg:st:", "pg:sv:", "pg:fb:",
-    "pg:", "pg:xx:", "",
+    "b:", "fc:claim:", "fc:resolve:", "fc:callback:", "fc:followup:", "fc:x:", "sv:", "pts:", "rw:",
+    "consent:yes:", "consent:no", "lang:", "profile:", "step:skip", "pg:cb:", "pg:rw:", "pg:st:", "pg:sv:",
+    "pg:fb:", "pg:", "pg:xx:", "",
 ]  # fmt: skip
 
 

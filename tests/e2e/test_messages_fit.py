@@ -123,7 +123,7 @@ async def test_open_follow_ups_page_in_place_and_reread_on_every_press(harness: 
             await followups.create(
                 session,
                 customer_id=lena.id,
-                kind="callback",
+                kind="call",
                 reason=f"call {n + 1}",
                 due_at=harness.clock.now() + timedelta(hours=n + 1),
             )

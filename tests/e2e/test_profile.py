@@ -52,7 +52,9 @@ async def test_command_menus_differ_for_customers_and_staff(harness: Harness) ->
     private = harness.emu.commands(scope={"type": "all_private_chats"})
     staff = harness.emu.commands(scope={"type": "chat", "chat_id": STAFF_CHAT_ID})
     assert {"start", "profile", "language", "help"} <= {c["command"] for c in private}
-    assert {"find", "staff"} <= {c["command"] for c in staff}
+    assert {"find", "staff", "callback", "callbacks", "followup", "followups"} <= {
+        c["command"] for c in staff
+    }
     assert "find" not in {c["command"] for c in private}
     chinese = harness.emu.commands(scope={"type": "all_private_chats"}, language_code="zh")
     assert any(c["description"] == "我的资料" for c in chinese)

@@ -35,7 +35,7 @@ async def _task(sessions: async_sessionmaker[AsyncSession], clock: FakeClock, **
         task = await followups.create(
             session,
             customer_id=c.id,
-            kind="callback",
+            kind="call",
             reason="ask about the <repair>",
             due_at=clock.now() + timedelta(hours=2),
             created_by=AGENT,
@@ -71,7 +71,7 @@ async def test_due_card_buttons_done_with_outcome(
     done = markup.inline_keyboard[0][0].callback_data
     async with sessions.begin() as session:
         button = await buttons.resolve(session, done, AGENT, clock.now())
-        assert (button.action, button.payload) == ("task/done", {"task_id": task_id})
+        assert (button.action, button.payload) == ("follow_up/done", {"follow_up_id": task_id})
         assert await followups.complete(session, task_id, "fixed, happy", clock.now())
         assert not await followups.complete(session, task_id, "again", clock.now())  # a second Done
         [closed] = await followups.recent_outcomes(
@@ -119,7 +119,7 @@ async def test_assignee_note_and_courtesy_message(
     to_agent = [r for r in rows if r.chat_id == AGENT]
     to_customer = [r for r in rows if r.chat_id == 77]
     assert len(to_agent) == 2 and f"#{task_id}" in _text(to_agent[0], catalog)
-    assert [r.dedupe_key for r in to_customer] == [f"task:{task_id}:courtesy"]
+    assert [r.dedupe_key for r in to_customer] == [f"follow_up:{task_id}:courtesy"]
     assert "check how things are going" in _text(to_customer[0], catalog)
     card = (await _cards(sessions))[0]
     assert "Assignee: Alice" in _text(card, catalog)

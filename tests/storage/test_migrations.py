@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import Connection, MetaData, func, insert, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.i18n import Catalog
+from handlers.staff import followups as staff_followups
 from storage import migrate
+from storage.care import feedback, followups
+from storage.care.models import FeedbackItem, FollowUp
+from storage.core import buttons, conversations, db
+from storage.core.config import SurveyConfig
 from storage.core.models import Base
+from storage.people.models import OutboxMessage
+from tests import databases
 
 
 async def test_migrations_match_models(engine: AsyncEngine) -> None:
@@ -23,4 +40,128 @@ async def test_upgrade_is_idempotent(engine: AsyncEngine) -> None:
     await migrate.upgrade(engine)  # already at head: a second start must not fail
     async with engine.connect() as conn:
         tables = await conn.run_sync(lambda c: set(c.dialect.get_table_names(c)))
-    assert {"customers", "outbox", "tasks", "audit_entries", "alembic_version"} <= tables
+    assert {"customers", "outbox", "follow_ups", "audit_entries", "alembic_version"} <= tables
+
+
+@pytest.fixture
+async def empty_database_url(db_kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A database with no tables yet, to migrate step by step."""
+    if db_kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+        return
+    databases.postgres_or_skip()
+    name = f"engagebot_m_{uuid.uuid4().hex[:12]}"
+    await databases._admin(f"CREATE DATABASE {name}")
+    url = make_url(databases.POSTGRES_URL).set(database=name).render_as_string(False)
+    yield url
+    await databases.drop_database(url)
+
+
+AGENT, STAFF_CHAT = 7, -100
+DUE = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
+OLD_ROWS = {  # a follow-up call from a feedback card, as revision 0006 stored it
+    "customers": {"id": 1, "telegram_id": 501, "first_name": "Lena", "language": "en", "timezone": "UTC"},
+    "tasks": {
+        "id": 1,
+        "customer_id": 1,
+        "kind": "callback",
+        "reason": "call about the repair",
+        "due_at": DUE,
+        "status": "open",
+        "source_ref": "feedback:1:callback",
+        "remind_at": DUE,
+    },
+    "feedback_items": {
+        "id": 1,
+        "customer_id": 1,
+        "kind": "feedback",
+        "source_ref": "msg:501:9",
+        "status": "claimed",
+        "claimed_by": AGENT,
+        "task_id": 1,
+    },
+    "buttons": {"token": "oldtoken", "action": "task/done", "payload": {"task_id": 1}},
+    "conversations": {
+        "chat_id": STAFF_CHAT,
+        "user_id": AGENT,
+        "step": "callbacks/outcome",
+        "payload": {"task_id": 1},
+    },
+    "outbox": {
+        "dedupe_key": "task:1:202603101000:1",
+        "chat_id": STAFF_CHAT,
+        "template": "callbacks.reminder",
+        "params": {"id": 1},
+        "language": "en",
+        "status": "queued",
+        "buttons": [[["@callbacks.done", "b:oldtoken"], ["@callbacks.mine", "b:other"]]],
+        "attempts": 0,
+    },
+}
+
+
+async def _insert_old_rows(engine: AsyncEngine) -> None:
+    meta = MetaData()
+    async with engine.begin() as conn:
+        await conn.run_sync(meta.reflect)
+        for table, row in OLD_ROWS.items():
+            stamps = {"created_at": DUE, "consent_at": DUE, "not_before": DUE}
+            columns = meta.tables[table].c
+            await conn.execute(
+                insert(meta.tables[table]).values(**{k: v for k, v in stamps.items() if k in columns}, **row)
+            )
+
+
+async def test_upgrade_keeps_follow_ups_stored_before_the_rename(
+    empty_database_url: str, catalog: Catalog
+) -> None:
+    engine = db.create_engine(empty_database_url)
+    try:
+        await migrate.upgrade(engine, "0006")
+        await _insert_old_rows(engine)
+        await migrate.upgrade(engine)
+        async with db.create_session_factory(engine).begin() as session:
+            # The reminder card's Done button, pressed after the upgrade, still finds its follow-up.
+            button = await buttons.resolve(session, "b:oldtoken", AGENT, DUE)
+            assert button.action in {f"follow_up/{action}" for action in followups.ACTIONS}
+            follow_up = await followups.get_open(session, button.payload["follow_up_id"])
+            assert follow_up is not None and follow_up.kind == "call"
+            # The outcome note the agent was asked for still closes it.
+            pending = await conversations.current(session, STAFF_CHAT, AGENT)
+            assert pending is not None and pending.step in staff_followups.STEPS
+            # "Call back" again on the old feedback card shows the same follow-up, not a second one.
+            item = await session.get(FeedbackItem, 1)
+            assert item.follow_up_id == follow_up.id
+            again = await feedback.call_back(session, item, AGENT, DUE, SurveyConfig(), "again")
+            assert again.id == item.follow_up_id == follow_up.id
+            assert await session.scalar(select(func.count()).select_from(FollowUp)) == 1
+            assert await followups.complete(session, pending.payload["follow_up_id"], "fixed", DUE)
+            # The queued reminder card still renders, buttons and all.
+            card = await session.scalar(select(OutboxMessage))
+            assert card.dedupe_key == followups.reminder_key(follow_up)  # the tick will not queue it again
+            assert catalog.has(card.template)
+            assert all(catalog.has(label[1:]) for row in card.buttons for label, _ in row)
+        await _downgrade(engine, "0006")
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT kind, source_ref FROM tasks"))).one() == (
+                "callback",
+                "feedback:1:callback",
+            )
+            assert (await conn.execute(text("SELECT action FROM buttons"))).scalar() == "task/done"
+            assert (await conn.execute(text("SELECT template, dedupe_key FROM outbox"))).one() == (
+                "callbacks.reminder",
+                "task:1:202603101000:1",
+            )
+            assert (await conn.execute(text("SELECT task_id FROM feedback_items"))).scalar() == 1
+    finally:
+        await engine.dispose()
+
+
+async def _downgrade(engine: AsyncEngine, revision: str) -> None:
+    def run(connection: Connection) -> None:
+        cfg = migrate.alembic_config()
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(run)

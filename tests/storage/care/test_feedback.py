@@ -48,10 +48,8 @@ async def test_feedback_lifecycle(sessions: async_sessionmaker[AsyncSession], cl
 
         task = await feedback.call_back(session, item, 8, clock.now(), config, "Call Kim")
         same = await feedback.call_back(session, item, 8, clock.now(), config, "Call Kim")
-        assert same.id == task.id and item.task_id == task.id
-        assert (
-            task.due_at == clock.now().replace(hour=13) and task.assignee_id == 7 and task.kind == "callback"
-        )
+        assert same.id == task.id and item.follow_up_id == task.id
+        assert task.due_at == clock.now().replace(hour=13) and task.assignee_id == 7 and task.kind == "call"
         assert await session.scalar(select(func.count()).select_from(FollowUp)) == 1
 
         await feedback.set_card(session, item, -100, 55)
@@ -147,4 +145,4 @@ async def test_a_card_is_one_query_with_every_name(
     assert (card.kind, card.score_kind, card.score, card.survey_name) == ("detractor", "nps", 3, "visit")
     assert (card.first_name, card.username, card.customer_id) == ("Kim", "kim", kim.id)
     assert (card.claimed_by, card.resolved_by, card.resolution) == ("Olga", "99", "Refunded")
-    assert (card.task_id, card.task_due_at, card.status) == (task.id, task.due_at, "resolved")
+    assert (card.follow_up_id, card.follow_up_due_at, card.status) == (task.id, task.due_at, "resolved")
