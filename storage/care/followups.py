@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.care.models import FollowUp
 from storage.core import buttons
 from storage.core.claims import skip_locked
-from storage.core.config import FollowUpConfig
+from storage.core.config import Config, FollowUpConfig
+from storage.core.when import format_local
+from storage.people import outbox, staff
 from storage.people.models import Customer
 
 LIST_LIMIT = 30
@@ -54,20 +56,72 @@ async def create(
     return follow_up
 
 
-async def due_reminders(
-    session: AsyncSession, now: datetime, limit: int = 200
-) -> list[tuple[FollowUp, Customer]]:
-    """Open tasks whose reminder is due (index on remind_at), with their customer; PostgreSQL skips
-    rows another instance is reminding."""
-    query = skip_locked(
-        select(FollowUp, Customer)
-        .join(Customer, Customer.id == FollowUp.customer_id)
-        .where(FollowUp.remind_at <= now, FollowUp.status == "open")
-        .order_by(FollowUp.remind_at)
-        .limit(limit),
-        FollowUp,
-    )
-    return [(task, customer) for task, customer in (await session.execute(query)).all()]
+async def remind_due(
+    session: AsyncSession, now: datetime, config: Config, *, limit: int = 200
+) -> tuple[int, int]:
+    """Queue the reminders that have come (index on remind_at); returns (follow-ups read, cards queued):
+    fewer read than `limit` means nothing more is due. Each card goes to the staff group (overdue the
+    second time), a note to the assignee, and on the first reminder the optional courtesy message to
+    the customer. PostgreSQL skips rows another instance is reminding. Without a staff group nothing
+    is read: the follow-ups wait in /followups."""
+    if config.staff_chat_id is None:
+        return 0, 0
+    rows = (
+        await session.execute(
+            skip_locked(
+                select(FollowUp, Customer)
+                .join(Customer, Customer.id == FollowUp.customer_id)
+                .where(FollowUp.remind_at <= now, FollowUp.status == "open")
+                .order_by(FollowUp.remind_at)
+                .limit(limit),
+                FollowUp,
+            )
+        )
+    ).all()
+    assignees = await staff.names(session, (follow_up.assignee_id for follow_up, _ in rows))
+    queued = 0
+    for follow_up, customer in rows:
+        params = {
+            "id": follow_up.id,
+            "customer_id": customer.id,
+            "name": customer.first_name,
+            "username": f"@{customer.username}" if customer.username else "",
+            "reason": follow_up.reason,
+            "due": format_local(follow_up.due_at, config.staff_timezone),
+            "assignee": assignees.get(follow_up.assignee_id or 0, "—"),
+        }
+        key = reminder_key(follow_up)
+        queued += await outbox.enqueue(
+            session,
+            dedupe_key=key,
+            chat_id=config.staff_chat_id,
+            template="followups.overdue" if follow_up.reminders else "followups.reminder",
+            language=config.default_language,
+            params=params,
+            now=now,
+            buttons=await card_buttons(session, follow_up, now),
+        )
+        if follow_up.assignee_id is not None:
+            await outbox.enqueue(
+                session,
+                dedupe_key=f"{key}:assignee",
+                chat_id=follow_up.assignee_id,
+                template="followups.assignee_note",
+                language=config.default_language,
+                params=params,
+                now=now,
+            )
+        if follow_up.notify_customer and follow_up.reminders == 0:
+            await outbox.enqueue_for_customer(
+                session,
+                customer,
+                dedupe_key=f"follow_up:{follow_up.id}:courtesy",
+                template="followups.courtesy",
+                params={"name": customer.first_name},
+                now=now,
+            )
+        reminded(follow_up, now, config.followups)
+    return len(rows), queued
 
 
 def reminded(follow_up: FollowUp, now: datetime, config: FollowUpConfig) -> None:
