@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install engagebot with its test dependencies into .venv, start a throwaway PostgreSQL (installing it
-# from Debian's packages if needed), lint, check the import contracts, and run the whole test suite on SQLite and PostgreSQL.
+# from Debian's packages if needed), lint, type-check, check the import contracts, and run the whole test suite on SQLite and PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -15,5 +15,6 @@ if [ -z "${ENGAGEBOT_TEST_POSTGRES_URL:-}" ]; then
 fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/mypy  # strict for storage/ and jobs/ (pyproject.toml [tool.mypy])
 .venv/bin/lint-imports --no-cache  # the architecture's contracts (pyproject.toml [tool.importlinter])
 .venv/bin/python -m pytest "$@"

@@ -12,6 +12,7 @@ from storage.care.models import FollowUp
 from storage.core import buttons
 from storage.core.claims import skip_locked
 from storage.core.config import Config, FollowUpConfig
+from storage.core.db import changed_rows
 from storage.core.when import format_local
 from storage.people import outbox, staff
 from storage.people.models import Customer
@@ -144,12 +145,13 @@ async def get_open(session: AsyncSession, follow_up_id: int) -> FollowUp | None:
 async def complete(session: AsyncSession, follow_up_id: int, outcome: str, now: datetime) -> bool:
     """Close an open follow-up with its outcome, stored whole (a Text column; one message, at most 4096
     characters); False when it was closed already (a second Done)."""
-    result = await session.execute(
+    result = await changed_rows(
+        session,
         update(FollowUp)
         .where(FollowUp.id == follow_up_id, FollowUp.status == "open")
-        .values(status="done", outcome=outcome, closed_at=now, remind_at=None)
+        .values(status="done", outcome=outcome, closed_at=now, remind_at=None),
     )
-    return bool(result.rowcount)
+    return bool(result)
 
 
 async def snooze(session: AsyncSession, follow_up: FollowUp, delay: timedelta, now: datetime) -> None:

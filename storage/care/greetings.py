@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.core.claims import skip_locked
@@ -89,7 +89,7 @@ async def greet_due(
     return read, greeted
 
 
-def _celebrating(day: datetime, leap_day_rule: str) -> object:
+def _celebrating(day: datetime, leap_day_rule: str) -> ColumnElement[bool]:
     """Customers whose greeting day is this date (index ix_customers_birthday)."""
     today = day.date()
     condition = and_(Customer.birth_month == today.month, Customer.birth_day == today.day)

@@ -14,7 +14,7 @@ from sqlalchemy import Row, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-Query = TypeVar("Query", bound=Select[Any])
+Query = TypeVar("Query", bound=Select[*tuple[Any, ...]])
 
 
 def skip_locked(query: Query, *of: Any) -> Query:
@@ -29,7 +29,7 @@ async def claim_due(
     *columns: InstrumentedAttribute[Any],
     until: datetime,
     limit: int,
-) -> Sequence[Row[Any]]:
+) -> Sequence[Row[*tuple[Any, ...]]]:
     """Up to `limit` rows whose `schedule` time is at or before `until`, earliest first, as rows of
     (key, *columns); each leaves the schedule (the column becomes NULL) in the same transaction, so a
     tick reads it once. Fewer than `limit` means nothing more is due."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event
+from sqlalchemy import CursorResult, Executable, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -54,3 +54,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions for one unit of work each: `async with factory.begin() as session: ...` commits once."""
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+async def changed_rows(session: AsyncSession, statement: Executable) -> int:
+    """Run an INSERT, UPDATE or DELETE; how many rows it changed (the conditional UPDATEs' verdict)."""
+    # DML yields a CursorResult; Session.execute is typed with the general Result, which has no rowcount.
+    result = cast(CursorResult[Any], await session.execute(statement))
+    return result.rowcount

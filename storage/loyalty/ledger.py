@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.core.config import LoyaltyConfig
+from storage.core.db import changed_rows
 from storage.core.upsert import insert_ignore
 from storage.loyalty.models import LedgerEntry, LoyaltyAccount
 from storage.loyalty.tiers import add_months
@@ -153,12 +154,13 @@ async def debit(
     await lock_account(session, customer_id, now)
     if await has_reference(session, reference):
         return False
-    taken = await session.execute(
+    taken = await changed_rows(
+        session,
         update(LoyaltyAccount)
         .where(LoyaltyAccount.customer_id == customer_id, LoyaltyAccount.balance >= points)
-        .values(balance=LoyaltyAccount.balance - points, updated_at=now)
+        .values(balance=LoyaltyAccount.balance - points, updated_at=now),
     )
-    if taken.rowcount != 1:
+    if taken != 1:
         raise InsufficientPoints(f"customer {customer_id} has fewer than {points} points")
     await _consume_lots(session, customer_id, points)
     session.add(
@@ -209,7 +211,7 @@ async def lots_expiring(
     if customer_id is not None:
         stmt = stmt.where(LedgerEntry.customer_id == customer_id)
     rows = await session.execute(stmt)
-    return [ExpiringLot(c, i, r, e) for c, i, r, e in rows.all()]
+    return [ExpiringLot(c, i, r, e) for c, i, r, e in rows.all() if e is not None]
 
 
 async def expire_due(session: AsyncSession, now: datetime, *, limit: int = 500) -> list[ExpiringLot]:
@@ -237,6 +239,7 @@ async def expire_due(session: AsyncSession, now: datetime, *, limit: int = 500) 
             .order_by(LedgerEntry.expires_at, LedgerEntry.id)
         )
         for lot_id, remaining, expires_at in lots.all():
+            assert expires_at is not None  # `expires_at <= now` never matches NULL
             inserted = await insert_ignore(
                 session,
                 LedgerEntry,

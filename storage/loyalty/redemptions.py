@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.core import codes
 from storage.core.config import LoyaltyConfig
+from storage.core.db import changed_rows
 from storage.core.refusals import Refused
 from storage.loyalty import ledger, rewards
 from storage.loyalty.models import Reward, Voucher
@@ -102,12 +103,13 @@ async def redeem(
     if reward.stock is not None:
         # The one contended row: a conditional UPDATE, so two customers never take the last item.
         # (Unlimited rewards skip it: no row lock shared by every redemption of that reward.)
-        taken = await session.execute(
+        taken = await changed_rows(
+            session,
             update(Reward)
             .where(Reward.id == reward.id, Reward.active.is_(True), Reward.stock > 0)
-            .values(stock=Reward.stock - 1)
+            .values(stock=Reward.stock - 1),
         )
-        if taken.rowcount != 1:
+        if taken != 1:
             fresh = await rewards.get(session, reward.id)
             gone = fresh is None or not fresh.active
             raise RedemptionRefused("reward.refused_disabled" if gone else "reward.refused_stock")
@@ -141,18 +143,19 @@ async def fulfil(session: AsyncSession, code: str, *, actor_id: int, now: dateti
     voucher = await by_code(session, code)
     if voucher is None:
         raise RedemptionRefused("reward.voucher_unknown", voucher=code)
-    marked = await session.execute(
+    marked = await changed_rows(
+        session,
         update(Voucher)
         .where(
             Voucher.id == voucher.id,
             Voucher.status == "active",
             (Voucher.expires_at.is_(None)) | (Voucher.expires_at > now),
         )
-        .values(status="used", used_at=now, used_by=actor_id)
+        .values(status="used", used_at=now, used_by=actor_id),
     )
     voucher = await by_code(session, code)
     assert voucher is not None
-    if marked.rowcount != 1:
+    if marked != 1:
         raise RedemptionRefused(f"reward.fulfil_{status_of(voucher, now)}", **_facts(voucher))
     customer = await session.get(Customer, voucher.customer_id)
     if customer is not None:
@@ -175,14 +178,15 @@ async def cancel(
     if voucher is None:
         raise RedemptionRefused("reward.voucher_unknown", voucher=code)
     await ledger.lock_account(session, voucher.customer_id, now)  # same lock order as redeem
-    marked = await session.execute(
+    marked = await changed_rows(
+        session,
         update(Voucher)
         .where(Voucher.id == voucher.id, Voucher.status == "active")
-        .values(status="cancelled", cancelled_at=now, cancelled_by=actor_id, cancel_reason=reason)
+        .values(status="cancelled", cancelled_at=now, cancelled_by=actor_id, cancel_reason=reason),
     )
     voucher = await by_code(session, code)
     assert voucher is not None
-    if marked.rowcount != 1:
+    if marked != 1:
         raise RedemptionRefused(f"reward.cancel_{voucher.status}", **_facts(voucher))
     await session.execute(
         update(Reward)

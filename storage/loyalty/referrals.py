@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.core import codes
 from storage.core.config import LoyaltyConfig
+from storage.core.db import changed_rows
 from storage.core.upsert import insert_ignore
 from storage.loyalty import ledger, points
 from storage.loyalty.models import Referral, ReferralCode
@@ -75,12 +76,13 @@ async def reward_after_purchase(
     """Pay both sides the bonus, once: the first call after a purchase claims the referral."""
     if config.referral_bonus <= 0:
         return False
-    claimed = await session.execute(
+    claimed = await changed_rows(
+        session,
         update(Referral)
         .where(Referral.referee_id == referee.id, Referral.rewarded_at.is_(None))
-        .values(rewarded_at=now)
+        .values(rewarded_at=now),
     )
-    if claimed.rowcount != 1:
+    if claimed != 1:
         return False
     referrer = await session.get(
         Customer, await session.scalar(select(Referral.referrer_id).where(Referral.referee_id == referee.id))

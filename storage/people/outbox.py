@@ -218,4 +218,4 @@ async def sent_since(session: AsyncSession, since: datetime) -> list[tuple[int, 
         .where(OutboxMessage.sent_at >= since)
         .order_by(OutboxMessage.sent_at)
     )
-    return [(chat_id, sent_at) for chat_id, sent_at in rows.all()]
+    return [(chat_id, sent_at) for chat_id, sent_at in rows.all() if sent_at is not None]

@@ -175,4 +175,6 @@ async def stats_data(session: AsyncSession, start: datetime, end: datetime) -> S
             SurveyAnswer.created_at <= end,
         )
     )
-    return StatsData(invited, responded, [Score(kind, score, at) for kind, score, at in rows])
+    return StatsData(
+        invited, responded, [Score(kind, score, at) for kind, score, at in rows if score is not None]
+    )

@@ -13,6 +13,7 @@ Create Date: 2026-11-30 09:00:00.000000
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -51,16 +52,16 @@ outbox = sa.table(
 )
 
 
-def _starts(column: sa.ColumnClause, prefix: str) -> sa.ColumnElement[bool]:
+def _starts(column: sa.ColumnClause[str], prefix: str) -> sa.ColumnElement[bool]:
     # substr, not LIKE: "_" in a prefix is a LIKE wildcard.
     return sa.func.substr(column, 1, len(prefix)) == prefix
 
 
-def _swap_prefix(column: sa.ColumnClause, old: str, new: str) -> sa.ColumnElement[str]:
+def _swap_prefix(column: sa.ColumnClause[str], old: str, new: str) -> sa.ColumnElement[str]:
     return sa.literal(new) + sa.func.substr(column, len(old) + 1)
 
 
-def _rename_key(payload: dict, old: str, new: str) -> dict:
+def _rename_key(payload: dict[str, Any] | None, old: str, new: str) -> dict[str, Any]:
     return {new if key == old else key: value for key, value in (payload or {}).items()}
 
 
