@@ -87,10 +87,11 @@ async def on_page(update: Update, context: AppContext) -> None:
         customer = await joined_customer(update, context, session)
         if customer is None:
             return
-        if offset is None:
-            await query.answer(context.t(customer.language, "button.stale"), show_alert=True)
-            return
-        text, keyboard = await _render(context, session, customer, offset)
+        page = await _render(context, session, customer, offset) if offset is not None else None
+    if page is None:  # forged page data: answered after the transaction, like every reply
+        await query.answer(context.t(customer.language, "button.stale"), show_alert=True)
+        return
+    text, keyboard = page
     await query.answer()
     await edit_text(query.message, text, keyboard)  # a double press shows the same page: quiet
 
