@@ -20,6 +20,8 @@ from telegram.ext import (
 
 from bot import commands
 from bot.i18n import Catalog
+from bot.ordering import PerPersonProcessor
+from bot.requests import TransactionGuard
 from bot.settings import Settings
 from bot.ticks import TICKS
 from bot.update_metrics import EngageApplication
@@ -159,20 +161,24 @@ def build_application(settings: Settings, clock: Clock | None = None) -> EngageA
         .base_file_url(f"{api}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .context_types(context_types)
+        .request(TransactionGuard(strict=settings.strict_transactions))
+        .concurrent_updates(PerPersonProcessor(settings.concurrent_updates))
         .post_init(_post_init)
-        .post_stop(_stop_sender)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .build()
     )
     engine = db.create_engine(settings.database_url)
+    read_engine = db.create_read_engine(settings.database_url, engine)
     runtime = Runtime(
         sessions=db.create_session_factory(engine),
+        reads=db.create_session_factory(read_engine),
         config=settings.config,
         clock=clock or SystemClock(),
         texts=catalog,
     )
     app.bot_data.runtime = runtime
-    app.settings, app.engine, app.catalog = settings, engine, catalog
+    app.settings, app.engine, app.read_engine, app.catalog = settings, engine, read_engine, catalog
     _register(app)
     return app
 
@@ -212,6 +218,14 @@ async def _stop_sender(app: EngageApplication) -> None:
         await app.sender.shutdown(task)
 
 
-async def _post_shutdown(app: EngageApplication) -> None:
+async def _post_stop(app: EngageApplication) -> None:
+    """After updates stopped, before the bot's connections close (bot.web calls it in webhook mode too)."""
     await _stop_sender(app)
+    await activity.flush(app.bot_data.runtime)
+
+
+async def _post_shutdown(app: EngageApplication) -> None:
+    await _post_stop(app)  # nothing left by then, unless a caller skipped post_stop
+    if app.read_engine is not app.engine:
+        await app.read_engine.dispose()
     await app.engine.dispose()

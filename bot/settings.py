@@ -90,6 +90,10 @@ class Settings:
     tick_seconds: float = 30.0
     # Whether this instance drains the outbox (safe on several instances; off for update-only ones).
     run_sender: bool = True
+    # Updates handled at once (different people in parallel; one person's updates stay in order).
+    concurrent_updates: int = 64
+    # Telegram requests made inside a database transaction: refused (tests) or logged (production).
+    strict_transactions: bool = False
     config: Config = field(default_factory=Config)
 
     @property
@@ -151,5 +155,7 @@ class Settings:
             listen_port=_int(env, "LISTEN_PORT") or cls.listen_port,
             tick_seconds=env_number(env, "TICK_SECONDS", cls.tick_seconds, 0, 3600),
             run_sender=env_switch(env, "OUTBOX_SENDER", cls.run_sender),
+            concurrent_updates=int(env_number(env, "CONCURRENT_UPDATES", cls.concurrent_updates, 1, 1024)),
+            strict_transactions=env_switch(env, "STRICT_TRANSACTIONS", cls.strict_transactions),
             config=config,
         )

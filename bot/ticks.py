@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from handlers import activity
 from handlers.context import AppContext
 from jobs import birthdays, expiry, followups, purchase_surveys, winback
 from storage.loyalty import points
@@ -37,10 +38,15 @@ async def winback_tick(context: AppContext) -> None:
     await winback.tick(runtime.sessions, runtime.clock, runtime.config)
 
 
+async def seen_tick(context: AppContext) -> None:
+    await activity.flush(context.runtime)
+
+
 TICKS: dict[str, Callable[[AppContext], Awaitable[None]]] = {
     "birthdays": birthday_tick,
     "followups": followup_tick,
     "expiry": expiry_tick,
     "purchase_surveys": purchase_survey_tick,
     "winback": winback_tick,
+    "seen": seen_tick,
 }

@@ -50,6 +50,7 @@ class EngageApplication(Application[Any, Any, Any, Any, Any, Any]):
     # Set by bot.app.build_application right after the builder made the instance.
     settings: Settings
     engine: AsyncEngine
+    read_engine: AsyncEngine  # the same as engine except on a SQLite file (storage.core.db)
     catalog: Catalog
     # The outbox sender's loop (bot.app starts it in post_init, stops it in post_stop/post_shutdown).
     sender: Any = None

@@ -91,8 +91,12 @@ async def start_webhook(app: EngageApplication) -> web.AppRunner:
 
 
 async def stop_webhook(app: EngageApplication, runner: web.AppRunner) -> None:
+    """The order run_polling uses: stop taking updates, stop, post_stop (the sender, while the bot can
+    still talk), shut down, post_shutdown. PTB's Application.stop() does not call post_stop itself."""
     await runner.cleanup()
     await app.stop()
+    if app.post_stop:
+        await app.post_stop(app)
     await app.shutdown()
     if app.post_shutdown:
         await app.post_shutdown(app)

@@ -1,27 +1,29 @@
-"""Refreshes a customer's last-seen time, at most every few minutes per person and process."""
+"""Last seen: noted in memory on every private update, written in one statement per flush (a tick and
+shutdown), so no update waits for a write just because it arrived (a crash loses at most one tick of
+last-seen times, which only say roughly when someone was around)."""
 
 from __future__ import annotations
 
 from telegram import Update
 
 from handlers.common import is_private
-from handlers.context import AppContext
+from handlers.context import AppContext, Runtime
 from storage.people import customers
-
-_MAX_REMEMBERED = 100_000
 
 
 async def touch(update: Update, context: AppContext) -> None:
     user = update.effective_user
-    if user is None or not is_private(update):
+    if user is not None and is_private(update):
+        context.runtime.seen.note(user.id, context.now())
+
+
+async def flush(runtime: Runtime) -> None:
+    seen = runtime.seen.take()
+    if not seen:
         return
-    now = context.now()
-    recent = context.bot_data.last_seen
-    seen = recent.get(user.id)
-    if seen is not None and now - seen < customers.LAST_SEEN_EVERY:
-        return  # no write on every update
-    if len(recent) >= _MAX_REMEMBERED:
-        recent.clear()
-    recent[user.id] = now
-    async with context.unit_of_work() as session:
-        await customers.touch(session, user.id, now)
+    try:
+        async with runtime.sessions.begin() as session:
+            await customers.record_seen(session, seen)
+    except BaseException:
+        runtime.seen.pending = {**seen, **runtime.seen.pending}  # kept for the next flush
+        raise

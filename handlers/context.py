@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -13,7 +13,10 @@ from telegram.ext import CallbackContext, ExtBot
 
 from storage.core.clock import Clock
 from storage.core.config import Config
+from storage.people.customers import SeenBuffer
 from storage.people.staff import Role
+
+Talk = tuple[Callable[..., Awaitable[Any]], tuple[Any, ...], dict[str, Any]]
 
 
 class Texts(Protocol):
@@ -28,6 +31,13 @@ class Runtime:
     config: Config
     clock: Clock
     texts: Texts
+    # Read-only units of work (on SQLite: their own connections, never the write lock).
+    reads: async_sessionmaker[AsyncSession] | None = None
+    seen: SeenBuffer = field(default_factory=SeenBuffer)
+
+    def __post_init__(self) -> None:
+        if self.reads is None:
+            self.reads = self.sessions
 
 
 class BotData:
@@ -36,8 +46,6 @@ class BotData:
     runtime: Runtime
 
     def __init__(self) -> None:
-        # user id -> when this process last recorded them as seen (saves a write per update)
-        self.last_seen: dict[int, datetime] = {}
         # (chat id, user id) -> (member?, when Telegram said so): handlers.membership
         self.membership: dict[tuple[int, int], tuple[bool, datetime]] = {}
 
@@ -45,6 +53,10 @@ class BotData:
 class AppContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
     # Set by the staff guard (handlers.authority) for this update (one context serves all its handlers).
     staff_role: Role | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._talk: list[list[Talk]] = []  # one list per open unit of work (innermost last)
 
     @property
     def runtime(self) -> Runtime:
@@ -56,9 +68,36 @@ class AppContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
-        """One transaction for this update: commits on success, rolls back on an exception."""
-        async with self.bot_data.runtime.sessions.begin() as session:
+        """One transaction for this update: commits on success, rolls back on an exception. What the
+        handler says inside it (after_commit) is said once it has committed."""
+        async with self._transaction(self.bot_data.runtime.sessions) as session:
             yield session
+
+    @asynccontextmanager
+    async def read_only(self) -> AsyncIterator[AsyncSession]:
+        """A read-only unit of work: on SQLite its own connection, never waiting for the write lock."""
+        reads = self.bot_data.runtime.reads or self.bot_data.runtime.sessions
+        async with self._transaction(reads) as session:
+            yield session
+
+    @asynccontextmanager
+    async def _transaction(self, factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+        talk: list[Talk] = []
+        self._talk.append(talk)
+        try:
+            async with factory.begin() as session:
+                yield session
+        finally:
+            self._talk.remove(talk)
+        for call, args, kwargs in talk:  # committed: now tell people (nothing if it rolled back)
+            await call(*args, **kwargs)
+
+    def after_commit(self, call: Callable[..., Awaitable[Any]], /, *args: Any, **kwargs: Any) -> None:
+        """Decide and commit, then talk: `await call(*args, **kwargs)` once the open unit of work has
+        committed (a reply, an answer, an edit); dropped if it rolls back."""
+        if not self._talk:
+            raise RuntimeError("after_commit() outside a unit of work: await the call instead")
+        self._talk[-1].append((call, args, kwargs))
 
     def now(self) -> datetime:
         return self.bot_data.runtime.clock.now()

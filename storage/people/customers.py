@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.core import inputs
@@ -17,6 +19,7 @@ from storage.people.timezones import is_valid_timezone
 
 LAST_SEEN_EVERY = timedelta(minutes=5)
 SEARCH_LIMIT = 10
+_MAX_REMEMBERED = 100_000  # people a SeenBuffer remembers before it starts afresh
 
 
 @dataclass(frozen=True)
@@ -133,20 +136,52 @@ async def set_language(session: AsyncSession, customer: Customer, language: str)
     await session.flush()
 
 
+class SeenBuffer:
+    """Who was seen when, since the last flush; each person at most every LAST_SEEN_EVERY per process."""
+
+    def __init__(self) -> None:
+        self.pending: dict[int, datetime] = {}
+        self.noted: dict[int, datetime] = {}
+
+    def note(self, user_id: int, now: datetime) -> None:
+        seen = self.noted.get(user_id)
+        if seen is not None and now - seen < LAST_SEEN_EVERY:
+            return
+        if len(self.noted) >= _MAX_REMEMBERED:
+            self.noted.clear()
+        self.noted[user_id] = now
+        self.pending[user_id] = now
+
+    def take(self) -> dict[int, datetime]:
+        taken, self.pending = self.pending, {}
+        return taken
+
+
 async def touch(session: AsyncSession, telegram_id: int, now: datetime) -> None:
     """Record activity at most every few minutes; a customer who writes is reachable again."""
-    await session.execute(
-        update(Customer)
+    await record_seen(session, {telegram_id: now})
+
+
+async def record_seen(session: AsyncSession, seen: Mapping[int, datetime]) -> None:
+    """touch() for many people in one statement (the activity buffer's flush)."""
+    if not seen:
+        return
+    # Core, not ORM: an executemany UPDATE keyed by telegram_id (not the primary key).
+    table = cast(Table, Customer.__table__)
+    statement = (
+        update(table)
         .where(
-            Customer.telegram_id == telegram_id,
+            table.c.telegram_id == bindparam("who"),
             or_(
-                Customer.last_seen_at.is_(None),
-                Customer.last_seen_at < now - LAST_SEEN_EVERY,
-                Customer.unreachable_at.is_not(None),
+                table.c.last_seen_at.is_(None),
+                table.c.last_seen_at < bindparam("stale"),
+                table.c.unreachable_at.is_not(None),
             ),
         )
-        .values(last_seen_at=now, unreachable_at=None)
+        .values(last_seen_at=bindparam("at"), unreachable_at=None)
     )
+    rows = [{"who": who, "at": at, "stale": at - LAST_SEEN_EVERY} for who, at in seen.items()]
+    await session.execute(statement, rows)
 
 
 def _like(text: str) -> str:

@@ -46,6 +46,8 @@ class Harness:
             # (harness.tick, harness.run_outbox) at moments they choose, so what people see is deterministic.
             "TICK_SECONDS": "0",
             "OUTBOX_SENDER": "off",
+            # A Telegram request inside a database transaction fails the update (bot.requests).
+            "STRICT_TRANSACTIONS": "off",
             **env,
         }
         self.app: EngageApplication | None = None
@@ -104,6 +106,8 @@ class Harness:
         assert app.updater is not None
         await app.updater.stop()
         await app.stop()
+        assert app.post_stop is not None
+        await app.post_stop(app)
         await app.shutdown()
         assert app.post_shutdown is not None
         await app.post_shutdown(app)
