@@ -81,10 +81,11 @@ class Harness:
         self.app = app
         self.emu.settle = app.metrics.wait_processed
 
-    async def start_webhook(self, port: int, secret: str) -> None:
-        """Start in webhook mode: the emulator then POSTs updates to the bot's aiohttp server."""
+    async def start_webhook(self, port: int, secret: str, public_url: str | None = None) -> None:
+        """Start in webhook mode: the emulator then POSTs updates to the bot's aiohttp server (or to
+        `public_url`, a load balancer in front of several instances listening on the same path)."""
         self.env.update(
-            WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/hook",
+            WEBHOOK_URL=public_url or f"http://127.0.0.1:{port}/telegram/hook",
             WEBHOOK_SECRET=secret,
             LISTEN_HOST="127.0.0.1",
             LISTEN_PORT=str(port),
