@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.e2e.harness import Harness
 from tests.e2e.loyalty_steps import (
     add_reward,
@@ -14,6 +16,9 @@ from tests.e2e.loyalty_steps import (
     staff,
     vouchers,
 )
+
+# Decide and commit, then talk: a Telegram request inside a transaction fails the update here.
+pytestmark = pytest.mark.strict_transactions
 
 CODE = re.compile(r"Voucher code: ([A-Z2-9]{8})")
 
