@@ -68,10 +68,11 @@ async def cancel(update: Update, context: AppContext) -> None:
     message, user, chat = update.effective_message, update.effective_user, update.effective_chat
     if message is None or user is None or chat is None:
         return
-    async with context.unit_of_work() as session:
+    async with context.read_only() as session:  # the write lock only when there is something to stop
         pending = await conversations.current(session, chat.id, user.id)
         customer = await customers.get(session, user.id)
-        if pending is not None:
+    if pending is not None:
+        async with context.unit_of_work() as session:
             await conversations.clear(session, chat.id, user.id)
     key = "common.cancelled" if pending is not None else "common.nothing_to_cancel"
     await message.reply_text(

@@ -1,6 +1,7 @@
 """Reading takes no write lock and writes nothing: a customer looking at their points, profile, rewards
-or vouchers, asking for help, or just chatting with no step pending is served by read-only units of work
-(on a SQLite file: their own connections, never the write lock), so a busy writer never holds them up."""
+or vouchers, asking for help, cancelling nothing, or just chatting with no step pending is served by
+read-only units of work (on a SQLite file: their own connections, never the write lock), so a busy
+writer never holds them up."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ async def test_read_paths_take_no_write_lock_and_write_nothing(harness: Harness)
         "/start": t("en", "onboarding.welcome_back", name="Ann"),
         "/language": t("en", "profile.choose_language"),
         "what's new?": t("en", "common.unknown_input"),
+        "/cancel": t("en", "common.nothing_to_cancel"),
     }
     with statements(app.engine) as on_writer, statements(app.read_engine) as on_readers:
         for text, expected in seen.items():
