@@ -5,10 +5,14 @@ writer never holds them up."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from storage.core import conversations
+from storage.core.clock import FakeClock
 from tests.e2e.harness import Harness
+from tests.emulator import BotApiEmulator
 from tests.statements import statements
 
 # Decide and commit, then talk: a Telegram request inside a transaction fails the update here.
@@ -21,12 +25,24 @@ def _writes(sent: list[str]) -> list[str]:
     return [s for s in sent if s.lstrip().upper().startswith(WRITES)]
 
 
-async def test_read_paths_take_no_write_lock_and_write_nothing(harness: Harness) -> None:
+@pytest.fixture
+async def on_either(emu: BotApiEmulator, database_url: str, clock: FakeClock) -> AsyncIterator[Harness]:
+    """A strict harness on SQLite (a file: read-only units of work have their own connections) and on
+    PostgreSQL (one pool: they are plain transactions that write nothing)."""
+    h = Harness(emu, database_url, clock, STRICT_TRANSACTIONS="on")
+    await h.start()
+    yield h
+    await h.stop()
+
+
+async def test_read_paths_take_no_write_lock_and_write_nothing(on_either: Harness, db_kind: str) -> None:
+    harness = on_either
     ann, stranger = harness.customer(701, "Ann"), harness.customer(702, "Bo")
     await harness.join(ann)
     bot_said = ann.last()  # the last onboarding message: a plain reply to it is no relayed message
     app = harness.app
-    assert app is not None and app.read_engine is not app.engine  # a SQLite file: readers of their own
+    assert app is not None
+    assert (app.read_engine is app.engine) == (db_kind == "postgres")
     t = harness.t
     seen = {
         "/points": t("en", "points.history_empty"),
@@ -48,7 +64,8 @@ async def test_read_paths_take_no_write_lock_and_write_nothing(harness: Harness)
         for command in ("/points", "/profile", "/rewards", "/myrewards"):
             await stranger.send(command)
             assert stranger.last().text == t("en", "common.join_first"), command
-    assert on_writer == []  # the write engine was not even asked for a connection
+    if db_kind == "sqlite":
+        assert on_writer == []  # the write engine was not even asked for a connection
     assert on_readers and _writes(on_readers) == []
 
 
