@@ -43,11 +43,7 @@ class ButtonRouter:
                 context.t(language_for(update, context, customer), "button.stale"), show_alert=True
             )
             return
-        if not await admit(update, context, route.access, button.action):
-            if route.access.kind == "customer":  # pressed outside the presser's own private chat
-                await query.answer(
-                    context.t(language_for(update, context), "button.not_yours"), show_alert=True
-                )
+        if not await admit(update, context, route.access, button.action):  # admit has answered
             return
         handler: ButtonHandler = route.handler
         await handler(update, context, button)

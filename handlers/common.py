@@ -47,13 +47,14 @@ def display_name(first_name: str, last_name: str | None) -> str:
 
 
 async def joined_customer(update: Update, context: AppContext, session: AsyncSession) -> Customer | None:
-    """The customer pressing or writing; None (after telling them to /start first) when not joined."""
+    """The customer pressing or writing; None when not joined, and then they are told to /start first
+    once the unit of work `session` belongs to has ended (context.after_commit: no talk inside it)."""
     user = update.effective_user
     customer = await customers.get(session, user.id) if user else None
     if customer is None:
         text = context.t(language_for(update, context), "common.join_first")
         if update.callback_query is not None:
-            await update.callback_query.answer(text, show_alert=True)
+            context.after_commit(update.callback_query.answer, text, show_alert=True)
         elif update.effective_message is not None:
-            await update.effective_message.reply_text(text)
+            context.after_commit(update.effective_message.reply_text, text)
     return customer

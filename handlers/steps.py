@@ -21,7 +21,10 @@ StepHandler = Callable[[Update, AppContext, AsyncSession, Conversation], Awaitab
 class StepRouter:
     """Maps a conversation step to the capability that handles its input.
 
-    Steps are named "area/step" ("profile/birthday"), so they never look like a text key.
+    Steps are named "area/step" ("profile/birthday"), so they never look like a text key. The pending
+    step is looked up read-only: a message when nothing is pending (the common case: a customer chatting)
+    takes no write lock and writes nothing. A write unit of work opens only for a step to run (or a
+    stale one to forget), and the step handler runs inside it: it talks through context.after_commit.
     """
 
     def __init__(self, routes: Mapping[str, Route]) -> None:
@@ -31,36 +34,26 @@ class StepRouter:
         message, user, chat = update.effective_message, update.effective_user, update.effective_chat
         if message is None or user is None or chat is None:
             return
-        async with context.unit_of_work() as session:
+        async with context.read_only() as session:
             pending = await conversations.current(session, chat.id, user.id)
-            route = self.routes.get(pending.step) if pending else None
-            if route is not None and pending is not None and route.access.kind != "staff":
-                if await admit(update, context, route.access, pending.step):  # no network: a chat check
-                    await _run(route, update, context, session, pending)
-                return
-            if route is None:
-                await self._nothing_pending(update, context, session, pending)
-                return
-        # A staff step: membership is asked of Telegram outside any transaction, then the step runs.
-        if not await admit(update, context, route.access, pending.step):
+            step = pending.step if pending is not None else None
+            route = self.routes.get(step) if step is not None else None
+            customer = await customers.get(session, user.id) if route is None and is_private(update) else None
+        if step is None or route is None:
+            if step is not None:  # a step from an older version: forget it rather than trap the user
+                async with context.unit_of_work() as session:
+                    await conversations.clear(session, chat.id, user.id)
+            if is_private(update):
+                text = context.t(language_for(update, context, customer), "common.unknown_input")
+                await message.reply_text(text)
+            return
+        # Who may answer is checked outside any transaction (a staff step asks Telegram about membership).
+        if not await admit(update, context, route.access, step):
             return
         async with context.unit_of_work() as session:
-            pending = await conversations.current(session, chat.id, user.id)
+            pending = await conversations.current(session, chat.id, user.id)  # still the same step?
             if pending is not None and self.routes.get(pending.step) is route:
                 await _run(route, update, context, session, pending)
-
-    async def _nothing_pending(
-        self, update: Update, context: AppContext, session: AsyncSession, pending: Conversation | None
-    ) -> None:
-        message, user, chat = update.effective_message, update.effective_user, update.effective_chat
-        assert message is not None and user is not None and chat is not None
-        if pending is not None:  # a step from an older version: forget it rather than trap the user
-            await conversations.clear(session, chat.id, user.id)
-        if is_private(update):
-            customer = await customers.get(session, user.id)
-            await message.reply_text(
-                context.t(language_for(update, context, customer), "common.unknown_input")
-            )
 
 
 async def _run(
@@ -75,10 +68,11 @@ async def cancel(update: Update, context: AppContext) -> None:
     message, user, chat = update.effective_message, update.effective_user, update.effective_chat
     if message is None or user is None or chat is None:
         return
-    async with context.unit_of_work() as session:
+    async with context.read_only() as session:  # the write lock only when there is something to stop
         pending = await conversations.current(session, chat.id, user.id)
         customer = await customers.get(session, user.id)
-        if pending is not None:
+    if pending is not None:
+        async with context.unit_of_work() as session:
             await conversations.clear(session, chat.id, user.id)
     key = "common.cancelled" if pending is not None else "common.nothing_to_cancel"
     await message.reply_text(

@@ -7,10 +7,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply, Message, Update
 
-from handlers.common import command_args, joined_customer
+from handlers.common import command_args, display_name, joined_customer
 from handlers.context import AppContext
+from handlers.customer import to_staff
 from handlers.desk import relay
-from handlers.desk.cards import post_card
 from storage.care import feedback
 from storage.care.feedback import FeedbackRefused, Relay
 from storage.core import conversations
@@ -25,6 +25,7 @@ ANSWER_STEP = relay.ANSWER_STEP
 async def _submit(
     context: AppContext, session: AsyncSession, customer: Customer, message: Message, text: str
 ) -> None:
+    """Store the feedback; once it has committed, post its card and tell the customer (_thank)."""
     try:
         item, created = await feedback.submit(
             session,
@@ -34,12 +35,19 @@ async def _submit(
             now=context.now(),
         )
     except FeedbackRefused as refused:
-        await message.reply_text(context.t(customer.language, refused.code))
+        context.after_commit(message.reply_text, context.t(customer.language, refused.code))
         return
-    # Thanked only once staff can see it; else honestly: stored, /feedback in the group lists it.
-    posted = await post_card(context, session, item) if created else bool(item.card_message_id)
-    key = "feedback.thanks" if posted else "feedback.saved"
-    await message.reply_text(context.t(customer.language, key, id=item.id))
+    card = item.card_message_id
+    context.after_commit(_thank, context, customer.language, message, item.id, created, card)
+
+
+async def _thank(
+    context: AppContext, lang: str, message: Message, item_id: int, created: bool, card: int | None
+) -> None:
+    """Thanked only once staff can see it; else honestly: stored, /feedback in the group lists it. A
+    redelivered update (not `created`) posts no second card: `card` is the first one's message id."""
+    posted = await to_staff.post_card(context, item_id) if created else card is not None
+    await message.reply_text(context.t(lang, "feedback.thanks" if posted else "feedback.saved", id=item_id))
 
 
 async def command(update: Update, context: AppContext) -> None:
@@ -56,7 +64,8 @@ async def command(update: Update, context: AppContext) -> None:
             await _submit(context, session, customer, message, text)
             return
         await conversations.expect(session, user.id, user.id, TEXT_STEP)
-        await message.reply_text(
+        context.after_commit(
+            message.reply_text,
             context.t(customer.language, "feedback.ask"),
             reply_markup=ForceReply(
                 input_field_placeholder=context.t(customer.language, "feedback.placeholder")
@@ -73,7 +82,7 @@ async def on_text(update: Update, context: AppContext, session: AsyncSession, pe
         await conversations.clear(session, user.id, user.id)
         return
     if not message.text:
-        await message.reply_text(context.t(customer.language, "feedback.text_only"))
+        context.after_commit(message.reply_text, context.t(customer.language, "feedback.text_only"))
         return
     await conversations.clear(session, user.id, user.id)
     await _submit(context, session, customer, message, message.text)
@@ -82,12 +91,30 @@ async def on_text(update: Update, context: AppContext, session: AsyncSession, pe
 async def _answer_staff(
     context: AppContext, session: AsyncSession, customer: Customer, item_id: int, message: Message
 ) -> None:
+    """Record the customer's answer to a staff reply; once committed, relay it under the card and
+    confirm. A redelivered update (recorded before) is relayed once."""
     item = await feedback.get(session, item_id)
     if item is None or not message.text:
-        await message.reply_text(context.t(customer.language, "feedback.text_only"))
+        context.after_commit(message.reply_text, context.t(customer.language, "feedback.text_only"))
         return
-    if await relay.relay_to_staff(context, session, item, message, customer):
-        await message.reply_text(context.t(customer.language, "feedback.answer_sent"))
+    chat_id = item.card_chat_id or context.config.staff_chat_id
+    if chat_id is None:
+        return
+    record = await feedback.record_relay(
+        session,
+        item,
+        direction="to_staff",
+        author_id=customer.telegram_id,
+        source_chat_id=message.chat_id,
+        source_message_id=message.message_id,
+        text=message.text,
+        now=context.now(),
+    )
+    if record is None:
+        return
+    name = display_name(customer.first_name, customer.last_name)
+    context.after_commit(to_staff.relay_answer, context, record.id, item, chat_id, name, message.text)
+    context.after_commit(message.reply_text, context.t(customer.language, "feedback.answer_sent"))
 
 
 async def on_answer(
@@ -114,19 +141,17 @@ def private_reply(fallback: relay.Fallback) -> relay.Fallback:
         message, user = update.effective_message, update.effective_user
         target = message.reply_to_message if message is not None else None
         if message is not None and user is not None and target is not None and message.text:
-            async with context.unit_of_work() as session:
+            async with context.read_only() as session:  # most replies are not to a relayed message
                 found = await feedback.find_by_message(session, message.chat_id, target.message_id)
-                customer = await customers.get(session, user.id)
-                if (
-                    isinstance(found, Relay)
-                    and found.message.direction == "to_customer"
-                    and customer is not None
-                ):
-                    pending = await conversations.current(session, user.id, user.id)
-                    if pending is not None and pending.step == ANSWER_STEP:
-                        await conversations.clear(session, user.id, user.id)
-                    await _answer_staff(context, session, customer, found.item.id, message)
-                    return
+            if isinstance(found, Relay) and found.message.direction == "to_customer":
+                async with context.unit_of_work() as session:
+                    customer = await customers.get(session, user.id)
+                    if customer is not None:
+                        pending = await conversations.current(session, user.id, user.id)
+                        if pending is not None and pending.step == ANSWER_STEP:
+                            await conversations.clear(session, user.id, user.id)
+                        await _answer_staff(context, session, customer, found.item.id, message)
+                        return
         await fallback(update, context)
 
     return handle

@@ -38,7 +38,7 @@ async def start(update: Update, context: AppContext) -> None:
     user, message = update.effective_user, update.effective_message
     if user is None or message is None:
         return
-    async with context.unit_of_work() as session:
+    async with context.read_only() as session:
         customer = await customers.get(session, user.id)
     lang = language_for(update, context, customer)
     if customer is not None:
@@ -64,7 +64,7 @@ async def on_consent(update: Update, context: AppContext) -> None:
     async with context.unit_of_work() as session:
         existing = await customers.get(session, user.id)
         if existing is not None:  # a second press, or a duplicate update: already joined
-            await query.answer(context.t(existing.language, "onboarding.already_joined"))
+            context.after_commit(query.answer, context.t(existing.language, "onboarding.already_joined"))
             return
         customer = await customers.join(
             session,
@@ -76,16 +76,17 @@ async def on_consent(update: Update, context: AppContext) -> None:
         payload = (query.data or "")[len(ACCEPT) + 1 :]
         if payload:
             await referrals.link_on_join(session, customer, payload, context.now())
-        await query.answer()
-        await edit_text(
-            query.message, context.t(customer.language, "onboarding.accepted", name=customer.first_name)
-        )
+        # Said once the customer is stored: the button's spinner stops, the notice says welcome, and
+        # the first profile question follows (profile.ask queues it).
+        context.after_commit(query.answer)
+        accepted_text = context.t(customer.language, "onboarding.accepted", name=customer.first_name)
+        context.after_commit(edit_text, query.message, accepted_text)
         await profile.ask(context, session, customer, profile.FIELDS[0], onboarding=True)
 
 
 async def help_command(update: Update, context: AppContext) -> None:
     """/help"""
-    async with context.unit_of_work() as session:
+    async with context.read_only() as session:
         customer = await customers.get(session, update.effective_user.id)
     await update.effective_message.reply_text(
         context.t(language_for(update, context, customer), "onboarding.help")

@@ -69,9 +69,9 @@ async def _render(
 
 
 async def show(update: Update, context: AppContext) -> None:
-    """/points"""
+    """/points: read-only (no write lock, nothing written)."""
     message = update.effective_message
-    async with context.unit_of_work() as session:
+    async with context.read_only() as session:
         customer = await joined_customer(update, context, session)
         if customer is None:
             return
@@ -83,7 +83,7 @@ async def on_page(update: Update, context: AppContext) -> None:
     """The More / Newer buttons: the same message, another page of the presser's own history."""
     query = update.callback_query
     offset = inputs.int_or_none((query.data or "")[len(PAGE_PREFIX) :], low=0, high=MAX_OFFSET)
-    async with context.unit_of_work() as session:
+    async with context.read_only() as session:
         customer = await joined_customer(update, context, session)
         if customer is None:
             return

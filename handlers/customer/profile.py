@@ -35,12 +35,14 @@ def _step(field: str) -> str:
 async def ask(
     context: AppContext, session: AsyncSession, customer: Customer, field: str, onboarding: bool
 ) -> None:
-    """Ask for one field and remember that we are waiting for it."""
+    """Remember that we are waiting for one field, and ask for it once the unit of work has committed."""
     chat_id, lang = customer.telegram_id, customer.language
     await conversations.expect(session, chat_id, chat_id, _step(field), {"onboarding": onboarding})
     skip = InlineKeyboardMarkup([[InlineKeyboardButton(context.t(lang, "profile.skip"), callback_data=SKIP)]])
     if field == "birthday":
-        await context.bot.send_message(chat_id, context.t(lang, "profile.ask_birthday"), reply_markup=skip)
+        context.after_commit(
+            context.bot.send_message, chat_id, context.t(lang, "profile.ask_birthday"), reply_markup=skip
+        )
     elif field == "phone":
         keyboard = ReplyKeyboardMarkup(
             [
@@ -50,26 +52,28 @@ async def ask(
             resize_keyboard=True,
             one_time_keyboard=True,
         )
-        await context.bot.send_message(chat_id, context.t(lang, "profile.ask_phone"), reply_markup=keyboard)
+        context.after_commit(
+            context.bot.send_message, chat_id, context.t(lang, "profile.ask_phone"), reply_markup=keyboard
+        )
     else:
         text = context.t(lang, "profile.ask_timezone", current=customer.timezone)
-        await context.bot.send_message(chat_id, text, reply_markup=skip)
+        context.after_commit(context.bot.send_message, chat_id, text, reply_markup=skip)
 
 
 async def _after_field(
     context: AppContext, session: AsyncSession, customer: Customer, field: str, onboarding: bool
 ) -> None:
-    """Move on: the next field while onboarding, else show the profile again."""
+    """Move on: the next field while onboarding, else show the profile again (after the commit)."""
     if onboarding and field != FIELDS[-1]:
         await ask(context, session, customer, FIELDS[FIELDS.index(field) + 1], onboarding=True)
         return
     await conversations.clear(session, customer.telegram_id, customer.telegram_id)
     if onboarding:
-        await context.bot.send_message(
-            customer.telegram_id, context.t(customer.language, "profile.completed")
+        context.after_commit(
+            context.bot.send_message, customer.telegram_id, context.t(customer.language, "profile.completed")
         )
     else:
-        await send_card(context, customer)
+        context.after_commit(send_card, context, customer)
 
 
 async def _customer(session: AsyncSession, update: Update) -> Customer | None:
@@ -86,16 +90,18 @@ async def on_birthday(
     try:
         birthday = parse_birthday(message.text or "", context.now().date())
     except BirthdayError as error:
-        await message.reply_text(
+        context.after_commit(
+            message.reply_text,
             context.t(customer.language, error.code)
             + "\n\n"
-            + context.t(customer.language, "profile.ask_birthday")
+            + context.t(customer.language, "profile.ask_birthday"),
         )
         return
     await customers.set_birthday(
         session, customer, birthday, now=context.now(), config=context.config.birthdays
     )
-    await message.reply_text(context.t(customer.language, "profile.birthday_saved", birthday=birthday.iso()))
+    saved = context.t(customer.language, "profile.birthday_saved", birthday=birthday.iso())
+    context.after_commit(message.reply_text, saved)
     await _after_field(context, session, customer, "birthday", pending.payload.get("onboarding", False))
 
 
@@ -112,14 +118,18 @@ async def on_phone(update: Update, context: AppContext, session: AsyncSession, p
     lang = customer.language
     if message.contact is not None:
         if message.contact.user_id != customer.telegram_id:
-            await message.reply_text(context.t(lang, "profile.phone_not_yours"))
+            context.after_commit(message.reply_text, context.t(lang, "profile.phone_not_yours"))
             return
         await customers.set_phone(session, customer, message.contact.phone_number)
-        await message.reply_text(context.t(lang, "profile.phone_saved"), reply_markup=ReplyKeyboardRemove())
+        context.after_commit(
+            message.reply_text, context.t(lang, "profile.phone_saved"), reply_markup=ReplyKeyboardRemove()
+        )
     elif _is_skip(message.text, context):
-        await message.reply_text(context.t(lang, "profile.skipped"), reply_markup=ReplyKeyboardRemove())
+        context.after_commit(
+            message.reply_text, context.t(lang, "profile.skipped"), reply_markup=ReplyKeyboardRemove()
+        )
     else:
-        await message.reply_text(context.t(lang, "profile.phone_use_button"))
+        context.after_commit(message.reply_text, context.t(lang, "profile.phone_use_button"))
         return
     await _after_field(context, session, customer, "phone", onboarding)
 
@@ -133,12 +143,12 @@ async def on_timezone(
         return
     name = resolve_timezone(message.text or "")
     if name is None:
-        await message.reply_text(
-            context.t(customer.language, "profile.timezone_unknown", text=message.text or "")
-        )
+        unknown = context.t(customer.language, "profile.timezone_unknown", text=message.text or "")
+        context.after_commit(message.reply_text, unknown)
         return
     await customers.set_timezone(session, customer, name, now=context.now(), config=context.config.birthdays)
-    await message.reply_text(context.t(customer.language, "profile.timezone_saved", timezone=name))
+    saved = context.t(customer.language, "profile.timezone_saved", timezone=name)
+    context.after_commit(message.reply_text, saved)
     await _after_field(context, session, customer, "timezone", pending.payload.get("onboarding", False))
 
 
@@ -146,7 +156,8 @@ STEPS = {_step("birthday"): on_birthday, _step("phone"): on_phone, _step("timezo
 
 
 async def on_skip(update: Update, context: AppContext) -> None:
-    """The Skip button (or /skip): move past whichever profile field is being asked."""
+    """The Skip button (or /skip): move past whichever profile field is being asked; everything it says
+    is said after the commit."""
     query, user = update.callback_query, update.effective_user
     if user is None:
         return
@@ -157,16 +168,21 @@ async def on_skip(update: Update, context: AppContext) -> None:
         field = pending.step.removeprefix("profile/") if pending else ""
         if customer is None or pending is None or field not in FIELDS:
             if query:
-                await query.answer(context.t(lang, "profile.nothing_to_skip"))
+                context.after_commit(query.answer, context.t(lang, "profile.nothing_to_skip"))
             elif update.effective_message:
-                await update.effective_message.reply_text(context.t(lang, "profile.nothing_to_skip"))
+                context.after_commit(
+                    update.effective_message.reply_text, context.t(lang, "profile.nothing_to_skip")
+                )
             return
         if query:
-            await query.answer()
-            await edit_markup(query.message, None)
+            context.after_commit(query.answer)
+            context.after_commit(edit_markup, query.message, None)
         if field == "phone":  # take the share-contact keyboard away
-            await context.bot.send_message(
-                customer.telegram_id, context.t(lang, "profile.skipped"), reply_markup=ReplyKeyboardRemove()
+            context.after_commit(
+                context.bot.send_message,
+                customer.telegram_id,
+                context.t(lang, "profile.skipped"),
+                reply_markup=ReplyKeyboardRemove(),
             )
         await _after_field(context, session, customer, field, pending.payload.get("onboarding", False))
 
@@ -218,10 +234,9 @@ async def show(update: Update, context: AppContext) -> None:
     user = update.effective_user
     if user is None:
         return
-    async with context.unit_of_work() as session:
+    async with context.read_only() as session:
         customer = await joined_customer(update, context, session)
-        if customer is None:
-            return
+    if customer is not None:
         await send_card(context, customer)
 
 
@@ -233,9 +248,10 @@ async def on_edit(update: Update, context: AppContext) -> None:
         customer = await joined_customer(update, context, session)
         if customer is None:
             return
-        await query.answer()
+        context.after_commit(query.answer)
         if field == "language":
-            await answer_in_chat(
+            context.after_commit(
+                answer_in_chat,
                 query,
                 context.t(customer.language, "profile.choose_language"),
                 reply_markup=language_keyboard(context),
@@ -257,7 +273,7 @@ def language_keyboard(context: AppContext) -> InlineKeyboardMarkup:
 
 async def choose_language(update: Update, context: AppContext) -> None:
     """/language"""
-    async with context.unit_of_work() as session:
+    async with context.read_only() as session:
         customer = await joined_customer(update, context, session)
     if customer is None:
         return
@@ -272,10 +288,9 @@ async def on_language(update: Update, context: AppContext) -> None:
     async with context.unit_of_work() as session:
         customer = await customers.get(session, query.from_user.id)
         if customer is None or language not in LANGUAGES:
-            await query.answer(
-                context.t(language_for(update, context, customer), "common.join_first"), show_alert=True
-            )
+            join_first = context.t(language_for(update, context, customer), "common.join_first")
+            context.after_commit(query.answer, join_first, show_alert=True)
             return
         await customers.set_language(session, customer, language)
-        await query.answer()
-        await edit_text(query.message, context.t(language, "profile.language_set"))
+        context.after_commit(query.answer)
+        context.after_commit(edit_text, query.message, context.t(language, "profile.language_set"))

@@ -46,7 +46,7 @@ def _label(context: AppContext, lang: str, reward: Reward, rank: int) -> tuple[s
 
 async def _catalog_view(context: AppContext, customer: Customer) -> tuple[str, InlineKeyboardMarkup | None]:
     lang = customer.language
-    async with context.unit_of_work() as session:
+    async with context.read_only() as session:
         items = await rewards.catalog(session)
         balance = await ledger.balance(session, customer.id)
         rank = await rewards.customer_tier_rank(session, customer, context.now(), context.config.loyalty)
@@ -66,12 +66,13 @@ async def _catalog_view(context: AppContext, customer: Customer) -> tuple[str, I
 
 
 async def _customer_or_refuse(update: Update, context: AppContext) -> Customer | None:
-    async with context.unit_of_work() as session:
-        return await joined_customer(update, context, session)
+    async with context.read_only() as session:
+        customer = await joined_customer(update, context, session)
+    return customer  # a stranger has been told to /start first (after the read, not inside it)
 
 
 async def show(update: Update, context: AppContext) -> None:
-    """/rewards"""
+    """/rewards: read-only (no write lock, nothing written)."""
     customer = await _customer_or_refuse(update, context)
     if customer is not None:
         text, keyboard = await _catalog_view(context, customer)
@@ -210,12 +211,12 @@ async def on_confirm(update: Update, context: AppContext, button: Button) -> Non
 
 
 async def mine(update: Update, context: AppContext) -> None:
-    """/myrewards"""
+    """/myrewards: read-only."""
     customer = await _customer_or_refuse(update, context)
     if customer is None:
         return
     lang = customer.language
-    async with context.unit_of_work() as session:
+    async with context.read_only() as session:
         vouchers = await redemptions.of_customer(session, customer.id)
     if not vouchers:
         await update.effective_message.reply_text(context.t(lang, "reward.mine_empty"))

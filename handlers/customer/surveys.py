@@ -11,7 +11,7 @@ from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Mes
 
 from handlers.common import joined_customer, language_for
 from handlers.context import AppContext
-from handlers.desk import cards
+from handlers.customer import to_staff
 from handlers.replies import edit_text
 from storage.core import conversations
 from storage.core.models import Conversation
@@ -61,11 +61,13 @@ def _asks_text(survey: Survey, invitation: SurveyInvitation) -> bool:
 async def _ask_text(
     context: AppContext, session: AsyncSession, chat_id: int, lang: str, invitation: SurveyInvitation
 ) -> None:
-    """Wait for a written answer (kept in the database: a restart still takes it)."""
+    """Wait for a written answer (kept in the database: a restart still takes it), and ask for it once
+    the unit of work has committed."""
     await conversations.expect(
         session, chat_id, chat_id, TEXT_STEP, {"token": invitation.token, "index": invitation.position}
     )
-    await context.bot.send_message(
+    context.after_commit(
+        context.bot.send_message,
         chat_id,
         context.t(lang, "surveys.write_prompt"),
         reply_markup=ForceReply(input_field_placeholder=context.t(lang, "surveys.write_placeholder")),
@@ -93,19 +95,29 @@ async def _show(
     progress: SurveyProgress,
     message: Message | None,
 ) -> None:
-    """Show where the survey is now: edit `message` (a button was pressed) or send a new one."""
+    """Show where the survey is now, once the unit of work has committed: edit `message` (a button was
+    pressed) or send a new one."""
     invitation, survey = progress.invitation, progress.survey
     if progress.outcome == "done":
         text, keyboard = _thanks(context, lang, progress), None
     else:
         text, keyboard = question_view(context, lang, survey, invitation)
     if message is not None:
-        await edit_text(message, text, keyboard)  # e.g. "message is not modified" on a repeated update
+        # e.g. "message is not modified" on a repeated update: quiet
+        context.after_commit(edit_text, message, text, keyboard)
     else:
-        sent = await context.bot.send_message(chat_id, text, reply_markup=keyboard)
-        await invitations.set_message(session, invitation, sent.chat_id, sent.message_id)
+        context.after_commit(_send, context, chat_id, invitation.id, text, keyboard)
     if _asks_text(survey, invitation):
         await _ask_text(context, session, chat_id, lang, invitation)
+
+
+async def _send(
+    context: AppContext, chat_id: int, invitation_id: int, text: str, keyboard: InlineKeyboardMarkup | None
+) -> None:
+    """The survey in a new message; which message it is, is recorded in a short transaction of its own."""
+    sent = await context.bot.send_message(chat_id, text, reply_markup=keyboard)
+    async with context.unit_of_work() as session:
+        await invitations.message_sent(session, invitation_id, sent.chat_id, sent.message_id)
 
 
 async def _after_answer(
@@ -119,11 +131,11 @@ async def _after_answer(
     if progress.outcome in ("next", "done"):
         await _clear_text_step(session, chat_id)
         await _show(context, session, chat_id, lang, progress, message)
-    if progress.feedback is not None:
+    if progress.feedback is not None:  # a detractor: the desk's card, after the commit
         if progress.feedback_created:
-            await cards.post_card(context, session, progress.feedback)
+            context.after_commit(to_staff.post_card, context, progress.feedback.id)
         else:
-            await cards.refresh_card(context, session, progress.feedback)
+            context.after_commit(to_staff.refresh_card, context, progress.feedback)
 
 
 async def open_survey(update: Update, context: AppContext) -> None:
@@ -141,13 +153,14 @@ async def open_survey(update: Update, context: AppContext) -> None:
                 session, customer, context.now(), context.config.surveys
             )
         except SurveyRefused as refused:
-            await message.reply_text(context.t(lang, refused.code))
+            context.after_commit(message.reply_text, context.t(lang, refused.code))
             return
         await _show(context, session, user.id, lang, SurveyProgress(invitation, survey, "next"), None)
 
 
 async def on_answer(update: Update, context: AppContext) -> None:
-    """An answer button: "sv:<token>:<question>:<value>"."""
+    """An answer button: "sv:<token>:<question>:<value>". The answer to the press depends on what was
+    recorded, so it is given after the commit, with the rest."""
     query = update.callback_query
     user = query.from_user
     parsed = invitations.parse_data(query.data or "")
@@ -155,7 +168,7 @@ async def on_answer(update: Update, context: AppContext) -> None:
         customer = await customers.get(session, user.id)
         lang = language_for(update, context, customer)
         if parsed is None:
-            await query.answer(context.t(lang, "button.stale"), show_alert=True)
+            context.after_commit(query.answer, context.t(lang, "button.stale"), show_alert=True)
             return
         token, index, value = parsed
         try:
@@ -170,14 +183,14 @@ async def on_answer(update: Update, context: AppContext) -> None:
                 loyalty=context.config.loyalty,
             )
         except SurveyRefused as refused:
-            await query.answer(context.t(lang, refused.code), show_alert=True)
+            context.after_commit(query.answer, context.t(lang, refused.code), show_alert=True)
             if refused.code == "surveys.closed":
-                await edit_text(query.message, context.t(lang, "surveys.closed"))
+                context.after_commit(edit_text, query.message, context.t(lang, "surveys.closed"))
             return
         if progress.outcome == "already":
-            await query.answer(context.t(lang, "surveys.already_recorded"))
+            context.after_commit(query.answer, context.t(lang, "surveys.already_recorded"))
             return
-        await query.answer()
+        context.after_commit(query.answer)
         message = query.message if isinstance(query.message, Message) else None
         if message is not None:
             await invitations.set_message(session, progress.invitation, message.chat_id, message.message_id)
@@ -195,7 +208,7 @@ async def on_text(update: Update, context: AppContext, session: AsyncSession, pe
     customer = await customers.get(session, user.id)
     lang = language_for(update, context, customer)
     if not message.text:
-        await message.reply_text(context.t(lang, "surveys.text_only"))
+        context.after_commit(message.reply_text, context.t(lang, "surveys.text_only"))
         return
     try:
         progress = await answers.answer(
@@ -211,11 +224,11 @@ async def on_text(update: Update, context: AppContext, session: AsyncSession, pe
         )
     except SurveyRefused as refused:
         await conversations.clear(session, user.id, user.id)
-        await message.reply_text(context.t(lang, refused.code))
+        context.after_commit(message.reply_text, context.t(lang, refused.code))
         return
     await conversations.clear(session, user.id, user.id)
     if progress.outcome == "already":
-        await message.reply_text(context.t(lang, "surveys.already_recorded"))
+        context.after_commit(message.reply_text, context.t(lang, "surveys.already_recorded"))
         return
     # The survey continues in a new message below the answer; the old message's buttons now answer
     # "already recorded" (no edit: its text is not ours to rebuild here).

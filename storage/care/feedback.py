@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import column, or_, select, table
+from sqlalchemy import column, or_, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -105,6 +105,16 @@ async def add_comment(session: AsyncSession, item: FeedbackItem, text: str) -> N
 async def set_card(session: AsyncSession, item: FeedbackItem, chat_id: int, message_id: int) -> None:
     item.card_chat_id, item.card_message_id = chat_id, message_id
     await session.flush()
+
+
+async def card_posted(session: AsyncSession, item_id: int, chat_id: int, message_id: int) -> None:
+    """Where an item's card went, by id: the short transaction after the card was sent (the item itself
+    was committed before anything was said)."""
+    await session.execute(
+        update(FeedbackItem)
+        .where(FeedbackItem.id == item_id)
+        .values(card_chat_id=chat_id, card_message_id=message_id)
+    )
 
 
 async def get(session: AsyncSession, item_id: int) -> FeedbackItem | None:
@@ -305,6 +315,15 @@ async def record_relay(
 async def set_relayed(session: AsyncSession, message: FeedbackMessage, chat_id: int, message_id: int) -> None:
     message.relay_chat_id, message.relay_message_id = chat_id, message_id
     await session.flush()
+
+
+async def relayed(session: AsyncSession, relay_id: int, chat_id: int, message_id: int) -> None:
+    """Where a recorded relay was delivered, by id: the short transaction after it was sent."""
+    await session.execute(
+        update(FeedbackMessage)
+        .where(FeedbackMessage.id == relay_id)
+        .values(relay_chat_id=chat_id, relay_message_id=message_id)
+    )
 
 
 async def find_by_message(

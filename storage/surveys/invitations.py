@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.core import inputs
@@ -366,6 +366,15 @@ async def set_message(
 ) -> None:
     invitation.chat_id, invitation.message_id = chat_id, message_id
     await session.flush()
+
+
+async def message_sent(session: AsyncSession, invitation_id: int, chat_id: int, message_id: int) -> None:
+    """The message now showing an invitation, by id: the short transaction after it was sent."""
+    await session.execute(
+        update(SurveyInvitation)
+        .where(SurveyInvitation.id == invitation_id)
+        .values(chat_id=chat_id, message_id=message_id)
+    )
 
 
 async def get_survey(session: AsyncSession, survey_id: int) -> Survey:

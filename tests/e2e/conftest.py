@@ -12,8 +12,14 @@ from tests.emulator import BotApiEmulator
 
 
 @pytest.fixture
-async def harness(emu: BotApiEmulator, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Harness]:
-    h = Harness(emu, await new_database_url("sqlite", tmp_path), clock)
+async def harness(
+    request: pytest.FixtureRequest, emu: BotApiEmulator, tmp_path: Path, clock: FakeClock
+) -> AsyncIterator[Harness]:
+    # Marked strict_transactions: a Telegram request inside a database transaction fails the update
+    # (bot.requests), whatever the harness's default is.
+    strict = request.node.get_closest_marker("strict_transactions") is not None
+    env = {"STRICT_TRANSACTIONS": "on"} if strict else {}
+    h = Harness(emu, await new_database_url("sqlite", tmp_path), clock, **env)
     await h.start()
     yield h
     await h.stop()

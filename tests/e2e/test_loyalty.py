@@ -3,7 +3,10 @@ redemption must not happen twice (double press, duplicate update, forged button,
 
 from __future__ import annotations
 
+import logging
 import re
+
+import pytest
 
 from tests.e2e.harness import Harness
 from tests.e2e.loyalty_steps import (
@@ -14,6 +17,9 @@ from tests.e2e.loyalty_steps import (
     staff,
     vouchers,
 )
+
+# Decide and commit, then talk: a Telegram request inside a transaction fails the update here.
+pytestmark = pytest.mark.strict_transactions
 
 CODE = re.compile(r"Voucher code: ([A-Z2-9]{8})")
 
@@ -148,3 +154,19 @@ async def test_referral_link_pays_both_after_the_first_purchase(harness: Harness
     assert any("because Ann invited you" in m.text for m in bob.messages())
     await ann.send("/invite")
     assert "Joined through your link: 1 · bonus paid: 1" in ann.last().text
+
+
+async def test_own_button_pressed_outside_the_private_chat_is_answered_once(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A customer's database button (Redeem) pressed elsewhere, by its owner, on a message in a group:
+    one answer ("not yours" here), nothing redeemed, nothing failed (a second answer would be refused)."""
+    kim = await _earn_and_open_coffee(harness)
+    redeem = kim.last().button_data["Redeem"]
+    group_message = harness.agent.last(chat=harness.staff_group)
+    caplog.set_level(logging.WARNING)
+    answer = await kim.press_data(redeem, group_message)
+    assert answer is not None and answer["text"] == "This button isn't for you." and answer["show_alert"]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    await kim.press("Redeem")  # in her own chat it still works
+    assert "✅ Confirm" in kim.last().button_data

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from storage.core.models import AuditEntry, Conversation
 from storage.people.models import Customer, StaffMember
 from tests.e2e.harness import Harness
+
+# Decide and commit, then talk: a Telegram request inside a transaction fails the update here.
+pytestmark = pytest.mark.strict_transactions
 
 
 async def _customer(harness: Harness, telegram_id: int) -> Customer | None:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.e2e.harness import STAFF_CHAT_ID, Harness
+
+# Decide and commit, then talk: a Telegram request inside a transaction fails the update here.
+pytestmark = pytest.mark.strict_transactions
 
 
 async def test_profile_shows_and_changes_each_field(harness: Harness) -> None:

@@ -146,3 +146,32 @@ async def test_a_card_is_one_query_with_every_name(
     assert (card.first_name, card.username, card.customer_id) == ("Kim", "kim", kim.id)
     assert (card.claimed_by, card.resolved_by, card.resolution) == ("Olga", "99", "Refunded")
     assert (card.follow_up_id, card.follow_up_due_at, card.status) == (task.id, task.due_at, "resolved")
+
+
+async def test_card_and_relay_recorded_by_id_in_a_later_transaction(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    """Decide and commit, then talk: the item and the relay are committed first; where their messages
+    went is recorded afterwards, in a short transaction of its own, by id."""
+    async with sessions.begin() as session:
+        kim = await customers.join(session, TelegramProfile(100, "Kim"), Config(), clock.now())
+        item, _ = await feedback.submit(session, kim, "Cold soup", source_ref="msg:100:5", now=clock.now())
+        relay = await feedback.record_relay(
+            session,
+            item,
+            direction="to_staff",
+            author_id=100,
+            source_chat_id=100,
+            source_message_id=6,
+            text="Still cold",
+            now=clock.now(),
+        )
+        assert relay is not None
+    async with sessions.begin() as session:
+        await feedback.card_posted(session, item.id, -100, 55)
+        await feedback.relayed(session, relay.id, -100, 56)
+    async with sessions.begin() as session:
+        card = await feedback.find_by_message(session, -100, 55)
+        answer = await feedback.find_by_message(session, -100, 56)
+    assert isinstance(card, type(item)) and card.id == item.id
+    assert isinstance(answer, Relay) and answer.message.id == relay.id and answer.item.id == item.id

@@ -241,6 +241,9 @@ async def test_custom_survey_choice_rating_and_skips(
         invitation, survey = await invitations.open_for_customer(session, kim, clock.now(), CONFIG)
         same, _ = await invitations.open_for_customer(session, kim, clock.now(), CONFIG)
         assert same.id == invitation.id  # an unfinished survey continues
+        await invitations.message_sent(session, invitation.id, 100, 77)  # where it is shown, by id
+        await session.refresh(invitation)
+        assert (invitation.chat_id, invitation.message_id) == (100, 77)
         keyboard = invitations.question_keyboard(invitation.token, 1, survey.questions[1])
         assert [row[0][0] for row in keyboard] == ["Rice", "Soup"]
         args = dict(telegram_id=100, now=clock.now(), config=CONFIG)
