@@ -104,7 +104,7 @@ async def schedule(update: Update, context: AppContext) -> None:
 
 async def list_open(update: Update, context: AppContext) -> None:
     """/callbacks"""
-    async with context.unit_of_work() as session:
+    async with context.read_only() as session:
         listed = await listing(update, context, session)
     await paging.reply(update.effective_message, context, LIST, listed)
 

@@ -18,7 +18,7 @@ LIST = "st"  # /staff in handlers.paging
 
 
 async def list_staff(update: Update, context: AppContext) -> None:
-    async with context.unit_of_work() as session:
+    async with context.read_only() as session:
         listed = await listing(update, context, session)
     await paging.reply(update.effective_message, context, LIST, listed)
 

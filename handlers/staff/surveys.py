@@ -244,9 +244,9 @@ async def command(update: Update, context: AppContext) -> None:
     lang = _lang(context)
     sub, rest = subcommand(message)  # the parse the guard checked the subcommand's role on
     if sub == "list":
-        async with context.unit_of_work() as session:
+        async with context.read_only() as session:
             listed = await listing(update, context, session)
-        await paging.reply(message, context, LIST, listed)  # after the transaction: no network inside it
+        await paging.reply(message, context, LIST, listed)
         return
     async with context.unit_of_work() as session:
         if sub == "new":
