@@ -51,12 +51,14 @@ async def _change(update: Update, context: AppContext, role: Role) -> None:
     async with context.unit_of_work() as session:
         member = await staff.find_member(session, reference)
         if member is None:
-            await message.reply_text(context.t(lang, "staff.refused_unknown", reference=reference))
+            context.after_commit(
+                message.reply_text, context.t(lang, "staff.refused_unknown", reference=reference)
+            )
             return
         try:
             member = await staff.set_role(session, current_role(context), member.telegram_id, role)
-        except RoleChangeRefused as refused:
-            await message.reply_text(context.t(lang, refused.code))
+        except RoleChangeRefused as refused:  # nothing changed: told once the (empty) work has committed
+            context.after_commit(message.reply_text, context.t(lang, refused.code))
             return
         await audit.record(
             session,

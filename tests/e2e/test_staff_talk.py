@@ -1,0 +1,104 @@
+"""Decide and commit, then talk, in the staff group: every staff command, button and step, its refusals
+included, runs with the harness strict (a Telegram request inside a database transaction fails the
+update, and the person would see nothing). Customers are joined through storage, so these scenarios
+exercise the staff side alone."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from jobs import followups as followup_duty
+from storage.care.models import FollowUp
+from storage.core.models import AuditEntry
+from storage.people import customers
+from storage.people.customers import TelegramProfile
+from tests.e2e.harness import Harness
+from tests.emulator import UserDriver
+from tests.emulator.driver import GroupChat
+
+# Decide and commit, then talk: a Telegram request inside a transaction fails the update here.
+pytestmark = pytest.mark.strict_transactions
+
+
+async def _joined(harness: Harness, user_id: int, name: str, username: str) -> UserDriver:
+    person = harness.customer(user_id, name, username=username)
+    async with harness.sessions.begin() as session:
+        profile = TelegramProfile(user_id, name, username=username, language_code="en")
+        await customers.join(session, profile, harness.settings.config, harness.clock.now())
+    return person
+
+
+async def _says(person: UserDriver, text: str, chat: GroupChat) -> str:
+    """What the bot answers to one message in `chat` (and that it answers at all)."""
+    before = len(chat.messages())
+    await person.send(text, chat=chat)
+    assert len(chat.messages()) > before, f"no answer to {text}"
+    return chat.last().text
+
+
+async def _actions(harness: Harness) -> list[tuple[str, str]]:
+    async with harness.sessions.begin() as session:
+        entries = await session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        return [(e.action, e.outcome) for e in entries]
+
+
+async def test_commands_that_change_data_answer_after_the_commit(harness: Harness) -> None:
+    await _joined(harness, 501, "Lena", "lena")
+    group, agent, owner = harness.staff_group, harness.agent, harness.owner
+    t = harness.t
+    assert await _says(agent, "/callback @ghost in 2h ask", group) == t(
+        "en", "followups.unknown_customer", reference="@ghost"
+    )
+    assert "Follow-up #1 for Lena scheduled" in await _says(agent, "/callback @lena in 2h ask", group)
+    assert await _says(agent, "/purchase @ghost 10", group) == t(
+        "en", "loyalty.customer_unknown", reference="@ghost"
+    )
+    assert "Recorded 20.00 for #1 Lena: +20 points" in await _says(agent, "/purchase @lena 20", group)
+    assert "Awarded 5 points to #1 Lena (balance 25)" in await _says(agent, "/award @lena 5 kind", group)
+    assert await _says(agent, "/award @ghost 5 kind", group) == t(
+        "en", "loyalty.customer_unknown", reference="@ghost"
+    )
+    assert "Deducted 5 points" in await _says(owner, "/deduct @lena 5 typo", group)
+    assert await _says(owner, "/promote @ghost", group) == t(
+        "en", "staff.refused_unknown", reference="@ghost"
+    )
+    assert await _says(owner, "/demote @olga", group) == t("en", "staff.refused_owner_config")
+    assert await _says(owner, "/promote @alice", group) == "Alice is now admin."
+    assert ("promote", "ok") in await _actions(harness)
+
+
+async def test_follow_up_buttons_and_the_outcome_step(harness: Harness) -> None:
+    await _joined(harness, 501, "Lena", "lena")
+    group, agent, t = harness.staff_group, harness.agent, harness.t
+    await agent.send("/callback @lena in 2h ask about the repair", chat=group)
+    harness.clock.advance(hours=2)
+    assert await followup_duty.tick(harness.sessions, harness.clock, harness.settings.config) == 1
+    await harness.run_outbox()
+    card = group.last()
+    assert "Follow-up #1 is due" in card.text
+
+    await agent.press("⏳ Snooze 1h", message=card, chat=group)
+    assert "Follow-up #1 snoozed until" in group.last().text
+    await agent.press("🙋 Reassign to me", message=card, chat=group)
+    assert group.last().text == t("en", "followups.assigned", id=1, name="Alice")
+    bea = harness.customer(9010, "Bea", username="bea")  # another agent presses Done too
+    group.set_member(9010, "member")
+    await bea.press("✅ Done", message=card, chat=group)
+    await agent.press("✅ Done", message=card, chat=group)
+    assert group.last().text == t("en", "followups.ask_outcome", name="Alice", id=1)
+    assert group.last().force_reply
+    contact = {"phone_number": "+4930123", "first_name": "Lena", "user_id": 501}  # shared in the group
+    await harness.emu.deliver("message", agent._message(group.chat_id, contact=contact))
+    assert group.last().text == t("en", "followups.outcome_empty")
+    assert group.last().force_reply  # the step stays: a text note still closes it
+    assert await _says(agent, "fixed", group) == t("en", "followups.closed", id=1, outcome="fixed")
+    assert await _says(bea, "reached her", group) == t("en", "followups.already_closed")
+    async with harness.sessions.begin() as session:
+        task = await session.scalar(select(FollowUp))
+    assert task is not None and (task.status, task.outcome) == ("done", "fixed")
+
+    # A closed follow-up's buttons are refused with an alert.
+    answer = await agent.press("⏳ Snooze 1h", message=card, chat=group)
+    assert answer is not None and answer["text"] == t("en", "followups.already_closed")
+    assert answer["show_alert"]
