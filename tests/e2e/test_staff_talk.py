@@ -5,6 +5,8 @@ exercise the staff side alone."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 
@@ -102,3 +104,38 @@ async def test_follow_up_buttons_and_the_outcome_step(harness: Harness) -> None:
     answer = await agent.press("⏳ Snooze 1h", message=card, chat=group)
     assert answer is not None and answer["text"] == t("en", "followups.already_closed")
     assert answer["show_alert"]
+
+
+async def test_survey_definitions_answer_after_the_commit(harness: Harness) -> None:
+    """/survey new, activate, close, general and an uploaded definition (not /survey send: its preview
+    and Confirm are being rebuilt as a background job, branch bulk)."""
+    group, owner, t = harness.staff_group, harness.owner, harness.t
+    said = await _says(owner, "/survey new loyal nps", group)
+    assert said == t("en", "surveys.created", name="loyal", kind="nps", questions=2)
+    assert await _says(owner, "/survey new loyal nps", group) == t("en", "surveys.name_taken", name="loyal")
+    assert "Usage: /survey new" in await _says(owner, "/survey new loyal", group)
+    assert "a choice needs 2 to 8 options" in await _says(owner, "/survey new x custom\nchoice One", group)
+    assert await _says(owner, "/survey general loyal", group) == t("en", "surveys.not_active", name="loyal")
+    assert await _says(owner, "/survey activate ghost", group) == t("en", "surveys.unknown", name="ghost")
+    assert await _says(owner, "/survey activate loyal", group) == t("en", "surveys.activated", name="loyal")
+    assert await _says(owner, "/survey general loyal", group) == t("en", "surveys.general_set", name="loyal")
+    assert await _says(owner, "/survey close loyal", group) == t("en", "surveys.closed_ok", name="loyal")
+    assert "Usage:" in await _says(owner, "/survey frobnicate", group)
+
+    good = {"name": "visit", "questions": [{"type": "rating", "text": "Clean?"}]}
+    await owner.send_document("visit.json", json.dumps(good).encode(), caption="/survey", chat=group)
+    assert group.last().text == t("en", "surveys.created", name="visit", kind="custom", questions=1)
+    await owner.send_document("visit.json", json.dumps(good).encode(), caption="/survey", chat=group)
+    assert group.last().text == t("en", "surveys.name_taken", name="visit")
+    await owner.send_document("bad.json", b"{", caption="/survey", chat=group)
+    assert t("en", "surveys.def_invalid") in group.last().text
+    await owner.send_document("big.json", b" " * (64 * 1024 + 1), caption="/survey", chat=group)
+    assert group.last().text == t("en", "surveys.file_too_big", max=64)
+    actions = await _actions(harness)
+    assert [a for a, _ in actions if a.startswith("survey")] == [
+        "survey new",
+        "survey activate",
+        "survey general",
+        "survey close",
+        "survey new",
+    ]
