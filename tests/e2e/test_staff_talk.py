@@ -6,18 +6,22 @@ exercise the staff side alone."""
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 
+from handlers.desk.cards import card_markup, card_text
 from jobs import followups as followup_duty
-from storage.care.models import FollowUp
+from storage.care import feedback
+from storage.care.models import FeedbackItem, FeedbackMessage, FollowUp
+from storage.core import conversations
 from storage.core.models import AuditEntry
 from storage.people import customers
 from storage.people.customers import TelegramProfile
-from tests.e2e.harness import Harness
+from tests.e2e.harness import STAFF_CHAT_ID, Harness
 from tests.emulator import UserDriver
-from tests.emulator.driver import GroupChat
+from tests.emulator.driver import GroupChat, SentMessage
 
 # Decide and commit, then talk: a Telegram request inside a transaction fails the update here.
 pytestmark = pytest.mark.strict_transactions
@@ -138,4 +142,98 @@ async def test_survey_definitions_answer_after_the_commit(harness: Harness) -> N
         "survey general",
         "survey close",
         "survey new",
+    ]
+
+
+async def _card(harness: Harness, customer: int, comment: str) -> SentMessage:
+    """A feedback item with its card in the staff group, as the customer side posts it."""
+    assert harness.app is not None
+    runtime = harness.app.bot_data.runtime
+    async with harness.sessions.begin() as session:
+        person = await customers.get(session, customer)
+        assert person is not None
+        item, _ = await feedback.submit(
+            session, person, comment, source_ref=f"t:{comment}", now=harness.clock.now()
+        )
+        card = await feedback.card(session, item.id)
+    assert card is not None
+    desk = SimpleNamespace(t=runtime.texts, config=runtime.config)  # what card_text reads of a context
+    sent = await harness.app.bot.send_message(
+        STAFF_CHAT_ID,
+        card_text(desk, card),
+        reply_markup=card_markup(desk, card),  # type: ignore[arg-type]
+    )
+    async with harness.sessions.begin() as session:
+        await feedback.card_posted(session, item.id, sent.chat_id, sent.message_id)
+    return harness.staff_group.last()
+
+
+def _now(group: GroupChat, message: SentMessage) -> SentMessage:
+    """A message as it reads now (after edits)."""
+    return next(m for m in group.messages() if m.message_id == message.message_id)
+
+
+async def test_card_buttons_relays_and_the_note_talk_after_the_commit(harness: Harness) -> None:
+    kim = await _joined(harness, 501, "Kim", "kimmy")
+    group, agent, t = harness.staff_group, harness.agent, harness.t
+    card = await _card(harness, 501, "The soup was cold")
+    assert card.buttons == [["👤 Claim", "📞 Call back", "✅ Resolve"]]
+
+    answer = await agent.press("👤 Claim", message=card)
+    assert answer is not None and answer["text"] == t("en", "feedback.claimed_ok")
+    assert "Claimed by Alice" in _now(group, card).text
+    bea = harness.customer(9010, "Bea", username="bea")
+    group.set_member(9010, "member")
+    refused = await bea.press("👤 Claim", message=card)
+    assert refused is not None and refused["show_alert"]
+    assert refused["text"] == t("en", "feedback.claimed_by_other", name="Alice")
+    answer = await agent.press("📞 Call back", message=card)
+    assert answer is not None and answer["text"] == t("en", "feedback.followup_ok", id=1)
+    assert "Call back: task #1" in _now(group, card).text
+    stale = await agent.press_data("fc:claim:99", card)  # no such item
+    assert stale is not None and stale["text"] == t("en", "button.stale") and stale["show_alert"]
+    stale = await agent.press_data("fc:frobnicate:1", card)
+    assert stale is not None and stale["text"] == t("en", "button.stale")
+
+    # A staff reply reaches the customer; the customer's next message is expected as the answer.
+    await agent.reply(card, "So sorry, Kim", chat=group)
+    assert group.last().text == t("en", "feedback.delivered")
+    assert "Our team replies" in kim.last().text and "So sorry, Kim" in kim.last().text
+    async with harness.sessions.begin() as session:
+        pending = await conversations.current(session, 501, 501)
+        relay = await session.scalar(
+            select(FeedbackMessage).where(FeedbackMessage.direction == "to_customer")
+        )
+    assert pending is not None and pending.payload == {"id": 1}
+    assert relay is not None and (relay.relay_chat_id, relay.relay_message_id) == (501, kim.last().message_id)
+    # A customer who blocked the bot: staff are told it was not delivered.
+    harness.emu.block_chat(501)
+    await agent.reply(card, "Are you there?", chat=group)
+    assert group.last().text == t("en", "feedback.not_delivered")
+    # A reply in the group to anything else is no relay: the bot says nothing.
+    said = len(group.messages())
+    await agent.reply(group.last(), "ok", chat=group)
+    assert len(group.messages()) == said
+
+    answer = await agent.press("✅ Resolve", message=card)
+    assert answer is not None and answer["text"] == t("en", "feedback.resolved_ok")
+    prompt = group.last()
+    assert prompt.text == t("en", "feedback.note_prompt", id=1) and prompt.force_reply
+    assert prompt.reply_to_message_id == card.message_id
+    assert "Resolved by Alice" in _now(group, card).text and not _now(group, card).buttons
+    again = await agent.press_data("fc:resolve:1", card)
+    assert again is not None and again["text"] == t("en", "feedback.already_resolved")
+    await agent.reply(prompt, "Called, offered a voucher", chat=group)
+    assert group.last().text == t("en", "feedback.note_saved")
+    assert "Note: Called, offered a voucher" in _now(group, card).text
+    async with harness.sessions.begin() as session:
+        item = await session.scalar(select(FeedbackItem))
+    assert item is not None and (item.status, item.resolution) == ("resolved", "Called, offered a voucher")
+    actions = [a for a, _ in await _actions(harness) if a.startswith("feedback")]
+    assert actions == [
+        "feedback_claim",
+        "feedback_followup",
+        "feedback_reply",
+        "feedback_resolve",
+        "feedback_note",
     ]
