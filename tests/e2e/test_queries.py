@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from storage.care import feedback, followups
 from storage.people import customers, staff
 from storage.people.customers import TelegramProfile
 from tests.e2e.harness import Harness
 from tests.emulator import UserDriver
 from tests.statements import statements
+
+# Decide and commit, then talk: a Telegram request inside a transaction fails the update here.
+pytestmark = pytest.mark.strict_transactions
 
 COMMANDS = ("/find kim", "/feedback", "/staff", "/callbacks")
 
