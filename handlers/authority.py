@@ -175,15 +175,19 @@ async def _admit_staff(update: Update, context: AppContext, access: Access, acti
     # Asked of Telegram before any transaction opens (no network inside a unit of work).
     member = in_staff_chat and not user.is_bot and await membership.is_member(context, chat.id, user.id)
     role: Role | None = None
+    if member:
+        name = display_name(user.first_name, user.last_name)
+        # Read first: a known member under the same name needs no write lock (a read path stays a read).
+        async with context.read_only() as session:
+            role = await staff.recorded_role(session, user.id, name, user.username)
+        if role is None:  # a first-time member (recorded as an agent) or a new name
+            async with context.unit_of_work() as session:
+                role = await staff.role_in_staff_group(session, user.id, name, user.username)
+    if role is not None and role >= needed:
+        context.staff_role = role
+        return True
+    reason = "outside_staff_chat" if not in_staff_chat else "not_member" if not member else "role"
     async with context.unit_of_work() as session:
-        if member:
-            role = await staff.role_in_staff_group(
-                session, user.id, display_name(user.first_name, user.last_name), user.username
-            )
-        if role is not None and role >= needed:
-            context.staff_role = role
-            return True
-        reason = "outside_staff_chat" if not in_staff_chat else "not_member" if not member else "role"
         await audit.record(
             session,
             actor_id=user.id,

@@ -85,7 +85,7 @@ async def reply(message: Message, context: AppContext, name: str, listing: Listi
 
 
 async def show(query: CallbackQuery, context: AppContext, name: str, listing: Listing, page: int) -> None:
-    """Page `page` in place of the pressed one (quiet when that message is gone or unchanged)."""
+    """Page `page` in place of the pressed one (quiet when that message is gone or unchanged); the
+    caller has answered the press already (before reading the list)."""
     text, markup = render(context, name, listing, page)
-    await query.answer()
     await edit_text(query.message, text, markup)

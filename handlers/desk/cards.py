@@ -1,6 +1,7 @@
-"""Feedback cards in the staff group: posted when a customer sends /feedback or gives a detractor
-score (a direct consequence of their own action, so sent at once and its message id recorded), with
-Claim / Call back / Resolve (handlers.desk.actions), edited on every change.
+"""Feedback cards in the staff group: how a card reads and its Claim / Call back / Resolve buttons
+(handlers.desk.actions), and its edit after every change. The customer side posts a card when a customer
+sends /feedback or gives a detractor score (handlers.customer.to_staff: after the commit, its message id
+recorded in a second transaction).
 
 A customer's text always reaches staff whole: a card shows the first CARD_COMMENT characters and the whole
 text follows in parts replying to it (handlers.replies.send_split).
@@ -11,16 +12,13 @@ from __future__ import annotations
 import logging
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
 
 from handlers.common import display_name
 from handlers.context import AppContext
-from handlers.replies import send_split
 from storage.care import feedback
 from storage.care.feedback import Card
-from storage.care.models import FeedbackItem
 
 log = logging.getLogger(__name__)
 
@@ -91,52 +89,29 @@ def card_markup(context: AppContext, card: Card) -> InlineKeyboardMarkup | None:
     )
 
 
-async def _rendered(
-    context: AppContext, session: AsyncSession, item: FeedbackItem
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    card = await feedback.card(session, item.id)
-    assert card is not None  # the item is in this unit of work
-    return card_text(context, card), card_markup(context, card)
+async def show_card(context: AppContext, item_id: int) -> None:
+    """Edit an item's card to show the item as it is now: called after the change has committed, it
+    reads the card read-only then (so the last edit shows at least its own change, whoever committed
+    in between) and talks outside any transaction. Quiet when the item has no card or it is gone."""
+    async with context.read_only() as session:
+        item = await feedback.get(session, item_id)
+        if item is None or item.card_chat_id is None or item.card_message_id is None:
+            return
+        card = await feedback.card(session, item_id)
+    assert card is not None  # the item was just read
+    text, markup = card_text(context, card), card_markup(context, card)
+    await _edit_card(context, item_id, item.card_chat_id, item.card_message_id, text, markup)
 
 
-async def post_card(context: AppContext, session: AsyncSession, item: FeedbackItem) -> bool:
-    """Post the item's card, and the whole comment after it when the card shows only its beginning;
-    False when the card could not be posted (the item stays open: /feedback in the group lists it)."""
-    chat_id = context.config.staff_chat_id
-    if chat_id is None:
-        log.warning("feedback #%s has no staff group to go to (STAFF_CHAT_ID is not set)", item.id)
-        return False
-    text, markup = await _rendered(context, session, item)
+async def _edit_card(
+    context: AppContext,
+    item_id: int,
+    chat_id: int,
+    message_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+) -> None:
     try:
-        sent = await context.bot.send_message(chat_id, text, reply_markup=markup)
-    except TelegramError as error:
-        log.warning("could not post the card of feedback #%s: %s", item.id, error)
-        return False
-    await feedback.set_card(session, item, sent.chat_id, sent.message_id)
-    comment, lang = item.comment or "", staff_language(context)
-    if len(comment) > CARD_COMMENT:
-        try:
-            await send_split(
-                context.bot,
-                sent.chat_id,
-                comment,
-                lambda part, n, parts: context.t(
-                    lang, "feedback.card_full", id=item.id, part=n, parts=parts, text=part, budget=None
-                ),
-                reply_to=sent.message_id,
-            )
-        except TelegramError as error:  # the card is up and the text stored whole
-            log.warning("the whole text of feedback #%s was not posted: %s", item.id, error)
-    return True
-
-
-async def refresh_card(context: AppContext, session: AsyncSession, item: FeedbackItem) -> None:
-    if item.card_chat_id is None or item.card_message_id is None:
-        return
-    text, markup = await _rendered(context, session, item)
-    try:
-        await context.bot.edit_message_text(
-            text, chat_id=item.card_chat_id, message_id=item.card_message_id, reply_markup=markup
-        )
+        await context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
     except BadRequest as error:
-        log.info("feedback card #%s not edited: %s", item.id, error)
+        log.info("feedback card #%s not edited: %s", item_id, error)

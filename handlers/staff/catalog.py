@@ -52,9 +52,9 @@ async def manage(update: Update, context: AppContext) -> None:
     sub, rest = sub.lower(), rest.strip()
     config, now = context.config.loyalty, context.now()
     if sub == "list":
-        async with context.unit_of_work() as session:
+        async with context.read_only() as session:
             listed = await listing(update, context, session)
-        await paging.reply(message, context, LIST, listed)  # after the transaction: no network inside it
+        await paging.reply(message, context, LIST, listed)
         return
     try:
         async with context.unit_of_work() as session:

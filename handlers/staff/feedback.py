@@ -17,7 +17,7 @@ LIST = "fb"  # /feedback (staff) in handlers.paging
 
 async def list_open(update: Update, context: AppContext) -> None:
     """/feedback in the staff group: the items not yet resolved."""
-    async with context.unit_of_work() as session:
+    async with context.read_only() as session:
         listed = await listing(update, context, session)
     await paging.reply(update.effective_message, context, LIST, listed)
 

@@ -21,7 +21,7 @@ async def find(update: Update, context: AppContext) -> None:
         await message.reply_text(context.t(lang, "staff.find_usage"))
         return
     role = current_role(context)
-    async with context.unit_of_work() as session:
+    async with context.read_only() as session:  # a read: no write lock, nothing written
         found = await customer_cards.search(session, query, by_phone=can_see_personal_data(role))
     if not found:
         await message.reply_text(context.t(lang, "staff.find_none", query=query))

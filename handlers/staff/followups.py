@@ -70,7 +70,8 @@ async def schedule(update: Update, context: AppContext) -> None:
         by_phone = can_see_personal_data(current_role(context))
         customer = await customers.find(session, words[0], by_phone=by_phone)
         if customer is None:
-            await message.reply_text(context.t(lang, "followups.unknown_customer", reference=words[0]))
+            text = context.t(lang, "followups.unknown_customer", reference=words[0])
+            context.after_commit(message.reply_text, text)
             return
         follow_up = await followups.create(
             session,
@@ -104,7 +105,7 @@ async def schedule(update: Update, context: AppContext) -> None:
 
 async def list_open(update: Update, context: AppContext) -> None:
     """/callbacks"""
-    async with context.unit_of_work() as session:
+    async with context.read_only() as session:
         listed = await listing(update, context, session)
     await paging.reply(update.effective_message, context, LIST, listed)
 
@@ -142,7 +143,7 @@ async def on_button(update: Update, context: AppContext, button: Button) -> None
     async with context.unit_of_work() as session:
         follow_up = await followups.get_open(session, int(button.payload["follow_up_id"]))
         if follow_up is None:
-            await query.answer(context.t(lang, "followups.already_closed"), show_alert=True)
+            context.after_commit(query.answer, context.t(lang, "followups.already_closed"), show_alert=True)
             return
         if button.action == "follow_up/done":
             await conversations.expect(
@@ -161,7 +162,7 @@ async def on_button(update: Update, context: AppContext, button: Button) -> None
             reply = context.t(lang, "followups.assigned", id=follow_up.id, name=name)
             markup = None
         else:
-            await query.answer(context.t(lang, "button.stale"), show_alert=True)
+            context.after_commit(query.answer, context.t(lang, "button.stale"), show_alert=True)
             return
         await audit.record(
             session,
@@ -179,25 +180,24 @@ async def on_button(update: Update, context: AppContext, button: Button) -> None
 async def on_outcome(
     update: Update, context: AppContext, session: AsyncSession, pending: Conversation
 ) -> None:
-    """The outcome note after Done: closes the follow-up (a second note for a closed one changes nothing)."""
+    """The outcome note after Done: closes the follow-up (a second note for a closed one changes nothing).
+    A step: it runs inside the router's unit of work, so every reply waits for its commit."""
     message, user = update.effective_message, update.effective_user
     lang = language_for(update, context)
     try:
         outcome = inputs.bounded_text(message.text or "", followups.OUTCOME_MAX)
     except InputRefused as refused:  # the step stays: a shorter note still closes the follow-up
-        await message.reply_text(
-            context.t(lang, refused.code, **refused.params), reply_markup=ForceReply(selective=True)
-        )
+        text = context.t(lang, refused.code, **refused.params)
+        context.after_commit(message.reply_text, text, reply_markup=ForceReply(selective=True))
         return
     if not outcome:
-        await message.reply_text(
-            context.t(lang, "followups.outcome_empty"), reply_markup=ForceReply(selective=True)
-        )
+        text = context.t(lang, "followups.outcome_empty")
+        context.after_commit(message.reply_text, text, reply_markup=ForceReply(selective=True))
         return
     follow_up_id = int(pending.payload["follow_up_id"])
     await conversations.clear(session, pending.chat_id, pending.user_id)
     if not await followups.complete(session, follow_up_id, outcome, context.now()):
-        await message.reply_text(context.t(lang, "followups.already_closed"))
+        context.after_commit(message.reply_text, context.t(lang, "followups.already_closed"))
         return
     await audit.record(
         session,
@@ -208,7 +208,9 @@ async def on_outcome(
         target=f"follow_up:{follow_up_id}",
         detail={"outcome": outcome[:200]},
     )
-    await message.reply_text(context.t(lang, "followups.closed", id=follow_up_id, outcome=outcome))
+    context.after_commit(
+        message.reply_text, context.t(lang, "followups.closed", id=follow_up_id, outcome=outcome)
+    )
 
 
 STEPS = {OUTCOME_STEP: on_outcome}

@@ -41,6 +41,7 @@ async def on_page(update: Update, context: AppContext) -> None:
         await query.answer(context.t(lang, "button.stale"), show_alert=True)
         return
     name, page = parsed
-    async with context.unit_of_work() as session:
+    await query.answer()  # whatever the list holds now: answered at once, before it is read
+    async with context.read_only() as session:
         listing = await source(update, context, session)
     await paging.show(query, context, name, listing, page)

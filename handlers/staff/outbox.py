@@ -13,7 +13,7 @@ from storage.people import outbox
 
 async def progress(update: Update, context: AppContext) -> None:
     lang = language_for(update, context)
-    async with context.unit_of_work() as session:
+    async with context.read_only() as session:
         p = await outbox.progress(session, context.now())
     eta = timedelta(seconds=round(p.eta_seconds(context.config.sender.rate_per_second)))
     await update.effective_message.reply_text(

@@ -48,7 +48,8 @@ async def purchase(update: Update, context: AppContext) -> None:
     async with context.unit_of_work() as session:
         customer = await customers.find(session, reference, by_phone=_by_phone(context))
         if customer is None:
-            await message.reply_text(context.t(lang, "loyalty.customer_unknown", reference=reference))
+            text = context.t(lang, "loyalty.customer_unknown", reference=reference)
+            context.after_commit(message.reply_text, text)
             return
         recorded = await purchases.record(
             session,
@@ -102,7 +103,8 @@ async def _adjust(update: Update, context: AppContext, kind: str) -> None:
         async with context.unit_of_work() as session:
             customer = await customers.find(session, reference, by_phone=_by_phone(context))
             if customer is None:
-                await message.reply_text(context.t(lang, "loyalty.customer_unknown", reference=reference))
+                text = context.t(lang, "loyalty.customer_unknown", reference=reference)
+                context.after_commit(message.reply_text, text)
                 return
             common = {
                 "points": amount,

@@ -18,7 +18,7 @@ LIST = "st"  # /staff in handlers.paging
 
 
 async def list_staff(update: Update, context: AppContext) -> None:
-    async with context.unit_of_work() as session:
+    async with context.read_only() as session:
         listed = await listing(update, context, session)
     await paging.reply(update.effective_message, context, LIST, listed)
 
@@ -51,12 +51,14 @@ async def _change(update: Update, context: AppContext, role: Role) -> None:
     async with context.unit_of_work() as session:
         member = await staff.find_member(session, reference)
         if member is None:
-            await message.reply_text(context.t(lang, "staff.refused_unknown", reference=reference))
+            context.after_commit(
+                message.reply_text, context.t(lang, "staff.refused_unknown", reference=reference)
+            )
             return
         try:
             member = await staff.set_role(session, current_role(context), member.telegram_id, role)
-        except RoleChangeRefused as refused:
-            await message.reply_text(context.t(lang, refused.code))
+        except RoleChangeRefused as refused:  # nothing changed: told once the (empty) work has committed
+            context.after_commit(message.reply_text, context.t(lang, refused.code))
             return
         await audit.record(
             session,

@@ -57,7 +57,7 @@ async def command(update: Update, context: AppContext) -> None:
         return
     end = context.now()
     start = end - period
-    async with context.unit_of_work() as session:
+    async with context.read_only() as session:
         data = await answers.stats_data(session, start, end)
     summary = stats.summarize(data.invited, data.responded, data.scores, start, end)
     label = period_text.strip() or "12w"

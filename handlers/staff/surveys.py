@@ -48,19 +48,19 @@ def _problems(context: AppContext, error: DefinitionError) -> str:
     return "\n".join(lines)
 
 
-async def _create(
-    context: AppContext, session: AsyncSession, message: Message, definition: Definition
-) -> None:
+async def _create(context: AppContext, message: Message, definition: Definition) -> None:
+    """Record a parsed definition in a unit of work of its own; say what happened once it has ended."""
     lang = _lang(context)
     user_id = message.from_user.id if message.from_user else 0
     try:
-        survey = await invitations.create(session, definition, created_by=user_id, now=context.now())
-    except SurveyRefused as refused:
+        async with context.unit_of_work() as session:
+            survey = await invitations.create(session, definition, created_by=user_id, now=context.now())
+            await audit.record(
+                session, actor_id=user_id, chat_id=message.chat_id, action="survey new", target=survey.name
+            )
+    except SurveyRefused as refused:  # rolled back: nothing recorded
         await message.reply_text(context.t(lang, refused.code, **refused.params))
         return
-    await audit.record(
-        session, actor_id=user_id, chat_id=message.chat_id, action="survey new", target=survey.name
-    )
     await message.reply_text(
         context.t(
             lang, "surveys.created", name=survey.name, kind=survey.kind, questions=len(survey.questions)
@@ -68,7 +68,8 @@ async def _create(
     )
 
 
-async def _new(context: AppContext, session: AsyncSession, message: Message, rest: str) -> None:
+async def _new(context: AppContext, message: Message, rest: str) -> None:
+    """Parsed before any transaction opens: a malformed definition is answered without one."""
     lang = _lang(context)
     first_line, _, body = rest.partition("\n")
     words = first_line.split()
@@ -81,7 +82,7 @@ async def _new(context: AppContext, session: AsyncSession, message: Message, res
     except DefinitionError as error:
         await message.reply_text(_problems(context, error))
         return
-    await _create(context, session, message, definition)
+    await _create(context, message, definition)
 
 
 async def listing(update: Update, context: AppContext, session: AsyncSession) -> Listing:
@@ -106,26 +107,27 @@ async def listing(update: Update, context: AppContext, session: AsyncSession) ->
     return Listing(lang, title, lines, context.t(lang, "surveys.list_empty"))
 
 
-async def _manage(context: AppContext, session: AsyncSession, message: Message, sub: str, name: str) -> None:
+async def _manage(context: AppContext, message: Message, sub: str, name: str) -> None:
     lang = _lang(context)
     if not name:
         await message.reply_text(context.t(lang, "surveys.usage"))
         return
     now = context.now()
+    user_id = message.from_user.id if message.from_user else 0
     try:
-        if sub == "activate":
-            survey = await invitations.activate(session, name, now)
-        elif sub == "close":
-            survey = await invitations.close(session, name, now)
-        else:
-            survey = await invitations.make_general(session, name)
-    except SurveyRefused as refused:
+        async with context.unit_of_work() as session:
+            if sub == "activate":
+                survey = await invitations.activate(session, name, now)
+            elif sub == "close":
+                survey = await invitations.close(session, name, now)
+            else:
+                survey = await invitations.make_general(session, name)
+            await audit.record(
+                session, actor_id=user_id, chat_id=message.chat_id, action=f"survey {sub}", target=survey.name
+            )
+    except SurveyRefused as refused:  # rolled back: nothing changed
         await message.reply_text(context.t(lang, refused.code, **refused.params))
         return
-    user_id = message.from_user.id if message.from_user else 0
-    await audit.record(
-        session, actor_id=user_id, chat_id=message.chat_id, action=f"survey {sub}", target=survey.name
-    )
     await message.reply_text(context.t(lang, MANAGE[sub], name=survey.name))
 
 
@@ -244,19 +246,19 @@ async def command(update: Update, context: AppContext) -> None:
     lang = _lang(context)
     sub, rest = subcommand(message)  # the parse the guard checked the subcommand's role on
     if sub == "list":
-        async with context.unit_of_work() as session:
+        async with context.read_only() as session:
             listed = await listing(update, context, session)
-        await paging.reply(message, context, LIST, listed)  # after the transaction: no network inside it
+        await paging.reply(message, context, LIST, listed)
         return
-    async with context.unit_of_work() as session:
-        if sub == "new":
-            await _new(context, session, message, rest)
-        elif sub in MANAGE:
-            await _manage(context, session, message, sub, rest)
-        elif sub == "send":
+    if sub == "new":
+        await _new(context, message, rest)
+    elif sub in MANAGE:
+        await _manage(context, message, sub, rest)
+    elif sub == "send":
+        async with context.unit_of_work() as session:
             await _send_preview(context, session, message, rest)
-        else:
-            await message.reply_text(context.t(lang, "surveys.usage"))
+    else:
+        await message.reply_text(context.t(lang, "surveys.usage"))
 
 
 async def upload(update: Update, context: AppContext) -> None:
@@ -265,15 +267,15 @@ async def upload(update: Update, context: AppContext) -> None:
     if message is None or message.document is None:
         return
     lang = _lang(context)
-    async with context.unit_of_work() as session:
-        if (message.document.file_size or 0) > MAX_FILE:
-            await message.reply_text(context.t(lang, "surveys.file_too_big", max=MAX_FILE // 1024))
-            return
-        file = await message.document.get_file()
-        data = bytes(await file.download_as_bytearray())
-        try:
-            definition = parse_json(data)
-        except DefinitionError as error:
-            await message.reply_text(_problems(context, error))
-            return
-        await _create(context, session, message, definition)
+    # Fetched and parsed before any transaction opens (getFile and the download are Telegram requests).
+    if (message.document.file_size or 0) > MAX_FILE:
+        await message.reply_text(context.t(lang, "surveys.file_too_big", max=MAX_FILE // 1024))
+        return
+    file = await message.document.get_file()
+    data = bytes(await file.download_as_bytearray())
+    try:
+        definition = parse_json(data)
+    except DefinitionError as error:
+        await message.reply_text(_problems(context, error))
+        return
+    await _create(context, message, definition)

@@ -23,7 +23,7 @@ async def _refusal_text(context: AppContext, lang: str, refused: RedemptionRefus
         if isinstance(params.get(key), datetime):
             params[key] = local_time(params[key], tz)
     if (used_by := params.get("used_by")) is not None:
-        async with context.unit_of_work() as session:
+        async with context.read_only() as session:
             names = await staff.names(session, [used_by])
         params["used_by"] = names.get(used_by, str(used_by))
     return context.t(lang, refused.code, **params)

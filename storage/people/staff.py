@@ -61,6 +61,23 @@ async def role_in_staff_group(
     return Role[member.role.upper()]
 
 
+async def recorded_role(
+    session: AsyncSession, telegram_id: int, name: str, username: str | None
+) -> Role | None:
+    """The role of a member recorded as they are now, read without writing; None when
+    role_in_staff_group has something to write (a first-time member, a new name or username)."""
+    row = (
+        await session.execute(
+            select(StaffMember.role, StaffMember.name, StaffMember.username).where(
+                StaffMember.telegram_id == telegram_id
+            )
+        )
+    ).first()
+    if row is None or (row.name, row.username) != (name[:160], username):
+        return None
+    return Role[row.role.upper()]
+
+
 async def revoke(session: AsyncSession, telegram_id: int) -> str | None:
     """Someone left the staff group: their role goes (owners stay: they come from configuration, and
     cannot act while they are not members anyway). Returns the role they had, None when nothing changed."""

@@ -14,6 +14,9 @@ from tests.e2e.harness import ADMIN_ID, AGENT_ID, Harness
 from tests.e2e.invariants import changed, ledger_problems, staff_state
 from tests.e2e.loyalty_steps import join, staff
 
+# Decide and commit, then talk: a Telegram request inside a transaction fails the update here.
+pytestmark = pytest.mark.strict_transactions
+
 
 def spellings(command: str, bot: str) -> list[str]:
     """What Telegram turns into the bot_command entity "/<command>" (or "/<command>@bot")."""

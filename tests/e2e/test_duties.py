@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tests.e2e.harness import Harness
 from tests.e2e.loyalty_steps import balance, join, staff
+
+# Decide and commit, then talk: a Telegram request inside a transaction fails the update here.
+pytestmark = pytest.mark.strict_transactions
 
 
 async def test_winback_card_once_per_lapse_and_done_with_outcome(harness: Harness) -> None:

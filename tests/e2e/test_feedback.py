@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from storage.care.models import FeedbackItem, FollowUp
@@ -14,6 +15,9 @@ from storage.people import customers
 from storage.people.customers import TelegramProfile
 from tests.e2e.harness import AGENT_ID, Harness
 from tests.emulator import UserDriver
+
+# Decide and commit, then talk: a Telegram request inside a transaction fails the update here.
+pytestmark = pytest.mark.strict_transactions
 
 
 async def _joined(harness: Harness, user_id: int, name: str, username: str | None = None) -> UserDriver:

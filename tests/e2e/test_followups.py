@@ -3,9 +3,14 @@ the outcome on the customer's card. (Written against the harness interface befor
 
 from __future__ import annotations
 
+import pytest
+
 from jobs import followups
 from tests.e2e.harness import Harness
 from tests.emulator.driver import GroupChat, UserDriver
+
+# Decide and commit, then talk: a Telegram request inside a transaction fails the update here.
+pytestmark = pytest.mark.strict_transactions
 
 
 async def test_schedule_remind_done_with_outcome(harness: Harness) -> None:

@@ -14,6 +14,9 @@ from tests.e2e.harness import Harness
 from tests.e2e.loyalty_steps import balance, customer_row, join, latest, staff
 from tests.emulator import UserDriver
 
+# Decide and commit, then talk: a Telegram request inside a transaction fails the update here.
+pytestmark = pytest.mark.strict_transactions
+
 HUGE = "9" * 25
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from storage.core.models import AuditEntry
@@ -16,6 +17,9 @@ from tests.e2e.loyalty_steps import (
     staff,
     vouchers,
 )
+
+# Decide and commit, then talk: a Telegram request inside a transaction fails the update here.
+pytestmark = pytest.mark.strict_transactions
 
 
 async def _member(harness: Harness, user_id: int, username: str, amount: str | None = None, lang: str = "en"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from jobs import followups as followup_job
@@ -18,6 +19,9 @@ from storage.people.models import Customer
 from tests.e2e.harness import STAFF_CHAT_ID, Harness
 from tests.emulator import UserDriver
 from tests.emulator.driver import SentMessage
+
+# Decide and commit, then talk: a Telegram request inside a transaction fails the update here.
+pytestmark = pytest.mark.strict_transactions
 
 LIMIT = 4096
 STAFF_FOOTER = "\n\nYou can answer here."

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from storage.core.models import AuditEntry
 from tests.e2e.harness import ADMIN_ID, Harness
+
+# Decide and commit, then talk: a Telegram request inside a transaction fails the update here.
+pytestmark = pytest.mark.strict_transactions
 
 
 async def _joined_customer(harness: Harness) -> None:

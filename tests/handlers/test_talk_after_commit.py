@@ -25,16 +25,9 @@ HANDLERS = ROOT / "handlers"
 TELEGRAM_NAMES = {"answer", "delete", "delete_message", "get_chat_member", "set_my_commands"}
 TELEGRAM_PREFIXES = ("reply_", "answer_", "edit_", "send_", "copy_", "forward_")
 TRANSACTIONS = {"unit_of_work", "read_only", "begin"}
-# Not converted yet: the staff group's side is converted on its own branch.
-NOT_YET = {
-    "handlers/desk/actions.py",
-    "handlers/desk/cards.py",
-    "handlers/desk/relay.py",
-    "handlers/staff/followups.py",
-    "handlers/staff/purchases.py",
-    "handlers/staff/roles.py",
-    "handlers/staff/surveys.py",
-}
+# Not converted yet: /survey send's preview and its Confirm/Cancel (the rest of the module is), rebuilt
+# as a background job on branch bulk. Strict: once it passes, this entry must go.
+NOT_YET = {"handlers/staff/surveys.py"}
 
 
 def module_name(path: Path) -> str:
@@ -188,7 +181,7 @@ def _params() -> list[object]:
         rel = module.path.relative_to(ROOT).as_posix()
         marks = []
         if rel in NOT_YET:
-            marks.append(pytest.mark.xfail(strict=False, reason="staff/desk converted on branch talk-staff"))
+            marks.append(pytest.mark.xfail(strict=True, reason="/survey send: rebuilt on branch bulk"))
         params.append(pytest.param(name, id=rel, marks=marks))
     return params
 

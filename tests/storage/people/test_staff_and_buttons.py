@@ -32,6 +32,23 @@ async def test_roles(sessions: async_sessionmaker[AsyncSession]) -> None:
         assert (await staff.find_member(session, "@ADAM")).telegram_id == 2
 
 
+async def test_recorded_role_reads_and_says_when_there_is_something_to_record(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions.begin() as session:
+        await staff.bootstrap_owners(session, [1])
+        assert await staff.recorded_role(session, 2, "Adam", "adam") is None  # first time: to be recorded
+        await staff.role_in_staff_group(session, 1, "Olga", "olga")
+        await staff.role_in_staff_group(session, 2, "Adam", "adam")
+    with statements(engine) as sent:
+        async with sessions.begin() as session:
+            assert await staff.recorded_role(session, 1, "Olga", "olga") == Role.OWNER
+            assert await staff.recorded_role(session, 2, "Adam", "adam") == Role.AGENT
+            assert await staff.recorded_role(session, 2, "Adam B", "adam") is None  # a new name
+            assert await staff.recorded_role(session, 2, "Adam", None) is None  # the username dropped
+    assert not [s for s in sent if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+
+
 async def test_buttons_check_owner_and_expiry(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
