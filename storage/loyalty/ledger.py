@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.core.config import LoyaltyConfig
@@ -28,6 +28,9 @@ CREDIT_KINDS = frozenset({"earn", "award", "refund", "birthday", "referral", "su
 DEBIT_KINDS = frozenset({"redeem", "deduct", "expire"})
 # What counts towards a tier: points earned, not points given back (refund) or spent.
 TIER_KINDS = frozenset({"earn", "award", "birthday", "referral", "survey"})
+# A lot with points left, written as ix_ledger_unspent_expiry's condition is (a literal 0, not a bound
+# parameter: SQLite uses a partial index only for a query that states its condition).
+UNSPENT = LedgerEntry.remaining > literal_column("0")
 
 
 class InsufficientPoints(Exception):
@@ -217,15 +220,20 @@ async def lots_expiring(
 async def expire_due(session: AsyncSession, now: datetime, *, limit: int = 500) -> list[ExpiringLot]:
     """Expire every lot due by `now`: an `expire` entry for exactly its unspent remainder.
 
+    A batch is the customers of the `limit` earliest due lots (an index range, ix_ledger_unspent_expiry),
+    each with every lot of theirs that is due, in customer order (the order accounts are locked in).
+    Fewer than `limit` lots returned means nothing more is due.
+
     Safe to repeat or to run on two instances: each lot is re-read under its account's lock and
     its entry's reference (expire:<lot id>) is unique. Returns what expired."""
-    customers = await session.scalars(
+    due = (
         select(LedgerEntry.customer_id)
-        .where(LedgerEntry.remaining > 0, LedgerEntry.expires_at <= now)
-        .group_by(LedgerEntry.customer_id)
-        .order_by(LedgerEntry.customer_id)
+        .where(UNSPENT, LedgerEntry.expires_at <= now)
+        .order_by(LedgerEntry.expires_at)
         .limit(limit)
+        .subquery()
     )
+    customers = await session.scalars(select(due.c.customer_id).distinct().order_by(due.c.customer_id))
     expired: list[ExpiringLot] = []
     for customer_id in list(customers):
         await lock_account(session, customer_id, now)
