@@ -9,10 +9,13 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.schema import metadata
 
 
 @dataclass
@@ -71,10 +74,39 @@ def _pg_full_scan(node: dict[str, Any]) -> str | None:
     return None
 
 
-async def explain(engine: AsyncEngine, statements: list[Statement]) -> list[Statement]:
-    """Fill in each statement's plan and the tables it reads whole."""
+def _literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    return "'" + text.replace("'", "''") + "'"  # an untyped literal: EXECUTE casts it to the parameter's type
+
+
+async def _pg_plan(driver: Any, statement: Statement, generic: bool) -> dict[str, Any]:
+    """The plan PostgreSQL makes with the parameters' values (custom) or without them (generic: what a
+    prepared statement, as asyncpg's cache keeps them, may switch to after five executions)."""
+    if not generic:
+        document = await driver.fetchval(f"EXPLAIN (FORMAT JSON) {statement.sql}", *statement.parameters)
+    else:
+        await driver.execute(f"PREPARE engagebot_plan AS {statement.sql}")
+        try:
+            await driver.execute("SET plan_cache_mode = force_generic_plan")
+            arguments = ", ".join(_literal(value) for value in statement.parameters)
+            execute = f"EXECUTE engagebot_plan({arguments})" if arguments else "EXECUTE engagebot_plan"
+            document = await driver.fetchval(f"EXPLAIN (FORMAT JSON) {execute}")
+        finally:
+            await driver.execute("DEALLOCATE engagebot_plan; RESET plan_cache_mode")
+    plan: dict[str, Any] = (json.loads(document) if isinstance(document, str) else document)[0]["Plan"]
+    return plan
+
+
+async def explain(
+    engine: AsyncEngine, statements: list[Statement], *, generic: bool = False
+) -> list[Statement]:
+    """The statements with their plans and the tables they read whole. PostgreSQL: the custom plan, or
+    with `generic` the generic one; SQLite plans without the values anyway."""
+    explained = [Statement(s.sql, s.parameters) for s in statements]
     async with engine.connect() as conn:
-        for statement in statements:
+        for statement in explained:
             if engine.dialect.name == "sqlite":
                 result = await conn.exec_driver_sql(
                     f"EXPLAIN QUERY PLAN {statement.sql}", statement.parameters
@@ -83,20 +115,17 @@ async def explain(engine: AsyncEngine, statements: list[Statement]) -> list[Stat
                 for node_id, parent, _, detail in result.all():
                     depth[node_id] = depth.get(parent, -1) + 1
                     statement.plan.append("  " * depth[node_id] + detail)
-                    if (match := _SQLITE_SCAN.match(detail)) and match[1] != "CONSTANT":
-                        statement.full_scans.append(match[1])
+                    if (match := _SQLITE_SCAN.match(detail)) and match[1] in metadata.tables:
+                        statement.full_scans.append(match[1])  # a table (not a subquery's result)
+                await conn.rollback()
             else:
-                result = await conn.exec_driver_sql(
-                    f"EXPLAIN (FORMAT JSON) {statement.sql}", statement.parameters
-                )
-                document = result.scalar_one()
-                tree = (json.loads(document) if isinstance(document, str) else document)[0]["Plan"]
+                raw = await conn.get_raw_connection()
+                tree = await _pg_plan(raw.driver_connection, statement, generic)
                 for level, node in _pg_nodes(tree):
                     statement.plan.append("  " * level + _pg_line(node))
                     if (table := _pg_full_scan(node)) is not None:
                         statement.full_scans.append(table)
-            await conn.rollback()
-    return statements
+    return explained
 
 
 def describe(statements: list[Statement]) -> str:
