@@ -12,6 +12,7 @@ customer, or a debit and an expiry, never interleave.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -84,6 +85,16 @@ async def balance(session: AsyncSession, customer_id: int) -> int:
         await session.scalar(select(LoyaltyAccount.balance).where(LoyaltyAccount.customer_id == customer_id))
         or 0
     )
+
+
+async def balances(session: AsyncSession, customer_ids: Collection[int]) -> dict[int, int]:
+    """Several customers' balances in one query (a customer without an account is absent: 0)."""
+    rows = await session.execute(
+        select(LoyaltyAccount.customer_id, LoyaltyAccount.balance).where(
+            LoyaltyAccount.customer_id.in_(list(customer_ids))
+        )
+    )
+    return {customer_id: balance for customer_id, balance in rows.all()}
 
 
 async def has_reference(session: AsyncSession, reference: str) -> bool:
@@ -201,18 +212,26 @@ async def _consume_lots(session: AsyncSession, customer_id: int, points: int) ->
 
 
 async def lots_expiring(
-    session: AsyncSession, start: datetime, end: datetime, *, customer_id: int | None = None
+    session: AsyncSession,
+    start: datetime,
+    end: datetime,
+    *,
+    customer_id: int | None = None,
+    customer_ids: Collection[int] | None = None,
 ) -> list[ExpiringLot]:
-    """Lots with an unspent remainder that expire in [start, end), by customer then date.
+    """Lots with an unspent remainder that expire in [start, end), by customer then date: of one
+    customer, of several, or of everyone.
 
     The amounts are today's remainders: spending before the date lowers them."""
     stmt = (
         select(LedgerEntry.customer_id, LedgerEntry.id, LedgerEntry.remaining, LedgerEntry.expires_at)
-        .where(LedgerEntry.remaining > 0, LedgerEntry.expires_at >= start, LedgerEntry.expires_at < end)
+        .where(UNSPENT, LedgerEntry.expires_at >= start, LedgerEntry.expires_at < end)
         .order_by(LedgerEntry.customer_id, LedgerEntry.expires_at, LedgerEntry.id)
     )
     if customer_id is not None:
         stmt = stmt.where(LedgerEntry.customer_id == customer_id)
+    if customer_ids is not None:
+        stmt = stmt.where(LedgerEntry.customer_id.in_(list(customer_ids)))
     rows = await session.execute(stmt)
     return [ExpiringLot(c, i, r, e) for c, i, r, e in rows.all() if e is not None]
 
