@@ -48,14 +48,15 @@ class Lapse:
 
 
 async def _lapses(session: AsyncSession, purchase_ids: list[int]) -> dict[int, Lapse]:
-    """The due lapses by purchase id, in one query: purchase, customer, account and the task's
-    source_ref looked up by its unique index."""
+    """The due lapses by purchase id, in one query: purchase, customer, account, and the task (task_ref,
+    written in SQL) looked up per row in its unique index — a subquery, not a join, which PostgreSQL
+    may hash over every follow-up."""
     ref = literal("winback:") + cast(Customer.id, String) + ":" + cast(Purchase.id, String)
+    task = select(FollowUp.id).where(FollowUp.source_ref == ref).scalar_subquery()
     rows = await session.execute(
-        select(Customer, Purchase.id, Purchase.created_at, LoyaltyAccount.balance, FollowUp.id)
+        select(Customer, Purchase.id, Purchase.created_at, LoyaltyAccount.balance, task)
         .join(Purchase, Purchase.customer_id == Customer.id)
         .join(LoyaltyAccount, LoyaltyAccount.customer_id == Customer.id)
-        .outerjoin(FollowUp, FollowUp.source_ref == ref)
         .where(Purchase.id.in_(purchase_ids))
     )
     return {
