@@ -9,8 +9,9 @@
 (b) `b` messages with the emulator's limit raised to 2,000/s and the sender's rate raised to match:
     the sender's own ceiling (messages/s over HTTP, claims and records in SQLite included) and the
     process's peak RSS.
-(c) one pass of each tick (birthdays, followups, an empty sender round) over `customers` customers with
-    nothing due, on SQLite and (with --postgres or ENGAGEBOT_TEST_POSTGRES_URL) PostgreSQL.
+(c) one pass of each tick (birthdays, followups, expiry, winback, purchase surveys, an empty sender
+    round) over `customers` customers with nothing due, on SQLite and (with --postgres or
+    ENGAGEBOT_TEST_POSTGRES_URL) PostgreSQL: benchmarks/ticks.py.
 
 The emulator runs in a child process (its own core, its own memory: 100,000 stored messages are not
 counted in the sender's RSS); the sender talks to it with a real python-telegram-bot Bot, one private
@@ -35,32 +36,19 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from benchmarks import ticks
 from bot.i18n import Catalog
-from jobs import birthdays, followups
 from jobs.sender import Sender
 from storage import migrate
 from storage.core import db
-from storage.core.clock import FakeClock, SystemClock
-from storage.core.config import Config, SenderConfig
+from storage.core.clock import SystemClock
+from storage.core.config import SenderConfig
 from storage.people.models import OutboxMessage
-from tests.jobs.fakes import FakeMessage
-
-CONFIG = Config(staff_chat_id=-100, staff_timezone="UTC")
-
 
 FIRST_CHAT = 1_000_000
-
-
-class LocalBot:
-    """For (c), without a network: the warm-up round sends the staff digest the birthdays tick may
-    have queued; the measured rounds find nothing due."""
-
-    async def send_message(self, *args: Any, **kwargs: Any) -> FakeMessage:
-        return FakeMessage(1)
 
 
 def _emulator_process(conn: Connection, chats: int, limit: int) -> None:
@@ -143,90 +131,6 @@ async def bench_send(n: int, rate: float, telegram_limit: int, batch: int) -> di
     }
 
 
-async def _fill_customers(url: str, n: int) -> None:
-    """Bulk insert: COPY on PostgreSQL, executemany in 50k chunks on SQLite; birthdays spread over
-    the year, none due now (next_birthday_at in the future), a few open tasks not yet due."""
-    now = datetime.now(UTC)
-
-    def row(i: int) -> tuple[Any, ...]:
-        month, day = i % 12 + 1, i % 28 + 1
-        return (
-            1_000_000_000 + i,
-            f"C{i}",
-            "en",
-            "UTC",
-            month,
-            day,
-            now,
-            now,
-            now + timedelta(days=1 + i % 360),
-        )
-
-    columns = [
-        "telegram_id", "first_name", "language", "timezone", "birth_month", "birth_day",
-        "consent_at", "created_at", "next_birthday_at",
-    ]  # fmt: skip
-    engine = db.create_engine(url)
-    try:
-        if db.is_sqlite(url):
-            async with engine.begin() as conn:
-                placeholders = ", ".join("?" for _ in columns)
-                sql = f"INSERT INTO customers ({', '.join(columns)}, updated_at) VALUES ({placeholders}, ?)"
-                raw = await conn.get_raw_connection()
-                driver = raw.driver_connection
-                for start in range(0, n, 50_000):
-                    chunk = [(*row(i)[:8], row(i)[8].replace(tzinfo=None), now.replace(tzinfo=None))
-                             for i in range(start, min(n, start + 50_000))]  # fmt: skip
-                    chunk = [
-                        (*r[:6], r[6].replace(tzinfo=None), r[7].replace(tzinfo=None), *r[8:]) for r in chunk
-                    ]
-                    await driver.executemany(sql, chunk)
-        else:
-            async with engine.connect() as conn:
-                raw = await conn.get_raw_connection()
-                records = ((*row(i), now) for i in range(n))
-                await raw.driver_connection.copy_records_to_table(
-                    "customers", records=records, columns=[*columns, "updated_at"]
-                )
-                await conn.commit()
-            async with engine.connect() as conn:
-                await conn.execute(text("ANALYZE customers"))
-                await conn.commit()
-    finally:
-        await engine.dispose()
-
-
-async def bench_ticks(url: str, n: int) -> dict[str, float]:
-    engine = db.create_engine(url)
-    await migrate.upgrade(engine)
-    await engine.dispose()
-    started = time.perf_counter()
-    await _fill_customers(url, n)
-    fill = time.perf_counter() - started
-    engine = db.create_engine(url)
-    sessions = db.create_session_factory(engine)
-    clock = FakeClock(datetime.now(UTC))
-    sender = Sender(LocalBot(), sessions, clock, Catalog.load())  # type: ignore[arg-type]
-    timings: dict[str, float] = {"fill_s": fill}
-    for name, tick in (
-        ("birthdays", lambda: birthdays.tick(sessions, clock, CONFIG)),
-        ("followups", lambda: followups.tick(sessions, clock, CONFIG)),
-        ("sender", sender.drain_once),
-    ):
-        await tick()  # warm
-        samples = []
-        for _ in range(5):
-            t0 = time.perf_counter()
-            assert not await tick()
-            samples.append(time.perf_counter() - t0)
-        timings[name] = min(samples) * 1000
-    async with sessions.begin() as session:
-        count = await session.scalar(text("SELECT count(*) FROM customers"))
-    assert count == n, count
-    await engine.dispose()
-    return timings
-
-
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -265,27 +169,8 @@ async def main() -> None:
             ("(b) 429s received", f"{b['429s']:.0f}"),
             ("(b) peak RSS", f"{rss_b:.0f} MB (before (b): {rss_before:.0f} MB)"),
         ]
-    if "c" in args.skip:
-        args.postgres = ""
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            print(f"(c) {n_customers} customers on SQLite …", flush=True)
-            c = await bench_ticks(f"sqlite+aiosqlite:///{Path(tmp) / 'ticks.db'}", n_customers)
-            rows.append(("(c) SQLite fill", f"{c['fill_s']:.1f} s"))
-            for name in ("birthdays", "followups", "sender"):
-                rows.append((f"(c) SQLite {name} tick, nothing due", f"{c[name]:.2f} ms"))
-    if args.postgres:
-        from tests.databases import drop_database, new_database_url
-
-        print(f"(c) {n_customers} customers on PostgreSQL …", flush=True)
-        url = await new_database_url("postgres", Path("."))
-        try:
-            c = await bench_ticks(url, n_customers)
-        finally:
-            await drop_database(url)
-        rows.append(("(c) PostgreSQL fill", f"{c['fill_s']:.1f} s"))
-        for name in ("birthdays", "followups", "sender"):
-            rows.append((f"(c) PostgreSQL {name} tick, nothing due", f"{c[name]:.2f} ms"))
+    if "c" not in args.skip:  # benchmarks/ticks.py
+        rows += ticks.table(await ticks.run(n_customers, ticks.PASSES, args.postgres))
     width = max(len(k) for k, _ in rows)
     print()
     for key, value in rows:

@@ -60,11 +60,11 @@ async def create(
 async def remind_due(
     session: AsyncSession, now: datetime, config: Config, *, limit: int = 200
 ) -> tuple[int, int]:
-    """Queue the reminders that have come (index on remind_at); returns (follow-ups read, cards queued):
-    fewer read than `limit` means nothing more is due. Each card goes to the staff group (overdue the
-    second time), a note to the assignee, and on the first reminder the optional courtesy message to
-    the customer. PostgreSQL skips rows another instance is reminding. Without a staff group nothing
-    is read: the follow-ups wait in /followups."""
+    """Queue the reminders that have come (index ix_follow_ups_reminders); returns (follow-ups read,
+    cards queued): fewer read than `limit` means nothing more is due. Each card goes to the staff group
+    (overdue the second time), a note to the assignee, and on the first reminder the optional courtesy
+    message to the customer. PostgreSQL skips rows another instance is reminding. Without a staff
+    group nothing is read: the follow-ups wait in /followups."""
     if config.staff_chat_id is None:
         return 0, 0
     rows = (
@@ -168,7 +168,7 @@ async def assign(session: AsyncSession, follow_up: FollowUp, assignee_id: int) -
 
 
 async def open_by_due(session: AsyncSession, limit: int = LIST_LIMIT) -> list[tuple[FollowUp, Customer]]:
-    """Open tasks by due time (index ix_tasks_due)."""
+    """Open tasks by due time (index ix_follow_ups_due)."""
     rows = await session.execute(
         select(FollowUp, Customer)
         .join(Customer, Customer.id == FollowUp.customer_id)

@@ -12,10 +12,11 @@ customer, or a debit and an expiry, never interleave.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.core.config import LoyaltyConfig
@@ -28,6 +29,9 @@ CREDIT_KINDS = frozenset({"earn", "award", "refund", "birthday", "referral", "su
 DEBIT_KINDS = frozenset({"redeem", "deduct", "expire"})
 # What counts towards a tier: points earned, not points given back (refund) or spent.
 TIER_KINDS = frozenset({"earn", "award", "birthday", "referral", "survey"})
+# A lot with points left, written as ix_ledger_unspent_expiry's condition is (a literal 0, not a bound
+# parameter: SQLite uses a partial index only for a query that states its condition).
+UNSPENT = LedgerEntry.remaining > literal_column("0")
 
 
 class InsufficientPoints(Exception):
@@ -81,6 +85,16 @@ async def balance(session: AsyncSession, customer_id: int) -> int:
         await session.scalar(select(LoyaltyAccount.balance).where(LoyaltyAccount.customer_id == customer_id))
         or 0
     )
+
+
+async def balances(session: AsyncSession, customer_ids: Collection[int]) -> dict[int, int]:
+    """Several customers' balances in one query (a customer without an account is absent: 0)."""
+    rows = await session.execute(
+        select(LoyaltyAccount.customer_id, LoyaltyAccount.balance).where(
+            LoyaltyAccount.customer_id.in_(list(customer_ids))
+        )
+    )
+    return {customer_id: balance for customer_id, balance in rows.all()}
 
 
 async def has_reference(session: AsyncSession, reference: str) -> bool:
@@ -198,18 +212,26 @@ async def _consume_lots(session: AsyncSession, customer_id: int, points: int) ->
 
 
 async def lots_expiring(
-    session: AsyncSession, start: datetime, end: datetime, *, customer_id: int | None = None
+    session: AsyncSession,
+    start: datetime,
+    end: datetime,
+    *,
+    customer_id: int | None = None,
+    customer_ids: Collection[int] | None = None,
 ) -> list[ExpiringLot]:
-    """Lots with an unspent remainder that expire in [start, end), by customer then date.
+    """Lots with an unspent remainder that expire in [start, end), by customer then date: of one
+    customer, of several, or of everyone.
 
     The amounts are today's remainders: spending before the date lowers them."""
     stmt = (
         select(LedgerEntry.customer_id, LedgerEntry.id, LedgerEntry.remaining, LedgerEntry.expires_at)
-        .where(LedgerEntry.remaining > 0, LedgerEntry.expires_at >= start, LedgerEntry.expires_at < end)
+        .where(UNSPENT, LedgerEntry.expires_at >= start, LedgerEntry.expires_at < end)
         .order_by(LedgerEntry.customer_id, LedgerEntry.expires_at, LedgerEntry.id)
     )
     if customer_id is not None:
         stmt = stmt.where(LedgerEntry.customer_id == customer_id)
+    if customer_ids is not None:
+        stmt = stmt.where(LedgerEntry.customer_id.in_(list(customer_ids)))
     rows = await session.execute(stmt)
     return [ExpiringLot(c, i, r, e) for c, i, r, e in rows.all() if e is not None]
 
@@ -217,15 +239,20 @@ async def lots_expiring(
 async def expire_due(session: AsyncSession, now: datetime, *, limit: int = 500) -> list[ExpiringLot]:
     """Expire every lot due by `now`: an `expire` entry for exactly its unspent remainder.
 
+    A batch is the customers of the `limit` earliest due lots (an index range, ix_ledger_unspent_expiry),
+    each with every lot of theirs that is due, in customer order (the order accounts are locked in).
+    Fewer than `limit` lots returned means nothing more is due.
+
     Safe to repeat or to run on two instances: each lot is re-read under its account's lock and
     its entry's reference (expire:<lot id>) is unique. Returns what expired."""
-    customers = await session.scalars(
+    due = (
         select(LedgerEntry.customer_id)
-        .where(LedgerEntry.remaining > 0, LedgerEntry.expires_at <= now)
-        .group_by(LedgerEntry.customer_id)
-        .order_by(LedgerEntry.customer_id)
+        .where(UNSPENT, LedgerEntry.expires_at <= now)
+        .order_by(LedgerEntry.expires_at)
         .limit(limit)
+        .subquery()
     )
+    customers = await session.scalars(select(due.c.customer_id).distinct().order_by(due.c.customer_id))
     expired: list[ExpiringLot] = []
     for customer_id in list(customers):
         await lock_account(session, customer_id, now)

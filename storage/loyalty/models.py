@@ -15,7 +15,17 @@ class LoyaltyAccount(TimestampMixin, Base):
     """The points balance of one customer: a cache of the ledger, updated in the same transaction."""
 
     __tablename__ = "loyalty_accounts"
-    __table_args__ = (CheckConstraint("balance >= 0", name="balance_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("balance >= 0", name="balance_not_negative"),
+        # The win-back tick's range, in its order (storage.core.claims.claim_due); only scheduled rows.
+        Index(
+            "ix_loyalty_accounts_winback_due",
+            "winback_due_at",
+            "customer_id",
+            sqlite_where=text("winback_due_at IS NOT NULL"),
+            postgresql_where=text("winback_due_at IS NOT NULL"),
+        ),
+    )
 
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
@@ -26,7 +36,7 @@ class LoyaltyAccount(TimestampMixin, Base):
     # Win-back schedule (storage.winback): when the customer counts as lapsed if they buy nothing
     # more, and the last purchase that time refers to. Cleared once the lapse is handled; indexed,
     # so the tick reads only due rows.
-    winback_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    winback_due_at: Mapped[datetime | None]
     winback_purchase_id: Mapped[int | None]
 
 
@@ -37,12 +47,22 @@ class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         Index("ix_ledger_lots", "customer_id", "expires_at"),
-        # Unspent lots by expiry: what storage.ledger.expire_due reads, without the spent history.
+        # Unspent lots by expiry: what storage.ledger.expire_due reads, without the spent history
+        # (the query must say `remaining > 0` literally: SQLite matches a partial index's condition
+        # only to the same text, not to a bound parameter).
         Index(
             "ix_ledger_unspent_expiry",
             "expires_at",
             sqlite_where=text("remaining > 0"),
             postgresql_where=text("remaining > 0"),
+        ),
+        # The expiry warnings' range, in the tick's order; only lots still to be warned about.
+        Index(
+            "ix_ledger_entries_warn",
+            "warn_at",
+            "id",
+            sqlite_where=text("warn_at IS NOT NULL"),
+            postgresql_where=text("warn_at IS NOT NULL"),
         ),
     )
 
@@ -58,14 +78,24 @@ class LedgerEntry(Base):
     expires_at: Mapped[datetime | None]
     remaining: Mapped[int] = mapped_column(default=0)
     # The lot's expiry, until the customer was warned about it (storage.expiry); then None.
-    warn_at: Mapped[datetime | None] = mapped_column(index=True)
+    warn_at: Mapped[datetime | None]
 
 
 class Purchase(Base):
     """A purchase staff recorded; `reference` makes recording it idempotent."""
 
     __tablename__ = "purchases"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        # The purchase-survey tick's range, in its order; only purchases whose invitation is pending.
+        Index(
+            "ix_purchases_survey_due",
+            "survey_due_at",
+            "id",
+            sqlite_where=text("survey_due_at IS NOT NULL"),
+            postgresql_where=text("survey_due_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
@@ -76,7 +106,7 @@ class Purchase(Base):
     staff_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # When this purchase's survey invitation is due (None: none pending); indexed for the tick.
-    survey_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    survey_due_at: Mapped[datetime | None]
 
 
 class Reward(TimestampMixin, Base):

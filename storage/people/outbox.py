@@ -96,9 +96,13 @@ async def claim_due(
     who blocked the bot are not sent: they become "skipped" when they come due (a greeting queued
     while someone blocked us is stale by the time they write again), and count as such in /outbox.
     """
+    # The recipient's state as a subquery per row claimed, not a join: PostgreSQL's generic plan (asyncpg
+    # keeps the statement prepared) guesses a third of the outbox is due and would hash-join every customer.
+    unreachable = (
+        select(Customer.unreachable_at).where(Customer.id == OutboxMessage.customer_id).scalar_subquery()
+    )
     due = skip_locked(
-        select(OutboxMessage.id, Customer.unreachable_at)
-        .outerjoin(Customer, Customer.id == OutboxMessage.customer_id)
+        select(OutboxMessage.id, unreachable)
         .where(
             (
                 (OutboxMessage.status == "queued")

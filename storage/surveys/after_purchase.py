@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.core.claims import claim_due
@@ -36,8 +37,14 @@ async def invite_due(
     if survey is None:
         outcomes["no_survey"] += len(rows)
         return len(rows), outcomes
+    customers = {
+        customer.id: customer
+        for customer in await session.scalars(
+            select(Customer).where(Customer.id.in_({customer_id for _, customer_id in rows}))
+        )
+    }
     for purchase_id, customer_id in rows:
-        customer = await session.get(Customer, customer_id)
+        customer = customers.get(customer_id)
         if customer is None:
             continue
         outcome = await invitations.invite(

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.i18n import Catalog
 from jobs import winback as winback_job
@@ -16,7 +16,9 @@ from storage.core.clock import FakeClock
 from storage.core.config import Config, LoyaltyConfig, WinbackConfig
 from storage.loyalty import lapses, purchases
 from storage.loyalty.models import LoyaltyAccount
+from storage.loyalty.tiers import add_months
 from storage.people.models import Customer, OutboxMessage
+from tests.statements import statements
 from tests.storage.loyalty_helpers import assert_outbox_renders, new_customer
 
 RULES = WinbackConfig(factor=Decimal("2"), days=60, min_spend=Decimal("500"))
@@ -112,3 +114,90 @@ async def test_the_customer_message_is_a_setting(
         rows = list(await session.scalars(select(OutboxMessage)))
         assert [r.template for r in rows if r.chat_id == 1][-1] == "winback.message"
         await assert_outbox_renders(session, catalog)
+
+
+async def test_each_customer_counts_the_year_up_to_their_own_last_purchase(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    """Three lapses in one batch, each with its own twelve months: Kim's first purchase is inside hers,
+    Lee's is a month too old, Max's is exactly twelve months before his last (the window is open there)."""
+    t0 = clock.now()
+    async with sessions.begin() as session:
+        kim, lee, mia, max_ = [
+            (await new_customer(session, i + 1, t0, name)).id
+            for i, name in enumerate(("Kim", "Lee", "Mia", "Max"))
+        ]
+    await _buy(sessions, clock, kim, "k1", "400")
+    await _buy(sessions, clock, lee, "l1", "400")
+    clock.set(add_months(t0, 1))
+    await _buy(sessions, clock, max_, "m1", "400")
+    await _buy(sessions, clock, mia, "i1", "499.99")  # Mia: one cent short
+    clock.set(add_months(t0, 11))
+    kim_last = await _buy(sessions, clock, kim, "k2", "150")
+    clock.set(add_months(t0, 13))
+    await _buy(sessions, clock, lee, "l2", "150")
+    await _buy(sessions, clock, max_, "m2", "150")
+    clock.advance(days=60)
+    assert await winback_job.tick(sessions, clock, CONFIG) == 1
+    assert await _tasks(sessions) == [(kim, "winback", f"winback:{kim}:{kim_last}")]
+    async with sessions.begin() as session:
+        card = await session.scalar(select(OutboxMessage).where(OutboxMessage.template == "winback.card"))
+        assert card.params["spent"] == "550.00"
+        assert (
+            await session.scalar(select(LoyaltyAccount).where(LoyaltyAccount.winback_due_at.is_not(None)))
+            is None
+        )
+
+
+async def test_a_lapse_whose_task_exists_is_not_handled_again(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    async with sessions.begin() as session:
+        kim = (await new_customer(session, 1, clock.now(), "Kim")).id
+    await _buy(sessions, clock, kim, "k1", "600")
+    clock.advance(days=60)
+    assert await winback_job.tick(sessions, clock, CONFIG) == 1
+    async with sessions.begin() as session:  # the same lapse comes due again (say, restored from a backup)
+        await session.execute(update(LoyaltyAccount).values(winback_due_at=clock.now()))
+    assert await winback_job.tick(sessions, clock, CONFIG) == 0
+    async with sessions.begin() as session:
+        assert await session.scalar(select(func.count()).select_from(FollowUp)) == 1
+        cards = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.chat_id == STAFF)
+        assert await session.scalar(cards) == 1
+
+
+async def test_a_batch_reads_in_a_fixed_number_of_queries(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    """However many lapses are due, a batch reads them in the same statements (writes come per task)."""
+    reads = []
+    for batch, start in ((2, 10), (6, 20)):
+        async with sessions.begin() as session:
+            ids = [(await new_customer(session, start + i, clock.now(), f"C{i}")).id for i in range(batch)]
+        for i, customer_id in enumerate(ids):
+            await _buy(sessions, clock, customer_id, f"{start}-{i}", "100")  # not valuable: no task
+        clock.advance(days=60)
+        with statements(engine) as sent:
+            assert await winback_job.tick(sessions, clock, CONFIG) == 0
+        reads.append(len(sent))
+    assert reads[0] == reads[1], reads
+
+
+async def test_the_message_skips_a_customer_who_blocked_the_bot(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    async with sessions.begin() as session:
+        kim = (await new_customer(session, 1, clock.now(), "Kim")).id
+        lee = (await new_customer(session, 2, clock.now(), "Lee")).id
+    await _buy(sessions, clock, kim, "k1", "500")
+    await _buy(sessions, clock, lee, "l1", "700")
+    async with sessions.begin() as session:
+        await session.execute(update(Customer).where(Customer.id == lee).values(unreachable_at=clock.now()))
+    clock.advance(days=60)
+    config = Config(winback=WinbackConfig(min_spend=Decimal("500"), message=True))
+    assert await winback_job.tick(sessions, clock, config) == 2  # both tasks
+    async with sessions.begin() as session:
+        messages = list(
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.template == "winback.message"))
+        )
+        assert [(m.customer_id, m.params["balance"]) for m in messages] == [(kim, 500)]

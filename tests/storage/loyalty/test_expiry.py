@@ -3,18 +3,20 @@ remainder expires; both through the tick, repeated."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.i18n import Catalog
 from jobs import expiry
 from storage.core.clock import FakeClock
 from storage.core.config import Config, LoyaltyConfig
+from storage.loyalty import expiry as expiry_rules
 from storage.loyalty import ledger
 from storage.loyalty.models import LedgerEntry
 from storage.people.models import OutboxMessage
+from tests.statements import statements
 from tests.storage.loyalty_helpers import assert_consistent, assert_outbox_renders, give, new_customer
 
 CONFIG = Config(loyalty=LoyaltyConfig(expiry_months=12, expiry_warning_days=14))
@@ -107,3 +109,50 @@ async def test_warning_date_is_the_customers_local_date_and_zero_days_is_off(
     assert await expiry.tick(sessions, clock, off) == (0, 0)
     assert await expiry.tick(sessions, clock, CONFIG) == (1, 0)
     assert [r.params["date"] for r in await _warnings(sessions)] == ["2027-03-11"]
+
+
+async def test_a_batch_warns_every_customer_for_each_local_day_and_skips_the_unreachable(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    clock.set(utc(2026, 3, 10, 20, 0))
+    async with sessions.begin() as session:
+        kim, lee, max_ = [await new_customer(session, i + 1, clock.now(), n) for i, n in enumerate("KLM")]
+        lee.timezone = "Asia/Shanghai"  # 2027-03-10 20:00 UTC is the 11th there
+        max_.unreachable_at = clock.now()
+        for customer in (kim, lee, max_):
+            await give(session, customer.id, 10, clock.now(), f"{customer.id}-a")
+    clock.advance(days=2)
+    async with sessions.begin() as session:
+        for customer in (kim, lee):
+            await give(session, customer.id, 5, clock.now(), f"{customer.id}-b")  # two days later
+            await give(session, customer.id, 1, clock.now(), f"{customer.id}-c")  # the same day
+    clock.set(utc(2027, 3, 1, 9, 0))
+    assert await expiry.tick(sessions, clock, CONFIG) == (4, 0)
+    warnings = sorted(
+        (r.customer_id, r.params["date"], r.params["points"]) for r in await _warnings(sessions)
+    )
+    assert warnings == [
+        (kim.id, "2027-03-10", 10),
+        (kim.id, "2027-03-12", 6),
+        (lee.id, "2027-03-11", 10),
+        (lee.id, "2027-03-13", 6),
+    ]
+    assert {r.params["balance"] for r in await _warnings(sessions)} == {16}
+
+
+async def test_a_batch_of_warnings_reads_in_a_fixed_number_of_queries(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    reads = []
+    for count, first in ((2, 10), (5, 20)):
+        clock.set(utc(2026, 3, 10, 9, 0) + timedelta(days=first))
+        async with sessions.begin() as session:
+            for i in range(count):
+                customer = await new_customer(session, first + i, clock.now(), f"C{i}")
+                await give(session, customer.id, 10, clock.now(), f"{first}-{i}")
+        clock.advance(days=365 - 14)
+        async with sessions.begin() as session:
+            with statements(engine) as sent:
+                assert await expiry_rules.warn_due(session, clock.now(), CONFIG.loyalty) == (count, count)
+        reads.append(len([s for s in sent if s.lstrip().upper().startswith("SELECT")]))
+    assert reads[0] == reads[1], reads

@@ -102,6 +102,34 @@ async def test_a_spend_after_a_partial_expiry_takes_the_next_lot(
         await assert_consistent(session)
 
 
+async def test_expiry_in_batches_takes_every_due_lot_once(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    """A batch is the customers of the earliest due lots, each with all their due lots; batch after
+    batch until one returns fewer than the limit, every due lot expires once, none that is not due."""
+    t0 = clock.now()
+    month = LoyaltyConfig(expiry_months=1)
+    async with sessions.begin() as session:
+        ids = [(await new_customer(session, 10 + i, t0, f"C{i}")).id for i in range(4)]
+        for day, (customer, points) in enumerate([(0, 5), (1, 7), (0, 11), (2, 13), (3, 17), (1, 19)]):
+            await give(session, ids[customer], points, t0 + timedelta(days=day), f"lot{day}", config=month)
+    # Due: the lots given on days 0-4 (expiring a month later); the last (day 5) is not.
+    now = add_months(t0 + timedelta(days=4), 1)
+    batches = []
+    while True:
+        async with sessions.begin() as session:
+            expired = await ledger.expire_due(session, now, limit=2)
+        batches.append(sorted(x.points for x in expired))
+        if len(expired) < 2:
+            break
+    assert sorted(p for batch in batches for p in batch) == [5, 7, 11, 13, 17]
+    assert batches[0] == [5, 7, 11]  # customers 0 and 1 (days 0 and 1): customer 0's day-2 lot too
+    async with sessions.begin() as session:
+        assert await ledger.balance(session, ids[1]) == 19
+        assert await ledger.expire_due(session, now) == []
+        await assert_consistent(session)
+
+
 async def test_history_pages_newest_first(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
