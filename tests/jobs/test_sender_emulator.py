@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from bot.aiohttp_request import AiohttpRequest
 from jobs.sender import Sender, drain
 from storage.core.clock import SystemClock
 from storage.core.config import Config, SenderConfig
@@ -34,11 +35,16 @@ def render(language: str, key: str, **params: Any) -> str:
     return f"{key} #{params['n']}"
 
 
-@pytest.fixture
-async def bot(emu: BotApiEmulator) -> AsyncIterator[Bot]:
-    # A pool as wide as the sender's in-flight bound (the Application's bot has 256 connections).
-    request = HTTPXRequest(connection_pool_size=64)
-    async with Bot(emu.token, base_url=emu.base_url, request=request) as real_bot:
+@pytest.fixture(params=["httpx", "aiohttp"])
+async def bot(emu: BotApiEmulator, request: pytest.FixtureRequest) -> AsyncIterator[Bot]:
+    """A real Bot on PTB's default transport and on bot.aiohttp_request (what the benchmarks use): the
+    sender keeps Telegram's limits on both. A pool as wide as the sender's in-flight bound."""
+    transport = (
+        HTTPXRequest(connection_pool_size=64)
+        if request.param == "httpx"
+        else AiohttpRequest(connection_pool_size=64)
+    )
+    async with Bot(emu.token, base_url=emu.base_url, request=transport) as real_bot:
         yield real_bot
 
 
