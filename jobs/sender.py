@@ -14,9 +14,9 @@ a send that timed out after Telegram got it is sent again.
 Crash safety: a claimed row is "sending" until its outcome is recorded. At most `max_in_flight` rows
 are ever started-but-unrecorded, so a kill duplicates at most that many messages (default 16); every
 other claimed row is reclaimed after the lease (claim_lease_seconds) and sent once. Answers are
-recorded in batches (half of max_in_flight at a time, or at once when no other send is out), one
-transaction and one UPDATE per outcome kind each; an answer waiting for its batch counts as
-unrecorded, so batching never widens the bound.
+recorded in batches (what 50 ms bring at the configured rate, at most half of max_in_flight, or at
+once when no other send is out), one transaction and one UPDATE per outcome kind each; an answer
+waiting for its batch counts as unrecorded, so batching never widens the bound.
 
 Cost (benchmarks/outbox.py): claims are plain rows (storage.outbox.Claimed), not ORM objects; a
 round picks its next row from two heaps (_Round), not a scan of the batch; what is left per message
@@ -56,6 +56,8 @@ RETRY_AFTER_IN_PLACE = 5  # RetryAfter answers for one row before it goes back t
 # Telegram counts a message when it arrives, and two requests scheduled exactly 1 s apart can arrive
 # 0.999 s apart (measured against the emulator: one 429 per wave). Per-chat spacing keeps this slack.
 ARRIVAL_SLACK = 0.05
+# At a low rate each answer is recorded at once; batching only pays where answers come faster than this.
+RECORD_EVERY = 0.05
 
 
 def _render_key(render: Render, language: str, template: str, params: dict[str, Any]) -> str:
@@ -229,8 +231,12 @@ class Sender:
         self.lease = timedelta(seconds=self.config.claim_lease_seconds)
         self._done: list[tuple[Outcome, int | None]] = []  # (outcome, chat to mark unreachable)
         self._in_flight = 0  # started and not yet recorded (deferrals waiting to be recorded too)
-        # Answers are recorded in batches of this many (or when no send is waiting for its answer).
-        self._flush_at = max(1, self.config.max_in_flight // 2)
+        # Answers are recorded in batches of what arrives in RECORD_EVERY at the configured rate, at most
+        # half of max_in_flight (or sooner, when no send is waiting for its answer): at 25/s every
+        # answer at once, as before batching; at 1,000/s one transaction per 32 (with max_in_flight 64).
+        self._flush_at = max(
+            1, min(self.config.max_in_flight // 2, int(self.config.rate_per_second * RECORD_EVERY))
+        )
         self._finished = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
@@ -320,7 +326,8 @@ class Sender:
         """Record answers in batches; wait while max_in_flight sends are unrecorded (or, at the end of
         a round, until every send is recorded). A batch is recorded when it has `_flush_at` answers or
         when no send is still waiting for its answer, so a slow wave records each message at once
-        and a fast one pays one transaction per `_flush_at` messages."""
+        (and every send pays the same small delay for it) and a fast one pays one transaction per
+        `_flush_at` messages."""
         while True:
             answered = len(self._done)
             if answered and (answered >= self._flush_at or self._in_flight == answered):
