@@ -3,14 +3,16 @@ unique dedupe key; one sender claims due rows and records what Telegram answered
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.core.claims import skip_locked
+from storage.core.row_updates import update_rows
 from storage.core.upsert import insert_ignore
 from storage.people.models import Customer, OutboxMessage
 
@@ -80,6 +82,25 @@ async def enqueue_for_customer(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A row claimed for sending: what the sender needs, read as plain values (no ORM object, identity
+    map or attribute instrumentation per message)."""
+
+    id: int
+    chat_id: int
+    customer_id: int | None
+    template: str
+    params: dict[str, Any]
+    language: str
+    buttons: list[list[list[str]]] | None
+    attempts: int  # including this claim
+
+
+_T = cast(Table, OutboxMessage.__table__)
+_CLAIMED = (_T.c.id, _T.c.chat_id, _T.c.customer_id, _T.c.template, _T.c.params, _T.c.language, _T.c.buttons)
+
+
 async def claim_due(
     session: AsyncSession,
     *,
@@ -87,14 +108,15 @@ async def claim_due(
     now: datetime,
     limit: int,
     lease: timedelta = CLAIM_TIMEOUT,
-) -> list[OutboxMessage]:
-    """Claim up to `limit` due rows for this worker.
+) -> list[Claimed]:
+    """Claim up to `limit` due rows for this worker, earliest first.
 
     PostgreSQL: FOR UPDATE SKIP LOCKED, so two instances never claim the same row. SQLite: the
     transaction already holds the write lock (BEGIN IMMEDIATE), so select-then-update is atomic.
     A row claimed by a sender that died (claim older than `lease`) is due again. Rows of customers
     who blocked the bot are not sent: they become "skipped" when they come due (a greeting queued
     while someone blocked us is stale by the time they write again), and count as such in /outbox.
+    Three statements whatever `limit` is: the due ids, the skipped ones, the claim (UPDATE … RETURNING).
     """
     # The recipient's state as a subquery per row claimed, not a join: PostgreSQL's generic plan (asyncpg
     # keeps the statement prepared) guesses a third of the outbox is due and would hash-join every customer.
@@ -119,57 +141,79 @@ async def claim_due(
     ids = [row_id for row_id, unreachable in found if unreachable is None]
     if skipped:
         await session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(skipped))
+            update(_T)
+            .where(_T.c.id.in_(skipped))
             .values(status="skipped", error="unreachable", claimed_by=None, claimed_at=None)
         )
     if not ids:
         return []
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids))
-        .values(status="sending", claimed_by=worker, claimed_at=now, attempts=OutboxMessage.attempts + 1)
+    claimed = await session.execute(
+        update(_T)
+        .where(_T.c.id.in_(ids))
+        .values(status="sending", claimed_by=worker, claimed_at=now, attempts=_T.c.attempts + 1)
+        .returning(*_CLAIMED, _T.c.attempts)
     )
-    rows = await session.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids))
-        .order_by(OutboxMessage.not_before, OutboxMessage.id)
-        .execution_options(populate_existing=True)
-    )
-    return list(rows)
+    order = {row_id: position for position, row_id in enumerate(ids)}
+    rows = [Claimed(*row) for row in claimed.all()]
+    rows.sort(key=lambda row: order[row.id])
+    return rows
 
 
-# What the sender learnt about one claimed row; applied in bulk by `record`.
-def sent(row: OutboxMessage, telegram_message_id: int, now: datetime) -> dict[str, Any]:
-    return {"id": row.id, "status": "sent", "sent_at": now, "message_id": telegram_message_id, "error": None}
+# What the sender learnt about one claimed row; `record` applies them in bulk, one UPDATE per kind.
+@dataclass(frozen=True, slots=True)
+class Sent:
+    id: int
+    message_id: int
+    sent_at: datetime
 
 
-def failed(row: OutboxMessage, error: str) -> dict[str, Any]:
-    return {"id": row.id, "status": "failed", "error": error[:2000]}
+@dataclass(frozen=True, slots=True)
+class Failed:
+    id: int
+    error: str
 
 
-def again(
-    row: OutboxMessage, not_before: datetime, error: str | None, *, count_attempt: bool = True
-) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Again:
+    """Back to the queue, due at `not_before`."""
+
+    id: int
+    not_before: datetime
+    attempts: int
+    error: str | None
+
+
+Outcome = Sent | Failed | Again
+
+
+def sent(row: Claimed, telegram_message_id: int, now: datetime) -> Sent:
+    return Sent(row.id, telegram_message_id, now)
+
+
+def failed(row: Claimed, error: str) -> Failed:
+    return Failed(row.id, error[:2000])
+
+
+def again(row: Claimed, not_before: datetime, error: str | None, *, count_attempt: bool = True) -> Again:
     """Back to the queue; without count_attempt (a rate-limit deferral) the claim's attempt is undone."""
-    return {
-        "id": row.id,
-        "status": "queued",
-        "not_before": not_before,
-        "claimed_by": None,
-        "claimed_at": None,
-        "attempts": row.attempts if count_attempt else max(row.attempts - 1, 0),
-        "error": error[:2000] if error else None,
-    }
+    attempts = row.attempts if count_attempt else max(row.attempts - 1, 0)
+    return Again(row.id, not_before, attempts, error[:2000] if error else None)
 
 
-async def record(session: AsyncSession, outcomes: list[dict[str, Any]]) -> None:
-    """Apply outcomes (dicts from sent/failed/again) with one UPDATE per shape, by primary key."""
-    shapes: dict[frozenset[str], list[dict[str, Any]]] = {}
-    for outcome in outcomes:
-        shapes.setdefault(frozenset(outcome), []).append(outcome)
-    for rows in shapes.values():
-        await session.execute(update(OutboxMessage), rows)
+async def record(session: AsyncSession, outcomes: Sequence[Outcome]) -> None:
+    """Apply outcomes (from sent/failed/again): one set-based UPDATE per kind present, by primary key."""
+    sent_rows = [(o.id, o.message_id, o.sent_at) for o in outcomes if isinstance(o, Sent)]
+    failed_rows = [(o.id, o.error) for o in outcomes if isinstance(o, Failed)]
+    again_rows = [(o.id, o.not_before, o.attempts, o.error) for o in outcomes if isinstance(o, Again)]
+    await update_rows(session, _T, ("message_id", "sent_at"), sent_rows, {"status": "sent", "error": None})
+    await update_rows(session, _T, ("error",), failed_rows, {"status": "failed"})
+    await update_rows(
+        session,
+        _T,
+        ("not_before", "attempts", "error"),
+        again_rows,
+        {"status": "queued", "claimed_by": None, "claimed_at": None},
+    )
 
 
 async def mark_unreachable(session: AsyncSession, chat_ids: list[int], now: datetime) -> None:

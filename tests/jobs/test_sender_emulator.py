@@ -8,6 +8,7 @@ import asyncio
 import itertools
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,12 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from bot.aiohttp_request import AiohttpRequest
 from jobs.sender import Sender, drain
+from storage.core import db
 from storage.core.clock import SystemClock
 from storage.core.config import Config, SenderConfig
 from storage.people import customers, outbox
 from storage.people.customers import TelegramProfile
 from storage.people.models import OutboxMessage
+from tests.databases import drop_database, new_database_url
 from tests.emulator import BotApiEmulator
 from tests.jobs.fakes import max_in_window
 
@@ -34,11 +38,16 @@ def render(language: str, key: str, **params: Any) -> str:
     return f"{key} #{params['n']}"
 
 
-@pytest.fixture
-async def bot(emu: BotApiEmulator) -> AsyncIterator[Bot]:
-    # A pool as wide as the sender's in-flight bound (the Application's bot has 256 connections).
-    request = HTTPXRequest(connection_pool_size=64)
-    async with Bot(emu.token, base_url=emu.base_url, request=request) as real_bot:
+@pytest.fixture(params=["httpx", "aiohttp"])
+async def bot(emu: BotApiEmulator, request: pytest.FixtureRequest) -> AsyncIterator[Bot]:
+    """A real Bot on PTB's default transport and on bot.aiohttp_request (what the benchmarks use): the
+    sender keeps Telegram's limits on both. A pool as wide as the sender's in-flight bound."""
+    transport = (
+        HTTPXRequest(connection_pool_size=64)
+        if request.param == "httpx"
+        else AiohttpRequest(connection_pool_size=64)
+    )
+    async with Bot(emu.token, base_url=emu.base_url, request=transport) as real_bot:
         yield real_bot
 
 
@@ -234,3 +243,48 @@ async def test_kill_mid_wave_loses_nothing_and_duplicates_at_most_the_sends_in_f
     rows = await _rows(sessions)
     assert Counter(r.status for r in rows.values()) == Counter({"sent": total})
     print(f"kill at {sent_before_kill} sends: {duplicates} duplicate(s) of {total} rows")
+
+
+@pytest.mark.postgres
+async def test_two_instances_on_one_postgresql_outbox_deliver_every_row_exactly_once(
+    emu: BotApiEmulator, tmp_path: Path
+) -> None:
+    """Two senders with their own workers, engines (connection pools) and bots, as two instances of
+    the bot would have, drain one outbox at once: FOR UPDATE SKIP LOCKED gives each row to one of
+    them. Counted from what the emulator received."""
+    url = await new_database_url("postgres", tmp_path)  # skips without PostgreSQL
+    engines = [db.create_engine(url) for _ in range(2)]
+    try:
+        one_sessions, two_sessions = (db.create_session_factory(engine) for engine in engines)
+        total = 300
+        await _queue(one_sessions, emu, list(range(2001, 2001 + total)))
+        # Small batches, so both keep claiming while the other sends.
+        config = SenderConfig(rate_per_second=400, batch=20, max_in_flight=8, poll_seconds=0.05)
+        async with (
+            Bot(emu.token, base_url=emu.base_url, request=AiohttpRequest(connection_pool_size=16)) as bot_one,
+            Bot(emu.token, base_url=emu.base_url, request=AiohttpRequest(connection_pool_size=16)) as bot_two,
+        ):
+            one = Sender(bot_one, one_sessions, CLOCK, render, config, worker="one")
+            two = Sender(bot_two, two_sessions, CLOCK, render, config, worker="two")
+            tasks = [asyncio.create_task(one.run()), asyncio.create_task(two.run())]
+            await _until(emu, lambda: emu.stats["sent"] >= total, 60, f"{total} sends")
+            await _until_recorded(two_sessions, lambda statuses: statuses.get("sent", 0) == total)
+            await one.shutdown(tasks[0])
+            await two.shutdown(tasks[1])
+
+        assert _delivered(emu) == Counter({f"wave #m{i}": 1 for i in range(total)})
+        assert emu.stats["sent"] == total and one.sent + two.sent == total
+        async with one_sessions.begin() as session:
+            shares = dict(
+                (
+                    await session.execute(
+                        select(OutboxMessage.claimed_by, func.count()).group_by(OutboxMessage.claimed_by)
+                    )
+                ).all()
+            )
+        assert shares == {"one": one.sent, "two": two.sent}
+        assert one.sent > 0 and two.sent > 0, shares
+    finally:
+        for engine in engines:
+            await engine.dispose()
+        await drop_database(url)
