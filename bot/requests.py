@@ -7,8 +7,9 @@ from __future__ import annotations
 import logging
 
 from telegram._utils.types import ODVInput
-from telegram.request import BaseRequest, HTTPXRequest, RequestData
+from telegram.request import BaseRequest, RequestData
 
+from bot.aiohttp_request import AiohttpRequest
 from storage.core import db
 
 log = logging.getLogger(__name__)
@@ -22,8 +23,9 @@ class TransactionGuard(BaseRequest):
     """Wraps a BaseRequest; refuses (strict: tests) or logs (production) talk inside a transaction."""
 
     def __init__(self, inner: BaseRequest | None = None, *, strict: bool = False) -> None:
-        # PTB's default for the bot's own requests: a pool of 256 connections (ApplicationBuilder).
-        self.inner = inner or HTTPXRequest(connection_pool_size=256)
+        # aiohttp rather than PTB's httpx: ~0.25 ms of CPU a request instead of ~2 ms under load
+        # (bot.aiohttp_request); a pool of 256 connections, PTB's default for the bot's own requests.
+        self.inner = inner or AiohttpRequest(connection_pool_size=256)
         self.strict = strict
 
     @property
