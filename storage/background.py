@@ -136,7 +136,8 @@ async def stop(
 ) -> Progress:
     """Staff pressed Stop on a job's message: no further batch, and what it queued and no sender has
     taken yet is withdrawn (with what the kind undoes for it). bulk.finished when nothing is left to
-    stop; the staff message shows the outcome at the next report."""
+    stop. The caller shows the outcome once this commits (recorded as shown); messages still being
+    sent are reported as usual."""
     job = await bulk.lock(session, job_id, chat_id, message_id)
     if job.state in (bulk.CANCELLED, bulk.FAILED):
         raise BulkRefused("bulk.finished")
@@ -147,6 +148,9 @@ async def stop(
     if kind is not None and kind.withdraw is not None and customer_ids:
         await kind.withdraw(session, job, customer_ids)
     bulk.cancel(job, now)
-    await session.flush()
     deliveries = await outbox.delivery(session, [job.id], now)
-    return progress(job, deliveries.get(job.id), config)
+    stopped = progress(job, deliveries.get(job.id), config)
+    job.shown = stopped.shown()
+    job.report_at = None if stopped.final else now + timedelta(seconds=config.bulk.report_seconds)
+    await session.flush()
+    return stopped

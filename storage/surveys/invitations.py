@@ -427,20 +427,3 @@ async def get_survey(session: AsyncSession, survey_id: int) -> Survey:
     survey = await session.get(Survey, survey_id)
     assert survey is not None
     return survey
-
-
-async def send(
-    session: AsyncSession,
-    survey: Survey,
-    customer_ids: list[int],
-    *,
-    campaign: str,
-    now: datetime,
-    config: SurveyConfig,
-) -> Counter[str]:
-    """Invite an audience; the campaign key makes pressing Confirm twice invite nobody twice."""
-    counts: Counter[str] = Counter()
-    for start in range(0, len(customer_ids), 500):
-        keys = {cid: f"send:{campaign}:{cid}" for cid in customer_ids[start : start + 500]}
-        counts.update((await invite_many(session, survey, keys, now, config=config)).values())
-    return counts

@@ -27,12 +27,17 @@ async def _define(harness: Harness, *commands: str) -> None:
 
 
 async def _send(harness: Harness, survey: str, audience: str = "all") -> str:
-    """/survey send, Confirm, drain the outbox; returns the preview text."""
+    """/survey send, Confirm, the bulk tick (the invitations are queued in the background), drain the
+    outbox, and the tick again once the progress may be edited (the final summary); returns the
+    preview text."""
     group = harness.staff_group
     await harness.owner.send(f"/survey send {survey} {audience}", chat=group)
     preview = harness.owner.last(chat=group).text
     await harness.owner.press("✅ Confirm", chat=group)
+    await harness.tick("bulk")
     await harness.run_outbox()
+    harness.clock.advance(seconds=harness.settings.config.bulk.report_seconds)
+    await harness.tick("bulk")
     return preview
 
 
@@ -56,7 +61,7 @@ async def test_csat_with_a_comment_across_a_restart(harness: Harness) -> None:
     await _define(harness, "/survey new service csat", "/survey activate service")
     preview = await _send(harness, "service")
     assert "1 will be invited" in preview
-    assert "1 invitations queued" in harness.owner.last(chat=harness.staff_group).text
+    assert "1 invitations sent" in harness.owner.last(chat=harness.staff_group).text
 
     invitation = kim.last()
     assert "How satisfied" in invitation.text
@@ -199,6 +204,7 @@ async def test_throttle_skips_a_second_survey_inside_the_window(harness: Harness
     await harness.owner.press("✅ Confirm", chat=group)
     again = await harness.owner.press_data(confirm, preview_message)  # the same Confirm, pressed twice
     assert again is not None and "expired" in again["text"]
+    await harness.tick("bulk")
     async with harness.sessions.begin() as session:
         assert await session.scalar(select(func.count()).select_from(SurveyInvitation)) == 2
 
