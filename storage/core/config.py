@@ -28,8 +28,8 @@ class BulkConfig:
     """Bulk jobs (storage.core.bulk): fanned out by a tick in batches of one transaction each, their staff
     message edited in place with the progress."""
 
-    batch: int = 500  # keys (customers) per batch; each batch is one short transaction
-    batches_per_tick: int = 20  # then the tick reports progress; the next tick goes on
+    batch: int = 200  # keys (customers) per batch: one transaction of ~50-100 ms (benchmarks.bulk)
+    batches_per_tick: int = 25  # then the tick reports progress; the next tick goes on
     report_seconds: float = 5.0  # at most one progress edit per job this often (Telegram's edit limits)
 
 

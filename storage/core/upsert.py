@@ -12,9 +12,6 @@ from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 
 from storage.core.db import changed_rows
 
-# Rows per multi-row INSERT: SQLite and asyncpg take at most 32,766 / 32,767 bound parameters.
-MAX_PARAMETERS = 30_000
-
 
 async def insert_ignore(
     session: AsyncSession, model: type[DeclarativeBase], values: dict[str, Any], conflict: list[str]
@@ -31,23 +28,16 @@ async def insert_ignore_many(
     conflict: list[str],
     returning: Sequence[InstrumentedAttribute[Any]] = (),
 ) -> list[Row[*tuple[Any, ...]]]:
-    """Insert the rows that have no twin in the `conflict` columns, in multi-row INSERT statements (one
-    per ~30,000 values; every row has the same keys); the `returning` columns of the rows inserted."""
-    inserted: list[Row[*tuple[Any, ...]]] = []
+    """Insert the rows that have no twin in the `conflict` columns; the `returning` columns of the rows
+    inserted. One executemany (compiled once, not a statement per row): with `returning`, SQLAlchemy
+    sends it as multi-row INSERTs ("insertmanyvalues"); without, as the driver's executemany."""
     if not rows:
-        return inserted
-    size = max(1, MAX_PARAMETERS // len(rows[0]))
-    for start in range(0, len(rows), size):
-        stmt = (
-            _insert(session, model)
-            .values(list(rows[start : start + size]))
-            .on_conflict_do_nothing(index_elements=conflict)
-        )
-        if returning:
-            inserted.extend((await session.execute(stmt.returning(*returning))).all())
-        else:
-            await session.execute(stmt)
-    return inserted
+        return []
+    stmt = _insert(session, model).on_conflict_do_nothing(index_elements=conflict)
+    if not returning:
+        await session.execute(stmt, list(rows))
+        return []
+    return list((await session.execute(stmt.returning(*returning), list(rows))).all())
 
 
 def _insert(session: AsyncSession, model: type[DeclarativeBase]) -> Any:

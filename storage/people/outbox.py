@@ -84,9 +84,11 @@ async def enqueue(
 
 @dataclass(frozen=True)
 class Message:
-    """One message of a wave (enqueue_many) to a customer."""
+    """One message of a wave (enqueue_many) to a customer (their id, Telegram chat and language)."""
 
-    customer: Customer
+    customer_id: int
+    chat_id: int
+    language: str
     dedupe_key: str
     template: str
     params: dict[str, Any] = field(default_factory=dict)
@@ -95,25 +97,25 @@ class Message:
 
 async def enqueue_many(
     session: AsyncSession, messages: list[Message], *, now: datetime, bulk_job_id: int | None = None
-) -> int:
-    """Queue messages to customers, each once per dedupe key, in multi-row INSERTs (not one statement
-    per message); how many were new. `bulk_job_id` names the job they belong to (its progress)."""
+) -> None:
+    """Queue messages to customers, each once per dedupe key (a key queued before is left alone), in
+    one executemany, not one statement per message. `bulk_job_id` names the job they belong to (its
+    progress counts them)."""
     rows = [
         _row(
             dedupe_key=m.dedupe_key,
-            chat_id=m.customer.telegram_id,
-            customer_id=m.customer.id,
+            chat_id=m.chat_id,
+            customer_id=m.customer_id,
             template=m.template,
             params=m.params,
-            language=m.customer.language,
+            language=m.language,
             now=now,
             buttons=m.buttons,
             bulk_job_id=bulk_job_id,
         )
         for m in messages
     ]
-    inserted = await insert_ignore_many(session, OutboxMessage, rows, ["dedupe_key"], [OutboxMessage.id])
-    return len(inserted)
+    await insert_ignore_many(session, OutboxMessage, rows, ["dedupe_key"])
 
 
 async def enqueue_for_customer(

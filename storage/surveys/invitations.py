@@ -284,11 +284,14 @@ async def invite_many(
         return dict.fromkeys(ids, InviteOutcome.CLOSED)
     # PostgreSQL: lock the customers (in id order) so the throttle holds against a concurrent invitation
     # of the same customer; SQLite already holds the write lock.
-    people = list(
-        await session.scalars(
-            select(Customer).where(Customer.id.in_(ids)).order_by(Customer.id).with_for_update()
+    people = (
+        await session.execute(
+            select(Customer.id, Customer.telegram_id, Customer.language, Customer.unreachable_at)
+            .where(Customer.id.in_(ids))
+            .order_by(Customer.id)
+            .with_for_update()
         )
-    )
+    ).all()
     outcomes = {c.id: InviteOutcome.UNREACHABLE for c in people if c.unreachable_at is not None}
     reachable = [c for c in people if c.unreachable_at is None]
     if not reachable:
@@ -309,7 +312,7 @@ async def invite_many(
             .distinct()
         )
     )
-    fresh: list[Customer] = []
+    fresh = []
     for customer in reachable:
         if keys[customer.id] in taken:
             outcomes[customer.id] = InviteOutcome.DUPLICATE
@@ -339,7 +342,9 @@ async def invite_many(
         outcomes[customer.id] = InviteOutcome.INVITED
         messages.append(
             outbox.Message(
-                customer,
+                customer.id,
+                customer.telegram_id,
+                customer.language,
                 dedupe_key=f"survey:{keys[customer.id]}",
                 template=template,
                 params=params,
