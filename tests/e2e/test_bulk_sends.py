@@ -23,6 +23,8 @@ from tests.databases import new_database_url
 from tests.e2e.harness import Harness
 from tests.emulator import BotApiEmulator, UserDriver
 
+pytestmark = pytest.mark.strict_transactions  # (the fixture below sets it: it has settings of its own)
+
 PEOPLE = 45
 BATCH = 10
 QUESTION = "How satisfied"

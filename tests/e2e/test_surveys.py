@@ -18,6 +18,8 @@ from storage.surveys.models import SurveyAnswer, SurveyInvitation
 from tests.e2e.harness import Harness
 from tests.emulator import UserDriver
 
+pytestmark = pytest.mark.strict_transactions  # /survey and the answers talk after their transactions
+
 STARS_4 = "⭐⭐⭐⭐"
 
 
@@ -82,7 +84,6 @@ async def test_csat_with_a_comment_across_a_restart(harness: Harness) -> None:
     assert not harness.staff_group.messages()[-1].text.startswith("Feedback #")  # a 4 is no detractor
 
 
-@pytest.mark.strict_transactions  # not the others: /survey send is rebuilt on branch bulk
 async def test_nps_without_comment_and_the_last_button_pressed_twice(harness: Harness) -> None:
     lee = await _joined(harness, 402, "Lee")
     await _define(harness, "/survey new loyal nps", "/survey activate loyal")
@@ -111,7 +112,6 @@ async def test_nps_without_comment_and_the_last_button_pressed_twice(harness: Ha
     assert "didn't catch that" in lee.last().text
 
 
-@pytest.mark.strict_transactions  # not the others: /survey send is rebuilt on branch bulk
 async def test_custom_survey_with_every_question_type(harness: Harness) -> None:
     mia = await _joined(harness, 403, "Mia")
     await _define(
