@@ -207,7 +207,9 @@ async def on_send_button(update: Update, context: AppContext, button: Button) ->
             context.after_commit(query.answer)
             context.after_commit(edit_text, query.message, context.t(lang, "surveys.send_cancelled"))
             return
-        name, audience = str(payload.get("name") or payload["survey"]), str(payload["audience"])
+        if "name" not in payload:  # a preview shown before Confirm became a bulk job
+            payload["name"] = (await invitations.get_survey(session, int(payload["survey"]))).name
+        name, audience = str(payload["name"]), str(payload["audience"])
         total = int(payload.get("total") or 0) or None
         job = await bulk.record(
             session,
