@@ -7,7 +7,8 @@ longest transaction meanwhile; and the slowest /points round trip of a customer 
     .venv/bin/python -m benchmarks.bulk [--sizes 1000,5000] [--batch 200]
 
 Each size runs twice on a fresh database: quiet (the send alone: its times are the table's) and busy
-(a customer sends /points back to back from Confirm until the invitations are queued: the last column).
+(from Confirm until the invitations are queued, a customer sends /points, a read, and presses a language
+button, a write, back to back: the last column).
 
 SQLite always; PostgreSQL too when ENGAGEBOT_TEST_POSTGRES_URL is set (scripts/postgres.sh). It runs on
 whichever tree it is started from: on one without bulk jobs (Confirm invites the whole audience inside
@@ -54,8 +55,9 @@ class Row:
     fanout_s: float
     fanout_longest_tx_ms: float
     fanout_median_tx_ms: float
-    points_worst_ms: float
-    points_asked: int
+    points_worst_ms: float  # the customer's /points (a read: its own connections on SQLite)
+    write_worst_ms: float  # the customer's language button (a write: needs the write lock on SQLite)
+    customer_asked: int
 
     @property
     def rate(self) -> float:
@@ -113,13 +115,18 @@ async def _round_trip(person: UserDriver, text: str, chat: Any = None) -> float:
     return time.perf_counter() - started
 
 
-async def _ask_points_until(asker: UserDriver, task: asyncio.Task[Any]) -> list[float]:
-    """/points again and again while `task` runs (a customer who keeps asking); the round trips."""
-    latencies = []
+async def _customer_until(asker: UserDriver, task: asyncio.Task[Any]) -> tuple[list[float], list[float]]:
+    """While `task` runs, a customer sends /points (a read) and presses a language button under its
+    answer (a write), again and again; the round trips of each."""
+    reads: list[float] = []
+    writes: list[float] = []
     while not task.done():
-        latencies.append(await _round_trip(asker, "/points"))
+        reads.append(await _round_trip(asker, "/points"))
+        started = time.perf_counter()
+        await asker.press_data("lang:en", asker.last())
+        writes.append(time.perf_counter() - started)
     await task
-    return latencies or [0.0]
+    return reads, writes
 
 
 async def _fan_out(harness: Harness) -> None:
@@ -159,19 +166,20 @@ async def bench(kind: str, n: int, batch: int, tmp: Path, *, busy: bool) -> Row:
                 await harness.owner.press("✅ Confirm", chat=group)
                 return time.perf_counter()
 
-            async def meanwhile(task: asyncio.Task[Any]) -> list[float]:
+            async def meanwhile(task: asyncio.Task[Any]) -> tuple[list[float], list[float]]:
                 if busy:
-                    return await _ask_points_until(asker, task)
+                    return await _customer_until(asker, task)
                 await task
-                return []
+                return [], []
 
             started = time.perf_counter()
             press = asyncio.create_task(confirm())
             await asyncio.sleep(0.02)  # Confirm's transaction is open
-            latencies = await meanwhile(press)
+            reads, writes = await meanwhile(press)
             confirmed = press.result()
             if BULK:
-                latencies += await meanwhile(asyncio.create_task(_fan_out(harness)))
+                more_reads, more_writes = await meanwhile(asyncio.create_task(_fan_out(harness)))
+                reads, writes = reads + more_reads, writes + more_writes
             fanned_out = time.perf_counter()
             async with harness.sessions.begin() as session:
                 queued = len(list(await session.scalars(select(OutboxMessage.id))))
@@ -185,8 +193,9 @@ async def bench(kind: str, n: int, batch: int, tmp: Path, *, busy: bool) -> Row:
                 fanout_s=fanned_out - started,
                 fanout_longest_tx_ms=tx.longest(confirmed, fanned_out) * 1000 if BULK else 0.0,
                 fanout_median_tx_ms=tx.median(confirmed, fanned_out) * 1000 if BULK else 0.0,
-                points_worst_ms=max(latencies, default=0.0) * 1000,
-                points_asked=len(latencies),
+                points_worst_ms=max(reads, default=0.0) * 1000,
+                write_worst_ms=max(writes, default=0.0) * 1000,
+                customer_asked=len(reads),
             )
         finally:
             await harness.stop()
@@ -199,7 +208,7 @@ def _print(rows: list[Row], batch: int) -> None:
     print(
         "| database | customers | preview ms | Confirm answered ms | longest tx in Confirm ms "
         "| fanned out s | customers/s | tx while fanning out: median / max ms "
-        "| /points meanwhile: worst ms (n) |"
+        "| a customer meanwhile: worst /points / language button ms (rounds) |"
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
@@ -207,7 +216,7 @@ def _print(rows: list[Row], batch: int) -> None:
         print(
             f"| {r.database} | {r.customers:,} | {r.preview_ms:.0f} | {r.confirm_ms:.0f} "
             f"| {r.confirm_longest_tx_ms:.0f} | {r.fanout_s:.2f} | {r.rate:,.0f} | {fan_tx} "
-            f"| {r.points_worst_ms:.0f} ({r.points_asked}) |"
+            f"| {r.points_worst_ms:.0f} / {r.write_worst_ms:.0f} ({r.customer_asked}) |"
         )
 
 
@@ -224,7 +233,8 @@ async def main() -> None:
                 for n in (int(s) for s in args.sizes.split(",")):
                     quiet = await bench(kind, n, args.batch, Path(tmp), busy=False)
                     busy = await bench(kind, n, args.batch, Path(tmp), busy=True)
-                    quiet.points_worst_ms, quiet.points_asked = busy.points_worst_ms, busy.points_asked
+                    quiet.points_worst_ms, quiet.write_worst_ms = busy.points_worst_ms, busy.write_worst_ms
+                    quiet.customer_asked = busy.customer_asked
                     rows.append(quiet)
         finally:
             await databases.drop_template()
