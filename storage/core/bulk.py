@@ -2,16 +2,17 @@
 thousands of customers; later campaigns, CSV imports, exports, scoring). Asking records a job and
 nothing else; a tick fans it out in batches.
 
-A batch is one transaction: it claims the job (FOR UPDATE SKIP LOCKED, storage.core.claims: a second
-process skips a job whose batch is in flight; on SQLite the transaction holds the write lock), runs the
-kind's step for up to `limit` keys after the job's cursor, and commits the step's writes together with
-the new cursor and counters. A crash loses the batch in flight and nothing else: the next tick resumes
-after the last committed key. Steps write with unique keys (insert-if-absent), so even a batch done
-twice adds nothing twice.
+A batch is one transaction: it claims the job whose next batch is due (`due_at`, an index range; FOR
+UPDATE SKIP LOCKED, storage.core.claims: a second process skips a job whose batch is in flight; on
+SQLite the transaction holds the write lock), runs the kind's step for up to `limit` keys after the
+job's cursor, and commits the step's writes together with the new cursor and counters. A crash loses
+the batch in flight and nothing else: the next tick resumes after the last committed key. Steps write
+with unique keys (insert-if-absent), so even a batch done twice adds nothing twice.
 
 States: queued → running (fanning out) → done (fanned out); or cancelled (stopped by staff, at any
-point until its messages are sent) or failed (a batch raised MAX_FAILURES times in a row). Delivering
-what a job queued is the outbox's work, not a state of the job: storage.background reads it there.
+point until its messages are sent) or failed (a batch raised MAX_FAILURES times in a row, tried again
+RETRY_AFTER later, and longer each time). Delivering what a job queued is the outbox's work, not a
+state of the job: storage.background reads it there.
 
 The staff message: `report_at` is when it is next due an edit (claimed like any due work, so one
 process edits it), `shown` what it last showed, so it is edited only when something changed.
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.core.claims import claim_due, skip_locked
@@ -37,6 +38,7 @@ QUEUED, RUNNING, DONE, CANCELLED, FAILED = "queued", "running", "done", "cancell
 FANNING_OUT = (QUEUED, RUNNING)
 FINISHED = (DONE, CANCELLED, FAILED)
 MAX_FAILURES = 3  # batches in a row that raised before the job is given up
+RETRY_AFTER = timedelta(seconds=10)  # after the n-th failure in a row the job waits n times this
 ERROR_MAX = 2000
 
 
@@ -91,6 +93,7 @@ async def record(
             "kind": kind,
             "params": params,
             "state": QUEUED,
+            "due_at": now,
             "cursor": 0,
             "total": total,
             "queued": 0,
@@ -110,20 +113,29 @@ async def record(
 
 
 async def has_work(session: AsyncSession, now: datetime) -> tuple[bool, bool]:
-    """(a job is fanning out, a report is due): two index reads, for a tick with nothing to do."""
-    fanning = exists().where(BulkJob.state.in_(FANNING_OUT))
-    due = exists().where(BulkJob.report_at <= now)
-    row = (await session.execute(select(fanning, due))).one()
-    return bool(row[0]), bool(row[1])
+    """(a batch is due, a report is due): the first row of two index ranges, in the index's order (so
+    PostgreSQL's generic plan reads the index too), for a tick with nothing to do."""
+
+    def first(schedule: Any) -> Any:
+        return select(BulkJob.id).where(schedule <= now).order_by(schedule, BulkJob.id).limit(1)
+
+    row = (
+        await session.execute(
+            select(first(BulkJob.due_at).scalar_subquery(), first(BulkJob.report_at).scalar_subquery())
+        )
+    ).one()
+    return row[0] is not None, row[1] is not None
 
 
 async def next_batch(
     session: AsyncSession, now: datetime, steps: Mapping[str, Step], config: Config, *, limit: int
 ) -> tuple[int, BulkJob | None]:
-    """One batch of the oldest job fanning out that no other process holds: (keys read, the job), or
-    (0, None) when there is none. A step that raises rolls the batch back: StepFailed says which job."""
+    """One batch of the job due first that no other process holds: (keys read, the job), or (0, None)
+    when there is none. A step that raises rolls the batch back: StepFailed says which job."""
     job = await session.scalar(
-        skip_locked(select(BulkJob).where(BulkJob.state.in_(FANNING_OUT)).order_by(BulkJob.id).limit(1))
+        skip_locked(
+            select(BulkJob).where(BulkJob.due_at <= now).order_by(BulkJob.due_at, BulkJob.id).limit(1)
+        )
     )
     if job is None:
         return 0, None
@@ -150,20 +162,22 @@ def _apply(job: BulkJob, batch: Batch, now: datetime, limit: int) -> None:
     if job.state == QUEUED:
         job.state, job.started_at = RUNNING, now
     if batch.read < limit:
-        job.state, job.finished_at = DONE, now
+        job.state, job.finished_at, job.due_at = DONE, now, None
         _report_now(job, now)
 
 
 async def record_failure(session: AsyncSession, job_id: int, error: str, now: datetime) -> BulkJob | None:
-    """A batch of this job raised: counted; the MAX_FAILURES-th in a row fails the job (the next ones
-    would fail the same way), and its staff message says so."""
+    """A batch of this job raised: counted, and tried again later (a lock timeout or a deadlock passes);
+    the MAX_FAILURES-th in a row fails the job (the next ones would fail the same way), and its staff
+    message says so."""
     job = await session.get(BulkJob, job_id, with_for_update=True)
     if job is None or job.state not in FANNING_OUT:
         return job
     job.failures += 1
     job.error = error[:ERROR_MAX]
+    job.due_at = now + RETRY_AFTER * job.failures
     if job.failures >= MAX_FAILURES:
-        job.state, job.finished_at = FAILED, now
+        job.state, job.finished_at, job.due_at = FAILED, now, None
         _report_now(job, now)
     await session.flush()
     return job
@@ -183,7 +197,7 @@ def cancel(job: BulkJob, now: datetime) -> None:
     (storage.background.stop withdraws what the job queued and has not sent.)"""
     if job.state in (CANCELLED, FAILED):
         raise BulkRefused("bulk.finished")
-    job.state = CANCELLED
+    job.state, job.due_at = CANCELLED, None
     job.finished_at = job.finished_at or now
     _report_now(job, now)
 

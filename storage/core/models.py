@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, MetaData, String, Text, func
+from sqlalchemy import JSON, BigInteger, DateTime, Index, MetaData, String, Text, func, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -101,7 +101,23 @@ class BulkJob(Base):
     message that shows its progress. storage.core.bulk keeps its rules; storage.background runs it."""
 
     __tablename__ = "bulk_jobs"
-    __table_args__ = (Index("ix_bulk_jobs_state", "state", "id"),)
+    # The bulk tick's two ranges, in their order; only scheduled rows (most jobs are long finished).
+    __table_args__ = (
+        Index(
+            "ix_bulk_jobs_due",
+            "due_at",
+            "id",
+            sqlite_where=text("due_at IS NOT NULL"),
+            postgresql_where=text("due_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_bulk_jobs_report",
+            "report_at",
+            "id",
+            sqlite_where=text("report_at IS NOT NULL"),
+            postgresql_where=text("report_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Idempotency key (the Confirm button's token): a second press records no second job.
@@ -110,6 +126,8 @@ class BulkJob(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # queued | running (fanning out) | done (fanned out) | cancelled (stopped by staff) | failed
     state: Mapped[str] = mapped_column(String(16), default="queued")
+    # When its next batch is due (None once it has fanned out, stopped or failed; later after a failure).
+    due_at: Mapped[datetime | None]
     # The last key a committed batch handled (customers go in id order): a crash resumes after it.
     cursor: Mapped[int] = mapped_column(BigInteger, default=0)
     total: Mapped[int | None]  # how many the job expects to handle (the preview's count), for the ETA
@@ -124,7 +142,7 @@ class BulkJob(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     language: Mapped[str] = mapped_column(String(8))
     # When the message is next due an edit (None: the final summary is decided); what it last showed.
-    report_at: Mapped[datetime | None] = mapped_column(index=True)
+    report_at: Mapped[datetime | None]
     shown: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]

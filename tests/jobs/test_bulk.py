@@ -1,5 +1,6 @@
 """The bulk-job tick: at most batches_per_tick batches a pass, one transaction each; a batch that raises
-is rolled back and counted, and the third in a row fails the job; an idle pass writes nothing."""
+is rolled back, counted and tried later, and the third in a row fails the job; an idle pass writes
+nothing."""
 
 from __future__ import annotations
 
@@ -52,8 +53,10 @@ async def test_failing_batches_fail_the_job(
     async with sessions.begin() as session:
         job = await _job(session, clock, "no_such_kind", {})  # a kind this version does not know
     with caplog.at_level(logging.ERROR):
-        assert await bulk_job.tick(sessions, clock, CONFIG) == 0  # two batches: two failures
-        await bulk_job.tick(sessions, clock, CONFIG)
+        for attempt in range(1, 4):
+            assert await bulk_job.tick(sessions, clock, CONFIG) == 0  # one failure: later, not at once
+            assert await bulk_job.tick(sessions, clock, CONFIG) == 0  # not due yet: nothing
+            clock.advance(seconds=bulk.RETRY_AFTER.total_seconds() * attempt)
     assert [r.getMessage() for r in caplog.records] == [f"bulk job {job.id}: a batch failed"] * 3
     async with sessions.begin() as session:
         failed = await session.get(BulkJob, job.id)

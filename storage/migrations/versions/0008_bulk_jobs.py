@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("params", sa.JSON(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("due_at", storage.core.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("cursor", sa.BigInteger(), nullable=False),
         sa.Column("total", sa.Integer(), nullable=True),
         sa.Column("queued", sa.Integer(), nullable=False),
@@ -48,9 +49,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_bulk_jobs")),
         sa.UniqueConstraint("key", name=op.f("uq_bulk_jobs_key")),
     )
-    with op.batch_alter_table("bulk_jobs", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_bulk_jobs_report_at"), ["report_at"], unique=False)
-        batch_op.create_index("ix_bulk_jobs_state", ["state", "id"], unique=False)
+    # The bulk tick's ranges (storage.core.bulk), only over scheduled rows: most jobs are long finished.
+    for name, column in (("ix_bulk_jobs_due", "due_at"), ("ix_bulk_jobs_report", "report_at")):
+        where = sa.text(f"{column} IS NOT NULL")
+        op.create_index(name, "bulk_jobs", [column, "id"], sqlite_where=where, postgresql_where=where)
 
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("bulk_job_id", sa.Integer(), nullable=True))
@@ -73,9 +75,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_outbox_bulk_job_id"))
         batch_op.drop_column("bulk_job_id")
 
-    with op.batch_alter_table("bulk_jobs", schema=None) as batch_op:
-        batch_op.drop_index("ix_bulk_jobs_state")
-        batch_op.drop_index(batch_op.f("ix_bulk_jobs_report_at"))
-
+    op.drop_index("ix_bulk_jobs_report", table_name="bulk_jobs")
+    op.drop_index("ix_bulk_jobs_due", table_name="bulk_jobs")
     op.drop_table("bulk_jobs")
     # ### end Alembic commands ###

@@ -133,7 +133,9 @@ async def test_a_crash_between_batches_resumes_without_duplicates(
     # Even from a cursor lost altogether, a second pass adds nothing: every key is taken.
     async with sessions.begin() as session:
         await session.execute(
-            update(BulkJob).values(cursor=0, state=bulk.RUNNING, queued=0, skipped=0, reasons={})
+            update(BulkJob).values(
+                cursor=0, state=bulk.RUNNING, due_at=clock.now(), queued=0, skipped=0, reasons={}
+            )
         )
     while await _batch(sessions, clock):
         pass
