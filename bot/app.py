@@ -23,7 +23,7 @@ from bot.i18n import Catalog
 from bot.ordering import PerPersonProcessor
 from bot.requests import TransactionGuard
 from bot.settings import Settings
-from bot.ticks import TICKS
+from bot.ticks import BULK_TEXTS, FAST, TICKS
 from bot.update_metrics import EngageApplication
 from handlers import activity, errors, membership
 from handlers.authority import CUSTOMER, NEW_MESSAGES, ROUTED, CaptionCommand, Registry, Route, staff_access
@@ -33,6 +33,7 @@ from handlers.context import AppContext, BotData, Runtime
 from handlers.customer import feedback, onboarding, points, profile, rewards, surveys
 from handlers.desk import actions as desk_actions
 from handlers.desk import relay as desk_relay
+from handlers.staff import bulk as staff_bulk
 from handlers.staff import catalog, find, purchases, roles, stats, vouchers
 from handlers.staff import feedback as staff_feedback
 from handlers.staff import followups as staff_followups
@@ -105,6 +106,7 @@ def _register(app: EngageApplication) -> None:
     reg.command(["callback", "followup"], staff_followups.schedule, agent)
     reg.command(["callbacks", "followups"], staff_followups.list_open, agent)
     reg.command("outbox", staff_outbox.progress, agent)
+    reg.button(staff_bulk.PATTERN, staff_bulk.stopper(BULK_TEXTS), admin, "bulk_stop")
 
     # ‹ › of the staff lists ("pg:<list>:<page>"): who may turn a page is who may ask for the list.
     list_roles = {
@@ -201,7 +203,7 @@ async def _post_init(app: EngageApplication) -> None:
         for name, tick in TICKS.items():
             app.job_queue.run_repeating(
                 tick,
-                interval=app.settings.tick_seconds,
+                interval=min(FAST.get(name, app.settings.tick_seconds), app.settings.tick_seconds),
                 first=1.0,  # at start: a greeting missed while the bot was down still goes out today
                 name=name,
                 job_kwargs={"max_instances": 1, "coalesce": True},

@@ -11,6 +11,7 @@ from storage.core import inputs
 from storage.core.config import (
     LEAP_DAY_RULES,
     BirthdayConfig,
+    BulkConfig,
     FollowUpConfig,
     LoyaltyConfig,
     SenderConfig,
@@ -169,6 +170,18 @@ def _clock_time(env: Mapping[str, str], key: str, default: tuple[int, int]) -> t
 
 def sender_from_env(env: Mapping[str, str]) -> SenderConfig:
     return SenderConfig(rate_per_second=env_number(env, "SEND_RATE", 25.0, 0.1, 1000.0))
+
+
+def bulk_from_env(env: Mapping[str, str]) -> BulkConfig:
+    """Bulk jobs: customers per batch (one short transaction each), batches per tick, and how often a
+    job's staff message may be edited."""
+    d = BulkConfig()
+    return BulkConfig(
+        batch=_count(env, "BULK_BATCH", d.batch, 1, 1000) or d.batch,
+        batches_per_tick=_count(env, "BULK_BATCHES_PER_TICK", d.batches_per_tick, 1, 1000)
+        or d.batches_per_tick,
+        report_seconds=env_number(env, "BULK_REPORT_SECONDS", d.report_seconds, 1, 3600),
+    )
 
 
 def birthdays_from_env(env: Mapping[str, str]) -> BirthdayConfig:

@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.config_env import (
     SettingsError,
     birthdays_from_env,
+    bulk_from_env,
     env_number,
     env_switch,
     followups_from_env,
@@ -141,6 +142,7 @@ class Settings:
             surveys=survey_config(env),
             loyalty=loyalty_from_env(env),
             sender=sender_from_env(env),
+            bulk=bulk_from_env(env),
             birthdays=birthdays_from_env(env),
             followups=followups_from_env(env),
             winback=winback_from_env(env),

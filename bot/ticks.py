@@ -1,14 +1,21 @@
-"""The periodic ticks the JobQueue runs (bot.app schedules them every settings.tick_seconds): each one
-calls a jobs.* function with explicit arguments; what is due is data in the database."""
+"""The periodic ticks the JobQueue runs (bot.app schedules them every settings.tick_seconds, the ones
+in FAST more often): each one calls a jobs.* function with explicit arguments; what is due is data in
+the database."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from handlers import activity
 from handlers.context import AppContext
-from jobs import birthdays, expiry, followups, purchase_surveys, winback
+from handlers.staff import bulk as staff_bulk
+from handlers.staff import surveys as staff_surveys
+from jobs import birthdays, bulk, expiry, followups, purchase_surveys, winback
 from storage.loyalty import points
+from storage.surveys import sending
+
+# How each kind of bulk job's staff message reads (storage.background.KINDS lists the kinds).
+BULK_TEXTS: Mapping[str, staff_bulk.Render] = {sending.KIND: staff_surveys.progress_text}
 
 
 async def birthday_tick(context: AppContext) -> None:
@@ -38,6 +45,13 @@ async def winback_tick(context: AppContext) -> None:
     await winback.tick(runtime.sessions, runtime.clock, runtime.config)
 
 
+async def bulk_tick(context: AppContext) -> None:
+    """Fan out bulk jobs a few batches at a time, then show their progress (after those commits)."""
+    runtime = context.runtime
+    await bulk.tick(runtime.sessions, runtime.clock, runtime.config, reads=runtime.reads)
+    await staff_bulk.report(context.bot, runtime, BULK_TEXTS)
+
+
 async def seen_tick(context: AppContext) -> None:
     await activity.flush(context.runtime)
 
@@ -49,4 +63,8 @@ TICKS: dict[str, Callable[[AppContext], Awaitable[None]]] = {
     "purchase_surveys": purchase_survey_tick,
     "winback": winback_tick,
     "seen": seen_tick,
+    "bulk": bulk_tick,
 }
+# Ticks that run more often than settings.tick_seconds (at most every this many seconds): a bulk job's
+# progress is edited every few seconds, and an idle pass is two index reads.
+FAST: dict[str, float] = {"bulk": 2.0}

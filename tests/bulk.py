@@ -1,7 +1,8 @@
 """A large, quiet business for benchmarks and query-plan tests: `n` customers, each with a purchase, a
-points account, lots (one live, one spent and expired), a sent greeting, and every tenth a follow-up,
-and nothing due at `now`. One INSERT … SELECT over a generated series per table (no ORM, no rows in
-Python), so a million customers take seconds, not minutes.
+points account, lots (one live, one spent and expired), a sent greeting, an invitation to the one
+survey weeks ago, and every tenth a follow-up and a bulk job long done; nothing due at `now`. One
+INSERT … SELECT over a generated series per table (no ORM, no rows in Python), so a million customers
+take seconds, not minutes.
 
 Every schedule column holds what a real database would hold: next birthdays spread over the year, lapse
 times weeks ahead, lots' warnings beyond the warning horizon, most purchase surveys already handled
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from bot.i18n import Catalog
 from jobs import birthdays, expiry, followups, purchase_surveys, winback
+from jobs import bulk as bulk_jobs
 from jobs.sender import Sender
 from storage.core.clock import Clock
 from storage.core.config import Config
@@ -26,7 +28,16 @@ from storage.loyalty import points
 from tests.jobs.fakes import FakeMessage
 
 # Tables with an integer id the seed sets itself; PostgreSQL's sequences are moved past them.
-SEQUENCES = ("customers", "purchases", "ledger_entries", "follow_ups", "outbox")
+SEQUENCES = (
+    "customers",
+    "purchases",
+    "ledger_entries",
+    "follow_ups",
+    "outbox",
+    "surveys",
+    "survey_invitations",
+    "bulk_jobs",
+)
 
 
 def _dialect_sql(dialect: str) -> tuple[str, str, str]:
@@ -62,6 +73,9 @@ _INDEXES = {
 }
 
 
+BULK_SURVEY_QUESTIONS = (
+    '[{"id": "score", "type": "csat", "text": null, "min": 1, "max": 5, "optional": false}]'
+)
 # Column lists and per-row expressions; {at:EXPR} is replaced by the instant now + EXPR days.
 TABLES: dict[str, dict[str, str]] = {
     "customers": {
@@ -149,8 +163,50 @@ TABLES: dict[str, dict[str, str]] = {
         "sent_at": "CASE WHEN i % 1000 = 0 OR i % 50 = 0 THEN NULL ELSE {at:-(1 + i % 300)} END",
         "created_at": "{at:-(1 + i % 300)}",
     },
+    # One survey (active), to which every customer was invited weeks ago (outside the throttle window);
+    # bulk jobs long done (a send every few days for years).
+    "surveys": {
+        "id": "i",
+        "name": "'bulk-survey'",
+        "kind": "'csat'",
+        "questions": "'" + BULK_SURVEY_QUESTIONS + "'",
+        "status": "'active'",
+        "general": "FALSE",
+        "activated_at": "{at:-400}",
+        "created_at": "{at:-400}",
+        "updated_at": "{at:-400}",
+    },
+    "bulk_jobs": {
+        "id": "i / 10",
+        "key": "'bulk-job:' || i",
+        "kind": "'survey_send'",
+        "params": "'{}'",
+        "state": "'done'",
+        "cursor": "i",
+        "total": "1000",
+        "queued": "1000",
+        "skipped": "0",
+        "reasons": "'{}'",
+        "failures": "0",
+        "requested_by": "1",
+        "language": "'en'",
+        "created_at": "{at:-(40 + i % 300)}",
+        "finished_at": "{at:-(40 + i % 300)}",
+    },
+    "survey_invitations": {
+        "id": "i",
+        "token": "'bulk' || i",
+        "survey_id": "1",
+        "customer_id": "i",
+        "dedupe_key": "'bulk-invitation:' || i",
+        "source": "'send'",
+        "status": "CASE WHEN i % 3 = 0 THEN 'completed' ELSE 'invited' END",
+        "position": "0",
+        "created_at": "{at:-(40 + i % 300)}",
+        "expires_at": "{at:-(33 + i % 300)}",
+    },
 }
-WHERE = {"follow_ups": "i % 10 = 0"}
+WHERE = {"follow_ups": "i % 10 = 0", "surveys": "i = 1", "bulk_jobs": "i % 10 = 0"}
 
 
 def _expression(template: str, at: str) -> str:
@@ -236,11 +292,13 @@ IDLE: dict[str, object] = {
     "winback": 0,
     "purchase_surveys": Counter(),
     "sender": 0,
+    "bulk": 0,
 }
 
 
 def ticks(sessions: async_sessionmaker[AsyncSession], clock: Clock, config: Config) -> dict[str, Tick]:
-    """One pass of each tick, by name (the sender: one round of its loop)."""
+    """One pass of each tick, by name (the sender: one round of its loop; bulk: the fan-out of bulk jobs,
+    whose progress edits are handlers')."""
     tier_of = points.tier_of(clock.now, config.loyalty)
     sender = Sender(LocalBot(), sessions, clock, Catalog.load(), config.sender)  # type: ignore[arg-type]
     return {
@@ -250,4 +308,5 @@ def ticks(sessions: async_sessionmaker[AsyncSession], clock: Clock, config: Conf
         "winback": lambda: winback.tick(sessions, clock, config),
         "purchase_surveys": lambda: purchase_surveys.tick(sessions, clock, config),
         "sender": sender.drain_once,
+        "bulk": lambda: bulk_jobs.tick(sessions, clock, config, reads=sessions),
     }

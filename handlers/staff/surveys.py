@@ -1,6 +1,8 @@
 """/survey in the staff group: define surveys (built-in CSAT/NPS, custom by short lines or an uploaded
 JSON file), list, activate, close, choose the general one, and send to an audience after a preview
-and a Confirm button."""
+and a Confirm button. Confirm records a bulk job and answers at once; the bulk tick sends the
+invitations in the background and edits the message with the progress (handlers.staff.bulk, with the
+text from progress_text). Every reply is made after the unit of work ends."""
 
 from __future__ import annotations
 
@@ -11,15 +13,18 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from handlers import paging
 from handlers.authority import subcommand
-from handlers.context import AppContext
+from handlers.context import AppContext, Texts
 from handlers.paging import Listing
 from handlers.replies import edit_text
-from storage.core import audit, buttons
+from handlers.staff.bulk import stop_keyboard
+from storage.background import Progress
+from storage.core import audit, bulk, buttons
+from storage.core.config import Config
 from storage.core.models import Button
-from storage.surveys import audiences, invitations
+from storage.surveys import audiences, invitations, sending
 from storage.surveys.audiences import AudienceError
 from storage.surveys.definitions import Definition, DefinitionError, builtin, parse_json, parse_lines
-from storage.surveys.invitations import SurveyRefused
+from storage.surveys.invitations import InviteOutcome, SurveyRefused
 
 LIST = "sv"  # /survey list in handlers.paging
 SEND, CANCEL = "surveys/send", "surveys/cancel"  # button actions (handlers.buttons routes them)
@@ -133,47 +138,48 @@ async def _manage(context: AppContext, message: Message, sub: str, name: str) ->
 
 async def _send_preview(context: AppContext, session: AsyncSession, message: Message, rest: str) -> None:
     lang = _lang(context)
+    reply = message.reply_text
     name, _, audience_text = rest.partition(" ")
     if not name or not audience_text.strip():
-        await message.reply_text(context.t(lang, "surveys.send_usage"))
+        context.after_commit(reply, context.t(lang, "surveys.send_usage"))
         return
     survey = await invitations.by_name(session, name)
     if survey is None or survey.status != "active":
         code = "surveys.unknown" if survey is None else "surveys.not_active"
-        await message.reply_text(context.t(lang, code, name=name))
+        context.after_commit(reply, context.t(lang, code, name=name))
         return
     try:
         audience = audiences.parse(audience_text)
         resolved = await audiences.resolve(session, audience, context.now(), context.config.loyalty)
     except AudienceError as error:
-        await message.reply_text(context.t(lang, error.code, **error.params))
+        context.after_commit(reply, context.t(lang, error.code, **error.params))
         return
     counts = await invitations.preview(session, resolved.customer_ids, context.now(), context.config.surveys)
+    total = len(resolved.customer_ids)
     text = context.t(
         lang,
         "surveys.send_preview",
         name=survey.name,
         audience=audience_text.strip(),
-        total=len(resolved.customer_ids),
-        invited=counts["invited"],
-        throttled=counts["throttled"],
-        unreachable=counts["unreachable"],
+        total=total,
+        invited=counts[InviteOutcome.INVITED],
+        throttled=counts[InviteOutcome.THROTTLED],
+        unreachable=counts[InviteOutcome.UNREACHABLE],
         days=context.config.surveys.throttle_days,
     )
     if resolved.unknown:
         text += "\n" + context.t(lang, "surveys.send_unknown", references=", ".join(resolved.unknown))
-    if not counts["invited"]:
-        await message.reply_text(text + "\n" + context.t(lang, "surveys.send_nobody"))
+    if not counts[InviteOutcome.INVITED]:
+        context.after_commit(reply, text + "\n" + context.t(lang, "surveys.send_nobody"))
         return
     user_id = message.from_user.id if message.from_user else 0
-    payload = {"survey": survey.id, "audience": audience_text.strip()}
-    now = context.now()
+    payload = {"survey": survey.id, "name": survey.name, "audience": audience_text.strip(), "total": total}
     confirm, cancel = await buttons.issue_choice(
         session,
         [SEND, CANCEL],
         payload,
         user_id=user_id,
-        now=now,
+        now=context.now(),
         ttl=CONFIRM_TTL,
     )
     keyboard = InlineKeyboardMarkup(
@@ -184,58 +190,97 @@ async def _send_preview(context: AppContext, session: AsyncSession, message: Mes
             ]
         ]
     )
-    await message.reply_text(text, reply_markup=keyboard)
+    context.after_commit(reply, text, reply_markup=keyboard)
 
 
 async def on_send_button(update: Update, context: AppContext, button: Button) -> None:
     """Confirm or Cancel under a send preview (routed by handlers.buttons; the button belongs to the
-    staff member who asked)."""
+    staff member who asked). Confirm only records the job (a bulk job: storage.surveys.sending) and
+    answers; the invitations go out in the background and this message shows their progress."""
     query, user = update.callback_query, update.effective_user
     lang = _lang(context)
+    payload = dict(button.payload)
     async with context.unit_of_work() as session:
-        payload = dict(button.payload)
         # Both buttons of the preview are spent once either is pressed (a second press is stale).
         await buttons.consume(session, button)
         if button.action == CANCEL:
-            await query.answer()
-            await edit_text(query.message, context.t(lang, "surveys.send_cancelled"))
+            context.after_commit(query.answer)
+            context.after_commit(edit_text, query.message, context.t(lang, "surveys.send_cancelled"))
             return
-        survey = await invitations.get_survey(session, int(payload["survey"]))
-        try:
-            resolved = await audiences.resolve(
-                session, audiences.parse(payload["audience"]), context.now(), context.config.loyalty
-            )
-        except AudienceError as error:
-            await query.answer(context.t(lang, error.code, **error.params), show_alert=True)
-            return
-        counts = await invitations.send(
+        if "name" not in payload:  # a preview shown before Confirm became a bulk job
+            payload["name"] = (await invitations.get_survey(session, int(payload["survey"]))).name
+        name, audience = str(payload["name"]), str(payload["audience"])
+        total = int(payload.get("total") or 0) or None
+        job = await bulk.record(
             session,
-            survey,
-            resolved.customer_ids,
-            campaign=button.token,
+            key=sending.job_key(button.token),
+            kind=sending.KIND,
+            params=sending.params(int(payload["survey"]), name, audience, button.token),
+            requested_by=user.id,
+            language=lang,
             now=context.now(),
-            config=context.config.surveys,
+            total=total,
+            chat_id=query.message.chat.id if query.message else None,
+            message_id=query.message.message_id if query.message else None,
         )
+        if job is None:  # the same Confirm, pressed twice at once
+            context.after_commit(query.answer, context.t(lang, "button.stale"), show_alert=True)
+            return
         await audit.record(
             session,
             actor_id=user.id,
             chat_id=query.message.chat.id if query.message else None,
             action="survey send",
-            target=survey.name,
-            detail={"audience": payload["audience"], **{str(k): v for k, v in counts.items()}},
+            target=name,
+            detail={"audience": audience, "total": total, "job": job.id},
         )
-        await query.answer()
-        await edit_text(
+        context.after_commit(query.answer)
+        context.after_commit(
+            edit_text,
             query.message,
-            context.t(
-                lang,
-                "surveys.sent",
-                name=survey.name,
-                invited=counts["invited"],
-                throttled=counts["throttled"],
-                skipped=counts["unreachable"] + counts["duplicate"] + counts["closed"],
-            ),
+            context.t(lang, "surveys.send_started", name=name, audience=audience, total=total or 0),
+            reply_markup=stop_keyboard(context.t, lang, job.id),
         )
+
+
+def progress_text(texts: Texts, progress: Progress, config: Config) -> str:
+    """The staff message of a survey send (handlers.staff.bulk edits it), in its language."""
+    lang, params = progress.language, progress.params
+    common = {"name": params["name"], "audience": params["audience"]}
+    counts = {"sent": progress.sent, "failed": progress.failed, "total": progress.total or progress.handled}
+    if not progress.final:
+        eta = timedelta(seconds=round(progress.eta_seconds or 0))
+        return texts(
+            lang,
+            "surveys.send_progress",
+            **common,
+            **counts,
+            handled=progress.handled,
+            queued=progress.queued,
+            skipped=progress.skipped,
+            eta=str(eta),
+        )
+    if progress.state == bulk.CANCELLED:
+        return texts(
+            lang,
+            "surveys.send_stopped",
+            **common,
+            **counts,
+            withdrawn=progress.withdrawn,
+            skipped=progress.skipped,
+        )
+    if progress.state == bulk.FAILED:
+        return texts(lang, "surveys.send_failed", **common, **counts, handled=progress.handled)
+    throttled = progress.reasons.get(InviteOutcome.THROTTLED, 0)
+    return texts(
+        lang,
+        "surveys.send_done",
+        **common,
+        **counts,
+        throttled=throttled,
+        skipped=progress.skipped - throttled,
+        days=config.surveys.throttle_days,
+    )
 
 
 async def command(update: Update, context: AppContext) -> None:

@@ -24,6 +24,16 @@ class SenderConfig:
 
 
 @dataclass(frozen=True)
+class BulkConfig:
+    """Bulk jobs (storage.core.bulk): fanned out by a tick in batches of one transaction each, their staff
+    message edited in place with the progress."""
+
+    batch: int = 200  # keys (customers) per batch: one transaction of ~50-100 ms (benchmarks.bulk)
+    batches_per_tick: int = 25  # then the tick reports progress; the next tick goes on
+    report_seconds: float = 5.0  # at most one progress edit per job this often (Telegram's edit limits)
+
+
+@dataclass(frozen=True)
 class BirthdayConfig:
     hour: int = 10  # local wall-clock time of the greeting
     minute: int = 0
@@ -130,6 +140,7 @@ class Config:
     surveys: SurveyConfig = field(default_factory=SurveyConfig)
     loyalty: LoyaltyConfig = field(default_factory=LoyaltyConfig)
     sender: SenderConfig = field(default_factory=SenderConfig)
+    bulk: BulkConfig = field(default_factory=BulkConfig)
     birthdays: BirthdayConfig = field(default_factory=BirthdayConfig)
     followups: FollowUpConfig = field(default_factory=FollowUpConfig)
     winback: WinbackConfig = field(default_factory=WinbackConfig)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, MetaData, String, func
+from sqlalchemy import JSON, BigInteger, DateTime, Index, MetaData, String, Text, func, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -93,3 +93,57 @@ class Conversation(TimestampMixin, Base):
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     step: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class BulkJob(Base):
+    """Bulk work done in the background (a survey sent to an audience; later campaigns, imports,
+    exports): fanned out in batches of one transaction each, resumable from `cursor`, with the staff
+    message that shows its progress. storage.core.bulk keeps its rules; storage.background runs it."""
+
+    __tablename__ = "bulk_jobs"
+    # The bulk tick's two ranges, in their order; only scheduled rows (most jobs are long finished).
+    __table_args__ = (
+        Index(
+            "ix_bulk_jobs_due",
+            "due_at",
+            "id",
+            sqlite_where=text("due_at IS NOT NULL"),
+            postgresql_where=text("due_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_bulk_jobs_report",
+            "report_at",
+            "id",
+            sqlite_where=text("report_at IS NOT NULL"),
+            postgresql_where=text("report_at IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Idempotency key (the Confirm button's token): a second press records no second job.
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))  # whose step fans it out (storage.background.KINDS)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # queued | running (fanning out) | done (fanned out) | cancelled (stopped by staff) | failed
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    # When its next batch is due (None once it has fanned out, stopped or failed; later after a failure).
+    due_at: Mapped[datetime | None]
+    # The last key a committed batch handled (customers go in id order): a crash resumes after it.
+    cursor: Mapped[int] = mapped_column(BigInteger, default=0)
+    total: Mapped[int | None]  # how many the job expects to handle (the preview's count), for the ETA
+    queued: Mapped[int] = mapped_column(default=0)  # outbox rows it wrote (their fate: the outbox)
+    skipped: Mapped[int] = mapped_column(default=0)  # left out while fanning out, by reason in `reasons`
+    reasons: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    failures: Mapped[int] = mapped_column(default=0)  # batches that raised in a row (then: failed)
+    error: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[int] = mapped_column(BigInteger)
+    # The staff message edited with the progress, and its language.
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    language: Mapped[str] = mapped_column(String(8))
+    # When the message is next due an edit (None: the final summary is decided); what it last showed.
+    report_at: Mapped[datetime | None]
+    shown: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 
 from storage.core.db import changed_rows
 
@@ -15,9 +17,31 @@ async def insert_ignore(
     session: AsyncSession, model: type[DeclarativeBase], values: dict[str, Any], conflict: list[str]
 ) -> bool:
     """Insert one row unless a row with the same `conflict` columns exists; True when inserted."""
-    insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
-    stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
+    stmt = _insert(session, model).values(**values).on_conflict_do_nothing(index_elements=conflict)
     return bool(await changed_rows(session, stmt))
+
+
+async def insert_ignore_many(
+    session: AsyncSession,
+    model: type[DeclarativeBase],
+    rows: Sequence[dict[str, Any]],
+    conflict: list[str],
+    returning: Sequence[InstrumentedAttribute[Any]] = (),
+) -> list[Row[*tuple[Any, ...]]]:
+    """Insert the rows that have no twin in the `conflict` columns; the `returning` columns of the rows
+    inserted. One executemany (compiled once, not a statement per row): with `returning`, SQLAlchemy
+    sends it as multi-row INSERTs ("insertmanyvalues"); without, as the driver's executemany."""
+    if not rows:
+        return []
+    stmt = _insert(session, model).on_conflict_do_nothing(index_elements=conflict)
+    if not returning:
+        await session.execute(stmt, list(rows))
+        return []
+    return list((await session.execute(stmt.returning(*returning), list(rows))).all())
+
+
+def _insert(session: AsyncSession, model: type[DeclarativeBase]) -> Any:
+    return (postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert)(model)
 
 
 def dialect_of(session: AsyncSession) -> str:

@@ -4,20 +4,53 @@ unique dedupe key; one sender claims due rows and records what Telegram answered
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.core.claims import skip_locked
 from storage.core.row_updates import update_rows
-from storage.core.upsert import insert_ignore
+from storage.core.upsert import insert_ignore, insert_ignore_many
 from storage.people.models import Customer, OutboxMessage
 
 # A claim older than this is taken to belong to a sender that died mid-send.
 CLAIM_TIMEOUT = timedelta(minutes=5)
+# The error of a row its bulk job's Stop withdrew before it was sent (status "skipped").
+WITHDRAWN = "withdrawn"
+
+Buttons = list[list[tuple[str, str]]]
+
+
+def _row(
+    *,
+    dedupe_key: str,
+    chat_id: int,
+    template: str,
+    language: str,
+    now: datetime,
+    params: dict[str, Any] | None = None,
+    customer_id: int | None = None,
+    not_before: datetime | None = None,
+    buttons: Buttons | None = None,
+    bulk_job_id: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "dedupe_key": dedupe_key,
+        "chat_id": chat_id,
+        "customer_id": customer_id,
+        "template": template,
+        "params": params or {},
+        "language": language,
+        "buttons": [[list(b) for b in row] for row in buttons] if buttons else None,
+        "status": "queued",
+        "not_before": not_before or now,
+        "attempts": 0,
+        "created_at": now,
+        "bulk_job_id": bulk_job_id,
+    }
 
 
 async def enqueue(
@@ -31,30 +64,60 @@ async def enqueue(
     params: dict[str, Any] | None = None,
     customer_id: int | None = None,
     not_before: datetime | None = None,
-    buttons: list[list[tuple[str, str]]] | None = None,
+    buttons: Buttons | None = None,
 ) -> bool:
     """Queue a message once per dedupe key; False when that key was queued before.
 
     `buttons` rows hold (label, callback_data); a label starting with "@" is a template key.
     """
-    return await insert_ignore(
-        session,
-        OutboxMessage,
-        {
-            "dedupe_key": dedupe_key,
-            "chat_id": chat_id,
-            "customer_id": customer_id,
-            "template": template,
-            "params": params or {},
-            "language": language,
-            "buttons": [[list(b) for b in row] for row in buttons] if buttons else None,
-            "status": "queued",
-            "not_before": not_before or now,
-            "attempts": 0,
-            "created_at": now,
-        },
-        ["dedupe_key"],
+    row = _row(
+        dedupe_key=dedupe_key,
+        chat_id=chat_id,
+        customer_id=customer_id,
+        template=template,
+        params=params,
+        language=language,
+        now=now,
+        not_before=not_before,
+        buttons=buttons,
     )
+    return await insert_ignore(session, OutboxMessage, row, ["dedupe_key"])
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message of a wave (enqueue_many) to a customer (their id, Telegram chat and language)."""
+
+    customer_id: int
+    chat_id: int
+    language: str
+    dedupe_key: str
+    template: str
+    params: dict[str, Any] = field(default_factory=dict)
+    buttons: Buttons | None = None
+
+
+async def enqueue_many(
+    session: AsyncSession, messages: list[Message], *, now: datetime, bulk_job_id: int | None = None
+) -> None:
+    """Queue messages to customers, each once per dedupe key (a key queued before is left alone), in
+    one executemany, not one statement per message. `bulk_job_id` names the job they belong to (its
+    progress counts them)."""
+    rows = [
+        _row(
+            dedupe_key=m.dedupe_key,
+            chat_id=m.chat_id,
+            customer_id=m.customer_id,
+            template=m.template,
+            params=m.params,
+            language=m.language,
+            now=now,
+            buttons=m.buttons,
+            bulk_job_id=bulk_job_id,
+        )
+        for m in messages
+    ]
+    await insert_ignore_many(session, OutboxMessage, rows, ["dedupe_key"])
 
 
 async def enqueue_for_customer(
@@ -66,7 +129,7 @@ async def enqueue_for_customer(
     now: datetime,
     params: dict[str, Any] | None = None,
     not_before: datetime | None = None,
-    buttons: list[list[tuple[str, str]]] | None = None,
+    buttons: Buttons | None = None,
 ) -> bool:
     return await enqueue(
         session,
@@ -267,3 +330,60 @@ async def sent_since(session: AsyncSession, since: datetime) -> list[tuple[int, 
         .order_by(OutboxMessage.sent_at)
     )
     return [(chat_id, sent_at) for chat_id, sent_at in rows.all() if sent_at is not None]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How far the outbox is with the rows of one bulk job."""
+
+    pending: int = 0  # queued or being sent
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0  # the customer was unreachable when it came due
+    withdrawn: int = 0  # the job was stopped before it was sent
+    sent_last_minute: int = 0
+
+
+async def delivery(session: AsyncSession, job_ids: list[int], now: datetime) -> dict[int, Delivery]:
+    """Delivery of each job's rows: one grouped query over the bulk_job_id index."""
+    if not job_ids:
+        return {}
+    withdrawn = (OutboxMessage.status == "skipped") & (OutboxMessage.error == WITHDRAWN)
+    rows = await session.execute(
+        select(
+            OutboxMessage.bulk_job_id,
+            OutboxMessage.status,
+            func.count(),
+            func.sum(case((withdrawn, 1), else_=0)),
+            func.sum(case((OutboxMessage.sent_at >= now - timedelta(minutes=1), 1), else_=0)),
+        )
+        .where(OutboxMessage.bulk_job_id.in_(job_ids))
+        .group_by(OutboxMessage.bulk_job_id, OutboxMessage.status)
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for job_id, status, count, withdrawn_count, last_minute in rows.all():
+        if job_id is None:
+            continue
+        c = counts.setdefault(job_id, {})
+        if status in ("queued", "sending"):
+            c["pending"] = c.get("pending", 0) + count
+        elif status == "sent":
+            c["sent"], c["sent_last_minute"] = count, int(last_minute or 0)
+        elif status == "failed":
+            c["failed"] = count
+        elif status == "skipped":
+            c["withdrawn"] = int(withdrawn_count or 0)
+            c["skipped"] = count - c["withdrawn"]
+    return {job_id: Delivery(**c) for job_id, c in counts.items()}
+
+
+async def withdraw(session: AsyncSession, job_id: int) -> list[int]:
+    """A bulk job was stopped: its rows not yet claimed by a sender are skipped (one UPDATE); the ids of
+    the customers they were for. Rows being sent go out."""
+    rows = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.bulk_job_id == job_id, OutboxMessage.status == "queued")
+        .values(status="skipped", error=WITHDRAWN)
+        .returning(OutboxMessage.customer_id)
+    )
+    return [customer_id for (customer_id,) in rows.all() if customer_id is not None]

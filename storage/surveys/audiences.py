@@ -2,7 +2,8 @@
 customer references ("#12 @kim +4930123 123456789").
 
 Resolving is a table of resolvers by kind; the tier audience uses the same rule as /points (points
-earned in the rolling window), the purchase audience the purchases table.
+earned in the rolling window), the purchase audience the purchases table. `page` reads an audience a
+batch at a time in customer id order (a bulk job's cursor), with a fixed number of queries per page.
 """
 
 from __future__ import annotations
@@ -84,10 +85,7 @@ async def _list(session: AsyncSession, audience: Audience, now: datetime, loyalt
 
 
 async def _tier(session: AsyncSession, audience: Audience, now: datetime, loyalty: LoyaltyConfig) -> Resolved:
-    wanted = find_tier(audience.tier or "", loyalty)
-    if wanted is None:
-        names = ", ".join(t.name for t in loyalty.tiers)
-        raise AudienceError("surveys.audience_unknown_tier", tier=audience.tier or "", tiers=names)
+    wanted = _wanted_tier(audience, loyalty)
     since = add_months(now, -loyalty.tier_window_months)
     earned = dict(
         (
@@ -99,7 +97,15 @@ async def _tier(session: AsyncSession, audience: Audience, now: datetime, loyalt
         ).all()
     )
     ids = await session.scalars(select(Customer.id).order_by(Customer.id))
-    return Resolved([cid for cid in ids if tier_for(int(earned.get(cid) or 0), loyalty).name == wanted.name])
+    return Resolved([cid for cid in ids if tier_for(int(earned.get(cid) or 0), loyalty).name == wanted])
+
+
+def _wanted_tier(audience: Audience, loyalty: LoyaltyConfig) -> str:
+    wanted = find_tier(audience.tier or "", loyalty)
+    if wanted is None:
+        names = ", ".join(t.name for t in loyalty.tiers)
+        raise AudienceError("surveys.audience_unknown_tier", tier=audience.tier or "", tiers=names)
+    return wanted.name
 
 
 async def _purchased(
@@ -124,3 +130,65 @@ async def resolve(
     session: AsyncSession, audience: Audience, now: datetime, loyalty: LoyaltyConfig
 ) -> Resolved:
     return await RESOLVERS[audience.kind](session, audience, now, loyalty)
+
+
+@dataclass(frozen=True)
+class Page:
+    """The audience's customers among the next keys after a cursor: `read` keys were looked at (fewer
+    than the limit: the audience is exhausted), the last of them `last` (the next cursor)."""
+
+    customer_ids: list[int]
+    read: int
+    last: int
+
+
+async def page(
+    session: AsyncSession,
+    audience: Audience,
+    *,
+    after: int,
+    limit: int,
+    now: datetime,
+    loyalty: LoyaltyConfig,
+) -> Page:
+    """The audience, `limit` customer ids (or list entries) after `after`, in id order."""
+    if audience.kind == "list":  # a typed list (a message's worth): resolved whole, cut to the page
+        ids = sorted(i for i in (await _list(session, audience, now, loyalty)).customer_ids if i > after)
+        ids = ids[:limit]
+        return Page(ids, len(ids), ids[-1] if ids else after)
+    if audience.kind == "purchased":
+        since = now - timedelta(days=audience.days or 0)
+        ids = list(
+            await session.scalars(
+                select(Purchase.customer_id)
+                .where(Purchase.created_at >= since, Purchase.customer_id > after)
+                .distinct()
+                .order_by(Purchase.customer_id)
+                .limit(limit)
+            )
+        )
+        return Page(ids, len(ids), ids[-1] if ids else after)
+    scanned = list(
+        await session.scalars(
+            select(Customer.id).where(Customer.id > after).order_by(Customer.id).limit(limit)
+        )
+    )
+    last = scanned[-1] if scanned else after
+    if audience.kind == "all":
+        return Page(scanned, len(scanned), last)
+    wanted = _wanted_tier(audience, loyalty)
+    earned = dict(
+        (
+            await session.execute(
+                select(LedgerEntry.customer_id, func.sum(LedgerEntry.points))
+                .where(
+                    LedgerEntry.customer_id.in_(scanned),
+                    LedgerEntry.kind.in_(TIER_KINDS),
+                    LedgerEntry.created_at > add_months(now, -loyalty.tier_window_months),
+                )
+                .group_by(LedgerEntry.customer_id)
+            )
+        ).all()
+    )
+    ids = [cid for cid in scanned if tier_for(int(earned.get(cid) or 0), loyalty).name == wanted]
+    return Page(ids, len(scanned), last)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.core import inputs
 from storage.core.config import SurveyConfig
 from storage.core.refusals import Refused
-from storage.core.upsert import insert_ignore
+from storage.core.upsert import insert_ignore, insert_ignore_many
 from storage.people import outbox
 from storage.people.models import Customer
 from storage.surveys.definitions import MAX_QUESTIONS, Definition
@@ -207,21 +208,24 @@ def _new_token() -> str:
     return secrets.token_urlsafe(6)
 
 
-async def _lock_customer(session: AsyncSession, customer_id: int) -> None:
-    """PostgreSQL: serialize invitations per customer so the throttle holds under concurrency (SQLite
-    already holds the write lock)."""
-    await session.execute(select(Customer.id).where(Customer.id == customer_id).with_for_update())
+def _since(now: datetime, config: SurveyConfig) -> datetime:
+    return now - timedelta(days=config.throttle_days)
 
 
-async def throttled(session: AsyncSession, customer_id: int, now: datetime, config: SurveyConfig) -> bool:
-    """Invited to any survey inside the window."""
-    since = now - timedelta(days=config.throttle_days)
-    found = await session.scalar(
-        select(SurveyInvitation.id)
-        .where(SurveyInvitation.customer_id == customer_id, SurveyInvitation.created_at > since)
-        .limit(1)
-    )
-    return found is not None
+def _invitation_row(
+    survey: Survey, customer_id: int, *, dedupe_key: str, source: str, now: datetime, config: SurveyConfig
+) -> dict[str, Any]:
+    return {
+        "token": _new_token(),
+        "survey_id": survey.id,
+        "customer_id": customer_id,
+        "dedupe_key": dedupe_key,
+        "source": source,
+        "status": "invited",
+        "position": 0,
+        "created_at": now,
+        "expires_at": now + timedelta(days=config.expire_days),
+    }
 
 
 async def _insert_invitation(
@@ -234,26 +238,10 @@ async def _insert_invitation(
     now: datetime,
     config: SurveyConfig,
 ) -> SurveyInvitation | None:
-    token = _new_token()
-    inserted = await insert_ignore(
-        session,
-        SurveyInvitation,
-        {
-            "token": token,
-            "survey_id": survey.id,
-            "customer_id": customer.id,
-            "dedupe_key": dedupe_key,
-            "source": source,
-            "status": "invited",
-            "position": 0,
-            "created_at": now,
-            "expires_at": now + timedelta(days=config.expire_days),
-        },
-        ["dedupe_key"],
-    )
-    if not inserted:
+    row = _invitation_row(survey, customer.id, dedupe_key=dedupe_key, source=source, now=now, config=config)
+    if not await insert_ignore(session, SurveyInvitation, row, ["dedupe_key"]):
         return None
-    return await session.scalar(select(SurveyInvitation).where(SurveyInvitation.token == token))
+    return await session.scalar(select(SurveyInvitation).where(SurveyInvitation.token == row["token"]))
 
 
 async def invite(
@@ -266,75 +254,138 @@ async def invite(
     config: SurveyConfig,
     source: str = "send",
 ) -> InviteOutcome:
-    """Invite one customer through the outbox, unless throttled (invited to any survey within
-    config.throttle_days), already invited under this dedupe_key, unreachable, or the survey is not
-    active. Throttled invitations are skipped, not queued: the caller counts them."""
-    if survey.status != "active":
-        return InviteOutcome.CLOSED
-    if customer.unreachable_at is not None:
-        return InviteOutcome.UNREACHABLE
-    await _lock_customer(session, customer.id)
-    if await session.scalar(select(SurveyInvitation.id).where(SurveyInvitation.dedupe_key == dedupe_key)):
-        return InviteOutcome.DUPLICATE
-    if await throttled(session, customer.id, now, config):
-        return InviteOutcome.THROTTLED
-    invitation = await _insert_invitation(
-        session, survey, customer, dedupe_key=dedupe_key, source=source, now=now, config=config
+    """Invite one customer through the outbox (invite_many, for one)."""
+    outcomes = await invite_many(
+        session, survey, {customer.id: dedupe_key}, now, config=config, source=source
     )
-    if invitation is None:
-        return InviteOutcome.DUPLICATE
-    template, params = question_message(survey, 0)
-    await outbox.enqueue_for_customer(
+    return outcomes.get(customer.id, InviteOutcome.UNREACHABLE)
+
+
+async def invite_many(
+    session: AsyncSession,
+    survey: Survey | None,
+    keys: Mapping[int, str],
+    now: datetime,
+    *,
+    config: SurveyConfig,
+    source: str = "send",
+    bulk_job_id: int | None = None,
+) -> dict[int, InviteOutcome]:
+    """Invite customers (id → the invitation's dedupe key) through the outbox, each unless the survey is
+    not active, they are unreachable, already invited under that key, or throttled (invited to any
+    survey within config.throttle_days; throttled invitations are skipped, not queued). A fixed number
+    of statements whatever the number of customers (a batch: hundreds, not tens of thousands): the
+    customers locked, the keys taken, the throttle, the invitations and the outbox rows. Customers that
+    do not exist (any more) get no outcome."""
+    ids = sorted(keys)
+    if not ids:
+        return {}
+    if survey is None or survey.status != "active":
+        return dict.fromkeys(ids, InviteOutcome.CLOSED)
+    # PostgreSQL: lock the customers (in id order) so the throttle holds against a concurrent invitation
+    # of the same customer; SQLite already holds the write lock.
+    people = (
+        await session.execute(
+            select(Customer.id, Customer.telegram_id, Customer.language, Customer.unreachable_at)
+            .where(Customer.id.in_(ids))
+            .order_by(Customer.id)
+            .with_for_update()
+        )
+    ).all()
+    outcomes = {c.id: InviteOutcome.UNREACHABLE for c in people if c.unreachable_at is not None}
+    reachable = [c for c in people if c.unreachable_at is None]
+    if not reachable:
+        return outcomes
+    wanted = [keys[c.id] for c in reachable]
+    taken = set(
+        await session.scalars(
+            select(SurveyInvitation.dedupe_key).where(SurveyInvitation.dedupe_key.in_(wanted))
+        )
+    )
+    recent = set(
+        await session.scalars(
+            select(SurveyInvitation.customer_id)
+            .where(
+                SurveyInvitation.customer_id.in_([c.id for c in reachable]),
+                SurveyInvitation.created_at > _since(now, config),
+            )
+            .distinct()
+        )
+    )
+    fresh = []
+    for customer in reachable:
+        if keys[customer.id] in taken:
+            outcomes[customer.id] = InviteOutcome.DUPLICATE
+        elif customer.id in recent:
+            outcomes[customer.id] = InviteOutcome.THROTTLED
+        else:
+            fresh.append(customer)
+    rows = [
+        _invitation_row(survey, c.id, dedupe_key=keys[c.id], source=source, now=now, config=config)
+        for c in fresh
+    ]
+    inserted = await insert_ignore_many(
         session,
-        customer,
-        dedupe_key=f"survey:{dedupe_key}",
-        template=template,
-        params=params,
-        now=now,
-        buttons=question_keyboard(invitation.token, 0, survey.questions[0]),
+        SurveyInvitation,
+        rows,
+        ["dedupe_key"],
+        [SurveyInvitation.customer_id, SurveyInvitation.token],
     )
-    return InviteOutcome.INVITED
+    tokens: dict[int, str] = {customer_id: token for customer_id, token in inserted}
+    template, params = question_message(survey, 0)
+    messages = []
+    for customer in fresh:
+        token = tokens.get(customer.id)
+        if token is None:  # a concurrent invitation took the key between our read and our insert
+            outcomes[customer.id] = InviteOutcome.DUPLICATE
+            continue
+        outcomes[customer.id] = InviteOutcome.INVITED
+        messages.append(
+            outbox.Message(
+                customer.id,
+                customer.telegram_id,
+                customer.language,
+                dedupe_key=f"survey:{keys[customer.id]}",
+                template=template,
+                params=params,
+                buttons=question_keyboard(token, 0, survey.questions[0]),
+            )
+        )
+    await outbox.enqueue_many(session, messages, now=now, bulk_job_id=bulk_job_id)
+    return outcomes
+
+
+PREVIEW_CHUNK = 10_000  # customers per preview query (bound parameters stay under the drivers' limits)
 
 
 async def preview(
     session: AsyncSession, customer_ids: list[int], now: datetime, config: SurveyConfig
 ) -> Counter[str]:
-    """How a send would go: how many would be invited, throttled or skipped as unreachable."""
+    """How a send would go: how many would be invited, throttled or skipped as unreachable. One
+    counting query per 10,000 customers (the throttle is an EXISTS inside it)."""
     counts: Counter[str] = Counter()
-    for customer in await _customers(session, customer_ids):
-        if customer.unreachable_at is not None:
-            counts[InviteOutcome.UNREACHABLE] += 1
-        elif await throttled(session, customer.id, now, config):
-            counts[InviteOutcome.THROTTLED] += 1
-        else:
-            counts[InviteOutcome.INVITED] += 1
-    return counts
-
-
-async def _customers(session: AsyncSession, ids: list[int]) -> list[Customer]:
-    rows: list[Customer] = []
-    for start in range(0, len(ids), 500):
-        rows.extend(await session.scalars(select(Customer).where(Customer.id.in_(ids[start : start + 500]))))
-    return sorted(rows, key=lambda c: c.id)
-
-
-async def send(
-    session: AsyncSession,
-    survey: Survey,
-    customer_ids: list[int],
-    *,
-    campaign: str,
-    now: datetime,
-    config: SurveyConfig,
-) -> Counter[str]:
-    """Invite an audience; the campaign key makes pressing Confirm twice invite nobody twice."""
-    counts: Counter[str] = Counter()
-    for customer in await _customers(session, customer_ids):
-        outcome = await invite(
-            session, survey, customer, now, f"send:{campaign}:{customer.id}", config=config
-        )
-        counts[outcome] += 1
-    return counts
+    recent = (
+        select(SurveyInvitation.id)
+        .where(SurveyInvitation.customer_id == Customer.id, SurveyInvitation.created_at > _since(now, config))
+        .exists()
+    )
+    unreachable = Customer.unreachable_at.is_not(None)
+    for start in range(0, len(customer_ids), PREVIEW_CHUNK):
+        chunk = customer_ids[start : start + PREVIEW_CHUNK]
+        row = (
+            await session.execute(
+                select(
+                    func.count(),
+                    func.sum(case((unreachable, 1), else_=0)),
+                    func.sum(case((~unreachable & recent, 1), else_=0)),
+                ).where(Customer.id.in_(chunk))
+            )
+        ).one()
+        found, gone, throttled = row[0] or 0, row[1] or 0, row[2] or 0
+        counts[InviteOutcome.UNREACHABLE] += gone
+        counts[InviteOutcome.THROTTLED] += throttled
+        counts[InviteOutcome.INVITED] += found - gone - throttled
+    return +counts
 
 
 async def open_for_customer(

@@ -157,7 +157,7 @@ class Harness:
         """Run one scheduled duty (bot.ticks.TICKS) now, as the JobQueue would."""
         assert self.app is not None
         runtime = self.app.bot_data.runtime
-        await TICKS[name](SimpleNamespace(runtime=runtime))  # type: ignore[arg-type]
+        await TICKS[name](SimpleNamespace(runtime=runtime, bot=self.app.bot))  # type: ignore[arg-type]
 
 
 def plain(html_text: str) -> str:

@@ -18,6 +18,8 @@ from storage.surveys.models import SurveyAnswer, SurveyInvitation
 from tests.e2e.harness import Harness
 from tests.emulator import UserDriver
 
+pytestmark = pytest.mark.strict_transactions  # /survey and the answers talk after their transactions
+
 STARS_4 = "⭐⭐⭐⭐"
 
 
@@ -27,12 +29,17 @@ async def _define(harness: Harness, *commands: str) -> None:
 
 
 async def _send(harness: Harness, survey: str, audience: str = "all") -> str:
-    """/survey send, Confirm, drain the outbox; returns the preview text."""
+    """/survey send, Confirm, the bulk tick (the invitations are queued in the background), drain the
+    outbox, and the tick again once the progress may be edited (the final summary); returns the
+    preview text."""
     group = harness.staff_group
     await harness.owner.send(f"/survey send {survey} {audience}", chat=group)
     preview = harness.owner.last(chat=group).text
     await harness.owner.press("✅ Confirm", chat=group)
+    await harness.tick("bulk")
     await harness.run_outbox()
+    harness.clock.advance(seconds=harness.settings.config.bulk.report_seconds)
+    await harness.tick("bulk")
     return preview
 
 
@@ -56,7 +63,7 @@ async def test_csat_with_a_comment_across_a_restart(harness: Harness) -> None:
     await _define(harness, "/survey new service csat", "/survey activate service")
     preview = await _send(harness, "service")
     assert "1 will be invited" in preview
-    assert "1 invitations queued" in harness.owner.last(chat=harness.staff_group).text
+    assert "1 invitations sent" in harness.owner.last(chat=harness.staff_group).text
 
     invitation = kim.last()
     assert "How satisfied" in invitation.text
@@ -77,7 +84,6 @@ async def test_csat_with_a_comment_across_a_restart(harness: Harness) -> None:
     assert not harness.staff_group.messages()[-1].text.startswith("Feedback #")  # a 4 is no detractor
 
 
-@pytest.mark.strict_transactions  # not the others: /survey send is rebuilt on branch bulk
 async def test_nps_without_comment_and_the_last_button_pressed_twice(harness: Harness) -> None:
     lee = await _joined(harness, 402, "Lee")
     await _define(harness, "/survey new loyal nps", "/survey activate loyal")
@@ -106,7 +112,6 @@ async def test_nps_without_comment_and_the_last_button_pressed_twice(harness: Ha
     assert "didn't catch that" in lee.last().text
 
 
-@pytest.mark.strict_transactions  # not the others: /survey send is rebuilt on branch bulk
 async def test_custom_survey_with_every_question_type(harness: Harness) -> None:
     mia = await _joined(harness, 403, "Mia")
     await _define(
@@ -199,6 +204,7 @@ async def test_throttle_skips_a_second_survey_inside_the_window(harness: Harness
     await harness.owner.press("✅ Confirm", chat=group)
     again = await harness.owner.press_data(confirm, preview_message)  # the same Confirm, pressed twice
     assert again is not None and "expired" in again["text"]
+    await harness.tick("bulk")
     async with harness.sessions.begin() as session:
         assert await session.scalar(select(func.count()).select_from(SurveyInvitation)) == 2
 

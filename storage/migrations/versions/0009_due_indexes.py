@@ -9,7 +9,7 @@ ix_follow_ups_due and reads every open follow-up. ix_customers_birthday gains id
 (today's birthdays by id, the first few) is read in order on PostgreSQL.
 
 Revision ID: 0009
-Revises: 0007 (to be re-parented onto 0008 when both branches meet)
+Revises: 0008 (written beside it on another branch, on 0007; re-parented when both met)
 Create Date: 2026-12-07 10:00:00.000000
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0007"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -101,7 +101,7 @@ async def test_throttle_across_two_surveys_inside_the_window(
         )
 
 
-async def test_send_counts_outcomes_and_a_second_confirm_invites_nobody_twice(
+async def test_invite_many_counts_outcomes_and_a_second_call_invites_nobody_twice(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
     async with sessions.begin() as session:
@@ -120,10 +120,11 @@ async def test_send_counts_outcomes_and_a_second_confirm_invites_nobody_twice(
             "throttled": 1,
             "unreachable": 1,
         }
-        counts = await invitations.send(session, survey, ids, campaign="x1", now=clock.now(), config=CONFIG)
-        assert counts == {"invited": 1, "throttled": 1, "unreachable": 1}
-        again = await invitations.send(session, survey, ids, campaign="x1", now=clock.now(), config=CONFIG)
-        assert again == {"duplicate": 1, "throttled": 1, "unreachable": 1}
+        keys = {cid: f"send:x1:{cid}" for cid in ids}
+        counts = await invitations.invite_many(session, survey, keys, clock.now(), config=CONFIG)
+        assert counts == {a.id: "invited", b.id: "throttled", c.id: "unreachable"}
+        again = await invitations.invite_many(session, survey, keys, clock.now(), config=CONFIG)
+        assert again == {a.id: "duplicate", b.id: "throttled", c.id: "unreachable"}
         invited = await session.scalar(
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.customer_id == a.id)
         )
@@ -353,3 +354,27 @@ async def test_tier_and_purchase_audiences(
     assert await ids("tier gold") == []
     assert await ids("purchased 30d") == [kim.id]
     assert await ids("purchased 60d") == [kim.id, lee.id]
+
+    async def paged(text: str) -> list[int]:
+        """The audience a page of one at a time, as a bulk job reads it."""
+        found, after = [], 0
+        async with sessions.begin() as session:
+            while True:
+                page = await audiences.page(
+                    session, audiences.parse(text), after=after, limit=1, now=clock.now(), loyalty=loyalty
+                )
+                found += page.customer_ids
+                if page.read < 1:
+                    return found
+                after = page.last
+
+    for text in (
+        "all",
+        "tier silver",
+        "tier member",
+        "tier gold",
+        "purchased 60d",
+        f"#{lee.id} #{kim.id} #999",
+    ):
+        expected = sorted(await ids(text)) if text != "all" else [kim.id, lee.id, kim.id + 2]
+        assert await paged(text) == expected, text
