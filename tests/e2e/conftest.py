@@ -15,8 +15,8 @@ from tests.emulator import BotApiEmulator
 async def harness(
     request: pytest.FixtureRequest, emu: BotApiEmulator, tmp_path: Path, clock: FakeClock
 ) -> AsyncIterator[Harness]:
-    # Marked strict_transactions: a Telegram request inside a database transaction fails the update
-    # (bot.requests), whatever the harness's default is.
+    # The harness is strict by default (a Telegram request inside a database transaction fails the
+    # update, bot.requests); the strict_transactions mark keeps a file strict if that default changes.
     strict = request.node.get_closest_marker("strict_transactions") is not None
     env = {"STRICT_TRANSACTIONS": "on"} if strict else {}
     h = Harness(emu, await new_database_url("sqlite", tmp_path), clock, **env)

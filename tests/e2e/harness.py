@@ -47,7 +47,7 @@ class Harness:
             "TICK_SECONDS": "0",
             "OUTBOX_SENDER": "off",
             # A Telegram request inside a database transaction fails the update (bot.requests).
-            "STRICT_TRANSACTIONS": "off",
+            "STRICT_TRANSACTIONS": "on",
             **env,
         }
         self.app: EngageApplication | None = None
