@@ -11,6 +11,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, SessionTransaction
 
+from storage.core import sqlite_driver
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
@@ -28,6 +30,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("pool_pre_ping", True)
         return create_async_engine(url, **kwargs)
     kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    kwargs.setdefault("module", sqlite_driver.dbapi())  # a statement in one trip to the driver's thread
     # Every transaction takes the write lock, so more connections only add lock contention, and SQLite's
     # busy handler (sleep and retry) lets a busy writer starve a waiting one. One connection makes units of
     # work queue fairly in the pool instead.
@@ -67,6 +70,7 @@ def create_read_engine(url: str, engine: AsyncEngine) -> AsyncEngine:
     readers = create_async_engine(
         url,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        module=sqlite_driver.dbapi(),
         pool_size=SQLITE_READERS,
         max_overflow=0,
         pool_timeout=60,
