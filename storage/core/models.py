@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, MetaData, String, Text, func, text
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, MetaData, String, Text, func, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -147,3 +147,28 @@ class BulkJob(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+class ImportRow(Base):
+    """A row of an imported CSV file, staged when the import is asked for and handled (then deleted)
+    by the import's batches in `id` order: the job's cursor is the last id handled."""
+
+    __tablename__ = "import_rows"
+    __table_args__ = (Index("ix_import_rows_job", "job_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("bulk_jobs.id", ondelete="CASCADE"))
+    line: Mapped[int]  # in the file, counting the header as line 1 (what staff see in a spreadsheet)
+    data: Mapped[dict[str, str]] = mapped_column(JSON)  # field name -> value as written
+
+
+class ExportChunk(Base):
+    """A batch of an export's CSV text, written by the batch's transaction; the finished file is
+    these chunks in `id` order (then they are deleted)."""
+
+    __tablename__ = "export_chunks"
+    __table_args__ = (Index("ix_export_chunks_job", "job_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("bulk_jobs.id", ondelete="CASCADE"))
+    data: Mapped[str] = mapped_column(Text)
