@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -16,6 +17,8 @@ MAX_ROWS = 200_000
 MAX_FIELD = 1_000  # characters in one cell: longer is a broken file, not data
 BOM = "\ufeff"
 DELIMITERS = ",;\t"
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?[0-9][0-9 .]*")
 
 
 class FileRefused(Refused):
@@ -91,8 +94,18 @@ def _rows(reader: Iterable[list[str]], fields: list[str | None]) -> list[tuple[i
     return rows
 
 
+def cell(value: object) -> object:
+    """A value as a spreadsheet may read it: a text that would start a formula (=, +, -, @, a tab) gets
+    a leading apostrophe, so a customer's name never runs in Excel; numbers and phone numbers stay."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in _FORMULA and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def line(values: Iterable[object]) -> str:
     """One CSV line (\r\n, as Excel writes it), every value as text; None is an empty cell."""
     out = io.StringIO()
-    csv.writer(out).writerow(["" if value is None else value for value in values])
+    csv.writer(out).writerow([cell(value) for value in values])
     return out.getvalue()

@@ -224,7 +224,7 @@ async def find(session: AsyncSession, reference: str, *, by_phone: bool = False)
         return await session.get(Customer, value)
     found = await session.scalar(select(Customer).where(_COLUMNS[kind] == value))
     if found is None and kind == "telegram" and by_phone:
-        found = await session.scalar(select(Customer).where(Customer.phone == f"+{value}"))
+        found = await session.scalar(select(Customer).where(Customer.phone == f"+{reference.strip()}"))
     return found
 
 
@@ -241,7 +241,9 @@ async def find_many(
             rows = await session.execute(select(column, Customer).where(column.in_(set(wanted.values()))))
             by_value = {row[0]: row[1] for row in rows}
             found |= {ref: by_value[value] for ref, value in wanted.items() if value in by_value}
-    fallback = {f"+{value}": ref for ref, (k, value) in forms.items() if k == "telegram" and ref not in found}
+    fallback = {
+        f"+{ref.strip()}": ref for ref, (k, _) in forms.items() if k == "telegram" and ref not in found
+    }
     if fallback and by_phone:
         by_phone_found = await session.scalars(select(Customer).where(Customer.phone.in_(fallback)))
         found |= {fallback[str(customer.phone)]: customer for customer in by_phone_found}

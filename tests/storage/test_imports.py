@@ -192,3 +192,7 @@ async def test_a_member_list_links_customers_who_joined_already(
 
 def test_csv_lines_are_what_excel_reads() -> None:
     assert csvfiles.line([1, None, 'a "b", c']) == '1,,"a ""b"", c"\r\n'
+    assert (
+        csvfiles.line(["=HYPERLINK(1)", "+4915700000001", "-3", "@x"])
+        == "'=HYPERLINK(1),+4915700000001,-3,'@x\r\n"
+    )
