@@ -1,8 +1,8 @@
-"""An import as a bulk job (storage.core.bulk): the file's rows are staged (import_rows) in the
-transaction that records the job, and each batch handles the next rows after the job's cursor and
-deletes them, so a crash resumes where the last committed batch ended. What a row becomes is the
-kind's business (storage.loyalty.imports, storage.people.imports); here: the staging, the batch, and
-the bad rows the final summary lists."""
+"""An import as a bulk job (storage.core.bulk): the file's rows are staged (import_chunks, STAGE_ROWS
+to a chunk) in the transaction that records the job, and each batch handles the next chunks after the
+job's cursor and deletes them, so a crash resumes where the last committed batch ended. What a row
+becomes is the kind's business (storage.loyalty.imports, storage.people.imports); here: the staging,
+the batch, and the bad rows the final summary lists."""
 
 from __future__ import annotations
 
@@ -17,13 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.core import bulk
 from storage.core.bulk import Batch
 from storage.core.config import Config
-from storage.core.models import BulkJob, ImportRow
+from storage.core.models import BulkJob, ImportChunk
 from storage.core.refusals import Refused
 
 BAD_SHOWN = 20  # bad rows the summary lists by line; the rest are counted
 PARAM_CHARS = 40  # a bad value quoted in a reason, at most this long
 DUPLICATE, BAD = "duplicate", "bad"
-_STAGE_CHUNK = 1000
+STAGE_ROWS = 100  # rows to a staged chunk: a batch handles limit // STAGE_ROWS chunks (at least one)
 
 
 class RowRefused(Refused):
@@ -85,32 +85,38 @@ async def record(
 
 
 async def stage(session: AsyncSession, job_id: int, rows: Sequence[tuple[int, dict[str, str]]]) -> None:
-    for start in range(0, len(rows), _STAGE_CHUNK):
-        chunk = rows[start : start + _STAGE_CHUNK]
-        await session.execute(
-            insert(ImportRow), [{"job_id": job_id, "line": line, "data": data} for line, data in chunk]
-        )
+    chunks = [
+        {"job_id": job_id, "rows": [[line, data] for line, data in rows[start : start + STAGE_ROWS]]}
+        for start in range(0, len(rows), STAGE_ROWS)
+    ]
+    if chunks:
+        await session.execute(insert(ImportChunk), chunks)
 
 
 async def step(
     session: AsyncSession, job: BulkJob, now: datetime, limit: int, config: Config, handle: Handle
 ) -> Batch:
-    """Handle the next `limit` staged rows of the job: the kind's `handle` decides, the rows go."""
+    """Handle the next staged chunks of the job (about `limit` rows): the kind's `handle` decides,
+    the chunks go."""
+    wanted = max(1, limit // STAGE_ROWS)
     staged = list(
         await session.scalars(
-            select(ImportRow)
-            .where(ImportRow.job_id == job.id, ImportRow.id > job.cursor)
-            .order_by(ImportRow.id)
-            .limit(limit)
+            select(ImportChunk)
+            .where(ImportChunk.job_id == job.id, ImportChunk.id > job.cursor)
+            .order_by(ImportChunk.id)
+            .limit(wanted)
         )
     )
     if not staged:
         return Batch(read=0, cursor=job.cursor)
-    outcome = await handle(session, job, [(row.line, dict(row.data)) for row in staged], now, config)
+    rows = [(int(line), dict(data)) for chunk in staged for line, data in chunk.rows]
+    outcome = await handle(session, job, rows, now, config)
     _note(job, outcome.problems)
-    await session.execute(delete(ImportRow).where(ImportRow.id.in_([row.id for row in staged])))
+    await session.execute(delete(ImportChunk).where(ImportChunk.id.in_([chunk.id for chunk in staged])))
+    # Fewer chunks than asked for: the file is done (bulk reads "fewer than the limit" so).
+    read = len(rows) if len(staged) < wanted else max(len(rows), limit)
     return Batch(
-        read=len(staged),
+        read=read,
         cursor=staged[-1].id,
         queued=outcome.imported,
         skipped={DUPLICATE: outcome.duplicates, BAD: len(outcome.problems)},
@@ -130,4 +136,4 @@ def _note(job: BulkJob, problems: list[Problem]) -> None:
 
 async def forget(session: AsyncSession, job_id: int) -> None:
     """A stopped or failed import's rows not handled."""
-    await session.execute(delete(ImportRow).where(ImportRow.job_id == job_id))
+    await session.execute(delete(ImportChunk).where(ImportChunk.job_id == job_id))

@@ -149,17 +149,18 @@ class BulkJob(Base):
     finished_at: Mapped[datetime | None]
 
 
-class ImportRow(Base):
-    """A row of an imported CSV file, staged when the import is asked for and handled (then deleted)
-    by the import's batches in `id` order: the job's cursor is the last id handled."""
+class ImportChunk(Base):
+    """Rows of an imported CSV file, staged (STAGE_ROWS to a chunk, so recording a big file is a few
+    hundred inserts) when the import is asked for, and handled (then deleted) by the import's batches in
+    `id` order: the job's cursor is the last chunk handled."""
 
-    __tablename__ = "import_rows"
-    __table_args__ = (Index("ix_import_rows_job", "job_id", "id"),)
+    __tablename__ = "import_chunks"
+    __table_args__ = (Index("ix_import_chunks_job", "job_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("bulk_jobs.id", ondelete="CASCADE"))
-    line: Mapped[int]  # in the file, counting the header as line 1 (what staff see in a spreadsheet)
-    data: Mapped[dict[str, str]] = mapped_column(JSON)  # field name -> value as written
+    # [[line, {field: value as written}], ...]; a line counts the header as line 1, as spreadsheets do.
+    rows: Mapped[list[Any]] = mapped_column(JSON)
 
 
 class ExportChunk(Base):

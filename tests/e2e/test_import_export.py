@@ -12,7 +12,7 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from storage.core.models import BulkJob, ExportChunk, ImportRow
+from storage.core.models import BulkJob, ExportChunk, ImportChunk
 from storage.loyalty.models import PendingPurchase, Purchase
 from storage.people.models import PendingMember
 from tests.e2e.harness import Harness
@@ -68,7 +68,7 @@ async def test_an_import_keeps_good_rows_reports_bad_ones_by_line_and_runs_once(
 
     again = await _import(harness, harness.admin, PURCHASES)
     assert "0 new" in again and "2 already there" in again
-    assert await _count(harness, Purchase) == 2 and await _count(harness, ImportRow) == 0
+    assert await _count(harness, Purchase) == 2 and await _count(harness, ImportChunk) == 0
 
 
 async def test_import_points_awards_points_once(harness: Harness) -> None:

@@ -17,7 +17,7 @@ from storage.core import bulk, csvfiles
 from storage.core import imports as core_imports
 from storage.core.config import Config
 from storage.core.csvfiles import FileRefused
-from storage.core.models import BulkJob, ImportRow
+from storage.core.models import BulkJob, ImportChunk
 from storage.loyalty import imports, ledger
 from storage.loyalty.models import PendingPurchase, Purchase
 from storage.people import customers
@@ -124,7 +124,7 @@ async def test_good_rows_are_kept_and_bad_ones_reported_by_line(
         assert bought[1].reference == "import:r:R-7"
         assert await ledger.balance(session, kim.id) == 0
         assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0  # nobody told
-        assert await session.scalar(select(func.count()).select_from(ImportRow)) == 0  # staging emptied
+        assert await session.scalar(select(func.count()).select_from(ImportChunk)) == 0  # staging emptied
 
     again = await run(sessions, PURCHASES, "b")  # the same file again: nothing new
     assert again.queued == 0 and again.reasons == {core_imports.DUPLICATE: 2, core_imports.BAD: 3}

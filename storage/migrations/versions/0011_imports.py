@@ -1,4 +1,4 @@
-"""imports and exports: staged CSV rows (import_rows) and export chunks, both owned by their bulk job;
+"""imports and exports: staged CSV rows (import_chunks) and export chunks, both owned by their bulk job;
 members imported before they joined (pending_members) and their purchases (pending_purchases); a
 customer's external id (from an imported member list) and a purchase's category.
 
@@ -37,18 +37,17 @@ def upgrade() -> None:
         batch_op.create_index("ix_export_chunks_job", ["job_id", "id"], unique=False)
 
     op.create_table(
-        "import_rows",
+        "import_chunks",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("job_id", sa.Integer(), nullable=False),
-        sa.Column("line", sa.Integer(), nullable=False),
-        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("rows", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["job_id"], ["bulk_jobs.id"], name=op.f("fk_import_rows_job_id_bulk_jobs"), ondelete="CASCADE"
+            ["job_id"], ["bulk_jobs.id"], name=op.f("fk_import_chunks_job_id_bulk_jobs"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_import_rows")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_import_chunks")),
     )
-    with op.batch_alter_table("import_rows", schema=None) as batch_op:
-        batch_op.create_index("ix_import_rows_job", ["job_id", "id"], unique=False)
+    with op.batch_alter_table("import_chunks", schema=None) as batch_op:
+        batch_op.create_index("ix_import_chunks_job", ["job_id", "id"], unique=False)
 
     op.create_table(
         "pending_members",
@@ -119,10 +118,10 @@ def downgrade() -> None:
 
     op.drop_table("pending_purchases")
     op.drop_table("pending_members")
-    with op.batch_alter_table("import_rows", schema=None) as batch_op:
-        batch_op.drop_index("ix_import_rows_job")
+    with op.batch_alter_table("import_chunks", schema=None) as batch_op:
+        batch_op.drop_index("ix_import_chunks_job")
 
-    op.drop_table("import_rows")
+    op.drop_table("import_chunks")
     with op.batch_alter_table("export_chunks", schema=None) as batch_op:
         batch_op.drop_index("ix_export_chunks_job")
 
