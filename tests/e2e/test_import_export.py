@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from storage.core.clock import FakeClock
 from storage.core.models import BulkJob, ExportChunk, ImportChunk
 from storage.loyalty.models import PendingPurchase, Purchase
 from storage.people.models import PendingMember
+from tests.databases import new_database_url
 from tests.e2e.harness import Harness
 from tests.e2e.loyalty_steps import balance, customer_row, join
-from tests.emulator import UserDriver
+from tests.emulator import BotApiEmulator, UserDriver
 
 pytestmark = pytest.mark.strict_transactions
 
@@ -154,3 +157,40 @@ async def test_a_file_of_bad_rows_gets_one_summary_that_fits_a_message(harness: 
     summary = await _import(harness, harness.owner, f"customer,date,amount\n{rows}".encode())
     assert len(summary) <= 4096 and "Line 2:" in summary and "more bad rows" in summary
     assert "500 bad rows" in summary
+
+
+async def test_a_big_import_shows_its_progress_in_place_and_can_be_stopped(
+    emu: BotApiEmulator, tmp_path: Path, clock: FakeClock
+) -> None:
+    harness = Harness(
+        emu,
+        await new_database_url("sqlite", tmp_path),
+        clock,
+        BULK_BATCH="100",
+        BULK_BATCHES_PER_TICK="1",
+        BULK_REPORT_SECONDS="5",
+        STRICT_TRANSACTIONS="on",
+    )
+    await harness.start()
+    try:
+        await _kim(harness)
+        owner, group = harness.owner, harness.staff_group
+        rows = "".join(f"@kimmy,2026-01-05,{n + 1}\n" for n in range(350))
+        await owner.send_document("big.csv", f"customer,date,amount\n{rows}".encode(), "/import", group)
+        started = owner.last(chat=group)
+        await harness.tick("bulk")  # one batch of 100 rows, then the progress (due at once)
+        shown = owner.last(chat=group)
+        assert shown.message_id == started.message_id and "100 of 350 rows" in shown.text
+        assert shown.buttons == [["⏹ Stop"]]
+        harness.clock.advance(seconds=5)
+        await harness.tick("bulk")
+        assert "200 of 350 rows" in owner.last(chat=group).text
+        await owner.press("⏹ Stop", chat=group)
+        stopped = owner.last(chat=group)
+        assert "stopped after 200 of 350 rows" in stopped.text and not stopped.buttons
+        assert await _count(harness, Purchase) == 200 and await _count(harness, ImportChunk) == 0
+        harness.clock.advance(seconds=5)
+        await harness.tick("bulk")
+        assert await _count(harness, Purchase) == 200  # no batch after Stop
+    finally:
+        await harness.stop()
