@@ -23,7 +23,7 @@ from bot.i18n import Catalog
 from bot.ordering import PerPersonProcessor
 from bot.requests import TransactionGuard
 from bot.settings import Settings
-from bot.ticks import BULK_TEXTS, FAST, TICKS
+from bot.ticks import BULK_FINISH, BULK_TEXTS, FAST, TICKS
 from bot.update_metrics import EngageApplication
 from handlers import activity, errors, membership
 from handlers.authority import CUSTOMER, NEW_MESSAGES, ROUTED, CaptionCommand, Registry, Route, staff_access
@@ -34,7 +34,7 @@ from handlers.customer import feedback, onboarding, points, profile, rewards, su
 from handlers.desk import actions as desk_actions
 from handlers.desk import relay as desk_relay
 from handlers.staff import bulk as staff_bulk
-from handlers.staff import catalog, find, purchases, roles, stats, vouchers
+from handlers.staff import catalog, exports, find, imports, purchases, roles, stats, vouchers
 from handlers.staff import feedback as staff_feedback
 from handlers.staff import followups as staff_followups
 from handlers.staff import lists as staff_lists
@@ -106,7 +106,12 @@ def _register(app: EngageApplication) -> None:
     reg.command(["callback", "followup"], staff_followups.schedule, agent)
     reg.command(["callbacks", "followups"], staff_followups.list_open, agent)
     reg.command("outbox", staff_outbox.progress, agent)
-    reg.button(staff_bulk.PATTERN, staff_bulk.stopper(BULK_TEXTS), admin, "bulk_stop")
+    reg.command("import", imports.usage, admin)
+    reg.message(
+        filters.Document.ALL & CaptionCommand("import") & NEW_MESSAGES, imports.upload, admin, "import"
+    )
+    reg.command("export", exports.command, admin)
+    reg.button(staff_bulk.PATTERN, staff_bulk.stopper(BULK_TEXTS, BULK_FINISH), admin, "bulk_stop")
 
     # ‹ › of the staff lists ("pg:<list>:<page>"): who may turn a page is who may ask for the list.
     list_roles = {

@@ -27,8 +27,8 @@ CUSTOMER_COMMANDS = (
 )
 STAFF_COMMANDS = (
     "find", "purchase", "award", "deduct", "fulfil", "cancel", "reward",
-    "survey", "feedback", "stats", "callback", "callbacks", "followup", "followups", "outbox", "staff",
-    "promote", "demote",
+    "survey", "feedback", "stats", "callback", "callbacks", "followup", "followups", "outbox", "import",
+    "export", "staff", "promote", "demote",
 )  # fmt: skip
 
 

@@ -9,13 +9,25 @@ from collections.abc import Awaitable, Callable, Mapping
 from handlers import activity
 from handlers.context import AppContext
 from handlers.staff import bulk as staff_bulk
+from handlers.staff import exports as staff_exports
+from handlers.staff import imports as staff_imports
 from handlers.staff import surveys as staff_surveys
 from jobs import birthdays, bulk, expiry, followups, purchase_surveys, winback
+from storage import background
 from storage.loyalty import points
 from storage.surveys import sending
 
 # How each kind of bulk job's staff message reads (storage.background.KINDS lists the kinds).
-BULK_TEXTS: Mapping[str, staff_bulk.Render] = {sending.KIND: staff_surveys.progress_text}
+BULK_TEXTS: Mapping[str, staff_bulk.Render] = {
+    sending.KIND: staff_surveys.progress_text,
+    **dict.fromkeys(background.IMPORTS, staff_imports.progress_text),
+    **{background.export_kind(what): staff_exports.progress_text for what in background.EXPORTS},
+}
+# What a kind does once its summary is shown: an export sends its file; both clear what they staged.
+BULK_FINISH: Mapping[str, staff_bulk.Finish] = {
+    **dict.fromkeys(background.IMPORTS, staff_imports.finish),
+    **{background.export_kind(what): staff_exports.finish for what in background.EXPORTS},
+}
 
 
 async def birthday_tick(context: AppContext) -> None:
@@ -49,7 +61,7 @@ async def bulk_tick(context: AppContext) -> None:
     """Fan out bulk jobs a few batches at a time, then show their progress (after those commits)."""
     runtime = context.runtime
     await bulk.tick(runtime.sessions, runtime.clock, runtime.config, reads=runtime.reads)
-    await staff_bulk.report(context.bot, runtime, BULK_TEXTS)
+    await staff_bulk.report(context.bot, runtime, BULK_TEXTS, BULK_FINISH)
 
 
 async def seen_tick(context: AppContext) -> None:

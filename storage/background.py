@@ -10,15 +10,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.core import bulk
+from storage.core import bulk, exports, imports
 from storage.core.bulk import BulkRefused
 from storage.core.config import Config
 from storage.core.models import BulkJob
+from storage.loyalty import exports as loyalty_exports
+from storage.loyalty import imports as purchase_imports
+from storage.loyalty.models import LedgerEntry, Purchase
+from storage.people import exports as people_exports
+from storage.people import imports as member_imports
 from storage.people import outbox
+from storage.people.models import Customer
 from storage.people.outbox import Delivery
+from storage.surveys import exports as survey_exports
 from storage.surveys import sending
+from storage.surveys.models import SurveyAnswer
 
 # What stopping a job undoes besides withdrawing its unsent outbox rows: (session, job, customer ids).
 Withdraw = Callable[[AsyncSession, BulkJob, list[int]], Awaitable[None]]
@@ -30,7 +39,95 @@ class Kind:
     withdraw: Withdraw | None = None
 
 
-KINDS: dict[str, Kind] = {sending.KIND: Kind(sending.step, sending.withdraw)}
+def _import(handle: imports.Handle) -> bulk.Step:
+    async def step(
+        session: AsyncSession, job: BulkJob, now: datetime, limit: int, config: Config
+    ) -> bulk.Batch:
+        return await imports.step(session, job, now, limit, config, handle)
+
+    return step
+
+
+@dataclass(frozen=True)
+class Export:
+    """A table staff may export: its CSV header (with or without personal data), its pages, and the
+    table whose rows it counts for the progress."""
+
+    header: Callable[[bool], list[str]]
+    read: exports.Read
+    counted: Any
+
+
+EXPORTS: dict[str, Export] = {
+    people_exports.CUSTOMERS: Export(people_exports.header, people_exports.page, Customer.id),
+    loyalty_exports.PURCHASES: Export(
+        lambda _: loyalty_exports.PURCHASES_HEADER, loyalty_exports.purchases_page, Purchase.id
+    ),
+    loyalty_exports.LEDGER: Export(
+        lambda _: loyalty_exports.LEDGER_HEADER, loyalty_exports.ledger_page, LedgerEntry.id
+    ),
+    survey_exports.SURVEYS: Export(lambda _: survey_exports.HEADER, survey_exports.page, SurveyAnswer.id),
+}
+EXPORT_PREFIX = "export_"
+IMPORTS = (purchase_imports.KIND, member_imports.KIND)
+
+
+def export_kind(what: str) -> str:
+    return EXPORT_PREFIX + what
+
+
+def _export(export: Export) -> bulk.Step:
+    async def step(
+        session: AsyncSession, job: BulkJob, now: datetime, limit: int, config: Config
+    ) -> bulk.Batch:
+        return await exports.step(session, job, limit, config, header=export.header, read=export.read)
+
+    return step
+
+
+async def export_size(session: AsyncSession, what: str) -> int:
+    """How many rows an export of `what` will hold (for its progress)."""
+    return int(await session.scalar(select(func.count(EXPORTS[what].counted))) or 0)
+
+
+async def record_export(
+    session: AsyncSession,
+    what: str,
+    *,
+    key: str,
+    personal: bool,
+    requested_by: int,
+    language: str,
+    now: datetime,
+) -> BulkJob | None:
+    """Record an export of `what` (one of EXPORTS) once per `key` (the command's message); personal
+    data in it only when `personal` (the role may see it)."""
+    return await bulk.record(
+        session,
+        key=key,
+        kind=export_kind(what),
+        params={"what": what, "personal": personal},
+        requested_by=requested_by,
+        language=language,
+        now=now,
+        total=await export_size(session, what),
+    )
+
+
+async def forget(session: AsyncSession, job_id: int, kind: str) -> None:
+    """A finished import's or export's leftovers: rows not handled (stopped), chunks (sent)."""
+    if kind in IMPORTS:
+        await imports.forget(session, job_id)
+    elif kind.startswith(EXPORT_PREFIX):
+        await exports.forget(session, job_id)
+
+
+KINDS: dict[str, Kind] = {
+    sending.KIND: Kind(sending.step, sending.withdraw),
+    purchase_imports.KIND: Kind(_import(purchase_imports.handle)),
+    member_imports.KIND: Kind(_import(member_imports.handle)),
+    **{export_kind(what): Kind(_export(export)) for what, export in EXPORTS.items()},
+}
 REPORTS_PER_TICK = 50
 
 

@@ -19,6 +19,7 @@ from handlers.replies import answer_in_chat, edit_markup, edit_text
 from storage.core import conversations
 from storage.core.config import LANGUAGES
 from storage.core.models import Conversation
+from storage.loyalty import imports
 from storage.people import customers
 from storage.people.birthdays import BirthdayError, parse_birthday
 from storage.people.models import Customer
@@ -121,6 +122,8 @@ async def on_phone(update: Update, context: AppContext, session: AsyncSession, p
             context.after_commit(message.reply_text, context.t(lang, "profile.phone_not_yours"))
             return
         await customers.set_phone(session, customer, message.contact.phone_number)
+        # A member imported before they joined, with this phone: now linked, their purchases booked.
+        await imports.link(session, customer, context.now(), context.config)
         context.after_commit(
             message.reply_text, context.t(lang, "profile.phone_saved"), reply_markup=ReplyKeyboardRemove()
         )

@@ -15,10 +15,10 @@ job must be the one the pressed message shows.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, RetryAfter, TelegramError
 
 from handlers.context import AppContext, Runtime, Texts
@@ -37,6 +37,8 @@ PATTERN = rf"^{PREFIX}"
 
 # A kind's text for its staff message: (texts, progress, config) -> HTML.
 Render = Callable[[Texts, Progress, Config], str]
+# What a kind does once its final summary is shown (an export sends its file): (bot, runtime, progress).
+Finish = Callable[[Bot, Runtime, Progress], Awaitable[None]]
 
 
 def stop_keyboard(texts: Texts, language: str, job_id: int) -> InlineKeyboardMarkup:
@@ -52,8 +54,15 @@ def _keyboard(texts: Texts, progress: Progress) -> InlineKeyboardMarkup | None:
     return stop_keyboard(texts, progress.language, progress.job_id)
 
 
-async def show(bot: Bot, runtime: Runtime, progress: Progress, renderers: Mapping[str, Render]) -> None:
-    """Edit the job's staff message to show `progress` (call it after the transaction committed)."""
+async def show(
+    bot: Bot,
+    runtime: Runtime,
+    progress: Progress,
+    renderers: Mapping[str, Render],
+    finishers: Mapping[str, Finish] | None = None,
+) -> None:
+    """Edit the job's staff message to show `progress` (call it after the transaction committed); the
+    final summary shown, the kind's finisher runs."""
     render = renderers.get(progress.kind)
     if render is None or progress.chat_id is None or progress.message_id is None:
         return
@@ -70,16 +79,38 @@ async def show(bot: Bot, runtime: Runtime, progress: Progress, renderers: Mappin
             raise
         log.info("bulk job %s: message not edited: %s", progress.job_id, error)
     except TelegramError as error:  # RetryAfter, timeouts, the network: shown again later
-        wait = error.retry_after if isinstance(error, RetryAfter) else runtime.config.bulk.report_seconds
-        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-        log.warning("bulk job %s: progress not shown (%s); again in %.0f s", progress.job_id, error, seconds)
-        async with runtime.sessions.begin() as session:
-            await bulk.report_again(
-                session, progress.job_id, runtime.clock.now() + timedelta(seconds=seconds)
-            )
+        await _again(runtime, progress, error)
+        return
+    finish = (finishers or {}).get(progress.kind)
+    if finish is None or not progress.final:
+        return
+    try:
+        await finish(bot, runtime, progress)
+    except TelegramError as error:  # the summary is shown again later, and the finisher runs again
+        await _again(runtime, progress, error)
 
 
-async def report(bot: Bot, runtime: Runtime, renderers: Mapping[str, Render]) -> int:
+async def _again(runtime: Runtime, progress: Progress, error: TelegramError) -> None:
+    wait = error.retry_after if isinstance(error, RetryAfter) else runtime.config.bulk.report_seconds
+    seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+    log.warning("bulk job %s: progress not shown (%s); again in %.0f s", progress.job_id, error, seconds)
+    async with runtime.sessions.begin() as session:
+        await bulk.report_again(session, progress.job_id, runtime.clock.now() + timedelta(seconds=seconds))
+
+
+async def announce(context: AppContext, message: Message, job_id: int, text: str) -> None:
+    """Answer the command that recorded a job (committed by now) and make that answer the job's
+    progress message, in a second short transaction (a crash between the two leaves the job running
+    without a message, never a message without a job)."""
+    lang = context.config.default_language
+    sent = await message.reply_text(text, reply_markup=stop_keyboard(context.t, lang, job_id))
+    async with context.unit_of_work() as session:
+        await bulk.attach(session, job_id, sent.chat_id, sent.message_id, context.now())
+
+
+async def report(
+    bot: Bot, runtime: Runtime, renderers: Mapping[str, Render], finishers: Mapping[str, Finish] | None = None
+) -> int:
     """Edit the staff messages of the jobs whose progress is due and changed; how many were edited."""
     reads = runtime.reads or runtime.sessions
     async with reads.begin() as session:  # an idle tick reads, and never waits for the write lock
@@ -89,11 +120,13 @@ async def report(bot: Bot, runtime: Runtime, renderers: Mapping[str, Render]) ->
     async with runtime.sessions.begin() as session:
         changed = await background.reports(session, runtime.clock.now(), runtime.config)
     for progress in changed:  # committed: now talk
-        await show(bot, runtime, progress, renderers)
+        await show(bot, runtime, progress, renderers, finishers)
     return len(changed)
 
 
-def stopper(renderers: Mapping[str, Render]) -> Callable[[Update, AppContext], object]:
+def stopper(
+    renderers: Mapping[str, Render], finishers: Mapping[str, Finish] | None = None
+) -> Callable[[Update, AppContext], object]:
     """The Stop button's handler (registered by bot.app with the admin role)."""
 
     async def on_stop(update: Update, context: AppContext) -> None:
@@ -124,6 +157,6 @@ def stopper(renderers: Mapping[str, Render]) -> Callable[[Update, AppContext], o
                 detail={"sent": stopped.sent, "withdrawn": stopped.withdrawn, "handled": stopped.handled},
             )
             context.after_commit(query.answer, context.t(lang, "bulk.stopped", withdrawn=stopped.withdrawn))
-            context.after_commit(show, query.get_bot(), context.runtime, stopped, renderers)
+            context.after_commit(show, query.get_bot(), context.runtime, stopped, renderers, finishers)
 
     return on_stop

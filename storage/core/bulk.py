@@ -112,6 +112,16 @@ async def record(
     return await session.scalar(select(BulkJob).where(BulkJob.key == key)) if inserted else None
 
 
+async def attach(session: AsyncSession, job_id: int, chat_id: int, message_id: int, now: datetime) -> None:
+    """The staff message that shows the job, sent after the job was recorded (and committed): its
+    first report is due at once."""
+    job = await session.get(BulkJob, job_id, with_for_update=True)
+    if job is not None:
+        job.chat_id, job.message_id, job.shown = chat_id, message_id, None
+        job.report_at = now
+        await session.flush()
+
+
 async def has_work(session: AsyncSession, now: datetime) -> tuple[bool, bool]:
     """(a batch is due, a report is due): the first row of two index ranges, in the index's order (so
     PostgreSQL's generic plan reads the index too), for a tick with nothing to do."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, MetaData, String, Text, func, text
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, MetaData, String, Text, func, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -147,3 +147,29 @@ class BulkJob(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+class ImportChunk(Base):
+    """Rows of an imported CSV file, staged (STAGE_ROWS to a chunk, so recording a big file is a few
+    hundred inserts) when the import is asked for, and handled (then deleted) by the import's batches in
+    `id` order: the job's cursor is the last chunk handled."""
+
+    __tablename__ = "import_chunks"
+    __table_args__ = (Index("ix_import_chunks_job", "job_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("bulk_jobs.id", ondelete="CASCADE"))
+    # [[line, {field: value as written}], ...]; a line counts the header as line 1, as spreadsheets do.
+    rows: Mapped[list[Any]] = mapped_column(JSON)
+
+
+class ExportChunk(Base):
+    """A batch of an export's CSV text, written by the batch's transaction; the finished file is
+    these chunks in `id` order (then they are deleted)."""
+
+    __tablename__ = "export_chunks"
+    __table_args__ = (Index("ix_export_chunks_job", "job_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("bulk_jobs.id", ondelete="CASCADE"))
+    data: Mapped[str] = mapped_column(Text)

@@ -25,12 +25,13 @@ async def insert_ignore_many(
     session: AsyncSession,
     model: type[DeclarativeBase],
     rows: Sequence[dict[str, Any]],
-    conflict: list[str],
+    conflict: list[str] | None,
     returning: Sequence[InstrumentedAttribute[Any]] = (),
 ) -> list[Row[*tuple[Any, ...]]]:
-    """Insert the rows that have no twin in the `conflict` columns; the `returning` columns of the rows
-    inserted. One executemany (compiled once, not a statement per row): with `returning`, SQLAlchemy
-    sends it as multi-row INSERTs ("insertmanyvalues"); without, as the driver's executemany."""
+    """Insert the rows that have no twin in the `conflict` columns (None: in any unique column); the
+    `returning` columns of the rows inserted. One executemany (compiled once, not a statement per
+    row): with `returning`, SQLAlchemy sends it as multi-row INSERTs ("insertmanyvalues"); without, as
+    the driver's executemany."""
     if not rows:
         return []
     stmt = _insert(session, model).on_conflict_do_nothing(index_elements=conflict)

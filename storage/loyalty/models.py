@@ -107,6 +107,7 @@ class Purchase(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # When this purchase's survey invitation is due (None: none pending); indexed for the tick.
     survey_due_at: Mapped[datetime | None]
+    category: Mapped[str | None] = mapped_column(String(64))  # from an imported file
 
 
 class Reward(TimestampMixin, Base):
@@ -175,3 +176,19 @@ class Referral(Base):
     referrer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     rewarded_at: Mapped[datetime | None]
+
+
+class PendingPurchase(Base):
+    """An imported purchase of a member who has not joined yet (people.PendingMember): booked as a
+    Purchase, with the same reference, when they join and share the same phone."""
+
+    __tablename__ = "pending_purchases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pending_member_id: Mapped[int] = mapped_column(
+        ForeignKey("pending_members.id", ondelete="CASCADE"), index=True
+    )
+    reference: Mapped[str] = mapped_column(String(160), unique=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    category: Mapped[str | None] = mapped_column(String(64))
+    purchased_at: Mapped[datetime]

@@ -62,9 +62,16 @@ async def record(
     note: str | None = None,
     surveys: SurveyConfig | None = None,
     winback_config: WinbackConfig | None = None,
+    category: str | None = None,
+    imported: bool = False,
 ) -> Recorded:
+    """Record a purchase once per reference, with its points. An `imported` one (storage.loyalty
+    imports, dated in the past) earns the same points but sends the customer nothing: no "purchase
+    recorded" message and no survey invitation about a visit long gone."""
     surveys = surveys or SurveyConfig()
     survey_due = now + timedelta(hours=surveys.after_purchase_hours) if surveys.after_purchase_hours else None
+    if imported:
+        survey_due = None
     inserted = await insert_ignore(
         session,
         Purchase,
@@ -77,6 +84,7 @@ async def record(
             "staff_id": staff_id,
             "created_at": now,
             "survey_due_at": survey_due,
+            "category": category,
         },
         ["reference"],
     )
@@ -102,18 +110,19 @@ async def record(
             actor_id=staff_id,
             config=config,
         )
-    await outbox.enqueue_for_customer(
-        session,
-        customer,
-        dedupe_key=f"notify:purchase:{reference}",
-        template="loyalty.purchase_recorded",
-        params={
-            "amount": f"{amount:.2f}",
-            "points": earned_points,
-            "balance": await ledger.balance(session, customer.id),
-        },
-        now=now,
-    )
+    if not imported:
+        await outbox.enqueue_for_customer(
+            session,
+            customer,
+            dedupe_key=f"notify:purchase:{reference}",
+            template="loyalty.purchase_recorded",
+            params={
+                "amount": f"{amount:.2f}",
+                "points": earned_points,
+                "balance": await ledger.balance(session, customer.id),
+            },
+            now=now,
+        )
     change = await points.refresh_tier(session, customer, now, config)
     await referrals.reward_after_purchase(session, customer, now, config)
     await lapses.schedule(session, customer.id, now, winback_config or WinbackConfig())

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -189,23 +189,65 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-async def find(session: AsyncSession, reference: str, *, by_phone: bool = False) -> Customer | None:
-    """Exactly one customer from "#12" (our id), "@name", a Telegram id or, when `by_phone` (the role
-    may see phone numbers: staff.can_see_personal_data), a phone number."""
+def _form(reference: str, by_phone: bool) -> tuple[str, int | str] | None:
+    """What a reference names: ("id", our id), ("username", lowercased), ("phone", normalised; only
+    `by_phone`) or ("telegram", a Telegram id, which `by_phone` also tries as a phone number)."""
     ref = reference.strip()
     if ref.startswith("#"):
         row_id = inputs.int_or_none(ref, low=1, high=inputs.MAX_ID, hash_ok=True)
-        return await session.get(Customer, row_id) if row_id is not None else None
+        return ("id", row_id) if row_id is not None else None
     if ref.startswith("@") and len(ref) > 1:
-        return await session.scalar(select(Customer).where(func.lower(Customer.username) == ref[1:].lower()))
+        return "username", ref[1:].lower()
     if ref.startswith("+") and (phone := normalize_phone(ref)):
-        return await session.scalar(select(Customer).where(Customer.phone == phone)) if by_phone else None
+        return ("phone", phone) if by_phone else None
     if (telegram_id := inputs.int_or_none(ref, low=1, high=inputs.MAX_TELEGRAM_ID)) is not None:
-        found = await session.scalar(select(Customer).where(Customer.telegram_id == telegram_id))
-        if found is None and by_phone:
-            found = await session.scalar(select(Customer).where(Customer.phone == f"+{ref}"))
-        return found
+        return "telegram", telegram_id
     return None
+
+
+_COLUMNS: dict[str, Any] = {
+    "id": Customer.id,
+    "username": func.lower(Customer.username),
+    "phone": Customer.phone,
+    "telegram": Customer.telegram_id,
+}
+
+
+async def find(session: AsyncSession, reference: str, *, by_phone: bool = False) -> Customer | None:
+    """Exactly one customer from "#12" (our id), "@name", a Telegram id or, when `by_phone` (the role
+    may see phone numbers: staff.can_see_personal_data), a phone number."""
+    form = _form(reference, by_phone)
+    if form is None:
+        return None
+    kind, value = form
+    if kind == "id":
+        return await session.get(Customer, value)
+    found = await session.scalar(select(Customer).where(_COLUMNS[kind] == value))
+    if found is None and kind == "telegram" and by_phone:
+        found = await session.scalar(select(Customer).where(Customer.phone == f"+{reference.strip()}"))
+    return found
+
+
+async def find_many(
+    session: AsyncSession, references: Iterable[str], *, by_phone: bool = False
+) -> dict[str, Customer]:
+    """find() for many references at once (an imported file's batch): one query per form of
+    reference; the references that name nobody are left out."""
+    forms = {ref: form for ref in set(references) if (form := _form(ref, by_phone)) is not None}
+    found: dict[str, Customer] = {}
+    for kind, column in _COLUMNS.items():
+        wanted = {ref: value for ref, (k, value) in forms.items() if k == kind}
+        if wanted:
+            rows = await session.execute(select(column, Customer).where(column.in_(set(wanted.values()))))
+            by_value = {row[0]: row[1] for row in rows}
+            found |= {ref: by_value[value] for ref, value in wanted.items() if value in by_value}
+    fallback = {
+        f"+{ref.strip()}": ref for ref, (k, _) in forms.items() if k == "telegram" and ref not in found
+    }
+    if fallback and by_phone:
+        by_phone_found = await session.scalars(select(Customer).where(Customer.phone.in_(fallback)))
+        found |= {fallback[str(customer.phone)]: customer for customer in by_phone_found}
+    return found
 
 
 async def search(

@@ -38,6 +38,8 @@ class Customer(TimestampMixin, Base):
     # UTC instant of the next birthday greeting (storage.birthdays.next_greeting_at); None without a
     # birthday. Indexed so that a tick with nothing due reads no customer.
     next_birthday_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The shop's own member number, from an imported member list (storage.loyalty.imports.link).
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
 
 
 class StaffMember(TimestampMixin, Base):
@@ -82,3 +84,22 @@ class OutboxMessage(Base):
     bulk_job_id: Mapped[int | None] = mapped_column(
         ForeignKey("bulk_jobs.id", ondelete="SET NULL"), index=True
     )
+
+
+class PendingMember(Base):
+    """A member from an imported list who has not joined the bot: never sent anything (no consent).
+    Linked to the customer who joins and shares the same phone (storage.loyalty.imports.link)."""
+
+    __tablename__ = "pending_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(160))
+    phone: Mapped[str] = mapped_column(String(32), unique=True)  # as customers.normalize_phone writes it
+    birth_year: Mapped[int | None]
+    birth_month: Mapped[int | None]
+    birth_day: Mapped[int | None]
+    language: Mapped[str | None] = mapped_column(String(8))
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    linked_customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    linked_at: Mapped[datetime | None]

@@ -25,6 +25,8 @@ STAFF_STATE = {
     "feedback_items": "id, status, claimed_by, resolved_by, follow_up_id, resolution",
     "feedback_messages": "id, direction, author_id",
     "outbox": "id, chat_id, template",
+    "bulk_jobs": "id, kind, state",
+    "pending_members": "id, phone, linked_customer_id",
 }
 
 
@@ -53,6 +55,8 @@ STAFF_ONLY = {
     " FROM feedback_items"
     " WHERE status <> 'open' OR claimed_by IS NOT NULL",
     "staff_messages": "SELECT id FROM feedback_messages WHERE direction IN ('to_customer', 'note_prompt')",
+    "bulk_jobs": "SELECT id, kind FROM bulk_jobs",
+    "pending_members": "SELECT id, phone FROM pending_members",
 }
 # What only admins and owners change.
 ADMIN_ONLY = {
@@ -61,6 +65,8 @@ ADMIN_ONLY = {
     "rewards": STAFF_ONLY["rewards"],
     "cancelled_vouchers": "SELECT id FROM vouchers WHERE status = 'cancelled'",
     "surveys": STAFF_ONLY["surveys"],
+    "bulk_jobs": "SELECT id, kind FROM bulk_jobs WHERE kind LIKE 'import%' OR kind LIKE 'export%'",
+    "pending_members": "SELECT id, phone FROM pending_members",
 }
 
 

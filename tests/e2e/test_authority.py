@@ -53,8 +53,11 @@ ATTEMPTS = [
     ("survey", "list"),
     ("promote", "@alice"),
     ("demote", "@adam"),
+    ("import", ""),
+    ("export", "customers"),
+    ("export", "purchases"),
 ]
-ADMIN_ONLY = {"deduct", "reward", "cancel", "promote", "demote"}
+ADMIN_ONLY = {"deduct", "reward", "cancel", "promote", "demote", "import", "export"}
 SHARED = {"survey", "feedback", "cancel"}
 
 

@@ -40,7 +40,8 @@ PERSONAL = (PHONE, "4915799887766", BIRTHDAY, "23.11.1987")
 COMMANDS = [
     "start", "help", "profile", "language", "skip", "points", "invite", "rewards", "myrewards", "survey",
     "feedback", "cancel", "find", "staff", "promote", "demote", "purchase", "award", "deduct", "fulfil",
-    "reward", "stats", "callback", "callbacks", "followup", "followups", "outbox", "nosuchcommand",
+    "reward", "stats", "callback", "callbacks", "followup", "followups", "outbox", "import", "export",
+    "nosuchcommand",
 ]  # fmt: skip
 SUFFIXES = ["", "-", ",", ".x", "@engage_test_bot", "@other_bot", "@ENGAGE_TEST_BOT"]
 HOSTILE = [
@@ -50,8 +51,10 @@ HOSTILE = [
     "<b>x</b>", "&amp;", "</i>", "a" * 300, "添加", "add Coffee | 10", "add T | 5 | stock 1",
     "edit 1 | 3", "disable 1", "stock 1 5", "list", "new f csat", "new g nps", "activate f",
     "close f", "general f", "send f all", "send f tier gold", "surveys", "surveys 30d", "surveys 999999d",
-    "ABCD-1234", "\u200b", "\n", "x\ny",
+    "ABCD-1234", "\u200b", "\n", "x\ny", "customers", "purchases", "ledger", "points",
 ]  # fmt: skip
+# What a /import document holds: good, bad and personal-data rows (a phone is only matched by admins).
+IMPORT_FILE = f"customer,date,amount\n@kimmy,2026-01-05,12.50\n{PHONE},2026-01-06,3\n#9,x,1\n".encode()
 NUMBERS = ["²", "١٢", "-1", "0", "1", "2", "99999999999999999999999", "1e3", " 1", "1:2"]
 FORGED_PREFIXES = [
     "b:", "fc:claim:", "fc:resolve:", "fc:callback:", "fc:followup:", "fc:x:", "sv:", "pts:", "rw:",
@@ -144,7 +147,18 @@ ACTION = st.one_of(
     st.tuples(st.just("forged_staff_group"), _forged()),
     st.tuples(st.just("contact"), st.sampled_from([None, PHONE, "+1 202 555 0100", "12"])),
     st.tuples(
-        st.just("document"), st.sampled_from(["/survey", "/survey@engage_test_bot", "", "/award #1 5 x"])
+        st.just("document"),
+        st.sampled_from(
+            [
+                "/survey",
+                "/survey@engage_test_bot",
+                "",
+                "/award #1 5 x",
+                "/import",
+                "/import points",
+                "/import x",
+            ]
+        ),
     ),
     st.tuples(st.just("edit"), _command()),
     st.tuples(st.just("duplicate"), st.just("")),
@@ -231,6 +245,8 @@ class Run:
                 await person.share_contact(f"+49170{person.user_id:07d}")
             elif chat is None:
                 await person.share_contact(value, user_id=1)
+        elif kind == "document" and value.startswith("/import"):
+            await person.send_document("history.csv", IMPORT_FILE, value, chat)
         elif kind == "document":
             await person.send_document("survey.json", b'{"name": "z", "questions": []}', value or None, chat)
         elif kind in ("edit", "duplicate"):
