@@ -38,6 +38,7 @@ from handlers.staff import catalog, find, purchases, roles, stats, vouchers
 from handlers.staff import feedback as staff_feedback
 from handlers.staff import followups as staff_followups
 from handlers.staff import lists as staff_lists
+from handlers.staff import notes as staff_notes
 from handlers.staff import outbox as staff_outbox
 from handlers.staff import surveys as staff_surveys
 from handlers.steps import StepRouter
@@ -83,6 +84,8 @@ def _register(app: EngageApplication) -> None:
 
     agent, admin, owner = staff_access(Role.AGENT), staff_access(Role.ADMIN), staff_access(Role.OWNER)
     reg.command("find", find.find, agent)
+    reg.command("note", staff_notes.note, agent)
+    reg.command("tag", staff_notes.tag, agent)
     reg.command("staff", roles.list_staff, agent)
     reg.command("promote", roles.promote, owner)
     reg.command("demote", roles.demote, owner)

@@ -26,7 +26,7 @@ CUSTOMER_COMMANDS = (
     "help",
 )
 STAFF_COMMANDS = (
-    "find", "purchase", "award", "deduct", "fulfil", "cancel", "reward",
+    "find", "note", "tag", "purchase", "award", "deduct", "fulfil", "cancel", "reward",
     "survey", "feedback", "stats", "callback", "callbacks", "followup", "followups", "outbox", "staff",
     "promote", "demote",
 )  # fmt: skip

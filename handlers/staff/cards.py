@@ -9,8 +9,17 @@ from storage.people.staff import Role, can_see_personal_data
 
 
 def customer_card(context: AppContext, lang: str, customer: CustomerCard, role: Role) -> str:
-    """The card, with the customer's recent closed follow-ups and their outcomes."""
+    """The card, with the customer's tags, newest notes and recent closed follow-ups and outcomes."""
     card = _card(context, lang, customer, role)
+    if customer.tags:
+        card += "\n" + context.t(lang, "tags.on_card", tags=", ".join(customer.tags))
+    if customer.notes:
+        card += "\n" + "\n".join(
+            context.t(
+                lang, "notes.on_card", id=n.id, date=n.created_at.date().isoformat(), text=_short(n.text)
+            )
+            for n in customer.notes
+        )
     if not customer.history:
         return card
     lines = [context.t(lang, "followups.history_title")] + [
@@ -24,6 +33,13 @@ def customer_card(context: AppContext, lang: str, customer: CustomerCard, role: 
         for past in customer.history
     ]
     return card + "\n" + "\n".join(lines)
+
+
+NOTE_ON_CARD = 200  # characters of each note on the card; /note <customer> shows them whole
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= NOTE_ON_CARD else text[: NOTE_ON_CARD - 1] + "…"
 
 
 def _card(context: AppContext, lang: str, customer: CustomerCard, role: Role) -> str:

@@ -45,6 +45,8 @@ ATTEMPTS = [
     ("followup", "#1 tomorrow 10:00 call"),
     ("followups", ""),
     ("find", "Kim"),
+    ("note", "#1 prefers calls"),
+    ("tag", "#1 vip"),
     ("staff", ""),
     ("stats", "surveys"),
     ("outbox", ""),
