@@ -84,6 +84,7 @@ def _register(app: EngageApplication) -> None:
 
     agent, admin, owner = staff_access(Role.AGENT), staff_access(Role.ADMIN), staff_access(Role.OWNER)
     reg.command("find", find.find, agent)
+    reg.button(find.PATTERN, find.on_timeline, agent, "timeline")
     reg.command("note", staff_notes.note, agent)
     reg.command("tag", staff_notes.tag, agent)
     reg.command("staff", roles.list_staff, agent)
@@ -121,6 +122,7 @@ def _register(app: EngageApplication) -> None:
     }
     for name, access in list_roles.items():
         reg.button(staff_lists.pattern(name), staff_lists.on_page, access, f"page {name}")
+    reg.button(find.PAGES_PATTERN, staff_lists.on_page, agent, "page timeline")
     reg.button(staff_lists.PATTERN, staff_lists.on_page, agent, "page")  # forged: answered as stale
 
     # Every database-backed button ("b:<token>") goes through one router, by the button's action.
