@@ -38,6 +38,9 @@ class Customer(TimestampMixin, Base):
     # UTC instant of the next birthday greeting (storage.birthdays.next_greeting_at); None without a
     # birthday. Indexed so that a tick with nothing due reads no customer.
     next_birthday_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Set when the customer's data was erased (storage.privacy): the row stays, anonymous, for the
+    # books; telegram_id is then a tombstone (minus the row's id).
+    erased_at: Mapped[datetime | None]
 
 
 class StaffMember(TimestampMixin, Base):

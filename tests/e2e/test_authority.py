@@ -47,6 +47,7 @@ ATTEMPTS = [
     ("find", "Kim"),
     ("note", "#1 prefers calls"),
     ("tag", "#1 vip"),
+    ("erase", "#1"),
     ("staff", ""),
     ("stats", "surveys"),
     ("outbox", ""),
@@ -56,7 +57,7 @@ ATTEMPTS = [
     ("promote", "@alice"),
     ("demote", "@adam"),
 ]
-ADMIN_ONLY = {"deduct", "reward", "cancel", "promote", "demote"}
+ADMIN_ONLY = {"deduct", "reward", "cancel", "promote", "demote", "erase"}
 SHARED = {"survey", "feedback", "cancel"}
 
 

@@ -41,7 +41,7 @@ COMMANDS = [
     "start", "help", "profile", "language", "skip", "points", "invite", "rewards", "myrewards", "survey",
     "feedback", "cancel", "find", "staff", "promote", "demote", "purchase", "award", "deduct", "fulfil",
     "reward", "stats", "callback", "callbacks", "followup", "followups", "outbox", "note", "tag",
-    "nosuchcommand",
+    "privacy", "erase", "nosuchcommand",
 ]  # fmt: skip
 SUFFIXES = ["", "-", ",", ".x", "@engage_test_bot", "@other_bot", "@ENGAGE_TEST_BOT"]
 HOSTILE = [

@@ -1,4 +1,5 @@
-"""notes and tags: what staff write about a customer (/note) and the labels they give them (/tag)
+"""notes, tags and erasure: what staff write about a customer (/note), the labels they give them (/tag),
+and when a customer's data was erased (customers.erased_at)
 
 Revision ID: 0012
 Revises: 0011
@@ -44,9 +45,15 @@ def upgrade() -> None:
         sa.Column("created_at", storage.core.models.UTCDateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_customer_tags_tag", "customer_tags", ["tag", "customer_id"])
+    with op.batch_alter_table("customers") as batch:
+        batch.add_column(
+            sa.Column("erased_at", storage.core.models.UTCDateTime(timezone=True), nullable=True)
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("customers") as batch:
+        batch.drop_column("erased_at")
     op.drop_index("ix_customer_tags_tag", "customer_tags")
     op.drop_table("customer_tags")
     op.drop_index("ix_customer_notes_customer", "customer_notes")
