@@ -52,8 +52,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("customers") as batch:
-        batch.drop_column("erased_at")
+    op.drop_column("customers", "erased_at")  # in place (SQLite 3.35+): no rebuild, no cascade
     op.drop_index("ix_customer_tags_tag", "customer_tags")
     op.drop_table("customer_tags")
     op.drop_index("ix_customer_notes_customer", "customer_notes")
