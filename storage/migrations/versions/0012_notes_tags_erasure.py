@@ -14,7 +14,7 @@ from alembic import op
 import storage.core.models
 
 revision: str = "0012"
-down_revision: str | Sequence[str] | None = "0009"  # MERGE: becomes "0011"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
