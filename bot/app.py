@@ -30,14 +30,16 @@ from handlers.authority import CUSTOMER, NEW_MESSAGES, ROUTED, CaptionCommand, R
 from handlers.buttons import PATTERN as BUTTON_PATTERN
 from handlers.buttons import ButtonRouter
 from handlers.context import AppContext, BotData, Runtime
-from handlers.customer import feedback, onboarding, points, profile, rewards, surveys
+from handlers.customer import feedback, onboarding, points, privacy, profile, rewards, surveys
 from handlers.desk import actions as desk_actions
 from handlers.desk import relay as desk_relay
 from handlers.staff import bulk as staff_bulk
 from handlers.staff import catalog, exports, find, imports, purchases, roles, stats, vouchers
+from handlers.staff import erase as staff_erase
 from handlers.staff import feedback as staff_feedback
 from handlers.staff import followups as staff_followups
 from handlers.staff import lists as staff_lists
+from handlers.staff import notes as staff_notes
 from handlers.staff import outbox as staff_outbox
 from handlers.staff import surveys as staff_surveys
 from handlers.steps import StepRouter
@@ -74,6 +76,7 @@ def _register(app: EngageApplication) -> None:
     reg.command("invite", points.invite, CUSTOMER)
     reg.command("rewards", rewards.show, CUSTOMER)
     reg.command("myrewards", rewards.mine, CUSTOMER)
+    reg.command("privacy", privacy.show, CUSTOMER)
     reg.button(rf"^{points.PAGE_PREFIX}", points.on_page, CUSTOMER, "points_page")
     reg.button(r"^rw:", rewards.on_browse, CUSTOMER, "rewards_browse")
     reg.command("survey", surveys.open_survey, CUSTOMER)
@@ -83,6 +86,10 @@ def _register(app: EngageApplication) -> None:
 
     agent, admin, owner = staff_access(Role.AGENT), staff_access(Role.ADMIN), staff_access(Role.OWNER)
     reg.command("find", find.find, agent)
+    reg.button(find.PATTERN, find.on_timeline, agent, "timeline")
+    reg.command("note", staff_notes.note, agent)
+    reg.command("erase", staff_erase.command, admin)
+    reg.command("tag", staff_notes.tag, agent)
     reg.command("staff", roles.list_staff, agent)
     reg.command("promote", roles.promote, owner)
     reg.command("demote", roles.demote, owner)
@@ -123,6 +130,7 @@ def _register(app: EngageApplication) -> None:
     }
     for name, access in list_roles.items():
         reg.button(staff_lists.pattern(name), staff_lists.on_page, access, f"page {name}")
+    reg.button(find.PAGES_PATTERN, staff_lists.on_page, agent, "page timeline")
     reg.button(staff_lists.PATTERN, staff_lists.on_page, agent, "page")  # forged: answered as stale
 
     # Every database-backed button ("b:<token>") goes through one router, by the button's action.
@@ -130,6 +138,11 @@ def _register(app: EngageApplication) -> None:
         {
             rewards.REDEEM: Route(rewards.on_redeem, CUSTOMER),
             rewards.CONFIRM: Route(rewards.on_confirm, CUSTOMER),
+            privacy.EXPORT: Route(privacy.on_export, CUSTOMER),
+            privacy.ERASE: Route(privacy.on_erase, CUSTOMER),
+            privacy.CONFIRM: Route(privacy.on_confirm, CUSTOMER),
+            staff_erase.CONFIRM: Route(staff_erase.on_button, admin),
+            staff_erase.CANCEL: Route(staff_erase.on_button, admin),
             staff_surveys.SEND: Route(staff_surveys.on_send_button, admin),
             staff_surveys.CANCEL: Route(staff_surveys.on_send_button, admin),
             **{

@@ -22,13 +22,14 @@ CUSTOMER_COMMANDS = (
     "feedback",
     "profile",
     "language",
+    "privacy",
     "cancel",
     "help",
 )
 STAFF_COMMANDS = (
-    "find", "purchase", "award", "deduct", "fulfil", "cancel", "reward",
+    "find", "note", "tag", "purchase", "award", "deduct", "fulfil", "cancel", "reward",
     "survey", "feedback", "stats", "callback", "callbacks", "followup", "followups", "outbox", "import",
-    "export", "staff", "promote", "demote",
+    "export", "staff", "promote", "demote", "erase",
 )  # fmt: skip
 
 

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from handlers.common import display_name
 from handlers.context import AppContext
+from handlers.loyalty_text import local_date
 from storage.care.customer_cards import CustomerCard
+from storage.overview import Value
 from storage.people.staff import Role, can_see_personal_data
 
 
-def customer_card(context: AppContext, lang: str, customer: CustomerCard, role: Role) -> str:
-    """The card, with the customer's recent closed follow-ups and their outcomes."""
-    card = _card(context, lang, customer, role)
+def customer_card(context: AppContext, lang: str, customer: CustomerCard, role: Role, value: Value) -> str:
+    """The 360° card: the profile, loyalty and spend, the latest purchases and scores, open work, tags,
+    the newest notes and recent closed follow-ups with their outcomes."""
+    card = _card(context, lang, customer, role) + "\n" + _value(context, lang, value)
+    if customer.tags:
+        card += "\n" + context.t(lang, "tags.on_card", tags=", ".join(customer.tags))
+    if customer.notes:
+        card += "\n" + "\n".join(
+            context.t(
+                lang, "notes.on_card", id=n.id, date=n.created_at.date().isoformat(), text=_short(n.text)
+            )
+            for n in customer.notes
+        )
     if not customer.history:
         return card
     lines = [context.t(lang, "followups.history_title")] + [
@@ -24,6 +36,39 @@ def customer_card(context: AppContext, lang: str, customer: CustomerCard, role: 
         for past in customer.history
     ]
     return card + "\n" + "\n".join(lines)
+
+
+def _value(context: AppContext, lang: str, value: Value) -> str:
+    tz = context.config.staff_timezone
+    tier = value.tier or context.config.loyalty.tiers[0].name
+    lines = [
+        context.t(
+            lang,
+            "overview.loyalty",
+            balance=value.balance,
+            tier=tier,
+            spend=f"{value.spend_12m:.2f}",
+            purchases=value.purchases_12m,
+        )
+    ]
+    if value.last_purchases:
+        bought = " · ".join(f"{local_date(b.at, tz)} {b.amount:.2f}" for b in value.last_purchases)
+        lines.append(context.t(lang, "overview.last_purchases", purchases=bought))
+    if value.scores:
+        scores = " · ".join(f"{s.kind.upper()} {s.score} ({local_date(s.at, tz)})" for s in value.scores)
+        lines.append(context.t(lang, "overview.scores", scores=scores))
+    if value.open_feedback or value.open_followups:
+        lines.append(
+            context.t(lang, "overview.open", feedback=value.open_feedback, followups=value.open_followups)
+        )
+    return "\n".join(lines)
+
+
+NOTE_ON_CARD = 200  # characters of each note on the card; /note <customer> shows them whole
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= NOTE_ON_CARD else text[: NOTE_ON_CARD - 1] + "…"
 
 
 def _card(context: AppContext, lang: str, customer: CustomerCard, role: Role) -> str:

@@ -1,5 +1,6 @@
 """The ‹ › buttons of the staff group's lists (/callbacks, /staff, /reward list, /survey list,
-/feedback): each press reads the list again; bot.app declares per list who may press."""
+/feedback, a customer's timeline): each press reads the list again; bot.app declares per list who may
+press."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from handlers import paging
 from handlers.common import language_for
 from handlers.context import AppContext
 from handlers.paging import Listing
-from handlers.staff import catalog, feedback, followups, roles, surveys
+from handlers.staff import catalog, feedback, find, followups, roles, surveys
+from storage.core import inputs
 
 Source = Callable[[Update, AppContext, AsyncSession], Awaitable[Listing]]
 LISTS: dict[str, Source] = {
@@ -22,7 +24,18 @@ LISTS: dict[str, Source] = {
     surveys.LIST: surveys.listing,
     feedback.LIST: feedback.listing,
 }
+# Lists of one thing, named "<prefix><id>" ("tl12": customer #12's timeline).
+OF_ONE: dict[str, Callable[[int], Source]] = {find.TIMELINE: find.timeline_listing}
 PATTERN = paging.PATTERN
+
+
+def _source(name: str) -> Source | None:
+    if name in LISTS:
+        return LISTS[name]
+    prefix = name.rstrip("0123456789")
+    of_one = OF_ONE.get(prefix)
+    key = inputs.int_or_none(name[len(prefix) :], low=1, high=inputs.MAX_ID)
+    return of_one(key) if of_one is not None and key is not None else None
 
 
 def pattern(name: str) -> str:
@@ -36,7 +49,7 @@ async def on_page(update: Update, context: AppContext) -> None:
         return
     lang = language_for(update, context)
     parsed = paging.parse(query.data or "")
-    source = LISTS.get(parsed[0]) if parsed is not None else None
+    source = _source(parsed[0]) if parsed is not None else None
     if parsed is None or source is None:
         await query.answer(context.t(lang, "button.stale"), show_alert=True)
         return

@@ -4,13 +4,15 @@ because the history is care's follow-ups; the profile comes from storage.people.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.care import notes, tags
 from storage.care.models import FollowUp
+from storage.care.notes import Note
 from storage.people import customers
 from storage.people.customers import SEARCH_LIMIT
 from storage.people.models import Customer
@@ -43,6 +45,8 @@ class CustomerCard:
     created_at: datetime
     consent_at: datetime
     history: tuple[Outcome, ...]
+    tags: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()
 
 
 async def search(
@@ -50,8 +54,13 @@ async def search(
 ) -> list[CustomerCard]:
     """The cards of the customers customers.search finds; the histories of all of them in one query."""
     found = await customers.search(session, query, by_phone=by_phone, limit=limit)
-    history = await _histories(session, [c.id for c in found])
-    return [_card(c, history.get(c.id, ())) for c in found]
+    ids = [c.id for c in found]
+    history = await _histories(session, ids)
+    tagged, noted = await tags.of(session, ids), await notes.on_cards(session, ids)
+    return [
+        replace(_card(c, history.get(c.id, ())), tags=tagged.get(c.id, ()), notes=noted.get(c.id, ()))
+        for c in found
+    ]
 
 
 async def _histories(session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, tuple[Outcome, ...]]:

@@ -96,3 +96,31 @@ class FeedbackMessage(Base):
     relay_message_id: Mapped[int | None] = mapped_column(BigInteger)
     text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustomerNote(Base):
+    """A note staff keep about a customer (/note): shown on the card, newest first."""
+
+    __tablename__ = "customer_notes"
+    __table_args__ = (Index("ix_customer_notes_customer", "customer_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    staff_id: Mapped[int] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustomerTag(Base):
+    """A label staff give a customer (/tag): on the card, and an audience (`tag vip`)."""
+
+    __tablename__ = "customer_tags"
+    # The primary key (customer_id, tag) serves the card; an audience reads every customer with one tag.
+    __table_args__ = (Index("ix_customer_tags_tag", "tag", "customer_id"),)
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    tag: Mapped[str] = mapped_column(String(32), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -58,6 +58,7 @@ async def join(session: AsyncSession, profile: TelegramProfile, config: Config, 
             timezone=config.default_timezone,
             consent_at=now,
             last_seen_at=now,
+            created_at=now,  # the clock the bot runs on, not the database's
         )
         session.add(customer)
     customer.first_name = profile.first_name[:128]

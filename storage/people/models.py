@@ -40,6 +40,9 @@ class Customer(TimestampMixin, Base):
     next_birthday_at: Mapped[datetime | None] = mapped_column(index=True)
     # The shop's own member number, from an imported member list (storage.loyalty.imports.link).
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    # Set when the customer's data was erased (storage.privacy): the row stays, anonymous, for the
+    # books; telegram_id is then a tombstone (minus the row's id).
+    erased_at: Mapped[datetime | None]
 
 
 class StaffMember(TimestampMixin, Base):

@@ -40,6 +40,10 @@ async def staff_state(sessions: async_sessionmaker[AsyncSession]) -> dict[str, l
         }
 
 
+# A customer who erases their data (/privacy) changes their own rows (vouchers cancelled, follow-ups
+# closed, texts blanked): what only staff change is judged on everyone else's.
+KEPT = "customer_id NOT IN (SELECT id FROM customers WHERE erased_at IS NOT NULL)"
+
 # What only staff change: the same snapshot as STAFF_STATE, less what customers change themselves by
 # redeeming, answering surveys and sending feedback (their vouchers, redeem/survey entries, new items).
 STAFF_ONLY = {
@@ -48,25 +52,29 @@ STAFF_ONLY = {
     "staff_entries": "SELECT id, points FROM ledger_entries"
     " WHERE kind IN ('earn', 'award', 'deduct', 'refund')",
     "rewards": "SELECT id, title, cost, stock, per_customer_limit, min_tier, active FROM rewards",
-    "used_vouchers": "SELECT id, status FROM vouchers WHERE status IN ('used', 'cancelled')",
+    "used_vouchers": f"SELECT id, status FROM vouchers WHERE status IN ('used', 'cancelled') AND {KEPT}",
     "surveys": "SELECT id, name, status, general FROM surveys",
-    "follow_ups": "SELECT id, status, assignee_id, due_at, outcome FROM follow_ups",
+    "follow_ups": f"SELECT id, status, assignee_id, due_at, outcome FROM follow_ups WHERE {KEPT}",
     "handled_feedback": "SELECT id, status, claimed_by, resolved_by, follow_up_id, resolution"
     " FROM feedback_items"
-    " WHERE status <> 'open' OR claimed_by IS NOT NULL",
+    f" WHERE (status <> 'open' OR claimed_by IS NOT NULL) AND {KEPT}",
     "staff_messages": "SELECT id FROM feedback_messages WHERE direction IN ('to_customer', 'note_prompt')",
     "bulk_jobs": "SELECT id, kind FROM bulk_jobs",
-    "pending_members": "SELECT id, phone FROM pending_members",
+    "pending_members": "SELECT id, phone FROM pending_members"
+    " WHERE linked_customer_id IS NULL OR linked_customer_id NOT IN"
+    " (SELECT id FROM customers WHERE erased_at IS NOT NULL)",
+    "notes": f"SELECT id, text FROM customer_notes WHERE {KEPT}",
+    "tags": f"SELECT customer_id, tag FROM customer_tags WHERE {KEPT}",
 }
 # What only admins and owners change.
 ADMIN_ONLY = {
     "staff_members": "SELECT telegram_id, role FROM staff_members WHERE role <> 'agent'",
     "deductions": "SELECT id, points FROM ledger_entries WHERE kind IN ('deduct', 'refund')",
     "rewards": STAFF_ONLY["rewards"],
-    "cancelled_vouchers": "SELECT id FROM vouchers WHERE status = 'cancelled'",
+    "cancelled_vouchers": f"SELECT id FROM vouchers WHERE status = 'cancelled' AND {KEPT}",
     "surveys": STAFF_ONLY["surveys"],
     "bulk_jobs": "SELECT id, kind FROM bulk_jobs WHERE kind LIKE 'import%' OR kind LIKE 'export%'",
-    "pending_members": "SELECT id, phone FROM pending_members",
+    "pending_members": STAFF_ONLY["pending_members"],
 }
 
 

@@ -45,6 +45,9 @@ ATTEMPTS = [
     ("followup", "#1 tomorrow 10:00 call"),
     ("followups", ""),
     ("find", "Kim"),
+    ("note", "#1 prefers calls"),
+    ("tag", "#1 vip"),
+    ("erase", "#1"),
     ("staff", ""),
     ("stats", "surveys"),
     ("outbox", ""),
@@ -57,7 +60,7 @@ ATTEMPTS = [
     ("export", "customers"),
     ("export", "purchases"),
 ]
-ADMIN_ONLY = {"deduct", "reward", "cancel", "promote", "demote", "import", "export"}
+ADMIN_ONLY = {"deduct", "reward", "cancel", "promote", "demote", "import", "export", "erase"}
 SHARED = {"survey", "feedback", "cancel"}
 
 

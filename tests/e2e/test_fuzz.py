@@ -41,7 +41,7 @@ COMMANDS = [
     "start", "help", "profile", "language", "skip", "points", "invite", "rewards", "myrewards", "survey",
     "feedback", "cancel", "find", "staff", "promote", "demote", "purchase", "award", "deduct", "fulfil",
     "reward", "stats", "callback", "callbacks", "followup", "followups", "outbox", "import", "export",
-    "nosuchcommand",
+    "note", "tag", "privacy", "erase", "nosuchcommand",
 ]  # fmt: skip
 SUFFIXES = ["", "-", ",", ".x", "@engage_test_bot", "@other_bot", "@ENGAGE_TEST_BOT"]
 HOSTILE = [
@@ -49,6 +49,7 @@ HOSTILE = [
     "0001-01-01 00:00", "9999-12-31 23:59", "tomorrow 10:00", "in 2h", "#1", "#2", "#0",
     "#99999999999999999999", "@kimmy", "@", PHONE, "4915799887766", "5678", "0151 2345678",
     "<b>x</b>", "&amp;", "</i>", "a" * 300, "添加", "add Coffee | 10", "add T | 5 | stock 1",
+    "#1 vip -vip", "delete 1", "#1 likes <b>tea</b>",
     "edit 1 | 3", "disable 1", "stock 1 5", "list", "new f csat", "new g nps", "activate f",
     "close f", "general f", "send f all", "send f tier gold", "surveys", "surveys 30d", "surveys 999999d",
     "ABCD-1234", "\u200b", "\n", "x\ny", "customers", "purchases", "ledger", "points",
@@ -59,7 +60,7 @@ NUMBERS = ["²", "١٢", "-1", "0", "1", "2", "99999999999999999999999", "1e3", 
 FORGED_PREFIXES = [
     "b:", "fc:claim:", "fc:resolve:", "fc:callback:", "fc:followup:", "fc:x:", "sv:", "pts:", "rw:",
     "consent:yes:", "consent:no", "lang:", "profile:", "step:skip", "pg:cb:", "pg:rw:", "pg:st:", "pg:sv:",
-    "pg:fb:", "pg:", "pg:xx:", "bulk:stop:", "bulk:", "",
+    "pg:fb:", "pg:", "pg:xx:", "pg:tl1:", "pg:tl0:", "tl:", "bulk:stop:", "bulk:", "",
 ]  # fmt: skip
 
 

@@ -1,0 +1,126 @@
+"""/privacy: what is stored about the customer, a copy of it all (a JSON document), and erasure after a
+confirmation (storage.privacy). Each button is a database row owned by the customer."""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import timedelta
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+
+from handlers.common import joined_customer
+from handlers.context import AppContext
+from handlers.replies import edit_text
+from storage import privacy
+from storage.core import audit, buttons
+from storage.core.models import Button
+
+EXPORT, ERASE, CONFIRM = "privacy/export", "privacy/erase", "privacy/confirm"
+BUTTON_TTL = timedelta(days=1)
+
+
+def _button(context: AppContext, lang: str, key: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(html.unescape(context.t(lang, key)), callback_data=data)
+
+
+def summary(context: AppContext, lang: str, data: dict[str, Any]) -> str:
+    """What is stored, as counts a person can read (the document has the rest)."""
+    profile = data["profile"]
+    yes, no = context.t(lang, "privacy.yes"), context.t(lang, "privacy.no")
+    return context.t(
+        lang,
+        "privacy.summary",
+        birthday=yes if profile["birth_month"] else no,
+        phone=yes if profile["phone"] else no,
+        ledger=len(data["points"]["ledger"]),
+        purchases=len(data["purchases"]),
+        vouchers=len(data["vouchers"]),
+        answers=len(data["survey_answers"]),
+        feedback=len(data["feedback"]),
+        follow_ups=len(data["follow_ups"]),
+        messages=len(data["messages_sent"]),
+    )
+
+
+async def show(update: Update, context: AppContext) -> None:
+    """/privacy"""
+    message = update.effective_message
+    async with context.unit_of_work() as session:  # writes the two buttons
+        customer = await joined_customer(update, context, session)
+        if customer is None:
+            return
+        data = await privacy.export(session, customer.id)
+        assert data is not None  # joined_customer found them: not erased
+        owned = {"user_id": customer.telegram_id, "now": context.now(), "ttl": BUTTON_TTL}
+        export = await buttons.issue(session, EXPORT, {"customer": customer.id}, **owned)
+        erase = await buttons.issue(session, ERASE, {"customer": customer.id}, **owned)
+    lang = customer.language
+    keyboard = InlineKeyboardMarkup(
+        [[_button(context, lang, "privacy.export", export)], [_button(context, lang, "privacy.erase", erase)]]
+    )
+    await message.reply_text(
+        context.t(lang, "privacy.title") + "\n" + summary(context, lang, data), reply_markup=keyboard
+    )
+
+
+async def on_export(update: Update, context: AppContext, button: Button) -> None:
+    """📦 Export: the whole record as a JSON document, read in one snapshot."""
+    query = update.callback_query
+    async with context.read_only() as session:
+        customer = await joined_customer(update, context, session)
+        data = await privacy.export(session, customer.id) if customer is not None else None
+    if customer is None or data is None:
+        return
+    await query.answer()
+    lang = customer.language
+    document = json.dumps(data, ensure_ascii=False, indent=2).encode()
+    await context.bot.send_document(
+        customer.telegram_id,
+        InputFile(document, filename=f"my-data-{customer.id}.json"),
+        caption=context.t(lang, "privacy.export_caption"),
+    )
+
+
+async def on_erase(update: Update, context: AppContext, button: Button) -> None:
+    """🗑 Delete: ask once more, with what it means."""
+    query = update.callback_query
+    async with context.unit_of_work() as session:
+        customer = await joined_customer(update, context, session)
+        if customer is None:
+            return
+        confirm = await buttons.issue(
+            session,
+            CONFIRM,
+            {"customer": customer.id},
+            user_id=customer.telegram_id,
+            now=context.now(),
+            ttl=BUTTON_TTL,
+        )
+    lang = customer.language
+    await query.answer()
+    keyboard = InlineKeyboardMarkup([[_button(context, lang, "privacy.erase_confirm", confirm)]])
+    await edit_text(query.message, context.t(lang, "privacy.erase_question"), keyboard)
+
+
+async def on_confirm(update: Update, context: AppContext, button: Button) -> None:
+    """✅ Yes, delete: erase once (a second press finds nobody), then say what happened."""
+    query = update.callback_query
+    async with context.unit_of_work() as session:
+        customer = await joined_customer(update, context, session)
+        if customer is None:  # erased already (a double press): joined_customer answers "join first"
+            return
+        lang = customer.language
+        await buttons.consume(session, button)
+        erased = await privacy.erase(session, customer.id, context.now())
+        await audit.record(
+            session,
+            actor_id=update.effective_user.id,
+            chat_id=query.message.chat.id if query.message else None,
+            action="erase",
+            target=str(customer.id),
+            detail={"by": "customer", "vouchers_cancelled": erased.vouchers_cancelled if erased else 0},
+        )
+    await query.answer()
+    await edit_text(query.message, context.t(lang, "privacy.erased"), None)
