@@ -33,6 +33,7 @@ from handlers.context import AppContext, BotData, Runtime
 from handlers.customer import feedback, onboarding, points, privacy, profile, rewards, surveys
 from handlers.desk import actions as desk_actions
 from handlers.desk import relay as desk_relay
+from handlers.staff import audit as staff_audit
 from handlers.staff import bulk as staff_bulk
 from handlers.staff import catalog, exports, find, imports, purchases, roles, stats, vouchers
 from handlers.staff import erase as staff_erase
@@ -89,6 +90,7 @@ def _register(app: EngageApplication) -> None:
     reg.button(find.PATTERN, find.on_timeline, agent, "timeline")
     reg.command("note", staff_notes.note, agent)
     reg.command("erase", staff_erase.command, admin)
+    reg.command("audit", staff_audit.command, admin)
     reg.command("tag", staff_notes.tag, agent)
     reg.command("staff", roles.list_staff, agent)
     reg.command("promote", roles.promote, owner)
@@ -142,6 +144,7 @@ def _register(app: EngageApplication) -> None:
             privacy.ERASE: Route(privacy.on_erase, CUSTOMER),
             privacy.CONFIRM: Route(privacy.on_confirm, CUSTOMER),
             staff_erase.CONFIRM: Route(staff_erase.on_button, admin),
+            staff_audit.PAGE: Route(staff_audit.on_page, admin),
             staff_erase.CANCEL: Route(staff_erase.on_button, admin),
             staff_surveys.SEND: Route(staff_surveys.on_send_button, admin),
             staff_surveys.CANCEL: Route(staff_surveys.on_send_button, admin),

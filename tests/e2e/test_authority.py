@@ -48,6 +48,7 @@ ATTEMPTS = [
     ("note", "#1 prefers calls"),
     ("tag", "#1 vip"),
     ("erase", "#1"),
+    ("audit", "refused"),
     ("staff", ""),
     ("stats", "surveys"),
     ("outbox", ""),
@@ -60,7 +61,7 @@ ATTEMPTS = [
     ("export", "customers"),
     ("export", "purchases"),
 ]
-ADMIN_ONLY = {"deduct", "reward", "cancel", "promote", "demote", "import", "export", "erase"}
+ADMIN_ONLY = {"deduct", "reward", "cancel", "promote", "demote", "import", "export", "erase", "audit"}
 SHARED = {"survey", "feedback", "cancel"}
 
 
