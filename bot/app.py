@@ -30,6 +30,7 @@ from handlers.authority import CUSTOMER, NEW_MESSAGES, ROUTED, CaptionCommand, R
 from handlers.buttons import PATTERN as BUTTON_PATTERN
 from handlers.buttons import ButtonRouter
 from handlers.context import AppContext, BotData, Runtime
+from handlers.customer import complaints as customer_complaints
 from handlers.customer import feedback, onboarding, points, privacy, profile, rewards, surveys
 from handlers.desk import actions as desk_actions
 from handlers.desk import relay as desk_relay
@@ -79,6 +80,7 @@ def _register(app: EngageApplication) -> None:
     reg.command("myrewards", rewards.mine, CUSTOMER)
     reg.command("privacy", privacy.show, CUSTOMER)
     reg.button(rf"^{points.PAGE_PREFIX}", points.on_page, CUSTOMER, "points_page")
+    reg.button(customer_complaints.PATTERN, customer_complaints.on_vote, CUSTOMER, "complaint_vote")
     reg.button(r"^rw:", rewards.on_browse, CUSTOMER, "rewards_browse")
     reg.command("survey", surveys.open_survey, CUSTOMER)
     reg.command("feedback", feedback.command, CUSTOMER)

@@ -12,6 +12,7 @@ from storage.core.config import (
     LEAP_DAY_RULES,
     BirthdayConfig,
     BulkConfig,
+    ComplaintConfig,
     FollowUpConfig,
     LoyaltyConfig,
     SenderConfig,
@@ -203,6 +204,35 @@ def birthdays_from_env(env: Mapping[str, str]) -> BirthdayConfig:
 def followups_from_env(env: Mapping[str, str]) -> FollowUpConfig:
     key = renamed(env, "FOLLOWUP_OVERDUE_HOURS", "CALLBACK_OVERDUE_HOURS")
     return FollowUpConfig(overdue_hours=env_number(env, key, 4.0, 0.1, 24 * 30))
+
+
+def _hours_pair(env: Mapping[str, str], key: str, default: dict[str, float]) -> dict[str, float]:
+    """ "2,8": hours for high and normal priority."""
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    parts = raw.split(",")
+    try:
+        high, normal = (float(p) for p in parts)
+    except ValueError:
+        raise SettingsError(
+            f"{key} must be two numbers of hours, high then normal priority, e.g. 2,8."
+        ) from None
+    if not (0.1 <= high <= 24 * 30 and 0.1 <= normal <= 24 * 30):
+        raise SettingsError(f"{key}: each number of hours must be between 0.1 and 720.")
+    return {"high": high, "normal": normal}
+
+
+def complaints_from_env(env: Mapping[str, str]) -> ComplaintConfig:
+    d = ComplaintConfig()
+    categories = tuple(c.strip().lower() for c in env.get("COMPLAINT_CATEGORIES", "").split(",") if c.strip())
+    if any(not c.replace("_", "").isalnum() or len(c) > 24 for c in categories):
+        raise SettingsError("COMPLAINT_CATEGORIES must be comma-separated words, e.g. product,service,other.")
+    return ComplaintConfig(
+        respond_hours=_hours_pair(env, "COMPLAINT_RESPOND_HOURS", d.respond_hours),
+        resolve_hours=_hours_pair(env, "COMPLAINT_RESOLVE_HOURS", d.resolve_hours),
+        categories=categories or d.categories,
+    )
 
 
 def winback_from_env(env: Mapping[str, str]) -> WinbackConfig:

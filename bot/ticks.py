@@ -12,7 +12,7 @@ from handlers.staff import bulk as staff_bulk
 from handlers.staff import exports as staff_exports
 from handlers.staff import imports as staff_imports
 from handlers.staff import surveys as staff_surveys
-from jobs import birthdays, bulk, expiry, followups, purchase_surveys, winback
+from jobs import birthdays, bulk, complaints, expiry, followups, purchase_surveys, winback
 from storage import background
 from storage.loyalty import points
 from storage.surveys import sending
@@ -40,6 +40,11 @@ async def birthday_tick(context: AppContext) -> None:
 async def followup_tick(context: AppContext) -> None:
     runtime = context.runtime
     await followups.tick(runtime.sessions, runtime.clock, runtime.config)
+
+
+async def complaint_tick(context: AppContext) -> None:
+    runtime = context.runtime
+    await complaints.tick(runtime.sessions, runtime.clock, runtime.config)
 
 
 async def expiry_tick(context: AppContext) -> None:
@@ -71,6 +76,7 @@ async def seen_tick(context: AppContext) -> None:
 TICKS: dict[str, Callable[[AppContext], Awaitable[None]]] = {
     "birthdays": birthday_tick,
     "followups": followup_tick,
+    "complaints": complaint_tick,
     "expiry": expiry_tick,
     "purchase_surveys": purchase_survey_tick,
     "winback": winback_tick,

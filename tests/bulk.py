@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.i18n import Catalog
-from jobs import birthdays, expiry, followups, purchase_surveys, winback
+from jobs import birthdays, complaints, expiry, followups, purchase_surveys, winback
 from jobs import bulk as bulk_jobs
 from jobs.sender import Sender
 from storage.core.clock import Clock
@@ -37,6 +37,8 @@ SEQUENCES = (
     "surveys",
     "survey_invitations",
     "bulk_jobs",
+    "feedback_items",
+    "feedback_messages",
 )
 
 
@@ -193,6 +195,29 @@ TABLES: dict[str, dict[str, str]] = {
         "created_at": "{at:-(40 + i % 300)}",
         "finished_at": "{at:-(40 + i % 300)}",
     },
+    "feedback_items": {  # every 5th customer wrote once, long resolved: the clock has nothing to do
+        "id": "i / 5",
+        "customer_id": "i",
+        "kind": "'feedback'",
+        "source_ref": "'bulk-feedback:' || i",
+        "comment": "'ok'",
+        "status": "'resolved'",
+        "priority": "'normal'",
+        "alerts_sent": "4",
+        "reopened": "0",
+        "created_at": "{at:-(40 + i % 300)}",
+        "updated_at": "{at:-(40 + i % 300)}",
+    },
+    "feedback_messages": {  # and was answered once
+        "id": "i / 5",
+        "feedback_id": "i / 5",
+        "direction": "'to_customer'",
+        "author_id": "1",
+        "source_chat_id": "-100",
+        "source_message_id": "i",
+        "text": "'thanks'",
+        "created_at": "{at:-(39 + i % 300)}",
+    },
     "survey_invitations": {
         "id": "i",
         "token": "'bulk' || i",
@@ -206,7 +231,13 @@ TABLES: dict[str, dict[str, str]] = {
         "expires_at": "{at:-(33 + i % 300)}",
     },
 }
-WHERE = {"follow_ups": "i % 10 = 0", "surveys": "i = 1", "bulk_jobs": "i % 10 = 0"}
+WHERE = {
+    "follow_ups": "i % 10 = 0",
+    "surveys": "i = 1",
+    "bulk_jobs": "i % 10 = 0",
+    "feedback_items": "i % 5 = 0",
+    "feedback_messages": "i % 5 = 0",
+}
 
 
 def _expression(template: str, at: str) -> str:
@@ -293,6 +324,7 @@ IDLE: dict[str, object] = {
     "purchase_surveys": Counter(),
     "sender": 0,
     "bulk": 0,
+    "complaints": 0,
 }
 
 
@@ -309,4 +341,5 @@ def ticks(sessions: async_sessionmaker[AsyncSession], clock: Clock, config: Conf
         "purchase_surveys": lambda: purchase_surveys.tick(sessions, clock, config),
         "sender": sender.drain_once,
         "bulk": lambda: bulk_jobs.tick(sessions, clock, config, reads=sessions),
+        "complaints": lambda: complaints.tick(sessions, clock, config),
     }

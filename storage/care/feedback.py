@@ -33,7 +33,14 @@ def is_detractor(kind: str, score: int, config: SurveyConfig) -> bool:
     return False
 
 
+def touch(item: FeedbackItem, now: datetime) -> None:
+    """Something happened to the item: the complaint clock (storage.care.complaints) looks at it now."""
+    item.alert_at = now
+
+
 async def _create(session: AsyncSession, values: dict[str, object]) -> tuple[FeedbackItem, bool]:
+    # The clock looks at a new item at once (alert_at: its deadlines start from created_at).
+    values = {"alert_at": values["created_at"], **values} if "created_at" in values else values
     inserted = await insert_ignore(session, FeedbackItem, values, ["source_ref"])
     item = await session.scalar(
         select(FeedbackItem)
@@ -232,6 +239,7 @@ async def claim(session: AsyncSession, item: FeedbackItem, staff_id: int, now: d
     if item.claimed_by is not None and item.claimed_by != staff_id:
         raise FeedbackRefused("feedback.claimed_by_other")
     item.status, item.claimed_by, item.claimed_at = "claimed", staff_id, item.claimed_at or now
+    touch(item, now)
     await session.flush()
 
 
@@ -254,6 +262,7 @@ async def call_back(
     item.follow_up_id = follow_up.id
     if item.claimed_by is None:
         item.status, item.claimed_by, item.claimed_at = "claimed", staff_id, now
+    touch(item, now)
     await session.flush()
     return follow_up
 
@@ -262,6 +271,7 @@ async def resolve(session: AsyncSession, item: FeedbackItem, staff_id: int, now:
     if item.status == "resolved":
         raise FeedbackRefused("feedback.already_resolved")
     item.status, item.resolved_by, item.resolved_at = "resolved", staff_id, now
+    touch(item, now)
     await session.flush()
 
 
@@ -304,6 +314,8 @@ async def record_relay(
     )
     if not inserted:
         return None
+    if direction == "to_customer":
+        touch(item, now)  # a reply to the customer is a response
     return await session.scalar(
         select(FeedbackMessage).where(
             FeedbackMessage.source_chat_id == source_chat_id,

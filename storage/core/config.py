@@ -51,6 +51,18 @@ class FollowUpConfig:
 
 
 @dataclass(frozen=True)
+class ComplaintConfig:
+    """Response-time targets for feedback items and detractor cards, by priority ("high": the
+    customer's value level is key or major; "normal": everyone else)."""
+
+    respond_hours: dict[str, float] = field(default_factory=lambda: {"high": 2.0, "normal": 8.0})
+    resolve_hours: dict[str, float] = field(default_factory=lambda: {"high": 24.0, "normal": 72.0})
+    # A reminder when this share of a deadline's time has gone; an escalation to admins once it passes.
+    remind_at: float = 0.75
+    categories: tuple[str, ...] = ("product", "service", "delivery", "price", "other")
+
+
+@dataclass(frozen=True)
 class SurveyConfig:
     # A customer is invited to at most one survey per window (any survey).
     throttle_days: int = 30
@@ -143,4 +155,5 @@ class Config:
     bulk: BulkConfig = field(default_factory=BulkConfig)
     birthdays: BirthdayConfig = field(default_factory=BirthdayConfig)
     followups: FollowUpConfig = field(default_factory=FollowUpConfig)
+    complaints: ComplaintConfig = field(default_factory=ComplaintConfig)
     winback: WinbackConfig = field(default_factory=WinbackConfig)
