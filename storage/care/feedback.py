@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 
 from storage.care import followups
 from storage.care.models import FeedbackItem, FeedbackMessage, FollowUp
-from storage.core.config import SurveyConfig
+from storage.core.config import ComplaintConfig, SurveyConfig
 from storage.core.refusals import Refused
 from storage.core.upsert import insert_ignore
 from storage.people.models import Customer, StaffMember
@@ -178,6 +178,7 @@ class Card:
     follow_up_due_at: datetime | None
     resolved_by: str | None
     resolution: str | None
+    category: str | None = None
 
 
 def _staff_name(name: str | None, telegram_id: int | None) -> str | None:
@@ -229,6 +230,7 @@ async def card(session: AsyncSession, item_id: int) -> Card | None:
         follow_up_due_at=due_at,
         resolved_by=_staff_name(resolver_name, item.resolved_by),
         resolution=item.resolution,
+        category=item.category,
     )
 
 
@@ -272,6 +274,16 @@ async def resolve(session: AsyncSession, item: FeedbackItem, staff_id: int, now:
         raise FeedbackRefused("feedback.already_resolved")
     item.status, item.resolved_by, item.resolved_at = "resolved", staff_id, now
     touch(item, now)
+    await session.flush()
+
+
+async def set_category(
+    session: AsyncSession, item: FeedbackItem, category: str, config: ComplaintConfig
+) -> None:
+    """What the item is about, one of the configured categories (for /stats complaints)."""
+    if category not in config.categories:
+        raise FeedbackRefused("feedback.unknown_category")
+    item.category = category
     await session.flush()
 
 

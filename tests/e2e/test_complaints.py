@@ -75,3 +75,34 @@ async def test_someone_elses_vote_is_refused(harness: Harness) -> None:
     async with harness.sessions.begin() as session:
         item = await session.scalar(select(FeedbackItem))
     assert item is not None and item.solved is None
+
+
+async def test_stats_show_categories_response_times_and_staff(harness: Harness) -> None:
+    group = harness.staff_group
+    kim = harness.customer(301, "Kim", username="kimmy")
+    await harness.join(kim)
+    await kim.send("/feedback")
+    await kim.send("The parcel arrived broken")
+    card = group.last()
+    await _tick(harness)
+    harness.clock.advance(minutes=30)
+    await harness.agent.press("👤 Claim", message=card)
+    await harness.agent.press("🏷 delivery", message=card)
+    await harness.agent.press("✅ Resolve", message=card)
+    await harness.agent.reply(group.last(), "Replaced", chat=group)
+    await _tick(harness)
+    await kim.press("👍 Solved", message=kim.last())
+    assert kim.last().text == "Thank you! We are glad it is sorted."
+
+    await harness.agent.send("/stats complaints 30d", chat=group)
+    text = group.last().text
+    assert "Received 1 · open 0 · resolved 1" in text
+    assert "By category: delivery: 1" in text
+    assert "First response on time: 100% (median 30m)" in text and "👍 1 · 👎 0" in text
+    await harness.agent.send("/stats staff 30d", chat=group)
+    assert (
+        "Alice: follow-ups done 0 (— on time) · taken up 1 (median first response 30m)"
+        " · resolved 1 (👍 1 · 👎 0)" in group.last().text
+    )
+    await harness.agent.send("/stats nonsense", chat=group)
+    assert group.last().text.startswith("Usage: /stats surveys|complaints|staff")
