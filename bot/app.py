@@ -23,7 +23,7 @@ from bot.i18n import Catalog
 from bot.ordering import PerPersonProcessor
 from bot.requests import TransactionGuard
 from bot.settings import Settings
-from bot.ticks import BULK_FINISH, BULK_TEXTS, FAST, TICKS
+from bot.ticks import BULK_FINISH, BULK_TEXTS, FAST, SLOW, TICKS
 from bot.update_metrics import EngageApplication
 from handlers import activity, errors, membership
 from handlers.authority import CUSTOMER, NEW_MESSAGES, ROUTED, CaptionCommand, Registry, Route, staff_access
@@ -36,7 +36,7 @@ from handlers.desk import actions as desk_actions
 from handlers.desk import relay as desk_relay
 from handlers.staff import audit as staff_audit
 from handlers.staff import bulk as staff_bulk
-from handlers.staff import catalog, exports, find, imports, purchases, roles, stats, vouchers
+from handlers.staff import catalog, exports, find, imports, owners, purchases, roles, stats, vouchers
 from handlers.staff import erase as staff_erase
 from handlers.staff import feedback as staff_feedback
 from handlers.staff import followups as staff_followups
@@ -93,6 +93,7 @@ def _register(app: EngageApplication) -> None:
     reg.command("note", staff_notes.note, agent)
     reg.command("erase", staff_erase.command, admin)
     reg.command("audit", staff_audit.command, admin)
+    reg.command("owner", owners.command, admin)
     reg.command("tag", staff_notes.tag, agent)
     reg.command("staff", roles.list_staff, agent)
     reg.command("promote", roles.promote, owner)
@@ -226,7 +227,10 @@ async def _post_init(app: EngageApplication) -> None:
         for name, tick in TICKS.items():
             app.job_queue.run_repeating(
                 tick,
-                interval=min(FAST.get(name, app.settings.tick_seconds), app.settings.tick_seconds),
+                interval=max(
+                    SLOW.get(name, 0.0),
+                    min(FAST.get(name, app.settings.tick_seconds), app.settings.tick_seconds),
+                ),
                 first=1.0,  # at start: a greeting missed while the bot was down still goes out today
                 name=name,
                 job_kwargs={"max_instances": 1, "coalesce": True},

@@ -7,11 +7,13 @@ import logging
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
+from storage.care import cadences
 from storage.core import inputs
 from storage.core.config import (
     LEAP_DAY_RULES,
     BirthdayConfig,
     BulkConfig,
+    CadenceConfig,
     ComplaintConfig,
     FollowUpConfig,
     LoyaltyConfig,
@@ -233,6 +235,17 @@ def complaints_from_env(env: Mapping[str, str]) -> ComplaintConfig:
         resolve_hours=_hours_pair(env, "COMPLAINT_RESOLVE_HOURS", d.resolve_hours),
         categories=categories or d.categories,
     )
+
+
+def cadences_from_env(env: Mapping[str, str]) -> CadenceConfig:
+    try:
+        rules = cadences.parse_rules(env.get("CADENCES", ""))
+    except ValueError as bad:
+        raise SettingsError(
+            f"CADENCES: {bad} is not a rule; use e.g. tier:gold:90,new:3,level:key:30 (days 1-3650)."
+        ) from None
+    spread = _count(env, "CADENCE_SPREAD_DAYS", 7, 1, 90) or 7
+    return CadenceConfig(rules=rules, spread_days=spread)
 
 
 def winback_from_env(env: Mapping[str, str]) -> WinbackConfig:

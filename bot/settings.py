@@ -11,6 +11,7 @@ from bot.config_env import (
     SettingsError,
     birthdays_from_env,
     bulk_from_env,
+    cadences_from_env,
     complaints_from_env,
     env_number,
     env_switch,
@@ -147,6 +148,7 @@ class Settings:
             birthdays=birthdays_from_env(env),
             followups=followups_from_env(env),
             complaints=complaints_from_env(env),
+            cadences=cadences_from_env(env),
             winback=winback_from_env(env),
         )
         return cls(

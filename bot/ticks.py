@@ -12,7 +12,7 @@ from handlers.staff import bulk as staff_bulk
 from handlers.staff import exports as staff_exports
 from handlers.staff import imports as staff_imports
 from handlers.staff import surveys as staff_surveys
-from jobs import birthdays, bulk, complaints, expiry, followups, purchase_surveys, winback
+from jobs import birthdays, bulk, cadences, complaints, expiry, followups, purchase_surveys, winback
 from storage import background
 from storage.loyalty import points
 from storage.surveys import sending
@@ -47,6 +47,11 @@ async def complaint_tick(context: AppContext) -> None:
     await complaints.tick(runtime.sessions, runtime.clock, runtime.config)
 
 
+async def cadence_tick(context: AppContext) -> None:
+    runtime = context.runtime
+    await cadences.tick(runtime.sessions, runtime.clock, runtime.config)
+
+
 async def expiry_tick(context: AppContext) -> None:
     runtime = context.runtime
     await expiry.tick(runtime.sessions, runtime.clock, runtime.config)
@@ -77,6 +82,7 @@ TICKS: dict[str, Callable[[AppContext], Awaitable[None]]] = {
     "birthdays": birthday_tick,
     "followups": followup_tick,
     "complaints": complaint_tick,
+    "cadences": cadence_tick,
     "expiry": expiry_tick,
     "purchase_surveys": purchase_survey_tick,
     "winback": winback_tick,
@@ -86,3 +92,5 @@ TICKS: dict[str, Callable[[AppContext], Awaitable[None]]] = {
 # Ticks that run more often than settings.tick_seconds (at most every this many seconds): a bulk job's
 # progress is edited every few seconds, and an idle pass is two index reads.
 FAST: dict[str, float] = {"bulk": 2.0}
+# Ticks that run less often (at least every this many seconds): regular care is planned in days.
+SLOW: dict[str, float] = {"cadences": 3600.0}

@@ -146,3 +146,15 @@ class CustomerTag(Base):
     tag: Mapped[str] = mapped_column(String(32), primary_key=True)
     staff_id: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CadenceMark(Base):
+    """When a regular-care rule (storage.care.cadences) last made a task for a customer."""
+
+    __tablename__ = "cadence_marks"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    rule: Mapped[str] = mapped_column(String(48), primary_key=True)
+    last_at: Mapped[datetime]

@@ -63,6 +63,27 @@ class ComplaintConfig:
 
 
 @dataclass(frozen=True)
+class Cadence:
+    """A regular-care rule: `kind` tier (value: the tier's name), level or segment (storage.insight),
+    or new (value unused: `days` after joining, once); else every `days` days."""
+
+    kind: str
+    value: str
+    days: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}:{self.value}:{self.days}" if self.value else f"{self.kind}:{self.days}"
+
+
+@dataclass(frozen=True)
+class CadenceConfig:
+    rules: tuple[Cadence, ...] = ()
+    # New tasks are spread over this many days (by customer), so a rule never lands all at once.
+    spread_days: int = 7
+
+
+@dataclass(frozen=True)
 class SurveyConfig:
     # A customer is invited to at most one survey per window (any survey).
     throttle_days: int = 30
@@ -156,4 +177,5 @@ class Config:
     birthdays: BirthdayConfig = field(default_factory=BirthdayConfig)
     followups: FollowUpConfig = field(default_factory=FollowUpConfig)
     complaints: ComplaintConfig = field(default_factory=ComplaintConfig)
+    cadences: CadenceConfig = field(default_factory=CadenceConfig)
     winback: WinbackConfig = field(default_factory=WinbackConfig)

@@ -49,6 +49,7 @@ ATTEMPTS = [
     ("tag", "#1 vip"),
     ("erase", "#1"),
     ("audit", "refused"),
+    ("owner", "#1 me"),
     ("staff", ""),
     ("stats", "surveys"),
     ("outbox", ""),
@@ -61,7 +62,18 @@ ATTEMPTS = [
     ("export", "customers"),
     ("export", "purchases"),
 ]
-ADMIN_ONLY = {"deduct", "reward", "cancel", "promote", "demote", "import", "export", "erase", "audit"}
+ADMIN_ONLY = {
+    "deduct",
+    "reward",
+    "cancel",
+    "promote",
+    "demote",
+    "import",
+    "export",
+    "erase",
+    "audit",
+    "owner",
+}
 SHARED = {"survey", "feedback", "cancel"}
 
 

@@ -41,7 +41,7 @@ COMMANDS = [
     "start", "help", "profile", "language", "skip", "points", "invite", "rewards", "myrewards", "survey",
     "feedback", "cancel", "find", "staff", "promote", "demote", "purchase", "award", "deduct", "fulfil",
     "reward", "stats", "callback", "callbacks", "followup", "followups", "outbox", "import", "export",
-    "note", "tag", "privacy", "erase", "audit", "nosuchcommand",
+    "note", "tag", "privacy", "erase", "audit", "owner", "nosuchcommand",
 ]  # fmt: skip
 SUFFIXES = ["", "-", ",", ".x", "@engage_test_bot", "@other_bot", "@ENGAGE_TEST_BOT"]
 HOSTILE = [
@@ -50,6 +50,7 @@ HOSTILE = [
     "#99999999999999999999", "@kimmy", "@", PHONE, "4915799887766", "5678", "0151 2345678",
     "<b>x</b>", "&amp;", "</i>", "a" * 300, "添加", "add Coffee | 10", "add T | 5 | stock 1",
     "#1 vip -vip", "delete 1", "#1 likes <b>tea</b>", "refused 30d", "by @alice", "purchase 99999d",
+    "reassign @alice none", "#1 me",
     "edit 1 | 3", "disable 1", "stock 1 5", "list", "new f csat", "new g nps", "activate f",
     "close f", "general f", "send f all", "send f tier gold", "surveys", "surveys 30d", "surveys 999999d",
     "ABCD-1234", "\u200b", "\n", "x\ny", "customers", "purchases", "ledger", "points",
