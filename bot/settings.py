@@ -14,6 +14,7 @@ from bot.config_env import (
     env_number,
     env_switch,
     followups_from_env,
+    insight_from_env,
     loyalty_from_env,
     sender_from_env,
     survey_config,
@@ -146,6 +147,7 @@ class Settings:
             birthdays=birthdays_from_env(env),
             followups=followups_from_env(env),
             winback=winback_from_env(env),
+            insight=insight_from_env(env),
         )
         return cls(
             token=token,
