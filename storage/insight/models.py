@@ -65,12 +65,13 @@ class InsightRun(Base):
 
     __tablename__ = "insight_runs"
     __table_args__ = (
-        # The run in progress (at most one), without reading the finished ones.
+        # The scoring tick's range, in its order: runs with a batch due (finished ones are NULL).
         Index(
-            "ix_insight_runs_open",
+            "ix_insight_runs_due",
+            "due_at",
             "id",
-            sqlite_where=text("finished_at IS NULL"),
-            postgresql_where=text("finished_at IS NULL"),
+            sqlite_where=text("due_at IS NOT NULL"),
+            postgresql_where=text("due_at IS NOT NULL"),
         ),
     )
 
@@ -82,6 +83,7 @@ class InsightRun(Base):
     repeat_buyers: Mapped[int]
     # The period whose snapshot (score_history) this run writes; None: written by an earlier run.
     snapshot: Mapped[date | None] = mapped_column(Date)
+    due_at: Mapped[datetime | None]  # when its next batch is due; None once finished
     cursor: Mapped[int] = mapped_column(default=0)
     scored: Mapped[int] = mapped_column(default=0)
     started_at: Mapped[datetime]

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -255,20 +255,23 @@ def period_of(now: datetime, timezone: str) -> date:
 
 
 async def due_run(session: AsyncSession, now: datetime, config: Config) -> str | None:
-    """The key of the run to start now, if one is due: the first run ever at once; then one a day once
-    the staff-local time passes config.insight.hour:minute. None while a run is still going."""
-    latest = (
-        await session.execute(
-            select(InsightRun.key, InsightRun.finished_at).order_by(InsightRun.id.desc()).limit(1)
-        )
-    ).first()
+    """The key of the run to start now, if one is due: one a day once the staff-local time passes
+    config.insight.hour:minute, and the first run ever at once. Two reads of the key's unique index."""
     key = run_key(now, config.staff_timezone)
-    if latest is None:
-        return key
-    if latest.finished_at is None or latest.key >= key:
-        return None
+    if (
+        await session.scalar(
+            select(InsightRun.id).where(InsightRun.key >= key).order_by(InsightRun.key).limit(1)
+        )
+        is not None
+    ):
+        return None  # tonight's ran (or is running)
     local = now.astimezone(ZoneInfo(config.staff_timezone))
-    return key if local.time() >= time(config.insight.hour, config.insight.minute) else None
+    if local.time() >= time(config.insight.hour, config.insight.minute):
+        return key
+    earlier = await session.scalar(
+        select(InsightRun.id).where(InsightRun.key < key).order_by(InsightRun.key).limit(1)
+    )
+    return key if earlier is None else None
 
 
 async def start_run(
@@ -288,6 +291,7 @@ async def start_run(
             "buyers": stats.buyers,
             "repeat_buyers": stats.repeat_buyers,
             "snapshot": None if taken is not None else period,
+            "due_at": now,
             "cursor": 0,
             "scored": 0,
             "started_at": now,
@@ -298,12 +302,15 @@ async def start_run(
 
 
 async def run_batch(session: AsyncSession, now: datetime, config: Config, *, limit: int) -> tuple[int, int]:
-    """The next batch of the run in progress: (customers read, buyers scored); fewer read than `limit`
-    means the run is done (or there is none). The run's row is locked (SKIP LOCKED: another process
-    skips it while a batch is in flight)."""
+    """The next batch of the run whose batch is due: (customers read, buyers scored); fewer read than
+    `limit` means the run is done (or there is none). The run's row is locked (SKIP LOCKED: another
+    process skips it while a batch is in flight)."""
     run = await session.scalar(
         skip_locked(
-            select(InsightRun).where(InsightRun.finished_at.is_(None)).order_by(InsightRun.id).limit(1)
+            select(InsightRun)
+            .where(InsightRun.due_at <= now)
+            .order_by(InsightRun.due_at, InsightRun.id)
+            .limit(1)
         )
     )
     if run is None:
@@ -335,7 +342,7 @@ async def run_batch(session: AsyncSession, now: datetime, config: Config, *, lim
             )
         run.cursor, run.scored, scored = ids[-1], run.scored + len(rows), len(rows)
     if len(ids) < limit:
-        run.finished_at = now
+        run.due_at, run.finished_at = None, now
     await session.flush()
     return len(ids), scored
 
@@ -343,32 +350,38 @@ async def run_batch(session: AsyncSession, now: datetime, config: Config, *, lim
 # --- after a purchase -----------------------------------------------------------------------------
 
 
-async def latest_population(session: AsyncSession, config: InsightConfig) -> tuple[Population, int | None]:
-    """The statistics of the latest run (in progress or not) and its id; before any run, the fixed
-    ones."""
-    run = await session.scalar(select(InsightRun).order_by(InsightRun.id.desc()).limit(1))
+async def latest_population(
+    session: AsyncSession, now: datetime, config: Config
+) -> tuple[Population, int | None]:
+    """The statistics of the latest run (in progress or not; keys are staff-local dates, so the
+    latest is the greatest up to today's: a range of the key's index) and its id; before any run,
+    the fixed ones."""
+    run = await session.scalar(
+        select(InsightRun)
+        .where(InsightRun.key <= run_key(now, config.staff_timezone))
+        .order_by(InsightRun.key.desc())
+        .limit(1)
+    )
     if run is None:
-        return empty_population(config), None
+        return empty_population(config.insight), None
     return Population.from_run(run), run.id
 
 
 async def score_customers(
-    session: AsyncSession, customer_ids: Sequence[int], now: datetime, config: InsightConfig
+    session: AsyncSession, customer_ids: Sequence[int], now: datetime, config: Config
 ) -> int:
     """Score these customers now against the latest run's statistics (three statements plus the
     write); returns how many had purchases to score."""
     if not customer_ids:
         return 0
-    stats, run_id = await latest_population(session, config)
+    stats, run_id = await latest_population(session, now, config)
     h = await histories(session, now, Purchase.customer_id.in_(list(customer_ids)))
-    rows = score_rows(h, stats, now, config, run_id)
+    rows = score_rows(h, stats, now, config.insight, run_id)
     await _write(session, rows)
     return len(rows)
 
 
-async def score_customer(
-    session: AsyncSession, customer_id: int, now: datetime, config: InsightConfig
-) -> bool:
+async def score_customer(session: AsyncSession, customer_id: int, now: datetime, config: Config) -> bool:
     """One customer (see score_customers); False when they have no purchases."""
     return await score_customers(session, [customer_id], now, config) == 1
 
@@ -383,12 +396,4 @@ async def rescore_due(
     )
     if not rows:
         return 0, 0
-    return len(rows), await score_customers(session, [row[0] for row in rows], now, config.insight)
-
-
-def next_run_at(now: datetime, config: Config) -> datetime:
-    """When the next nightly run is due (for display)."""
-    zone = ZoneInfo(config.staff_timezone)
-    local = now.astimezone(zone)
-    at = datetime.combine(local.date(), time(config.insight.hour, config.insight.minute), zone)
-    return at if at > local else at + timedelta(days=1)
+    return len(rows), await score_customers(session, [row[0] for row in rows], now, config)

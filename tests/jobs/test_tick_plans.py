@@ -78,6 +78,8 @@ MAKE_DUE: dict[str, list[Executable]] = {
     "sender": [  # queued now, for reachable customers (the seed's queued rows are for blocked ones)
         update(OutboxMessage).where(OutboxMessage.id % 1000 == 1).values(status="queued", not_before=PAST)
     ],
+    # Purchases recorded a moment ago: their customers are re-scored.
+    "scoring": [update(LoyaltyAccount).where(LoyaltyAccount.customer_id % 1000 == 7).values(rescore_at=PAST)],
     "bulk": [  # the seed's survey (id 1) sent to all again: a pass fans out its first batches
         insert(BulkJob).values(
             key="plan",

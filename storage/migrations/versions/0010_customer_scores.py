@@ -74,6 +74,7 @@ def upgrade() -> None:
         sa.Column("buyers", sa.Integer(), nullable=False),
         sa.Column("repeat_buyers", sa.Integer(), nullable=False),
         sa.Column("snapshot", sa.Date(), nullable=True),
+        sa.Column("due_at", UTC_DATETIME, nullable=True),
         sa.Column("cursor", sa.Integer(), nullable=False),
         sa.Column("scored", sa.Integer(), nullable=False),
         sa.Column("started_at", UTC_DATETIME, nullable=False),
@@ -81,9 +82,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_insight_runs")),
         sa.UniqueConstraint("key", name=op.f("uq_insight_runs_key")),
     )
-    where = sa.text("finished_at IS NULL")
+    where = sa.text("due_at IS NOT NULL")
     op.create_index(
-        "ix_insight_runs_open", "insight_runs", ["id"], sqlite_where=where, postgresql_where=where
+        "ix_insight_runs_due", "insight_runs", ["due_at", "id"], sqlite_where=where, postgresql_where=where
     )
 
     with op.batch_alter_table("loyalty_accounts", schema=None) as batch_op:
@@ -104,7 +105,7 @@ def downgrade() -> None:
     op.drop_index("ix_loyalty_accounts_rescore", table_name="loyalty_accounts")
     with op.batch_alter_table("loyalty_accounts", schema=None) as batch_op:
         batch_op.drop_column("rescore_at")
-    op.drop_index("ix_insight_runs_open", table_name="insight_runs")
+    op.drop_index("ix_insight_runs_due", table_name="insight_runs")
     op.drop_table("insight_runs")
     op.drop_table("score_history")
     op.drop_index("ix_customer_scores_level", table_name="customer_scores")
