@@ -94,14 +94,18 @@ def p_alive(params: BgNbd, x: Array, t_x: Array, T: Array) -> Array:
 
 
 def expected_purchases(params: BgNbd, t: float, x: Array, t_x: Array, T: Array) -> Array:
-    """E[purchases in the next t | x, t_x, T] (FHL 2005, eq. 10)."""
+    """E[purchases in the next t | x, t_x, T] (FHL 2005, eq. 10). The paper's
+    ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x−1; z) is taken through Euler's transformation,
+    2F1(A, B; C; z) = (1−z)^(C−A−B) · 2F1(C−A, C−B; C; z), to ((α+T)/(α+T+t))^(a−1) ·
+    2F1(a+b−1−r, a−1; a+b+x−1; z): the same value, but its parameters no longer grow with x, so a
+    customer with hundreds of purchases neither overflows the series nor cancels it to noise."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     z = t / (alpha + T + t)
-    log_ratio = (r + x) * (np.log(alpha + T) - np.log(alpha + T + t))
-    hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
-    bracket = 1 - np.exp(log_ratio) * hyp
+    term = np.exp((a - 1) * (np.log(alpha + T) - np.log(alpha + T + t))) * special.hyp2f1(
+        a + b - 1 - r, a - 1, a + b + x - 1, z
+    )
     head = (a + b + x - 1) / (a - 1)
-    return np.asarray(head * bracket * p_alive(params, x, t_x, T), dtype=np.float64)
+    return np.asarray(head * (1 - term) * p_alive(params, x, t_x, T), dtype=np.float64)
 
 
 def gamma_gamma_log_likelihood(params: GammaGamma, x: Array, mean_spend: Array) -> Array:
@@ -197,6 +201,18 @@ class Values:
     clv_12m: Array
 
 
+def _heuristic(
+    x: Array, t_x: Array, T: Array, monthly_discount: float, default_gap_days: float
+) -> tuple[Array, Array, Array]:
+    """(P(alive), purchases in 90 days, discounted purchases in 12 months) by the module's heuristic."""
+    gap = np.where(x > 0, t_x / np.maximum(x, 1), default_gap_days)
+    gap = np.maximum(gap, 1.0)  # two purchases on one day are not a rhythm of minutes
+    overdue = np.maximum(T - t_x - gap, 0.0)
+    alive = np.exp(-overdue / gap)
+    per_month = alive * MONTH_DAYS / gap
+    return alive, alive * 90.0 / gap, discounted_purchases(None, 12, monthly_discount, per_month=per_month)
+
+
 def values(
     model: Model,
     x: Array,
@@ -207,18 +223,24 @@ def values(
     monthly_discount: float,
     default_gap_days: float,
 ) -> Values:
-    """P(alive), purchases expected in 90 days and the 12-month CLV of customers (times in days)."""
+    """P(alive), purchases expected in 90 days and the 12-month CLV of customers (times in days). A
+    customer for whom the model's formulas do not give finite numbers (an extreme history can overflow
+    the hypergeometric function) gets the heuristic's."""
+    alive, expected_90, purchases = _heuristic(x, t_x, T, monthly_discount, default_gap_days)
     if model.bgnbd is not None:
-        alive = p_alive(model.bgnbd, x, t_x, T)
-        expected_90 = expected_purchases(model.bgnbd, 90.0, x, t_x, T)
-        cumulative = np.stack([expected_purchases(model.bgnbd, m * MONTH_DAYS, x, t_x, T) for m in range(13)])
-        purchases = discounted_purchases(cumulative, 12, monthly_discount)
-    else:
-        gap = np.where(x > 0, t_x / np.maximum(x, 1), default_gap_days)
-        gap = np.maximum(gap, 1.0)  # two purchases on one day are not a rhythm of minutes
-        overdue = np.maximum(T - t_x - gap, 0.0)
-        alive = np.exp(-overdue / gap)
-        expected_90 = alive * 90.0 / gap
-        purchases = discounted_purchases(None, 12, monthly_discount, per_month=alive * MONTH_DAYS / gap)
+        with np.errstate(all="ignore"):  # what is not finite is replaced below
+            fitted = (
+                p_alive(model.bgnbd, x, t_x, T),
+                expected_purchases(model.bgnbd, 90.0, x, t_x, T),
+                discounted_purchases(
+                    np.stack([expected_purchases(model.bgnbd, m * MONTH_DAYS, x, t_x, T) for m in range(13)]),
+                    12,
+                    monthly_discount,
+                ),
+            )
+        finite = np.isfinite(fitted[0]) & np.isfinite(fitted[1]) & np.isfinite(fitted[2])
+        alive, expected_90, purchases = (
+            np.where(finite, f, h) for f, h in zip(fitted, (alive, expected_90, purchases), strict=True)
+        )
     spend = mean_spend if model.spend is None else expected_spend(model.spend, x, mean_spend)
     return Values(alive, expected_90, purchases * spend)

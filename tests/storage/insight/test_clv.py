@@ -90,3 +90,29 @@ def test_too_few_repeat_buyers_fall_back_to_the_heuristic() -> None:
 def test_the_model_survives_json() -> None:
     model = clv.Model(clv.BgNbd(0.2, 4.0, 0.8, 2.4), None)
     assert clv.Model.from_json(model.as_json()) == model
+
+
+def test_expected_purchases_stay_finite_for_hundreds_of_purchases() -> None:
+    """The paper's form of eq. 10 overflows (nan) for x in the thousands; the transformed one does not,
+    and agrees with it where both are finite."""
+    params = clv.BgNbd(0.243, 4.414, 0.793, 2.426)
+    x = np.array([10.0, 100.0, 5000.0])
+    t_x, T = np.array([38.0, 38.0, 39.0]), np.full(3, 39.0)
+    expected = clv.expected_purchases(params, 52.0, x, t_x, T)
+    assert np.all(np.isfinite(expected))
+
+    def paper(i: int) -> float:  # FHL 2005 eq. 10 as printed
+        from scipy import special
+
+        r, alpha, a, b = params.r, params.alpha, params.a, params.b
+        z = 52.0 / (alpha + T[i] + 52.0)
+        ratio = ((alpha + T[i]) / (alpha + T[i] + 52.0)) ** (r + x[i])
+        bracket = 1 - ratio * special.hyp2f1(r + x[i], b + x[i], a + b + x[i] - 1, z)
+        alive = clv.p_alive(params, x[i : i + 1], t_x[i : i + 1], T[i : i + 1])[0]
+        return float((a + b + x[i] - 1) / (a - 1) * bracket * alive)
+
+    assert expected[0] == pytest.approx(paper(0), rel=1e-9)
+    # A customer buying at (r+x)/(α+T) ≈ 115 a week who bought just now: fewer than 115 × 52 over a
+    # year (each purchase may be their last, with P ≈ a/(a+b+x−1)), but more than half of it.
+    rate = (params.r + 5000) / (params.alpha + 39.0) * 52
+    assert 0.5 * rate < expected[2] < rate
