@@ -44,7 +44,8 @@ DATABASES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 # last two years, 5 to 304 a purchase.
 PURCHASES = {
     "id": "i",
-    "customer_id": "CASE WHEN i <= {n} THEN i ELSE 1 + (i * 7919) % ({n} / 4 * (1 + i % 4)) END",
+    "customer_id": "CASE WHEN i <= {n} THEN i "
+    "ELSE 1 + (CAST(i AS BIGINT) * 7919) % ({n} / 4 * (1 + i % 4)) END",
     "amount": "5 + (i * 13) % 300",
     "points": "0",
     "reference": "'bench-purchase:' || i",
@@ -202,7 +203,7 @@ def main() -> None:
                 str(args.batch),
             ],
             check=True,
-            capture_output=True,
+            stdout=subprocess.PIPE,
             text=True,
         )
         results[kind] = json.loads(out.stdout.strip().splitlines()[-1])
