@@ -45,7 +45,7 @@ async def _start_run(
     config: Config,
 ) -> None:
     """Start tonight's run when it is due: the statistics read and fitted outside the write lock (the
-    fit in a thread: a second or two of CPU over 100,000 buyers), then recorded once."""
+    fit in a thread: about 5 s of CPU over 100,000 buyers), then recorded once."""
     async with reads.begin() as session:
         key = await scoring.due_run(session, clock.now(), config)
         if key is None:

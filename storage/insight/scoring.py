@@ -151,8 +151,8 @@ class Population:
 
 
 def population(buyers: Histories, config: InsightConfig) -> Population:
-    """The statistics of these buyers (CPU only: the model's fit takes a second or two over 100,000
-    buyers, so callers run it in a thread, outside any transaction)."""
+    """The statistics of these buyers (CPU only: about 5 s over 100,000 buyers in benchmarks.insight,
+    most of it the BG/NBD fit, so callers run it in a thread, outside any transaction)."""
     x, t_x, T, mean_spend = _model_inputs(buyers)
     return Population(
         cuts=rfm.cuts_for(
