@@ -277,10 +277,15 @@ async def due_run(session: AsyncSession, now: datetime, config: Config) -> str |
 async def start_run(
     session: AsyncSession, key: str, now: datetime, stats: Population, config: Config
 ) -> InsightRun | None:
-    """Record a run with its statistics, once per key (None: another process started it). It writes
-    the month's snapshot unless an earlier run did."""
+    """Record a run with its statistics, once per key (None: another process started it). The month's
+    first run writes the month's snapshot (an earlier run this month: a range of the key's index)."""
     period = period_of(now, config.staff_timezone)
-    taken = await session.scalar(select(InsightRun.id).where(InsightRun.snapshot == period).limit(1))
+    taken = await session.scalar(
+        select(InsightRun.id)
+        .where(InsightRun.key >= period.isoformat(), InsightRun.key < key)
+        .order_by(InsightRun.key)
+        .limit(1)
+    )
     inserted = await insert_ignore(
         session,
         InsightRun,

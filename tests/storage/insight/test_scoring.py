@@ -200,3 +200,30 @@ async def test_the_model_is_fitted_once_there_are_enough_repeat_buyers(
 
 async def _customer(session: AsyncSession, telegram_id: int) -> int:
     return (await new_customer(session, telegram_id, NOW)).id
+
+
+async def test_each_months_first_run_writes_its_snapshot(sessions: async_sessionmaker[AsyncSession]) -> None:
+    await seed_history(sessions, NOW, others=3)
+    config = Config(staff_timezone="UTC")
+    clock = FakeClock(datetime(2026, 3, 31, 4, 0, tzinfo=UTC))
+    for day in (datetime(2026, 3, 31, 4, 0), datetime(2026, 4, 1, 4, 0), datetime(2026, 4, 2, 4, 0)):
+        clock.set(day.replace(tzinfo=UTC))
+        assert await scoring_job.tick(sessions, clock, config) == 5
+    runs = await _runs(sessions)
+    assert [(r.key, r.snapshot) for r in runs] == [
+        ("2026-03-31", datetime(2026, 3, 1).date()),
+        ("2026-04-01", datetime(2026, 4, 1).date()),
+        ("2026-04-02", None),
+    ]
+    async with sessions.begin() as session:
+        periods = (
+            await session.execute(
+                select(ScoreHistory.period, func.count())
+                .group_by(ScoreHistory.period)
+                .order_by(ScoreHistory.period)
+            )
+        ).all()
+    assert [(p, n) for p, n in periods] == [
+        (datetime(2026, 3, 1).date(), 5),
+        (datetime(2026, 4, 1).date(), 5),
+    ]
