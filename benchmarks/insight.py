@@ -2,8 +2,9 @@
 years, on SQLite and PostgreSQL. One full run as the nightly tick does it: the population's histories
 read (one GROUP BY over every purchase), the statistics computed (quintiles, pyramid, the BG/NBD and
 Gamma-Gamma fits), then every customer scored in batches of one transaction each. Prints the phases'
-times, the batches' median and longest transaction, and the process's peak RSS (getrusage), each
-database in a fresh process so one's peak does not hide the other's.
+times, the batches' median and longest transaction, what a one-row write and a one-row read of an
+update wait meanwhile (probes every 20 ms through the bot's write and read engines), and the process's
+peak RSS (getrusage), each database in a fresh process so one's peak does not hide the other's.
 
     .venv/bin/python -m benchmarks.insight [--customers 100000] [--purchases 1000000] [--batch 1000]
 
@@ -27,14 +28,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage import migrate
 from storage.core import db
 from storage.core.config import Config, InsightConfig
 from storage.insight import scoring
 from storage.insight.models import CustomerScore
+from storage.people.models import Customer
 from tests import bulk
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -91,18 +93,47 @@ async def seed(engine: AsyncEngine, customers: int, purchases: int) -> None:
             await conn.execute(text("ANALYZE"))
 
 
+async def probe(
+    sessions: async_sessionmaker[AsyncSession], customers: int, write: bool, stop: asyncio.Event
+) -> list[float]:
+    """What an update meanwhile waits: a one-row write (a customer's last seen, as the seen tick writes
+    it) or read (as /points reads), every 20 ms until `stop`; the round trips in ms."""
+    samples, k = [], 0
+    while not stop.is_set():
+        k += 1
+        customer = 1 + (k * 7919) % customers
+        begun = time.perf_counter()
+        async with sessions.begin() as session:
+            if write:
+                await session.execute(
+                    update(Customer).where(Customer.id == customer).values(last_seen_at=NOW)
+                )
+            else:
+                await session.scalar(select(Customer.first_name).where(Customer.id == customer))
+        samples.append((time.perf_counter() - begun) * 1000)
+        await asyncio.sleep(0.02)
+    return samples
+
+
 async def bench(url: str, customers: int, purchases: int, batch: int) -> dict[str, float]:
     engine = db.create_engine(url)
+    read_engine = db.create_read_engine(url, engine)
     config = Config(insight=InsightConfig(batch=batch))
     try:
         await migrate.upgrade(engine)
         started = time.perf_counter()
         await seed(engine, customers, purchases)
         result = {"seed_s": time.perf_counter() - started, "rss_before_mb": _rss_mb()}
-        sessions = db.create_session_factory(engine)
+        # As the bot runs it (bot.app): writes on one engine, reads on their own (on SQLite, their own
+        # connections: the population is read without the write lock, as jobs.scoring does).
+        sessions, reads = db.create_session_factory(engine), db.create_session_factory(read_engine)
+        stop = asyncio.Event()
+        probes = [
+            asyncio.create_task(probe(s, customers, w, stop)) for s, w in ((sessions, True), (reads, False))
+        ]
 
         started = time.perf_counter()
-        async with sessions.begin() as session:
+        async with reads.begin() as session:
             buyers = await scoring.histories(session, NOW)
         result["read_s"] = time.perf_counter() - started
         started = time.perf_counter()
@@ -123,14 +154,21 @@ async def bench(url: str, customers: int, purchases: int, batch: int) -> dict[st
             if read < batch:
                 break
         result["batches_s"] = time.perf_counter() - started
+        stop.set()
+        writes, reads_ms = await asyncio.gather(*probes)
         result["batch_median_ms"] = statistics.median(batches) * 1000
         result["batch_max_ms"] = max(batches) * 1000
         result["total_s"] = result["read_s"] + result["fit_s"] + result["batches_s"]
         result["rss_peak_mb"] = _rss_mb()
+        for name, samples in (("write", writes), ("read", reads_ms)):
+            result[f"{name}_median_ms"] = statistics.median(samples)
+            result[f"{name}_p99_ms"] = statistics.quantiles(samples, n=100, method="inclusive")[98]
+            result[f"{name}_max_ms"] = max(samples)
         async with sessions.begin() as session:
             result["scored"] = await session.scalar(select(func.count()).select_from(CustomerScore)) or 0
         return result
     finally:
+        await read_engine.dispose()
         await engine.dispose()
 
 
@@ -158,6 +196,8 @@ ROWS = (
     ("batch transaction, median (ms)", "batch_median_ms", "{:.0f}"),
     ("batch transaction, longest (ms)", "batch_max_ms", "{:.0f}"),
     ("customers scored (buyers)", "scored", "{:.0f}"),
+    ("a write meanwhile: median / p99 / max (ms)", "write", "ms3"),
+    ("a read meanwhile: median / p99 / max (ms)", "read", "ms3"),
     ("RSS after seeding (MB)", "rss_before_mb", "{:.0f}"),
     ("peak RSS (MB)", "rss_peak_mb", "{:.0f}"),
 )
@@ -167,9 +207,17 @@ def print_table(results: dict[str, dict[str, float]], customers: int, purchases:
     kinds = [k for k in DATABASES if k in results]
     title = f"scoring {customers:,} customers / {purchases:,} purchases, batches of {batch}"
     width = max(len(label) for label, _, _ in ROWS)
-    print(f"\n{title:<{width}}" + "".join(f"{DATABASES[k]:>13}" for k in kinds))
+    print(f"\n{title:<{width}}" + "".join(f"{DATABASES[k]:>16}" for k in kinds))
     for label, key, fmt in ROWS:
-        print(f"{label:<{width}}" + "".join(f"{fmt.format(results[k][key]):>13}" for k in kinds))
+        if fmt == "ms3":
+            cells = [
+                f"{results[k][key + '_median_ms']:.0f} / {results[k][key + '_p99_ms']:.0f} / "
+                f"{results[k][key + '_max_ms']:.0f}"
+                for k in kinds
+            ]
+        else:
+            cells = [fmt.format(results[k][key]) for k in kinds]
+        print(f"{label:<{width}}" + "".join(f"{cell:>16}" for cell in cells))
 
 
 def main() -> None:
