@@ -16,6 +16,7 @@ from bot.config_env import (
     env_number,
     env_switch,
     followups_from_env,
+    insight_from_env,
     loyalty_from_env,
     sender_from_env,
     survey_config,
@@ -150,6 +151,7 @@ class Settings:
             complaints=complaints_from_env(env),
             cadences=cadences_from_env(env),
             winback=winback_from_env(env),
+            insight=insight_from_env(env),
         )
         return cls(
             token=token,

@@ -12,7 +12,7 @@ from handlers.staff import bulk as staff_bulk
 from handlers.staff import exports as staff_exports
 from handlers.staff import imports as staff_imports
 from handlers.staff import surveys as staff_surveys
-from jobs import birthdays, bulk, cadences, complaints, expiry, followups, purchase_surveys, winback
+from jobs import birthdays, bulk, cadences, complaints, expiry, followups, purchase_surveys, scoring, winback
 from storage import background
 from storage.loyalty import points
 from storage.surveys import sending
@@ -74,6 +74,12 @@ async def bulk_tick(context: AppContext) -> None:
     await staff_bulk.report(context.bot, runtime, BULK_TEXTS, BULK_FINISH)
 
 
+async def scoring_tick(context: AppContext) -> None:
+    """Re-score customers whose purchases changed; the nightly run over everyone, a few batches a pass."""
+    runtime = context.runtime
+    await scoring.tick(runtime.sessions, runtime.clock, runtime.config, reads=runtime.reads)
+
+
 async def seen_tick(context: AppContext) -> None:
     await activity.flush(context.runtime)
 
@@ -88,9 +94,11 @@ TICKS: dict[str, Callable[[AppContext], Awaitable[None]]] = {
     "winback": winback_tick,
     "seen": seen_tick,
     "bulk": bulk_tick,
+    "scoring": scoring_tick,
 }
 # Ticks that run more often than settings.tick_seconds (at most every this many seconds): a bulk job's
-# progress is edited every few seconds, and an idle pass is two index reads.
-FAST: dict[str, float] = {"bulk": 2.0}
+# progress is edited every few seconds, and an idle pass is two index reads; a purchase's customer is
+# re-scored within seconds (an idle pass: an index range and the latest run's row).
+FAST: dict[str, float] = {"bulk": 2.0, "scoring": 5.0}
 # Ticks that run less often (at least every this many seconds): regular care is planned in days.
 SLOW: dict[str, float] = {"cadences": 3600.0}

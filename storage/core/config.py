@@ -163,6 +163,48 @@ class WinbackConfig:
 
 
 @dataclass(frozen=True)
+class InsightConfig:
+    """Knowing customers' value (storage.insight): RFM scores, the value pyramid, the CLV model and the
+    nightly scoring run."""
+
+    # The value pyramid: cumulative shares of buyers by 12-month spend rank (top 1% key, the next 4%
+    # major, the next 15% regular, the rest small).
+    pyramid_shares: tuple[Decimal, Decimal, Decimal] = (Decimal("0.01"), Decimal("0.05"), Decimal("0.20"))
+    # Fewer buyers than this: R/F/M scores by the fixed thresholds below instead of quintiles.
+    min_buyers: int = 20
+    # Fixed R/F/M thresholds for a small base: the four cut points between scores 1-5 (a value above
+    # the k-th cut point is past it). Recency in days (fewer is better), frequency in purchases and
+    # monetary in currency over 12 months (more is better).
+    recency_days: tuple[int, int, int, int] = (30, 60, 120, 240)
+    frequency_counts: tuple[int, int, int, int] = (1, 2, 3, 5)
+    monetary_amounts: tuple[Decimal, Decimal, Decimal, Decimal] = (
+        Decimal("50"),
+        Decimal("150"),
+        Decimal("400"),
+        Decimal("1000"),
+    )
+    # Fewer repeat buyers than this: no BG/NBD fit, the heuristic of storage.insight.clv instead.
+    min_repeat_buyers: int = 30
+    # The CLV's discount rate per month.
+    monthly_discount: Decimal = Decimal("0.01")
+    # The usual gap between purchases (days) for a customer with one purchase, in the heuristic.
+    default_gap_days: int = 60
+    # The nightly run starts at this local time in the staff time zone.
+    hour: int = 3
+    minute: int = 0
+    batch: int = 500  # customers per transaction: ~70 ms (benchmarks.insight; the write lock on SQLite)
+    batches_per_tick: int = 20  # then the tick lets other work have the database; the next one goes on
+
+    def __post_init__(self) -> None:
+        key, major, regular = self.pyramid_shares
+        if not 0 < key <= major <= regular < 1:
+            raise ValueError("pyramid shares must rise within (0, 1): key <= major <= regular")
+        for cuts in (self.recency_days, self.frequency_counts, self.monetary_amounts):
+            if list(cuts) != sorted(cuts):
+                raise ValueError("fixed R/F/M thresholds must not fall")
+
+
+@dataclass(frozen=True)
 class Config:
     default_timezone: str = "UTC"
     default_language: str = "en"
@@ -179,3 +221,4 @@ class Config:
     complaints: ComplaintConfig = field(default_factory=ComplaintConfig)
     cadences: CadenceConfig = field(default_factory=CadenceConfig)
     winback: WinbackConfig = field(default_factory=WinbackConfig)
+    insight: InsightConfig = field(default_factory=InsightConfig)

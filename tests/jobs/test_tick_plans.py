@@ -81,6 +81,8 @@ MAKE_DUE: dict[str, list[Executable]] = {
     "complaints": [  # reopened items: the clock starts a round, long overdue, and escalates
         update(FeedbackItem).where(FeedbackItem.id % 20 == 0).values(status="open", reopened=1, alert_at=PAST)
     ],
+    # Purchases recorded a moment ago: their customers are re-scored.
+    "scoring": [update(LoyaltyAccount).where(LoyaltyAccount.customer_id % 1000 == 7).values(rescore_at=PAST)],
     "bulk": [  # the seed's survey (id 1) sent to all again: a pass fans out its first batches
         insert(BulkJob).values(
             key="plan",

@@ -2,7 +2,7 @@
 categories, reopening and the customer's verdict
 
 Revision ID: 0016
-Revises: 0012 (re-parented at merge)
+Revises: 0012
 Create Date: 2026-12-04 19:00:00.000000
 """
 
