@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.care.models import CustomerNote, CustomerTag, FeedbackItem, FeedbackMessage, FollowUp
 from storage.core.db import changed_rows
 from storage.core.models import Button, Conversation
+from storage.insight.models import CustomerScore, ScoreHistory
 from storage.loyalty.models import LedgerEntry, LoyaltyAccount, Purchase, ReferralCode, Voucher
 from storage.people.models import Customer, OutboxMessage, PendingMember
 from storage.surveys.models import Survey, SurveyAnswer, SurveyInvitation
@@ -118,6 +119,10 @@ async def export(session: AsyncSession, customer_id: int) -> dict[str, Any] | No
         ),
         "notes_by_staff": _rows(await of(CustomerNote, CustomerNote.id), "created_at", "text"),
         "tags": [t.tag for t in await of(CustomerTag, CustomerTag.tag)],
+        "scores": _rows(
+            await of(CustomerScore, CustomerScore.customer_id),
+            *("scored_at", "segment", "level", "recency_days", "frequency", "monetary", "clv_12m", "p_alive"),
+        ),
         "messages_sent": _rows(
             await of(OutboxMessage, OutboxMessage.id),
             *("created_at", "template", "params", "status", "sent_at"),
@@ -176,7 +181,7 @@ async def erase(session: AsyncSession, customer_id: int, now: datetime) -> Erase
     await session.execute(
         update(SurveyAnswer).where(SurveyAnswer.invitation_id.in_(invitations)).values(text=None)
     )
-    for model in (CustomerNote, CustomerTag, ReferralCode):
+    for model in (CustomerNote, CustomerTag, ReferralCode, CustomerScore, ScoreHistory):
         await session.execute(delete(model).where(model.customer_id == customer_id))
     await session.execute(delete(Conversation).where(Conversation.user_id == telegram_id))
     await session.execute(delete(Button).where(Button.user_id == telegram_id))

@@ -2,8 +2,8 @@
 account manager (/owner) or, when they have none, for the team.
 
 A rule is data (settings, `CADENCES`): "tier:gold:90" (gold customers every 90 days), "new:3" (every
-customer once, on day 3 after joining), and, with customer insight, "level:key:30" or
-"segment:at_risk:14". `cadence_marks` remembers when a rule last made a task for a customer, so a rule
+customer once, on day 3 after joining), "level:key:30" or "segment:at_risk:14" (storage.insight's
+codes). `cadence_marks` remembers when a rule last made a task for a customer, so a rule
 is due again `days` after; new tasks are spread over `spread_days` days by customer, so switching a
 rule on never lands a month of calls on one morning. The `cadences` tick runs hourly, in batches of a
 fixed number of statements; the tasks' source_ref (rule, customer, day) makes a repeated batch add
@@ -21,6 +21,8 @@ from storage.care.models import CadenceMark, FollowUp
 from storage.core.config import Cadence, Config
 from storage.core.refusals import Refused
 from storage.core.upsert import insert_ignore_many
+from storage.insight import names
+from storage.insight.models import CustomerScore
 from storage.loyalty.models import LoyaltyAccount
 from storage.people.models import Customer
 
@@ -41,8 +43,12 @@ def parse_rules(text: str) -> tuple[Cadence, ...]:
         match = RULE.fullmatch(part)
         if match is None or not 1 <= int(match[4]) <= 3650:
             raise ValueError(part)
-        kind = match[1] or match[3]
-        rules.append(Cadence(kind, match[2] or "", int(match[4])))
+        kind, value = match[1] or match[3], match[2] or ""
+        if kind in ("level", "segment"):  # a code or a name staff know, stored as the code
+            value = (names.find_level if kind == "level" else names.find_segment)(value) or ""
+            if not value:
+                raise ValueError(part)
+        rules.append(Cadence(kind, value, int(match[4])))
     return tuple(rules)
 
 
@@ -77,8 +83,11 @@ async def _due(
         query = query.join(LoyaltyAccount, LoyaltyAccount.customer_id == Customer.id).where(
             func.lower(LoyaltyAccount.tier) == rule.value
         )
-    elif rule.kind != "new":
-        return []  # level and segment need customer insight's scores
+    elif rule.kind in ("level", "segment"):
+        column = CustomerScore.level if rule.kind == "level" else CustomerScore.segment
+        query = query.join(CustomerScore, CustomerScore.customer_id == Customer.id).where(
+            column == rule.value
+        )
     return [
         (cid, manager) for cid, manager in await session.execute(query.order_by(Customer.id).limit(limit))
     ]

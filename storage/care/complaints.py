@@ -23,6 +23,7 @@ from storage.core.claims import skip_locked
 from storage.core.config import ComplaintConfig, Config
 from storage.core.refusals import Refused
 from storage.core.when import format_local
+from storage.insight.models import CustomerScore
 from storage.people import outbox, staff
 from storage.people.models import Customer
 from storage.people.staff import Role
@@ -118,13 +119,23 @@ async def tick(session: AsyncSession, now: datetime, config: Config, *, limit: i
     if not rows:
         return 0, 0
     replies = await _first_replies(session, [item.id for item, _ in rows])
+    levels = dict(
+        (
+            await session.execute(
+                select(CustomerScore.customer_id, CustomerScore.level).where(
+                    CustomerScore.customer_id.in_([customer.id for _, customer in rows])
+                )
+            )
+        ).all()
+    )
     handlers = await staff.names(session, (item.claimed_by for item, _ in rows))
     admins = await _admins(session)
     queued = 0
     for item, customer in rows:
         item.alert_at = None
         if item.respond_by is None:  # new or reopened: a round of deadlines from then
-            start(item, item.round_at or item.created_at, item.priority, config.complaints)
+            priority = priority_for(levels.get(customer.id))  # the customer's value level now
+            start(item, item.round_at or item.created_at, priority, config.complaints)
             if item.reopened:
                 queued += await outbox.enqueue(
                     session,

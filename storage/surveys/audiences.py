@@ -1,6 +1,6 @@
 """Who a survey (or, later, a broadcast) goes to: "all", "tier <name>", "purchased <N>d", "segment <name>",
-"level <level>", "inactive <N>d", "clv > <amount>", or a list of customer references ("#12 @kim
-+4930123 123456789").
+"level <level>", "inactive <N>d", "clv > <amount>", "tag <tag>", or a list of customer references ("#12
+@kim +4930123 123456789"). Customers who erased their data are in none of them.
 
 Resolving is a table of resolvers by kind; the tier audience uses the same rule as /points (points
 earned in the rolling window), the purchase audience the purchases table. The insight audiences read
@@ -24,6 +24,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.care import tags
+from storage.care.models import CustomerTag
 from storage.core.config import LoyaltyConfig
 from storage.core.refusals import Refused
 from storage.insight import names, pyramid, rfm
@@ -46,13 +48,14 @@ class AudienceError(Refused):
 
 @dataclass(frozen=True)
 class Audience:
-    kind: str  # all | tier | purchased | segment | level | inactive | clv | list
+    kind: str  # all | tier | purchased | segment | level | inactive | clv | tag | list
     tier: str | None = None
     days: int | None = None
     references: tuple[str, ...] = ()
     segment: str | None = None  # a code of storage.insight.rfm.SEGMENTS
     level: str | None = None  # a code of storage.insight.pyramid.LEVELS
     amount: Decimal | None = None
+    tag: str | None = None  # storage.care.tags' stored form
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,13 @@ def parse(text: str) -> Audience:
         if match is None or not 1 <= int(match[1]) <= MAX_DAYS:
             raise AudienceError("surveys.audience_purchased_syntax", max=MAX_DAYS)
         return Audience("purchased", days=int(match[1]))
+    if head == "tag":
+        if len(words) != 2:
+            raise AudienceError("surveys.audience_tag_syntax")
+        try:
+            return Audience("tag", tag=tags.normalise(words[1]))
+        except tags.TagRefused as refused:
+            raise AudienceError(refused.code, **refused.params) from None
     if head in ("segment", "level", "inactive") or head.startswith("clv"):
         return _scored(head, words, text)
     bad = [w for w in words if not REFERENCE.fullmatch(w)]
@@ -201,10 +211,37 @@ RESOLVERS: dict[str, Resolver] = {
 }
 
 
+async def _tagged(
+    session: AsyncSession, audience: Audience, now: datetime, loyalty: LoyaltyConfig
+) -> Resolved:
+    ids = await session.scalars(
+        select(CustomerTag.customer_id)
+        .where(CustomerTag.tag == audience.tag)
+        .order_by(CustomerTag.customer_id)
+    )
+    return Resolved(list(ids))
+
+
+RESOLVERS["tag"] = _tagged
+
+
+async def _without_erased(session: AsyncSession, ids: list[int]) -> list[int]:
+    """Customers who erased their data (storage.privacy) are in no audience, whatever their history."""
+    if not ids:
+        return ids
+    erased = set(
+        await session.scalars(
+            select(Customer.id).where(Customer.id.in_(ids), Customer.erased_at.is_not(None))
+        )
+    )
+    return [i for i in ids if i not in erased] if erased else ids
+
+
 async def resolve(
     session: AsyncSession, audience: Audience, now: datetime, loyalty: LoyaltyConfig
 ) -> Resolved:
-    return await RESOLVERS[audience.kind](session, audience, now, loyalty)
+    found = await RESOLVERS[audience.kind](session, audience, now, loyalty)
+    return Resolved(await _without_erased(session, found.customer_ids), found.unknown)
 
 
 @dataclass(frozen=True)
@@ -226,7 +263,21 @@ async def page(
     now: datetime,
     loyalty: LoyaltyConfig,
 ) -> Page:
-    """The audience, `limit` customer ids (or list entries) after `after`, in id order."""
+    """The audience, `limit` customer ids (or list entries) after `after`, in id order, without the
+    customers who erased their data."""
+    found = await _page(session, audience, after=after, limit=limit, now=now, loyalty=loyalty)
+    return Page(await _without_erased(session, found.customer_ids), found.read, found.last)
+
+
+async def _page(
+    session: AsyncSession,
+    audience: Audience,
+    *,
+    after: int,
+    limit: int,
+    now: datetime,
+    loyalty: LoyaltyConfig,
+) -> Page:
     if audience.kind == "list":  # a typed list (a message's worth): resolved whole, cut to the page
         ids = sorted(i for i in (await _list(session, audience, now, loyalty)).customer_ids if i > after)
         ids = ids[:limit]
@@ -239,6 +290,16 @@ async def page(
                 .where(Purchase.created_at >= since, Purchase.customer_id > after)
                 .distinct()
                 .order_by(Purchase.customer_id)
+                .limit(limit)
+            )
+        )
+        return Page(ids, len(ids), ids[-1] if ids else after)
+    if audience.kind == "tag":
+        ids = list(
+            await session.scalars(
+                select(CustomerTag.customer_id)
+                .where(CustomerTag.tag == audience.tag, CustomerTag.customer_id > after)
+                .order_by(CustomerTag.customer_id)
                 .limit(limit)
             )
         )
