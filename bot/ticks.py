@@ -12,7 +12,18 @@ from handlers.staff import bulk as staff_bulk
 from handlers.staff import exports as staff_exports
 from handlers.staff import imports as staff_imports
 from handlers.staff import surveys as staff_surveys
-from jobs import birthdays, bulk, cadences, complaints, expiry, followups, purchase_surveys, scoring, winback
+from jobs import (
+    birthdays,
+    bulk,
+    cadences,
+    complaints,
+    expiry,
+    followups,
+    purchase_surveys,
+    scoring,
+    warnings,
+    winback,
+)
 from storage import background
 from storage.loyalty import points
 from storage.surveys import sending
@@ -52,6 +63,11 @@ async def cadence_tick(context: AppContext) -> None:
     await cadences.tick(runtime.sessions, runtime.clock, runtime.config)
 
 
+async def warning_tick(context: AppContext) -> None:
+    runtime = context.runtime
+    await warnings.tick(runtime.sessions, runtime.clock, runtime.config)
+
+
 async def expiry_tick(context: AppContext) -> None:
     runtime = context.runtime
     await expiry.tick(runtime.sessions, runtime.clock, runtime.config)
@@ -89,6 +105,7 @@ TICKS: dict[str, Callable[[AppContext], Awaitable[None]]] = {
     "followups": followup_tick,
     "complaints": complaint_tick,
     "cadences": cadence_tick,
+    "warnings": warning_tick,
     "expiry": expiry_tick,
     "purchase_surveys": purchase_survey_tick,
     "winback": winback_tick,
@@ -101,4 +118,4 @@ TICKS: dict[str, Callable[[AppContext], Awaitable[None]]] = {
 # re-scored within seconds (an idle pass: an index range and the latest run's row).
 FAST: dict[str, float] = {"bulk": 2.0, "scoring": 5.0}
 # Ticks that run less often (at least every this many seconds): regular care is planned in days.
-SLOW: dict[str, float] = {"cadences": 3600.0}
+SLOW: dict[str, float] = {"cadences": 3600.0, "warnings": 3600.0}

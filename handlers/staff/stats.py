@@ -1,6 +1,8 @@
 """/stats in the staff group: `surveys [period]` (response rate, CSAT, NPS, counts per score, and the
 weekly trend as a chart), `complaints [period]` (by category, response times against their targets,
-the customers' verdicts) and `staff [period]` (per staff member)."""
+the customers' verdicts), `staff [period]` (per staff member) and `customers [period]` (segments and
+the value pyramid, moves since the month's snapshot, repeat and churn rates, order value and frequency,
+with the pyramid and the segments as charts)."""
 
 from __future__ import annotations
 
@@ -13,8 +15,9 @@ from telegram import InputFile, Update
 from handlers.common import command_args
 from handlers.context import AppContext
 from handlers.replies import pack
-from handlers.staff.charts import ChartLabels, trend_png
+from handlers.staff.charts import Bars, ChartLabels, bars_png, trend_png
 from storage.care import complaint_stats
+from storage.insight import stats as insight_stats
 from storage.surveys import answers, stats
 from storage.surveys.stats import Summary
 
@@ -149,5 +152,65 @@ async def _surveys(update: Update, context: AppContext, period: timedelta, perio
     await message.reply_photo(InputFile(png, filename="survey-trend.png"))
 
 
+async def _customers(update: Update, context: AppContext, period: timedelta, label: str) -> None:
+    message = update.effective_message
+    lang = context.config.default_language
+    end = context.now()
+    async with context.read_only() as session:
+        figures = await insight_stats.customer_stats(session, end - period, end)
+
+    def segment(code: str) -> str:
+        return context.t(lang, f"insight.segment.{code}")
+
+    def level(code: str) -> str:
+        return context.t(lang, f"insight.level.{code}")
+
+    since = figures.since.isoformat() if figures.since else "—"
+    await message.reply_text(
+        context.t(
+            lang,
+            "insight.stats",
+            period=label,
+            segments=" · ".join(f"{segment(c)} {n}" for c, n in figures.segments.items() if n),
+            levels=" · ".join(f"{level(c)} {n}" for c, n in figures.levels.items()),
+            moved=figures.moved,
+            since=since,
+            buyers=figures.buyers,
+            repeat=_share_of(figures.repeat_rate),
+            churn=_share_of(figures.churn_rate),
+            aov=f"{figures.average_order:.2f}" if figures.average_order is not None else "—",
+            frequency=f"{figures.frequency:.1f}" if figures.frequency is not None else "—",
+        )
+    )
+    pyramid = Bars(
+        context.t(lang, "insight.chart_pyramid"),
+        [(level(c), n, None) for c, n in figures.levels.items()],
+        "",
+        "",
+        pyramid=True,
+    )
+    movement = Bars(
+        context.t(lang, "insight.chart_segments", since=since),
+        [
+            (segment(c), n, figures.before.get(c, 0) if figures.since else None)
+            for c, n in figures.segments.items()
+        ],
+        context.t(lang, "insight.chart_now"),
+        context.t(lang, "insight.chart_before", since=since),
+    )
+    for name, chart in (("pyramid", pyramid), ("segments", movement)):
+        png = await asyncio.to_thread(bars_png, chart)
+        await message.reply_photo(InputFile(png, filename=f"customers-{name}.png"))
+
+
+def _share_of(rate: float | None) -> str:
+    return f"{100 * rate:.0f}%" if rate is not None else "—"
+
+
 Topic = Callable[[Update, AppContext, timedelta, str], Awaitable[None]]
-TOPICS: dict[str, Topic] = {"surveys": _surveys, "complaints": _complaints, "staff": _staff}
+TOPICS: dict[str, Topic] = {
+    "surveys": _surveys,
+    "complaints": _complaints,
+    "staff": _staff,
+    "customers": _customers,
+}

@@ -63,6 +63,19 @@ class ComplaintConfig:
 
 
 @dataclass(frozen=True)
+class WarningConfig:
+    """Early churn warning (storage.care.warnings): which customers are worth a call before they lapse,
+    and the signals that raise one."""
+
+    levels: tuple[str, ...] = ("key", "major")  # value levels worth keeping (storage.insight.pyramid)
+    min_clv: Decimal | None = None  # or a 12-month CLV at least this (None: levels only)
+    p_alive: float = 0.5  # P(alive) below this is a signal
+    overdue_factor: float = 1.5  # no purchase for this many times their usual gap is a signal
+    complaint_days: int = 3  # a complaint open this long is a signal
+    detractor_days: int = 30  # a detractor score this recent is a signal
+
+
+@dataclass(frozen=True)
 class Cadence:
     """A regular-care rule: `kind` tier (value: the tier's name), level or segment (storage.insight),
     or new (value unused: `days` after joining, once); else every `days` days."""
@@ -220,5 +233,6 @@ class Config:
     followups: FollowUpConfig = field(default_factory=FollowUpConfig)
     complaints: ComplaintConfig = field(default_factory=ComplaintConfig)
     cadences: CadenceConfig = field(default_factory=CadenceConfig)
+    warnings: WarningConfig = field(default_factory=WarningConfig)
     winback: WinbackConfig = field(default_factory=WinbackConfig)
     insight: InsightConfig = field(default_factory=InsightConfig)
