@@ -59,6 +59,10 @@ def card_text(context: AppContext, card: Card) -> str:
         ),
         context.t(lang, "feedback.card_comment", comment=card.comment or "—", budget=CARD_COMMENT),
     ]
+    if card.level is not None:  # the most valuable customers' cards say so at once
+        lines.insert(
+            3, context.t(lang, "feedback.card_level", level=context.t(lang, f"insight.level.{card.level}"))
+        )
     if card.claimed_by is not None:
         lines.append(context.t(lang, "feedback.card_claimed", name=card.claimed_by))
     if card.follow_up_id is not None and card.follow_up_due_at is not None:

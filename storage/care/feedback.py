@@ -15,6 +15,8 @@ from storage.care.models import FeedbackItem, FeedbackMessage, FollowUp
 from storage.core.config import ComplaintConfig, SurveyConfig
 from storage.core.refusals import Refused
 from storage.core.upsert import insert_ignore
+from storage.insight import pyramid
+from storage.insight.models import CustomerScore
 from storage.people.models import Customer, StaffMember
 
 MAX_TEXT = 4096  # a whole Telegram message: what a customer wrote is kept whole
@@ -137,16 +139,19 @@ class OpenLine:
     first_name: str
     last_name: str | None
     comment: str | None
+    level: str | None  # the customer's value level (storage.insight), None when not scored
 
 
 async def open_items(session: AsyncSession, limit: int = 20) -> list[OpenLine]:
-    """The items not yet resolved, oldest first, each with its customer's name (one query for the list)."""
+    """The items not yet resolved, the most valuable customers first (key, major, regular, small, not
+    scored), then oldest first; each with its customer's name and level (one query for the list)."""
     rows = await session.execute(
         select(FeedbackItem.id, FeedbackItem.status, Customer.first_name, Customer.last_name)
-        .add_columns(FeedbackItem.comment)
+        .add_columns(FeedbackItem.comment, CustomerScore.level)
         .join(Customer, Customer.id == FeedbackItem.customer_id)
+        .outerjoin(CustomerScore, CustomerScore.customer_id == FeedbackItem.customer_id)
         .where(FeedbackItem.status != "resolved")
-        .order_by(FeedbackItem.id)
+        .order_by(pyramid.rank(CustomerScore.level), FeedbackItem.id)
         .limit(limit)
     )
     return [OpenLine(*row) for row in rows]
@@ -179,6 +184,7 @@ class Card:
     resolved_by: str | None
     resolution: str | None
     category: str | None = None
+    level: str | None = None  # the customer's value level (storage.insight)
 
 
 def _staff_name(name: str | None, telegram_id: int | None) -> str | None:
@@ -199,8 +205,10 @@ async def card(session: AsyncSession, item_id: int) -> Card | None:
                 FollowUp.id,
                 FollowUp.due_at,
                 resolver.name,
+                CustomerScore.level,
             )
             .join(Customer, Customer.id == FeedbackItem.customer_id)
+            .outerjoin(CustomerScore, CustomerScore.customer_id == FeedbackItem.customer_id)
             .outerjoin(_surveys, _surveys.c.id == FeedbackItem.survey_id)
             .outerjoin(claimer, claimer.telegram_id == FeedbackItem.claimed_by)
             .outerjoin(FollowUp, FollowUp.id == FeedbackItem.follow_up_id)
@@ -210,9 +218,18 @@ async def card(session: AsyncSession, item_id: int) -> Card | None:
     ).one_or_none()
     if row is None:
         return None
-    item, survey_name, first_name, last_name, username, claimer_name, follow_up_id, due_at, resolver_name = (
-        row
-    )
+    (
+        item,
+        survey_name,
+        first_name,
+        last_name,
+        username,
+        claimer_name,
+        follow_up_id,
+        due_at,
+        resolver_name,
+        level,
+    ) = row
     return Card(
         id=item.id,
         kind=item.kind,
@@ -231,6 +248,7 @@ async def card(session: AsyncSession, item_id: int) -> Card | None:
         resolved_by=_staff_name(resolver_name, item.resolved_by),
         resolution=item.resolution,
         category=item.category,
+        level=level,
     )
 
 

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import case
 
 from storage.core.config import InsightConfig
 
@@ -40,3 +43,8 @@ def level(spend: float, cuts: Thresholds | None) -> str:
         if spend >= least:
             return name
     return SMALL
+
+
+def rank(level: Any) -> Any:
+    """A SQL expression ordering customers by value level, the top first (0) and the unscored last."""
+    return case({code: n for n, code in enumerate(LEVELS)}, value=level, else_=len(LEVELS))

@@ -120,7 +120,7 @@ async def test_feedback_command_and_csat_threshold(harness: Harness) -> None:
     await harness.agent.press("👤 Claim", message=group.last())
     await harness.agent.send("/feedback", chat=group)
     listing = group.last().text
-    assert "#1 [open] Ann: The soup was cold" in listing and "#2 [claimed] Ann" in listing
+    assert "#1 [open] Ann (—): The soup was cold" in listing and "#2 [claimed] Ann" in listing
 
     # CSAT: a 2 alerts staff, a 3 does not.
     for command in ("/survey new service csat", "/survey activate service"):
