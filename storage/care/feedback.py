@@ -145,6 +145,17 @@ async def open_items(session: AsyncSession, limit: int = 20) -> list[OpenLine]:
     return [OpenLine(*row) for row in rows]
 
 
+async def unposted(session: AsyncSession, limit: int = 50) -> list[int]:
+    """Open items whose card never reached a staff group (sent before there was one), oldest first."""
+    rows = await session.scalars(
+        select(FeedbackItem.id)
+        .where(FeedbackItem.status == "open", FeedbackItem.card_message_id.is_(None))
+        .order_by(FeedbackItem.id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
 # The surveys context sits above care, so the card reads a survey's name through the table that
 # FeedbackItem.survey_id already refers to by name, not through storage.surveys.
 _surveys = table("surveys", column("id"), column("name"))

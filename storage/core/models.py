@@ -147,3 +147,14 @@ class BulkJob(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+class BotSetting(Base):
+    """A setting chosen inside Telegram (the staff group) or a value the bot keeps for itself (the set-up
+    code's hash), by key; what the environment sets wins over what is stored here."""
+
+    __tablename__ = "bot_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
