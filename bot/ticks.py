@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from handlers import activity
 from handlers.context import AppContext
+from handlers.customer import to_staff
 from handlers.staff import bulk as staff_bulk
 from handlers.staff import surveys as staff_surveys
 from jobs import birthdays, bulk, expiry, followups, purchase_surveys, winback
@@ -52,6 +53,12 @@ async def bulk_tick(context: AppContext) -> None:
     await staff_bulk.report(context.bot, runtime, BULK_TEXTS)
 
 
+async def staff_group_tick(context: AppContext) -> None:
+    """The staff group another instance chose (bot_settings), then the feedback kept without one."""
+    await context.runtime.load_stored_settings()
+    await to_staff.post_backlog(context)
+
+
 async def seen_tick(context: AppContext) -> None:
     await activity.flush(context.runtime)
 
@@ -64,6 +71,7 @@ TICKS: dict[str, Callable[[AppContext], Awaitable[None]]] = {
     "winback": winback_tick,
     "seen": seen_tick,
     "bulk": bulk_tick,
+    "staff_group": staff_group_tick,
 }
 # Ticks that run more often than settings.tick_seconds (at most every this many seconds): a bulk job's
 # progress is edited every few seconds, and an idle pass is two index reads.

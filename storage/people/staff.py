@@ -102,6 +102,12 @@ async def recorded_role(
     return Role[row.role.upper()]
 
 
+async def role_of(session: AsyncSession, telegram_id: int) -> Role | None:
+    """The recorded role, whatever the name (an owner's buttons work in any group)."""
+    role = await session.scalar(select(StaffMember.role).where(StaffMember.telegram_id == telegram_id))
+    return Role[role.upper()] if role is not None else None
+
+
 async def revoke(session: AsyncSession, telegram_id: int) -> str | None:
     """Someone left the staff group: their role goes (owners stay: they come from configuration, and
     cannot act while they are not members anyway). Returns the role they had, None when nothing changed."""
