@@ -230,11 +230,11 @@ async def _admit_staff(update: Update, context: AppContext, access: Access, acti
 async def _admit_group_owner(update: Update, context: AppContext, action: str) -> bool:
     """An owner pressing in a group (any group: the owner chooses which one serves the staff)."""
     user, chat = update.effective_user, update.effective_chat
-    if user is None or chat is None or chat.type not in ("group", "supergroup"):
+    if user is None or chat is None:
         return False
     async with context.read_only() as session:
         role = await staff.role_of(session, user.id)
-    if role == Role.OWNER:
+    if role == Role.OWNER and chat.type in ("group", "supergroup"):
         context.staff_role = role
         return True
     async with context.unit_of_work() as session:

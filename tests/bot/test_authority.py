@@ -119,3 +119,11 @@ def test_a_button_press_is_never_read_as_a_command(app: Any) -> None:
     query.set_bot(app.bot)
     assert is_command(_command_update(app, "/survey send f all", Chat(STAFF_CHAT, Chat.SUPERGROUP)))
     assert not is_command(Update(2, callback_query=query))
+
+
+def test_every_staff_command_has_an_example_for_help(app: Any) -> None:
+    """/help in the staff group lists each staff command with an example, in every language."""
+    staff_names = set(app.bot_data.commands.staff) - {"help", "start"}
+    assert {"find", "reward", "promote"} <= staff_names
+    missing = [name for name in sorted(staff_names) if not app.catalog.has(f"setup.example.{name}")]
+    assert missing == []

@@ -25,6 +25,7 @@ STAFF_STATE = {
     "feedback_items": "id, status, claimed_by, resolved_by, follow_up_id, resolution",
     "feedback_messages": "id, direction, author_id",
     "outbox": "id, chat_id, template",
+    "bot_settings": "key, value",  # the staff group chosen in Telegram (owners only)
 }
 
 
@@ -53,6 +54,7 @@ STAFF_ONLY = {
     " FROM feedback_items"
     " WHERE status <> 'open' OR claimed_by IS NOT NULL",
     "staff_messages": "SELECT id FROM feedback_messages WHERE direction IN ('to_customer', 'note_prompt')",
+    "bot_settings": "SELECT key, value FROM bot_settings",
 }
 # What only admins and owners change.
 ADMIN_ONLY = {
@@ -61,6 +63,7 @@ ADMIN_ONLY = {
     "rewards": STAFF_ONLY["rewards"],
     "cancelled_vouchers": "SELECT id FROM vouchers WHERE status = 'cancelled'",
     "surveys": STAFF_ONLY["surveys"],
+    "bot_settings": "SELECT key, value FROM bot_settings",
 }
 
 

@@ -40,7 +40,8 @@ PERSONAL = (PHONE, "4915799887766", BIRTHDAY, "23.11.1987")
 COMMANDS = [
     "start", "help", "profile", "language", "skip", "points", "invite", "rewards", "myrewards", "survey",
     "feedback", "cancel", "find", "staff", "promote", "demote", "purchase", "award", "deduct", "fulfil",
-    "reward", "stats", "callback", "callbacks", "followup", "followups", "outbox", "nosuchcommand",
+    "reward", "stats", "callback", "callbacks", "followup", "followups", "outbox", "setup", "pints", "fnd",
+    "nosuchcommand",
 ]  # fmt: skip
 SUFFIXES = ["", "-", ",", ".x", "@engage_test_bot", "@other_bot", "@ENGAGE_TEST_BOT"]
 HOSTILE = [
@@ -50,13 +51,13 @@ HOSTILE = [
     "<b>x</b>", "&amp;", "</i>", "a" * 300, "添加", "add Coffee | 10", "add T | 5 | stock 1",
     "edit 1 | 3", "disable 1", "stock 1 5", "list", "new f csat", "new g nps", "activate f",
     "close f", "general f", "send f all", "send f tier gold", "surveys", "surveys 30d", "surveys 999999d",
-    "ABCD-1234", "\u200b", "\n", "x\ny",
+    "ABCD-1234", "ABCDE-23456", "\u200b", "\n", "x\ny",
 ]  # fmt: skip
 NUMBERS = ["²", "١٢", "-1", "0", "1", "2", "99999999999999999999999", "1e3", " 1", "1:2"]
 FORGED_PREFIXES = [
     "b:", "fc:claim:", "fc:resolve:", "fc:callback:", "fc:followup:", "fc:x:", "sv:", "pts:", "rw:",
     "consent:yes:", "consent:no", "lang:", "profile:", "step:skip", "pg:cb:", "pg:rw:", "pg:st:", "pg:sv:",
-    "pg:fb:", "pg:", "pg:xx:", "bulk:stop:", "bulk:", "",
+    "pg:fb:", "pg:", "pg:xx:", "bulk:stop:", "bulk:", "staffgroup:use", "staffgroup:", "",
 ]  # fmt: skip
 
 
@@ -172,6 +173,9 @@ async def _cast(harness: Harness) -> list[Actor]:
     await group.leave(former)
     harness.emu.state.chats[group.chat_id].chat["username"] = "staffroom"  # public: anyone may look
     other = harness.emu.group(-100777, "Neighbours")
+    # The owner adds the bot there too: "Use this group for staff" is on offer to anyone who looks.
+    other.set_member(harness.owner.user_id, "creator")
+    await other.add_bot(harness.owner)
     return [
         Actor("customer", kim, None, None, own_data=(PHONE, "4915799887766", BIRTHDAY)),
         Actor("customer", lee, None, None),
