@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import socket
+from datetime import timedelta
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -179,7 +180,7 @@ async def _staff_group_chosen(context: AppContext, chat_id: int) -> None:
     """After "Use this group for staff" committed: the group's command menu, then the feedback kept
     while there was no staff group."""
     await commands.publish_staff(context.bot, context.application.catalog, chat_id)
-    await to_staff.post_backlog(context)
+    await to_staff.post_backlog(context, settle=timedelta(0))
 
 
 def build_application(settings: Settings, clock: Clock | None = None) -> EngageApplication:

@@ -9,6 +9,7 @@ post_card and relay_to_staff (they take the caller's session) cannot.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from telegram.error import BadRequest, TelegramError
 
@@ -19,6 +20,9 @@ from storage.care import feedback
 from storage.care.models import FeedbackItem
 
 log = logging.getLogger(__name__)
+
+# An item's card is posted right after the item commits; the tick leaves younger items alone.
+BACKLOG_SETTLE = timedelta(minutes=2)
 
 
 async def post_card(context: AppContext, item_id: int) -> bool:
@@ -58,14 +62,15 @@ async def post_card(context: AppContext, item_id: int) -> bool:
     return True
 
 
-async def post_backlog(context: AppContext) -> int:
+async def post_backlog(context: AppContext, settle: timedelta = BACKLOG_SETTLE) -> int:
     """Feedback kept while there was no staff group (or whose card did not get through) reaches the
-    staff group once there is one: when it is chosen, and on every tick. Returns how many were posted;
-    stops at the first card that fails (the rest wait for the next tick)."""
+    staff group once there is one: when it is chosen (settle 0) and on every tick (items older than
+    `settle`: a card being posted right now is not posted twice). Returns how many were posted; stops at
+    the first card that fails (the rest wait for the next tick)."""
     if context.config.staff_chat_id is None:
         return 0
     async with context.read_only() as session:
-        waiting = await feedback.unposted(session)
+        waiting = await feedback.unposted(session, before=context.now() - settle)
     posted = 0
     for item_id in waiting:
         if not await post_card(context, item_id):

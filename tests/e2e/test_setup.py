@@ -17,7 +17,7 @@ from storage.care.models import FeedbackItem
 from storage.core import stored_settings
 from storage.core.clock import FakeClock
 from storage.core.models import AuditEntry
-from storage.people import setup
+from storage.people import setup, staff
 from storage.people.models import StaffMember
 from tests.databases import new_database_url
 from tests.e2e.harness import OWNER_ID, STAFF_CHAT_ID, Harness
@@ -228,3 +228,22 @@ async def test_telegram_administrators_can_be_admins(
             assert ("/reward" in await said(h.admin, "/help", h.staff_group)) == allowed
         finally:
             await h.stop()
+
+
+async def test_a_group_chosen_on_another_instance_is_read_on_the_next_tick(fresh: Harness) -> None:
+    """Two instances: one chose the staff group (bot_settings); the other reads it on its next tick,
+    and the tick posts the feedback kept meanwhile (once, and only once it has settled)."""
+    h, group = fresh, fresh.staff_group
+    kim = h.customer(301, "Kim", username="kimmy")
+    await join(h, kim)
+    await kim.send("/feedback The coffee was cold")
+    async with h.sessions.begin() as session:  # as the other instance's "Use this group for staff"
+        await stored_settings.set_staff_chat(session, STAFF_CHAT_ID, h.clock.now())
+        await staff.bootstrap_owners(session, [OWNER_ID])
+    await h.tick("staff_group")
+    assert "Kim" in await said(h.agent, "/find Kim", group)  # the staff group works at once
+    assert not any("cold" in m.text for m in group.messages())  # too fresh: maybe being posted
+    h.clock.advance(minutes=3)
+    await h.tick("staff_group")
+    await h.tick("staff_group")
+    assert sum("cold" in m.text for m in group.messages()) == 1
