@@ -3,7 +3,9 @@ paragraph and an exit code (no traceback), and the short summary logged once the
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -59,20 +61,38 @@ def database_kind(url: str) -> str:
     return f"{backend} ({where})"
 
 
+def _bad_database(url: str, error: BaseException) -> StartupError:
+    return StartupError(BAD_DATABASE.format(url=safe_database_url(url), error=_first_line(error)))
+
+
+def _sqlite_directory_problem(url: str) -> OSError | None:
+    """A SQLite file whose directory is missing or read-only, found without connecting (aiosqlite's
+    thread would report the failure after the check's event loop has closed)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    directory = Path(parsed.database).resolve().parent
+    if not directory.is_dir():
+        return FileNotFoundError(f"no directory {directory}")
+    if not os.access(directory, os.W_OK):
+        return PermissionError(f"directory {directory} is not writable")
+    return None
+
+
 async def check_database(url: str) -> None:
     try:
+        problem = _sqlite_directory_problem(url)
         engine = db.create_engine(url)
     except Exception as error:  # an unknown scheme, a driver that is not installed, a malformed URL
-        raise StartupError(
-            BAD_DATABASE.format(url=safe_database_url(url), error=_first_line(error))
-        ) from None
+        raise _bad_database(url, error) from None
+    if problem is not None:
+        await engine.dispose()
+        raise _bad_database(url, problem)
     try:
         async with engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
     except Exception as error:  # refused, unknown host, wrong password, no such file or database
-        raise StartupError(
-            BAD_DATABASE.format(url=safe_database_url(url), error=_first_line(error))
-        ) from None
+        raise _bad_database(url, error) from None
     finally:
         await engine.dispose()
 
