@@ -72,6 +72,13 @@ def _ids(env: Mapping[str, str], key: str) -> frozenset[int]:
     return frozenset(int(p) for p in parts)
 
 
+def _group_role(env: Mapping[str, str], key: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(key, "").strip().lower() or default
+    if value not in allowed:
+        raise SettingsError(f"{key} must be one of {', '.join(allowed)}, not {value!r}.")
+    return value
+
+
 def _timezone(env: Mapping[str, str], key: str, default: str) -> str:
     value = env.get(key, "").strip() or default
     if not is_valid_timezone(value):
@@ -141,6 +148,12 @@ class Settings:
             default_language=language,
             staff_chat_id=_int(env, "STAFF_CHAT_ID"),
             owner_ids=_ids(env, "OWNER_IDS"),
+            # Safe defaults: the group's creator is an admin (not an owner: owners come from OWNER_IDS
+            # or /setup), its administrators plain agents until an owner promotes them.
+            group_creator_role=_group_role(
+                env, "GROUP_CREATOR_ROLE", "admin", ("owner", "admin", "agent", "none")
+            ),
+            group_admin_role=_group_role(env, "GROUP_ADMIN_ROLE", "agent", ("admin", "agent", "none")),
             staff_timezone=_timezone(env, "STAFF_TIMEZONE", default_tz),
             surveys=survey_config(env),
             loyalty=loyalty_from_env(env),

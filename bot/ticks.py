@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from handlers import activity
 from handlers.context import AppContext
+from handlers.customer import to_staff
 from handlers.staff import bulk as staff_bulk
 from handlers.staff import exports as staff_exports
 from handlers.staff import imports as staff_imports
@@ -96,6 +97,12 @@ async def scoring_tick(context: AppContext) -> None:
     await scoring.tick(runtime.sessions, runtime.clock, runtime.config, reads=runtime.reads)
 
 
+async def staff_group_tick(context: AppContext) -> None:
+    """The staff group another instance chose (bot_settings), then the feedback kept without one."""
+    await context.runtime.load_stored_settings()
+    await to_staff.post_backlog(context)
+
+
 async def seen_tick(context: AppContext) -> None:
     await activity.flush(context.runtime)
 
@@ -112,6 +119,7 @@ TICKS: dict[str, Callable[[AppContext], Awaitable[None]]] = {
     "seen": seen_tick,
     "bulk": bulk_tick,
     "scoring": scoring_tick,
+    "staff_group": staff_group_tick,
 }
 # Ticks that run more often than settings.tick_seconds (at most every this many seconds): a bulk job's
 # progress is edited every few seconds, and an idle pass is two index reads; a purchase's customer is

@@ -157,6 +157,23 @@ async def open_items(session: AsyncSession, limit: int = 20) -> list[OpenLine]:
     return [OpenLine(*row) for row in rows]
 
 
+async def unposted(session: AsyncSession, before: datetime, limit: int = 50) -> list[int]:
+    """Open items created up to `before` whose card never reached a staff group (sent while there was
+    none, or the post failed), oldest first. `before` leaves out items whose card is being posted now
+    (between the item's commit and the card's, on this instance or another)."""
+    rows = await session.scalars(
+        select(FeedbackItem.id)
+        .where(
+            FeedbackItem.status == "open",
+            FeedbackItem.card_message_id.is_(None),
+            FeedbackItem.created_at <= before,
+        )
+        .order_by(FeedbackItem.id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
 # The surveys context sits above care, so the card reads a survey's name through the table that
 # FeedbackItem.survey_id already refers to by name, not through storage.surveys.
 _surveys = table("surveys", column("id"), column("name"))

@@ -221,7 +221,12 @@ class InsightConfig:
 class Config:
     default_timezone: str = "UTC"
     default_language: str = "en"
+    # The staff group: STAFF_CHAT_ID, else the group chosen in Telegram (bot_settings), filled in at
+    # run time (bot.app keeps the runtime's config current); None: no staff command works anywhere.
     staff_chat_id: int | None = None
+    # What the staff group's Telegram creator / administrators count as: owner|admin|agent|none.
+    group_creator_role: str = "admin"
+    group_admin_role: str = "agent"
     owner_ids: frozenset[int] = field(default_factory=frozenset)
     # Time zone the staff group thinks in (follow-up times such as "tomorrow 15:00").
     staff_timezone: str = "UTC"

@@ -27,6 +27,7 @@ STAFF_STATE = {
     "outbox": "id, chat_id, template",
     "bulk_jobs": "id, kind, state",
     "pending_members": "id, phone, linked_customer_id",
+    "bot_settings": "key, value",  # the staff group chosen in Telegram (owners only)
 }
 
 
@@ -65,6 +66,7 @@ STAFF_ONLY = {
     " (SELECT id FROM customers WHERE erased_at IS NOT NULL)",
     "notes": f"SELECT id, text FROM customer_notes WHERE {KEPT}",
     "tags": f"SELECT customer_id, tag FROM customer_tags WHERE {KEPT}",
+    "bot_settings": "SELECT key, value FROM bot_settings",
 }
 # What only admins and owners change.
 ADMIN_ONLY = {
@@ -75,6 +77,7 @@ ADMIN_ONLY = {
     "surveys": STAFF_ONLY["surveys"],
     "bulk_jobs": "SELECT id, kind FROM bulk_jobs WHERE kind LIKE 'import%' OR kind LIKE 'export%'",
     "pending_members": STAFF_ONLY["pending_members"],
+    "bot_settings": "SELECT key, value FROM bot_settings",
 }
 
 

@@ -41,7 +41,7 @@ COMMANDS = [
     "start", "help", "profile", "language", "skip", "points", "invite", "rewards", "myrewards", "survey",
     "feedback", "cancel", "find", "staff", "promote", "demote", "purchase", "award", "deduct", "fulfil",
     "reward", "stats", "callback", "callbacks", "followup", "followups", "outbox", "import", "export",
-    "note", "tag", "privacy", "erase", "audit", "owner", "nosuchcommand",
+    "note", "tag", "privacy", "erase", "audit", "owner", "setup", "pints", "fnd", "nosuchcommand",
 ]  # fmt: skip
 SUFFIXES = ["", "-", ",", ".x", "@engage_test_bot", "@other_bot", "@ENGAGE_TEST_BOT"]
 HOSTILE = [
@@ -53,7 +53,7 @@ HOSTILE = [
     "reassign @alice none", "#1 me",
     "edit 1 | 3", "disable 1", "stock 1 5", "list", "new f csat", "new g nps", "activate f",
     "close f", "general f", "send f all", "send f tier gold", "surveys", "surveys 30d", "surveys 999999d",
-    "ABCD-1234", "\u200b", "\n", "x\ny", "customers", "purchases", "ledger", "points",
+    "ABCD-1234", "ABCDE-23456", "\u200b", "\n", "x\ny", "customers", "purchases", "ledger", "points",
 ]  # fmt: skip
 # What a /import document holds: good, bad and personal-data rows (a phone is only matched by admins).
 IMPORT_FILE = f"customer,date,amount\n@kimmy,2026-01-05,12.50\n{PHONE},2026-01-06,3\n#9,x,1\n".encode()
@@ -61,7 +61,8 @@ NUMBERS = ["²", "١٢", "-1", "0", "1", "2", "99999999999999999999999", "1e3", 
 FORGED_PREFIXES = [
     "b:", "fc:claim:", "fc:resolve:", "fc:callback:", "fc:followup:", "fc:x:", "sv:", "pts:", "rw:",
     "consent:yes:", "consent:no", "lang:", "profile:", "step:skip", "pg:cb:", "pg:rw:", "pg:st:", "pg:sv:",
-    "pg:fb:", "pg:", "pg:xx:", "pg:tl1:", "pg:tl0:", "tl:", "cs:1:", "cs:", "bulk:stop:", "bulk:", "",
+    "pg:fb:", "pg:", "pg:xx:", "pg:tl1:", "pg:tl0:", "tl:", "cs:1:", "cs:", "bulk:stop:", "bulk:",
+    "staffgroup:use", "staffgroup:", "",
 ]  # fmt: skip
 
 
@@ -188,6 +189,9 @@ async def _cast(harness: Harness) -> list[Actor]:
     await group.leave(former)
     harness.emu.state.chats[group.chat_id].chat["username"] = "staffroom"  # public: anyone may look
     other = harness.emu.group(-100777, "Neighbours")
+    # The owner adds the bot there too: "Use this group for staff" is on offer to anyone who looks.
+    other.set_member(harness.owner.user_id, "creator")
+    await other.add_bot(harness.owner)
     return [
         Actor("customer", kim, None, None, own_data=(PHONE, "4915799887766", BIRTHDAY)),
         Actor("customer", lee, None, None),
