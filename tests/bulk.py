@@ -225,6 +225,24 @@ TABLES: dict[str, dict[str, str]] = {
         "text": "'thanks'",
         "created_at": "{at:-(39 + i % 300)}",
     },
+    # Every other customer has bought and been scored (the scoring tick keeps these current).
+    "customer_scores": {
+        "customer_id": "i",
+        "last_purchase_at": "{at:-(40 + i % 300)}",
+        "purchases": "1 + i % 7",
+        "recency_days": "40 + i % 300",
+        "frequency": "1 + i % 7",
+        "monetary": "20 + i % 500",
+        "r_score": "1 + i % 5",
+        "f_score": "1 + i % 5",
+        "m_score": "1 + i % 5",
+        "segment": "'loyal'",
+        "level": "CASE WHEN i % 100 = 0 THEN 'key' ELSE 'regular' END",
+        "p_alive": "0.8",
+        "expected_purchases_90d": "0.5",
+        "clv_12m": "100",
+        "scored_at": "{at:-1}",
+    },
     # Nightly scoring runs, long finished (one a night for years); today's is added by _load.
     "insight_runs": {
         "id": "i / 10",
@@ -252,6 +270,7 @@ TABLES: dict[str, dict[str, str]] = {
     },
 }
 WHERE = {
+    "customer_scores": "i % 2 = 0",
     "follow_ups": "i % 10 = 0",
     "surveys": "i = 1",
     "bulk_jobs": "i % 10 = 0",

@@ -107,8 +107,9 @@ async def tick(session: AsyncSession, now: datetime, config: Config, *, limit: i
     rows = (
         await session.execute(
             skip_locked(
-                select(FeedbackItem, Customer)
+                select(FeedbackItem, Customer, CustomerScore.level)
                 .join(Customer, Customer.id == FeedbackItem.customer_id)
+                .outerjoin(CustomerScore, CustomerScore.customer_id == FeedbackItem.customer_id)
                 .where(FeedbackItem.alert_at <= now)
                 .order_by(FeedbackItem.alert_at, FeedbackItem.id)
                 .limit(limit),
@@ -118,23 +119,14 @@ async def tick(session: AsyncSession, now: datetime, config: Config, *, limit: i
     ).all()
     if not rows:
         return 0, 0
-    replies = await _first_replies(session, [item.id for item, _ in rows])
-    levels = dict(
-        (
-            await session.execute(
-                select(CustomerScore.customer_id, CustomerScore.level).where(
-                    CustomerScore.customer_id.in_([customer.id for _, customer in rows])
-                )
-            )
-        ).all()
-    )
-    handlers = await staff.names(session, (item.claimed_by for item, _ in rows))
+    replies = await _first_replies(session, [item.id for item, _, _ in rows])
+    handlers = await staff.names(session, (item.claimed_by for item, _, _ in rows))
     admins = await _admins(session)
     queued = 0
-    for item, customer in rows:
+    for item, customer, level in rows:
         item.alert_at = None
         if item.respond_by is None:  # new or reopened: a round of deadlines from then
-            priority = priority_for(levels.get(customer.id))  # the customer's value level now
+            priority = priority_for(level)  # the customer's value level now
             start(item, item.round_at or item.created_at, priority, config.complaints)
             if item.reopened:
                 queued += await outbox.enqueue(

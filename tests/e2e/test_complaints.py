@@ -105,4 +105,4 @@ async def test_stats_show_categories_response_times_and_staff(harness: Harness) 
         " · resolved 1 (👍 1 · 👎 0)" in group.last().text
     )
     await harness.agent.send("/stats nonsense", chat=group)
-    assert group.last().text.startswith("Usage: /stats surveys|complaints|staff")
+    assert group.last().text.startswith("Usage: /stats surveys|customers|complaints|staff")
