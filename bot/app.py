@@ -209,7 +209,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> EngageA
 async def _post_init(app: EngageApplication) -> None:
     """Startup work: migrations, owners, command menus, the periodic ticks."""
     runtime: Runtime = app.bot_data.runtime
-    await migrate.upgrade(app.engine)
+    await migrate.upgrade(app.engine, phone_region=runtime.config.default_region)
     async with runtime.sessions.begin() as session:
         await staff.bootstrap_owners(session, runtime.config.owner_ids)
     await birthdays.backfill(runtime.sessions, runtime.clock, runtime.config)

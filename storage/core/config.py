@@ -133,6 +133,9 @@ class WinbackConfig:
 class Config:
     default_timezone: str = "UTC"
     default_language: str = "en"
+    # The region national phone numbers are read in ("DE": "0151 2345678 5" is +4915123456785);
+    # None: only international numbers ("+49 …") are read fully.
+    default_region: str | None = None
     staff_chat_id: int | None = None
     owner_ids: frozenset[int] = field(default_factory=frozenset)
     # Time zone the staff group thinks in (follow-up times such as "tomorrow 15:00").
