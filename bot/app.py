@@ -26,7 +26,16 @@ from bot.settings import Settings
 from bot.ticks import BULK_FINISH, BULK_TEXTS, FAST, TICKS
 from bot.update_metrics import EngageApplication
 from handlers import activity, errors, membership
-from handlers.authority import CUSTOMER, NEW_MESSAGES, ROUTED, CaptionCommand, Registry, Route, staff_access
+from handlers.authority import (
+    CUSTOMER,
+    NEW_MESSAGES,
+    ROUTED,
+    STAFF_LINK,
+    CaptionCommand,
+    Registry,
+    Route,
+    staff_access,
+)
 from handlers.buttons import PATTERN as BUTTON_PATTERN
 from handlers.buttons import ButtonRouter
 from handlers.context import AppContext, BotData, Runtime
@@ -50,10 +59,11 @@ from storage import migrate
 from storage.care import followups
 from storage.core import db
 from storage.core.clock import Clock, SystemClock
-from storage.people import staff
+from storage.people import member_codes, staff
 from storage.people.staff import Role
 
 log = logging.getLogger(__name__)
+MEMBER_LINK = rf"^/start(@\w+)?\s+{member_codes.DEEP_LINK_PREFIX}"
 
 
 def _register(app: EngageApplication) -> None:
@@ -63,6 +73,9 @@ def _register(app: EngageApplication) -> None:
     reg.bookkeeping(ChatMemberHandler(membership.track, ChatMemberHandler.CHAT_MEMBER), group=-3)
     reg.bookkeeping(TypeHandler(Update, activity.touch), group=-2)
 
+    # A member's QR code opened by a staff member: their card (group -1, before the customer's /start,
+    # which runs for everyone else).
+    reg.command("start", find.open_member_link, STAFF_LINK, filters.Regex(MEMBER_LINK), group=-1)
     reg.command("start", onboarding.start, CUSTOMER)
     reg.command("help", onboarding.help_command, CUSTOMER)
     reg.command("profile", profile.show, CUSTOMER)
@@ -148,6 +161,10 @@ def _register(app: EngageApplication) -> None:
             staff_erase.CANCEL: Route(staff_erase.on_button, admin),
             staff_surveys.SEND: Route(staff_surveys.on_send_button, admin),
             staff_surveys.CANCEL: Route(staff_surveys.on_send_button, admin),
+            # The choice of customers a name matched: who may press is who may give the command.
+            purchases.PICK["purchase"]: Route(purchases.on_pick, agent),
+            purchases.PICK["award"]: Route(purchases.on_pick, agent),
+            purchases.PICK["deduct"]: Route(purchases.on_pick, admin),
             **{
                 f"follow_up/{action}": Route(staff_followups.on_button, agent) for action in followups.ACTIONS
             },

@@ -8,6 +8,9 @@ Every handler of the bot is built here, by `Registry.command`, `.message` or `.b
   a filter for commands and messages, checked for buttons). Membership is asked of Telegram (cached
   briefly, updated by chat_member updates) before any role is honoured, so someone who left is no longer
   staff, and nobody becomes staff by pressing a button or posting a file;
+- `STAFF_LINK`: a current member of the staff group (any role) in their own private chat, for a
+  deep link staff open with their phone (a member's QR code); anyone else is let through to the next
+  handler quietly (the link then means what it means to a customer);
 - `BOOKKEEPING`: sees every update and may not answer or change anything a person asked for (last-seen,
   membership tracking);
 - `ROUTED`: a router whose every route (a button action, a conversation step) declares its own access.
@@ -59,6 +62,9 @@ class Access:
 
 
 CUSTOMER = Access("customer")
+# A staff member in their own private chat (registered in a group before the customer's handler, which
+# runs when this one is not for them).
+STAFF_LINK = Access("staff_link", Role.AGENT)
 BOOKKEEPING = Access("bookkeeping")
 # A router (database-backed buttons, conversation steps) whose every route declares its own access,
 # checked once the route is known (handlers.buttons, handlers.steps).
@@ -151,6 +157,12 @@ async def admit(update: Update, context: AppContext, access: Access, action: str
     actions, the refusal is audited) and nothing else happens."""
     if access.kind in ("bookkeeping", "routed"):
         return True
+    if access.kind == "staff_link":
+        role = await _staff_role(update, context) if _in_own_private_chat(update) else None
+        if role is None or role < access.needed(""):
+            return False  # not refused: the next handler (the customer's) answers
+        context.staff_role = role
+        return True
     if access.kind == "customer":
         if _in_own_private_chat(update):
             return True
@@ -172,17 +184,8 @@ async def _admit_staff(update: Update, context: AppContext, access: Access, acti
         return False
     needed = access.needed(subcommand(message)[0] if message is not None and is_command(update) else "")
     in_staff_chat = context.config.staff_chat_id is not None and chat.id == context.config.staff_chat_id
-    # Asked of Telegram before any transaction opens (no network inside a unit of work).
-    member = in_staff_chat and not user.is_bot and await membership.is_member(context, chat.id, user.id)
-    role: Role | None = None
-    if member:
-        name = display_name(user.first_name, user.last_name)
-        # Read first: a known member under the same name needs no write lock (a read path stays a read).
-        async with context.read_only() as session:
-            role = await staff.recorded_role(session, user.id, name, user.username)
-        if role is None:  # a first-time member (recorded as an agent) or a new name
-            async with context.unit_of_work() as session:
-                role = await staff.role_in_staff_group(session, user.id, name, user.username)
+    role = await _staff_role(update, context) if in_staff_chat else None
+    member = role is not None
     if role is not None and role >= needed:
         context.staff_role = role
         return True
@@ -198,6 +201,24 @@ async def _admit_staff(update: Update, context: AppContext, access: Access, acti
         )
     await _tell_refused(update, context, needed, known_staff=role is not None)
     return False
+
+
+async def _staff_role(update: Update, context: AppContext) -> Role | None:
+    """The sender's role if they are a member of the staff group now, else None."""
+    user, staff_chat = update.effective_user, context.config.staff_chat_id
+    if user is None or staff_chat is None or user.is_bot:
+        return None
+    # Asked of Telegram before any transaction opens (no network inside a unit of work).
+    if not await membership.is_member(context, staff_chat, user.id):
+        return None
+    name = display_name(user.first_name, user.last_name)
+    # Read first: a known member under the same name needs no write lock (a read path stays a read).
+    async with context.read_only() as session:
+        role = await staff.recorded_role(session, user.id, name, user.username)
+    if role is None:  # a first-time member (recorded as an agent) or a new name
+        async with context.unit_of_work() as session:
+            role = await staff.role_in_staff_group(session, user.id, name, user.username)
+    return role
 
 
 async def _tell_refused(update: Update, context: AppContext, needed: Role, known_staff: bool) -> None:
@@ -228,7 +249,7 @@ class Registry:
         self.staff_commands: set[str] = set()
 
     def _chat_filter(self, access: Access) -> filters.BaseFilter:
-        if access.kind == "customer":
+        if access.kind in ("customer", "staff_link"):
             return PRIVATE
         if access.kind == "staff":
             return self.staff_chat
@@ -241,12 +262,19 @@ class Registry:
             raise TypeError(f"{handler!r} has no declared access: build it with Registry")
         self.app.add_handler(handler, group)
 
-    def command(self, names: str | list[str], callback: Callback, access: Access) -> None:
+    def command(
+        self,
+        names: str | list[str],
+        callback: Callback,
+        access: Access,
+        flt: filters.BaseFilter | None = None,
+        group: int = 0,
+    ) -> None:
         names = [names] if isinstance(names, str) else names
-        flt = NEW_MESSAGES & self._chat_filter(access)
+        flt = NEW_MESSAGES & self._chat_filter(access) & (flt or filters.ALL)
         if access.kind == "staff":
             self.staff_commands.update(names)
-        self.add(CommandHandler(names, Guarded(callback, access, names[0]), filters=flt))
+        self.add(CommandHandler(names, Guarded(callback, access, names[0]), filters=flt), group)
 
     def message(
         self, flt: filters.BaseFilter, callback: Callback, access: Access, action: str, group: int = 0

@@ -15,6 +15,7 @@ from telegram import (
 
 from handlers.common import display_name, joined_customer, language_for
 from handlers.context import AppContext
+from handlers.customer import member_card
 from handlers.replies import answer_in_chat, edit_markup, edit_text
 from storage.core import conversations
 from storage.core.config import LANGUAGES
@@ -121,7 +122,9 @@ async def on_phone(update: Update, context: AppContext, session: AsyncSession, p
         if message.contact.user_id != customer.telegram_id:
             context.after_commit(message.reply_text, context.t(lang, "profile.phone_not_yours"))
             return
-        await customers.set_phone(session, customer, message.contact.phone_number)
+        # Telegram gives a contact's number in international form, sometimes without its "+".
+        number = "+" + message.contact.phone_number.lstrip("+")
+        await customers.set_phone(session, customer, number, context.config.default_region)
         # A member imported before they joined, with this phone: now linked, their purchases booked.
         await imports.link(session, customer, context.now(), context.config)
         context.after_commit(
@@ -210,6 +213,7 @@ def card_text(context: AppContext, customer: Customer) -> str:
         phone=customer.phone or context.t(lang, "profile.not_set"),
         timezone=customer.timezone,
         joined=customer.consent_at.date().isoformat(),
+        code=customer.member_code or context.t(lang, "profile.not_set"),
     )
 
 
@@ -241,6 +245,7 @@ async def show(update: Update, context: AppContext) -> None:
         customer = await joined_customer(update, context, session)
     if customer is not None:
         await send_card(context, customer)
+        await member_card.send_qr(update.effective_message, context, customer)
 
 
 async def on_edit(update: Update, context: AppContext) -> None:

@@ -90,6 +90,7 @@ def _card(context: AppContext, lang: str, customer: CustomerCard, role: Role) ->
         name=display_name(customer.first_name, customer.last_name),
         username=f"@{customer.username}" if customer.username else none,
         telegram_id=customer.telegram_id,
+        code=customer.member_code or none,
         language=context.t(lang, f"common.language_{customer.language}"),
         timezone=customer.timezone,
         birthday=birthday,

@@ -68,7 +68,9 @@ async def schedule(update: Update, context: AppContext) -> None:
         return
     async with context.unit_of_work() as session:
         by_phone = can_see_personal_data(current_role(context))
-        customer = await customers.find(session, words[0], by_phone=by_phone)
+        customer = await customers.find(
+            session, words[0], by_phone=by_phone, region=context.config.default_region
+        )
         if customer is None:
             text = context.t(lang, "followups.unknown_customer", reference=words[0])
             context.after_commit(message.reply_text, text)

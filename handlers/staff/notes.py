@@ -66,7 +66,8 @@ async def note(update: Update, context: AppContext) -> None:
 
 
 async def _customer(session: AsyncSession, context: AppContext, reference: str) -> Customer | None:
-    return await customers.find(session, reference, by_phone=can_see_personal_data(current_role(context)))
+    by_phone = can_see_personal_data(current_role(context))
+    return await customers.find(session, reference, by_phone=by_phone, region=context.config.default_region)
 
 
 async def _list(message: Message, context: AppContext, lang: str, reference: str) -> None:

@@ -280,13 +280,18 @@ async def find_many(
 
 
 async def search(
-    session: AsyncSession, query: str, *, by_phone: bool = False, limit: int = SEARCH_LIMIT
+    session: AsyncSession,
+    query: str,
+    *,
+    by_phone: bool = False,
+    limit: int = SEARCH_LIMIT,
+    region: str | None = None,
 ) -> list[Customer]:
     """Customers matching a name, @username, Telegram id, #id or (when `by_phone`) a phone number or
     part of one; exact references first. Whoever may not see phone numbers may not search by them
     either: narrowing searches would read a number digit by digit."""
     query = query.strip()
-    exact = await find(session, query, by_phone=by_phone)
+    exact = await find(session, query, by_phone=by_phone, region=region)
     if exact is not None:
         return [exact]
     if not query:

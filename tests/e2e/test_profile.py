@@ -14,7 +14,7 @@ async def test_profile_shows_and_changes_each_field(harness: Harness) -> None:
     gil = harness.customer(201, "Gil", username="gil")
     await harness.join(gil)
     await gil.send("/profile")
-    card = gil.last()
+    card = gil.last_text()
     assert "Your profile" in card.text and "@gil" in card.text and "Europe/Berlin" in card.text
     assert card.buttons == [["🎂 Birthday", "📱 Phone"], ["🌍 Time zone", "🗣 Language"]]
 
