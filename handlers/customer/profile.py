@@ -21,7 +21,7 @@ from storage.core import conversations
 from storage.core.config import LANGUAGES
 from storage.core.models import Conversation
 from storage.loyalty import imports
-from storage.people import customers
+from storage.people import birthdays, customers
 from storage.people.birthdays import BirthdayError, parse_birthday
 from storage.people.models import Customer
 from storage.people.timezones import resolve_timezone
@@ -90,7 +90,7 @@ async def on_birthday(
     if customer is None or message is None:
         return
     try:
-        birthday = parse_birthday(message.text or "", context.now().date())
+        birthday = parse_birthday(message.text or "", context.now().date(), customer.language)
     except BirthdayError as error:
         context.after_commit(
             message.reply_text,
@@ -102,7 +102,11 @@ async def on_birthday(
     await customers.set_birthday(
         session, customer, birthday, now=context.now(), config=context.config.birthdays
     )
-    saved = context.t(customer.language, "profile.birthday_saved", birthday=birthday.iso())
+    saved = context.t(
+        customer.language,
+        "profile.birthday_saved",
+        birthday=birthdays.display(birthday.month, birthday.day, birthday.year, customer.language),
+    )
     context.after_commit(message.reply_text, saved)
     await _after_field(context, session, customer, "birthday", pending.payload.get("onboarding", False))
 
@@ -196,9 +200,7 @@ async def on_skip(update: Update, context: AppContext) -> None:
 def _birthday_text(customer: Customer, lang: str, context: AppContext) -> str:
     if customer.birth_month is None or customer.birth_day is None:
         return context.t(lang, "profile.not_set")
-    if customer.birth_year:
-        return f"{customer.birth_year:04d}-{customer.birth_month:02d}-{customer.birth_day:02d}"
-    return f"{customer.birth_month:02d}-{customer.birth_day:02d}"
+    return birthdays.display(customer.birth_month, customer.birth_day, customer.birth_year, lang)
 
 
 def card_text(context: AppContext, customer: Customer) -> str:

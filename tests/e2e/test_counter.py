@@ -160,3 +160,30 @@ async def test_an_edited_purchase_confirms_only_what_was_booked(harness: Harness
     assert await balance(harness, kim.user_id) == 10
     async with harness.sessions.begin() as session:
         assert await session.scalar(select(func.count()).select_from(Purchase)) == 1
+
+
+async def test_birthdays_and_follow_ups_in_the_forms_people_type(harness: Harness) -> None:
+    kim = await _kim(harness)
+    await kim.send("/profile")
+    await kim.press(harness.t("en", "profile.edit_birthday"))
+    await kim.send("May 17")
+    assert "Got it: 17 May." in [m.text for m in kim.messages()[-3:]]
+    await kim.send("/profile")
+    assert "Birthday: 17 May\n" in kim.last_text().text and "--05-17" not in kim.last_text().text
+    li = harness.customer(502, "李", language_code="zh-hans")
+    await join(harness, li, lang="zh")
+    await li.send("/profile")
+    await li.press(harness.t("zh", "profile.edit_birthday"))
+    await li.send("05/06/1990")  # Chinese writes the month first
+    row = await customer_row(harness, li.user_id)
+    assert (row.birth_year, row.birth_month, row.birth_day) == (1990, 5, 6)
+
+    code = (await customer_row(harness, kim.user_id)).member_code
+    reply = await staff(harness, harness.owner, f"/find {code.lower()}")
+    assert "Birthday: 17 May ·" in reply and code in reply
+    reply = await staff(harness, harness.agent, f"/callback {code} friday 15:00 ask about the order")
+    assert "Kim" in reply and "15:00" in reply
+    reply = await staff(harness, harness.agent, f"/note {code} prefers calls")
+    assert "Kim Lee" in reply
+    reply = await staff(harness, harness.agent, f"/tag {code.lower()} vip")
+    assert "vip" in reply

@@ -35,7 +35,7 @@ INPUTS = int(os.environ.get("ENGAGEBOT_FUZZ_INPUTS", "10000"))
 PER_BATCH = 10  # inputs per generated example (hypothesis keeps each example's data small)
 LIMIT = 4096  # what a Telegram client lets a person send in one message
 PHONE, BIRTHDAY = "+4915799887766", "1987-11-23"
-PERSONAL = (PHONE, "4915799887766", BIRTHDAY, "23.11.1987")
+PERSONAL = (PHONE, "4915799887766", BIRTHDAY, "23.11.1987", "23 November 1987", "1987年11月23日")
 
 COMMANDS = [
     "start", "help", "profile", "language", "skip", "points", "invite", "rewards", "myrewards", "survey",

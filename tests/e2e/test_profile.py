@@ -20,7 +20,7 @@ async def test_profile_shows_and_changes_each_field(harness: Harness) -> None:
 
     await gil.press("🎂 Birthday", message=card)
     await gil.send("1979-12-24")
-    assert "1979-12-24" in gil.last().text and "Your profile" in gil.last().text  # back to the card
+    assert "24 December 1979" in gil.last().text and "Your profile" in gil.last().text  # back to the card
 
     await gil.press("🌍 Time zone", message=gil.last())
     await gil.send("Tokyo")
