@@ -187,3 +187,16 @@ async def test_birthdays_and_follow_ups_in_the_forms_people_type(harness: Harnes
     assert "Kim Lee" in reply
     reply = await staff(harness, harness.agent, f"/tag {code.lower()} vip")
     assert "vip" in reply
+
+
+async def test_note_tag_and_callback_take_a_name_only_one_customer_has(harness: Harness) -> None:
+    lee, park = await _kim(harness, 501, "Lee"), await _kim(harness, 502, "Park")
+    lee_row, park_row = await customer_row(harness, lee.user_id), await customer_row(harness, park.user_id)
+    assert f"#{park_row.id} Kim Park" in await staff(harness, harness.agent, "/note Park likes tea")
+    assert "vip" in await staff(harness, harness.agent, "/tag park vip")
+    assert "Kim" in await staff(harness, harness.agent, "/callback Lee friday 15:00 ask")
+    before = await staff_state(harness.sessions)
+    reply = await staff(harness, harness.agent, "/note Kim likes tea")
+    both = [f"#{row.id} Kim {row.last_name} ({row.member_code})" for row in (lee_row, park_row)]
+    assert reply == harness.t("en", "loyalty.several_customers", reference="Kim", customers=", ".join(both))
+    assert changed(before, await staff_state(harness.sessions)) == []
