@@ -33,6 +33,7 @@ from handlers.authority import (
     INTRODUCTION,
     NEW_MESSAGES,
     ROUTED,
+    STAFF_LINK,
     CaptionCommand,
     Guarded,
     Registry,
@@ -73,11 +74,12 @@ from storage import migrate
 from storage.care import followups
 from storage.core import db
 from storage.core.clock import Clock, SystemClock
+from storage.people import member_codes, staff
 from storage.people import setup as first_owner
-from storage.people import staff
 from storage.people.staff import Role
 
 log = logging.getLogger(__name__)
+MEMBER_LINK = rf"^/start(@\w+)?\s+{member_codes.DEEP_LINK_PREFIX}"
 
 
 def _register(app: EngageApplication) -> None:
@@ -96,6 +98,9 @@ def _register(app: EngageApplication) -> None:
     )
     reg.button(group.PATTERN, group.use_group(_staff_group_chosen), GROUP_OWNER, "staff_group_set")
 
+    # A member's QR code opened by a staff member: their card (group -1, before the customer's /start,
+    # which runs for everyone else).
+    reg.command("start", find.open_member_link, STAFF_LINK, filters.Regex(MEMBER_LINK), group=-1)
     reg.command("start", onboarding.start, CUSTOMER)
     reg.command("help", onboarding.help_command, CUSTOMER)
     reg.command("profile", profile.show, CUSTOMER)
@@ -186,6 +191,10 @@ def _register(app: EngageApplication) -> None:
             staff_erase.CANCEL: Route(staff_erase.on_button, admin),
             staff_surveys.SEND: Route(staff_surveys.on_send_button, admin),
             staff_surveys.CANCEL: Route(staff_surveys.on_send_button, admin),
+            # The choice of customers a name matched: who may press is who may give the command.
+            purchases.PICK["purchase"]: Route(purchases.on_pick, agent),
+            purchases.PICK["award"]: Route(purchases.on_pick, agent),
+            purchases.PICK["deduct"]: Route(purchases.on_pick, admin),
             **{
                 f"follow_up/{action}": Route(staff_followups.on_button, agent) for action in followups.ACTIONS
             },
@@ -255,7 +264,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> EngageA
 async def _post_init(app: EngageApplication) -> None:
     """Startup work: migrations, owners, command menus, the periodic ticks."""
     runtime: Runtime = app.bot_data.runtime
-    await migrate.upgrade(app.engine)
+    await migrate.upgrade(app.engine, phone_region=runtime.config.default_region)
     async with runtime.sessions.begin() as session:
         await staff.bootstrap_owners(session, runtime.config.owner_ids)
         code = await first_owner.new_code(session, runtime.clock.now())

@@ -33,10 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _migrate(url: str) -> None:
+async def _migrate(url: str, region: str | None) -> None:
     engine = db.create_engine(url)
     try:
-        await migrate.upgrade(engine)
+        await migrate.upgrade(engine, phone_region=region)
     finally:
         await engine.dispose()
 
@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per tick
     if args.command == "migrate":  # needs no token
-        asyncio.run(_migrate(Settings.database_url_from_env()))
+        env = Settings.environment(None)
+        asyncio.run(_migrate(Settings.database_url_from_env(), env.get("DEFAULT_REGION", "").strip() or None))
         print("database is up to date")
         return 0
     try:

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import phonenumbers
+
 from bot.config_env import (
     SettingsError,
     birthdays_from_env,
@@ -88,6 +90,14 @@ def _timezone(env: Mapping[str, str], key: str, default: str) -> str:
     return value
 
 
+def _region(env: Mapping[str, str]) -> str | None:
+    """DEFAULT_REGION: the country whose national phone numbers staff and customers type ("0151 …")."""
+    value = env.get("DEFAULT_REGION", "").strip().upper() or None
+    if value is not None and value not in phonenumbers.SUPPORTED_REGIONS:
+        raise SettingsError(f"DEFAULT_REGION={value!r} is not a two-letter region code (e.g. DE, CN, US).")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     token: str
@@ -146,6 +156,7 @@ class Settings:
         config = Config(
             default_timezone=default_tz,
             default_language=language,
+            default_region=_region(env),
             staff_chat_id=_int(env, "STAFF_CHAT_ID"),
             owner_ids=_ids(env, "OWNER_IDS"),
             # Safe defaults: the group's creator is an admin (not an owner: owners come from OWNER_IDS

@@ -8,6 +8,9 @@ Every handler of the bot is built here, by `Registry.command`, `.message` or `.b
   a filter for commands and messages, checked for buttons). Membership is asked of Telegram (cached
   briefly, updated by chat_member updates) before any role is honoured, so someone who left is no longer
   staff, and nobody becomes staff by pressing a button or posting a file;
+- `STAFF_LINK`: a current member of the staff group (any role) in their own private chat, for a
+  deep link staff open with their phone (a member's QR code); anyone else is let through to the next
+  handler quietly (the link then means what it means to a customer);
 - `BOOKKEEPING`: sees every update and may not answer or change anything a person asked for (last-seen,
   membership tracking);
 - `ROUTED`: a router whose every route (a button action, a conversation step) declares its own access;
@@ -27,7 +30,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import Message, Update
+from telegram import Message, Update, User
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -63,6 +66,9 @@ class Access:
 
 
 CUSTOMER = Access("customer")
+# A staff member in their own private chat (registered in a group before the customer's handler, which
+# runs when this one is not for them).
+STAFF_LINK = Access("staff_link", Role.AGENT)
 BOOKKEEPING = Access("bookkeeping")
 # A router (database-backed buttons, conversation steps) whose every route declares its own access,
 # checked once the route is known (handlers.buttons, handlers.steps).
@@ -163,6 +169,15 @@ async def admit(update: Update, context: AppContext, access: Access, action: str
         return True
     if access.kind == "group_owner":
         return await _admit_group_owner(update, context, action)
+    if access.kind == "staff_link":
+        user = update.effective_user
+        role = (
+            await _member_role(context, user) if user is not None and _in_own_private_chat(update) else None
+        )
+        if role is None or role < access.needed(""):
+            return False  # not refused: the next handler (the customer's) answers
+        context.staff_role = role
+        return True
     if access.kind == "customer":
         if _in_own_private_chat(update):
             return True
@@ -187,10 +202,19 @@ async def staff_role(update: Update, context: AppContext) -> tuple[Role | None, 
         return None, "no_staff_group"
     if user is None or chat is None or chat.id != staff_chat:
         return None, "outside_staff_chat"
+    role = await _member_role(context, user)
+    return (role, "") if role is not None else (None, "not_member")
+
+
+async def _member_role(context: AppContext, user: User) -> Role | None:
+    """The role of a current member of the staff group, wherever they write from; None otherwise."""
+    staff_chat = context.config.staff_chat_id
+    if staff_chat is None:
+        return None
     # Asked of Telegram before any transaction opens (no network inside a unit of work).
-    status = None if user.is_bot else await membership.member_status(context, chat.id, user.id)
+    status = None if user.is_bot else await membership.member_status(context, staff_chat, user.id)
     if status is None:
-        return None, "not_member"
+        return None
     name = display_name(user.first_name, user.last_name)
     # Read first: a known member under the same name needs no write lock (a read path stays a read).
     async with context.read_only() as session:
@@ -201,7 +225,7 @@ async def staff_role(update: Update, context: AppContext) -> tuple[Role | None, 
     config = context.config
     return staff.effective_role(
         role, staff.group_role(status, config.group_creator_role, config.group_admin_role)
-    ), ""
+    )
 
 
 async def _admit_staff(update: Update, context: AppContext, access: Access, action: str) -> bool:
@@ -281,7 +305,7 @@ class Registry:
         self.book = app.bot_data.commands
 
     def _chat_filter(self, access: Access) -> filters.BaseFilter:
-        if access.kind == "customer":
+        if access.kind in ("customer", "staff_link"):
             return PRIVATE
         if access.kind == "staff":
             return self.staff_chat
@@ -295,12 +319,18 @@ class Registry:
         self.app.add_handler(handler, group)
 
     def command(
-        self, names: str | list[str], callback: Callback, access: Access, refuse_elsewhere: bool = True
+        self,
+        names: str | list[str],
+        callback: Callback,
+        access: Access,
+        flt: filters.BaseFilter | None = None,
+        group: int = 0,
+        refuse_elsewhere: bool = True,
     ) -> None:
         """`refuse_elsewhere=False`: a staff command that also means something for customers (/help,
         /start) is not refused outside the staff group, it is simply not this handler there."""
         names = [names] if isinstance(names, str) else names
-        flt = NEW_MESSAGES & self._chat_filter(access)
+        flt = NEW_MESSAGES & self._chat_filter(access) & (flt or filters.ALL)
         if access.kind == "staff":
             assert access.role is not None
             if refuse_elsewhere:
@@ -309,7 +339,7 @@ class Registry:
                 self.book.staff.setdefault(name, access.role)
         elif access.kind == "customer":
             self.book.customer.extend(n for n in names if n not in self.book.customer)
-        self.add(CommandHandler(names, Guarded(callback, access, names[0]), filters=flt))
+        self.add(CommandHandler(names, Guarded(callback, access, names[0]), filters=flt), group)
 
     def message(
         self, flt: filters.BaseFilter, callback: Callback, access: Access, action: str, group: int = 0

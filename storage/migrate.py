@@ -18,15 +18,16 @@ def alembic_config() -> AlembicConfig:
     return cfg
 
 
-def _upgrade(connection: Connection, revision: str) -> None:
+def _upgrade(connection: Connection, revision: str, phone_region: str | None) -> None:
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
+    cfg.attributes["phone_region"] = phone_region  # 0014 reads stored national numbers with it
     command.upgrade(cfg, revision)
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
+async def upgrade(engine: AsyncEngine, revision: str = "heads", *, phone_region: str | None = None) -> None:
     async with engine.begin() as conn:
-        await conn.run_sync(_upgrade, revision)
+        await conn.run_sync(_upgrade, revision, phone_region)
 
 
 def _revision(connection: Connection, message: str, rev_id: str) -> None:

@@ -55,6 +55,7 @@ async def export(session: AsyncSession, customer_id: int) -> dict[str, Any] | No
         *("id", "telegram_id", "first_name", "last_name", "username", "language", "timezone"),
         *("birth_year", "birth_month", "birth_day", "phone", "external_id", "consent_at", "created_at"),
         "last_seen_at",
+        "member_code",
     )[0]
     account = await session.get(LoyaltyAccount, customer_id)
     invitations = select(SurveyInvitation.id).where(SurveyInvitation.customer_id == customer_id)
@@ -198,7 +199,10 @@ async def erase(session: AsyncSession, customer_id: int, now: datetime) -> Erase
             external_id=None,
         )
     )
-    for field in ("last_name", "username", "phone", "birth_year", "birth_month", "birth_day", "external_id"):
+    for field in (
+        *("last_name", "username", "phone", "birth_year", "birth_month", "birth_day", "external_id"),
+        "member_code",  # a scanned card of an erased customer names nobody
+    ):
         setattr(customer, field, None)
     customer.first_name = ""
     customer.telegram_id = -customer.id  # the tombstone

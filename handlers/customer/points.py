@@ -8,6 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from handlers.common import joined_customer
 from handlers.context import AppContext
+from handlers.customer import member_card
 from handlers.loyalty_text import entry_line, local_date
 from handlers.replies import edit_text
 from storage.core import inputs
@@ -51,6 +52,8 @@ async def _render(
         parts.append(title + "\n" + "\n".join(entry_line(context, lang, e, tz) for e in entries))
     else:
         parts.append(context.t(lang, "points.history_empty"))
+    if customer.member_code:
+        parts.append(context.t(lang, "points.member_code", code=customer.member_code))
     parts.append(context.t(lang, "points.invite_hint"))
     row = []
     if offset > 0:
@@ -77,6 +80,7 @@ async def show(update: Update, context: AppContext) -> None:
             return
         text, keyboard = await _render(context, session, customer, 0)
     await message.reply_text(text, reply_markup=keyboard)
+    await member_card.send_qr(message, context, customer)
 
 
 async def on_page(update: Update, context: AppContext) -> None:

@@ -15,12 +15,13 @@ from telegram import (
 
 from handlers.common import display_name, joined_customer, language_for
 from handlers.context import AppContext
+from handlers.customer import member_card
 from handlers.replies import answer_in_chat, edit_markup, edit_text
 from storage.core import conversations
 from storage.core.config import LANGUAGES
 from storage.core.models import Conversation
 from storage.loyalty import imports
-from storage.people import customers
+from storage.people import birthdays, customers
 from storage.people.birthdays import BirthdayError, parse_birthday
 from storage.people.models import Customer
 from storage.people.timezones import resolve_timezone
@@ -89,7 +90,7 @@ async def on_birthday(
     if customer is None or message is None:
         return
     try:
-        birthday = parse_birthday(message.text or "", context.now().date())
+        birthday = parse_birthday(message.text or "", context.now().date(), customer.language)
     except BirthdayError as error:
         context.after_commit(
             message.reply_text,
@@ -101,7 +102,11 @@ async def on_birthday(
     await customers.set_birthday(
         session, customer, birthday, now=context.now(), config=context.config.birthdays
     )
-    saved = context.t(customer.language, "profile.birthday_saved", birthday=birthday.iso())
+    saved = context.t(
+        customer.language,
+        "profile.birthday_saved",
+        birthday=birthdays.display(birthday.month, birthday.day, birthday.year, customer.language),
+    )
     context.after_commit(message.reply_text, saved)
     await _after_field(context, session, customer, "birthday", pending.payload.get("onboarding", False))
 
@@ -121,7 +126,9 @@ async def on_phone(update: Update, context: AppContext, session: AsyncSession, p
         if message.contact.user_id != customer.telegram_id:
             context.after_commit(message.reply_text, context.t(lang, "profile.phone_not_yours"))
             return
-        await customers.set_phone(session, customer, message.contact.phone_number)
+        # Telegram gives a contact's number in international form, sometimes without its "+".
+        number = "+" + message.contact.phone_number.lstrip("+")
+        await customers.set_phone(session, customer, number, context.config.default_region)
         # A member imported before they joined, with this phone: now linked, their purchases booked.
         await imports.link(session, customer, context.now(), context.config)
         context.after_commit(
@@ -193,9 +200,7 @@ async def on_skip(update: Update, context: AppContext) -> None:
 def _birthday_text(customer: Customer, lang: str, context: AppContext) -> str:
     if customer.birth_month is None or customer.birth_day is None:
         return context.t(lang, "profile.not_set")
-    if customer.birth_year:
-        return f"{customer.birth_year:04d}-{customer.birth_month:02d}-{customer.birth_day:02d}"
-    return f"{customer.birth_month:02d}-{customer.birth_day:02d}"
+    return birthdays.display(customer.birth_month, customer.birth_day, customer.birth_year, lang)
 
 
 def card_text(context: AppContext, customer: Customer) -> str:
@@ -210,6 +215,7 @@ def card_text(context: AppContext, customer: Customer) -> str:
         phone=customer.phone or context.t(lang, "profile.not_set"),
         timezone=customer.timezone,
         joined=customer.consent_at.date().isoformat(),
+        code=customer.member_code or context.t(lang, "profile.not_set"),
     )
 
 
@@ -241,6 +247,7 @@ async def show(update: Update, context: AppContext) -> None:
         customer = await joined_customer(update, context, session)
     if customer is not None:
         await send_card(context, customer)
+        await member_card.send_qr(update.effective_message, context, customer)
 
 
 async def on_edit(update: Update, context: AppContext) -> None:

@@ -7,6 +7,7 @@ from handlers.context import AppContext
 from handlers.loyalty_text import local_date
 from storage.care.customer_cards import CustomerCard
 from storage.overview import Value
+from storage.people import birthdays
 from storage.people.staff import Role, can_see_personal_data
 
 
@@ -88,8 +89,7 @@ def _card(context: AppContext, lang: str, customer: CustomerCard, role: Role) ->
     none = context.t(lang, "staff.none")
     if can_see_personal_data(role):
         if customer.birth_month and customer.birth_day:
-            year = f"{customer.birth_year:04d}-" if customer.birth_year else ""
-            birthday = f"{year}{customer.birth_month:02d}-{customer.birth_day:02d}"
+            birthday = birthdays.display(customer.birth_month, customer.birth_day, customer.birth_year, lang)
         else:
             birthday = none
         phone = customer.phone or none
@@ -102,6 +102,7 @@ def _card(context: AppContext, lang: str, customer: CustomerCard, role: Role) ->
         name=display_name(customer.first_name, customer.last_name),
         username=f"@{customer.username}" if customer.username else none,
         telegram_id=customer.telegram_id,
+        code=customer.member_code or none,
         language=context.t(lang, f"common.language_{customer.language}"),
         timezone=customer.timezone,
         birthday=birthday,

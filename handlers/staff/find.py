@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.ext import ApplicationHandlerStop
 
 from handlers import paging
 from handlers.authority import current_role
@@ -19,6 +20,7 @@ from storage import overview
 from storage.care import customer_cards
 from storage.core import inputs
 from storage.overview import Event
+from storage.people import member_codes
 from storage.people.staff import can_see_personal_data
 
 TIMELINE = "tl"  # the timeline button "tl:<customer id>"; its pages are the list "tl<customer id>"
@@ -34,9 +36,29 @@ async def find(update: Update, context: AppContext) -> None:
     if not query:
         await message.reply_text(context.t(lang, "staff.find_usage"))
         return
+    await _show(message, context, lang, query, timeline=True)
+
+
+async def open_member_link(update: Update, context: AppContext) -> None:
+    """/start m_<code> from a staff member in their private chat (a member's QR code scanned with a
+    phone camera): the customer's card there. The customer's own /start is not run after it."""
+    message = update.effective_message
+    lang = language_for(update, context)
+    code = member_codes.from_start_payload(context.args[0] if context.args else "")
+    if code is None:
+        await message.reply_text(context.t(lang, "staff.find_none", query=" ".join(context.args or [])[:40]))
+    else:
+        # No timeline button: its presses are answered in the staff group only.
+        await _show(message, context, lang, code, timeline=False)
+    raise ApplicationHandlerStop
+
+
+async def _show(message: Message, context: AppContext, lang: str, query: str, *, timeline: bool) -> None:
     role = current_role(context)
     async with context.read_only() as session:  # a read: no write lock, nothing written
-        found = await customer_cards.search(session, query, by_phone=can_see_personal_data(role))
+        found = await customer_cards.search(
+            session, query, by_phone=can_see_personal_data(role), region=context.config.default_region
+        )
         figures = await overview.values(session, [c.id for c in found], context.now())
     if not found:
         await message.reply_text(context.t(lang, "staff.find_none", query=query))
@@ -46,7 +68,7 @@ async def find(update: Update, context: AppContext) -> None:
     for text in texts[:-1]:
         await message.reply_text(text)
     keyboard = None
-    if len(found) == 1:  # one customer: their whole timeline is a button away
+    if len(found) == 1 and timeline:  # one customer: their whole timeline is a button away
         label = context.t(lang, "overview.timeline_button")
         keyboard = InlineKeyboardMarkup(
             [[InlineKeyboardButton(label, callback_data=f"{TIMELINE}:{found[0].id}")]]

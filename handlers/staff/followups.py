@@ -9,18 +9,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply, Update
 
 from handlers import paging
-from handlers.authority import current_role
 from handlers.common import command_args, display_name, language_for
 from handlers.context import AppContext
 from handlers.paging import Listing
 from handlers.replies import answer_in_chat
+from handlers.staff import lookup
 from storage.care import followups
 from storage.core import audit, conversations, inputs
 from storage.core.inputs import InputRefused
 from storage.core.models import Button, Conversation
 from storage.core.when import WhenError, format_local, parse_when
-from storage.people import customers, staff
-from storage.people.staff import can_see_personal_data
+from storage.people import staff
 
 NOTIFY_FLAG = "--notify"
 OUTCOME_STEP = "followups/outcome"
@@ -67,10 +66,10 @@ async def schedule(update: Update, context: AppContext) -> None:
         await message.reply_text(context.t(lang, "followups.reason_missing"))
         return
     async with context.unit_of_work() as session:
-        by_phone = can_see_personal_data(current_role(context))
-        customer = await customers.find(session, words[0], by_phone=by_phone)
+        found = await lookup.one(session, context, lang, words[0])
+        customer = found.customer
         if customer is None:
-            text = context.t(lang, "followups.unknown_customer", reference=words[0])
+            text = found.several or context.t(lang, "followups.unknown_customer", reference=words[0])
             context.after_commit(message.reply_text, text)
             return
         follow_up = await followups.create(

@@ -5,21 +5,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message, Update
 
 from handlers.authority import current_role
 from handlers.common import command_args, display_name, language_for
 from handlers.context import AppContext
 from handlers.replies import pack
+from handlers.staff import lookup
 from storage.care import notes, tags
 from storage.care.notes import NoteRefused
 from storage.care.tags import TagRefused
 from storage.core import audit, inputs
 from storage.core.inputs import InputRefused
-from storage.people import customers, staff
+from storage.people import staff
 from storage.people.models import Customer
-from storage.people.staff import Role, can_see_personal_data
+from storage.people.staff import Role
 
 DELETE = ("delete", "del", "删除")
 
@@ -45,9 +45,10 @@ async def note(update: Update, context: AppContext) -> None:
     user = update.effective_user
     try:
         async with context.unit_of_work() as session:
-            customer = await _customer(session, context, words[0])
+            found = await lookup.one(session, context, lang, words[0])
+            customer = found.customer
             if customer is None:
-                text = context.t(lang, "notes.unknown_customer", reference=words[0])
+                text = found.several or context.t(lang, "notes.unknown_customer", reference=words[0])
                 context.after_commit(message.reply_text, text)
                 return
             kept = await notes.add(session, customer.id, user.id, words[1], context.now())
@@ -65,20 +66,18 @@ async def note(update: Update, context: AppContext) -> None:
     await message.reply_text(context.t(lang, "notes.kept", id=kept.id, customer=_who(customer)))
 
 
-async def _customer(session: AsyncSession, context: AppContext, reference: str) -> Customer | None:
-    return await customers.find(session, reference, by_phone=can_see_personal_data(current_role(context)))
-
-
 async def _list(message: Message, context: AppContext, lang: str, reference: str) -> None:
     async with context.read_only() as session:
-        customer = await _customer(session, context, reference)
+        found_customer = await lookup.one(session, context, lang, reference)
+        customer = found_customer.customer
         if customer is None:
             found, total, authors = [], 0, {}
         else:
             found, total = await notes.latest(session, customer.id)
             authors = await staff.names(session, {n.staff_id for n in found})
     if customer is None:
-        await message.reply_text(context.t(lang, "notes.unknown_customer", reference=reference))
+        text = found_customer.several or context.t(lang, "notes.unknown_customer", reference=reference)
+        await message.reply_text(text)
         return
     if not found:
         await message.reply_text(context.t(lang, "notes.none", customer=_who(customer)))
@@ -140,9 +139,10 @@ async def tag(update: Update, context: AppContext) -> None:
         return
     try:
         async with context.unit_of_work() as session:
-            customer = await _customer(session, context, words[0])
+            found = await lookup.one(session, context, lang, words[0])
+            customer = found.customer
             if customer is None:
-                text = context.t(lang, "tags.unknown_customer", reference=words[0])
+                text = found.several or context.t(lang, "tags.unknown_customer", reference=words[0])
                 context.after_commit(message.reply_text, text)
                 return
             for removing, name in changes:

@@ -47,13 +47,19 @@ class CustomerCard:
     history: tuple[Outcome, ...]
     tags: tuple[str, ...] = ()
     notes: tuple[Note, ...] = ()
+    member_code: str | None = None
 
 
 async def search(
-    session: AsyncSession, query: str, *, by_phone: bool = False, limit: int = SEARCH_LIMIT
+    session: AsyncSession,
+    query: str,
+    *,
+    by_phone: bool = False,
+    limit: int = SEARCH_LIMIT,
+    region: str | None = None,
 ) -> list[CustomerCard]:
     """The cards of the customers customers.search finds; the histories of all of them in one query."""
-    found = await customers.search(session, query, by_phone=by_phone, limit=limit)
+    found = await customers.search(session, query, by_phone=by_phone, limit=limit, region=region)
     ids = [c.id for c in found]
     history = await _histories(session, ids)
     tagged, noted = await tags.of(session, ids), await notes.on_cards(session, ids)
@@ -107,4 +113,5 @@ def _card(customer: Customer, history: tuple[Outcome, ...]) -> CustomerCard:
         created_at=customer.created_at,
         consent_at=customer.consent_at,
         history=history,
+        member_code=customer.member_code,
     )

@@ -1,5 +1,5 @@
 """When staff want a follow-up (pure): "2026-12-01 15:00", "tomorrow 15:00", "in 3d", "in 2h",
-"明天 15:00", "3天后" … read in the staff group's time zone."""
+"friday 15:00", "明天 15:00", "3天后", "周五 15:00", "下周一 10:00" … read in the staff group's time zone."""
 
 from __future__ import annotations
 
@@ -32,6 +32,16 @@ _ABSOLUTE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[ T]+([0-9]{1,2}
 _DAY_AND_CLOCK = re.compile(
     r"(today|tomorrow|今天|明天|后天)\s*(?:([0-9]{1,2})[:：]([0-9]{2}))?", re.IGNORECASE
 )
+_CLOCK_PART = r"\s*(?:([0-9]{1,2})[:：]([0-9]{2}))?"
+_WEEKDAY_EN = re.compile(rf"(next\s+)?([a-z]{{3,9}}){_CLOCK_PART}", re.IGNORECASE)
+_WEEKDAY_ZH = re.compile(rf"(下个?|这个?|本)?(?:周|星期|礼拜)([一二三四五六日天]){_CLOCK_PART}")
+_WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_EN_DAYS = {
+    **{name: n for n, name in enumerate(_WEEK)},
+    **{name: n for n, name in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))},
+    "tues": 1, "weds": 2, "thur": 3, "thurs": 3,
+}  # fmt: skip
+_ZH_DAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 DEFAULT_HOUR = 10  # a day without a time of day: the morning
 
 
@@ -57,6 +67,24 @@ def _check_day(day: date, now: datetime) -> None:
         raise WhenError("followups.when_too_far")
 
 
+def _weekday(weekday: int, which: str, at: time, now: datetime, tz: ZoneInfo) -> datetime:
+    """A weekday at a time, in the zone. `which`: "next" — the first such day still ahead ("friday
+    15:00" on a Friday morning is today; on a Friday evening, next week); "after_today" — the first
+    after today ("next friday"); "next_week" / "this_week" — that day of the calendar week (Monday
+    first) after this one / of this one ("下周一", "这周五": the latter may have passed)."""
+    today = now.astimezone(tz).date()
+    monday = today - timedelta(days=today.weekday())
+    if which == "next_week":
+        return _local(monday + timedelta(days=7 + weekday), at, tz)
+    if which == "this_week":
+        return _local(monday + timedelta(days=weekday), at, tz)
+    ahead = (weekday - today.weekday()) % 7
+    if which == "after_today" and ahead == 0:
+        ahead = 7
+    when = _local(today + timedelta(days=ahead), at, tz)
+    return when if when > now else _local(today + timedelta(days=ahead + 7), at, tz)
+
+
 def parse_when(text: str, now: datetime, timezone: str) -> datetime:
     """The UTC instant meant by `text` in `timezone`; refuses nonsense, the past and > a year ahead."""
     tz = ZoneInfo(timezone)
@@ -79,6 +107,13 @@ def parse_when(text: str, now: datetime, timezone: str) -> datetime:
     elif m := _DAY_AND_CLOCK.fullmatch(text):
         today = now.astimezone(tz).date()
         when = _local(today + timedelta(days=_DAY_WORDS[m[1].lower()]), _clock(m[2], m[3]), tz)
+    elif (m := _WEEKDAY_EN.fullmatch(text)) and m[2].lower() in _EN_DAYS:
+        when = _weekday(
+            _EN_DAYS[m[2].lower()], "after_today" if m[1] else "next", _clock(m[3], m[4]), now, tz
+        )
+    elif m := _WEEKDAY_ZH.fullmatch(text):
+        week = "next_week" if m[1] and m[1].startswith("下") else "this_week" if m[1] else "next"
+        when = _weekday(_ZH_DAYS[m[2]], week, _clock(m[3], m[4]), now, tz)
     elif m := _CLOCK.fullmatch(text):  # "15:00": today at that time
         when = _local(now.astimezone(tz).date(), _clock(m[1], m[2]), tz)
     if when is None:

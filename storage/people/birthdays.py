@@ -35,26 +35,68 @@ class Birthday:
 # [0-9], not \d: \d also matches other scripts' digits ("١", "߁").
 _ISO = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 _DOTTED = re.compile(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})")
-_MONTH_DAY = re.compile(r"([0-9]{1,2})/([0-9]{1,2})")
-_CHINESE = re.compile(r"(?:([0-9]{4})\s*年\s*)?([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*[日号]")
+_SLASHED = re.compile(r"([0-9]{1,2})/([0-9]{1,2})(?:/([0-9]{4}))?")
+_CHINESE = re.compile(r"(?:([0-9]{4})\s*年\s*)?([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*[日号]?")
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH = r"([a-z]{3,9})\.?"
+_MONTH_FIRST = re.compile(rf"{_MONTH}\s+([0-9]{{1,2}})(?:st|nd|rd|th)?(?:,?\s+([0-9]{{4}}))?", re.IGNORECASE)
+_DAY_FIRST = re.compile(
+    rf"([0-9]{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+([0-9]{{4}}))?", re.IGNORECASE
+)
+_MONTH_NAMES = {
+    **{name: n for n, name in enumerate(MONTHS, start=1)},
+    **{
+        name: n
+        for n, name in enumerate(
+            ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+             "october", "november", "december"),
+            start=1,
+        )
+    },
+    "sept": 9,
+}  # fmt: skip
 
 
-def _fields(text: str) -> tuple[int | None, int, int]:
-    text = text.strip()
+def _month(name: str) -> int:
+    month = _MONTH_NAMES.get(name.lower())
+    if month is None:
+        raise BirthdayError("birthday.invalid")
+    return month
+
+
+def _slashed(first: int, second: int, language: str) -> tuple[int, int]:
+    """(month, day) of "a/b". A number above 12 cannot be a month, so it decides; when both could be
+    either, the customer's language does: Chinese writes the month first (5/6 = 5月6日), and English
+    is read day first (6/5 = 6 May), since the British and most of the world write it so and a
+    customer typing for an American reading would more often write the unambiguous 5/17."""
+    if second > 12 or (first <= 12 and language == "zh"):
+        return first, second
+    return second, first
+
+
+def _fields(text: str, language: str) -> tuple[int | None, int, int]:
+    text = " ".join(text.split())
     if m := _ISO.fullmatch(text):
         return int(m[1]), int(m[2]), int(m[3])
     if m := _DOTTED.fullmatch(text):
         return int(m[3]), int(m[2]), int(m[1])
-    if m := _MONTH_DAY.fullmatch(text):
-        return None, int(m[1]), int(m[2])
+    if m := _SLASHED.fullmatch(text):
+        month, day = _slashed(int(m[1]), int(m[2]), language)
+        return (int(m[3]) if m[3] else None), month, day
     if m := _CHINESE.fullmatch(text):
         return (int(m[1]) if m[1] else None), int(m[2]), int(m[3])
+    if m := _MONTH_FIRST.fullmatch(text):
+        return (int(m[3]) if m[3] else None), _month(m[1]), int(m[2])
+    if m := _DAY_FIRST.fullmatch(text):
+        return (int(m[3]) if m[3] else None), _month(m[2]), int(m[1])
     raise BirthdayError("birthday.invalid")
 
 
-def parse_birthday(text: str, today: date) -> Birthday:
-    """Accepts 1990-05-17, 17.05.1990, 05/17 (no year) and 1990年5月17日; 29 February is valid."""
-    year, month, day = _fields(text)
+def parse_birthday(text: str, today: date, language: str = "en") -> Birthday:
+    """Accepts 1990-05-17, 17.05.1990, 17/05/1990 and 05/17 (no year), May 17, 1990 / 17 May 1990 /
+    17 May, 1990年5月17日 and 5月17日; 29 February is valid. "a/b" is read by the rule in _slashed
+    (a number above 12 decides; else the `language` of the customer typing it)."""
+    year, month, day = _fields(text[:40], language)
     try:
         # A leap year stands in when the year is unknown, so 02/29 is accepted.
         date(year or 2000, month, day)
@@ -66,6 +108,18 @@ def parse_birthday(text: str, today: date) -> Birthday:
         if date(year, month, day) > today:
             raise BirthdayError("birthday.future")
     return Birthday(month=month, day=day, year=year)
+
+
+_EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+              "October", "November", "December")  # fmt: skip
+
+
+def display(month: int, day: int, year: int | None, language: str) -> str:
+    """A birthday as people read it: "17 May 1990" / "17 May", "1990年5月17日" / "5月17日" (never
+    "--05-17", ISO's form for a date without its year)."""
+    if language == "zh":
+        return f"{year}年{month}月{day}日" if year else f"{month}月{day}日"
+    return f"{day} {_EN_MONTHS[month - 1]} {year}" if year else f"{day} {_EN_MONTHS[month - 1]}"
 
 
 # --- When a birthday is greeted (pure) -------------------------------------------------------------

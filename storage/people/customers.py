@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.core import inputs
 from storage.core.config import LANGUAGES, BirthdayConfig, Config
 from storage.core.db import changed_rows
+from storage.people import member_codes, phones
 from storage.people.birthdays import Birthday, local_today, next_greeting_at
 from storage.people.models import Customer
 from storage.people.timezones import is_valid_timezone
@@ -60,6 +61,7 @@ async def join(session: AsyncSession, profile: TelegramProfile, config: Config, 
             consent_at=now,
             last_seen_at=now,
             created_at=now,  # the clock the bot runs on, not the database's
+            member_code=await _free_code(session),
         )
         session.add(customer)
     customer.first_name = profile.first_name[:128]
@@ -67,6 +69,22 @@ async def join(session: AsyncSession, profile: TelegramProfile, config: Config, 
     customer.username = profile.username
     await session.flush()
     return customer
+
+
+async def _free_code(session: AsyncSession) -> str:
+    """A member code nobody has (a clash is one in tens of thousands even with a million members)."""
+    while True:
+        code = member_codes.new_code()
+        if await session.scalar(select(Customer.id).where(Customer.member_code == code)) is None:
+            return code
+
+
+async def by_code(session: AsyncSession, code: str) -> Customer | None:
+    """The customer whose member code is `code` as typed or scanned (any case), or None."""
+    normal = member_codes.normalize(code)
+    if normal is None:
+        return None
+    return await session.scalar(select(Customer).where(Customer.member_code == normal))
 
 
 def schedule_birthday(
@@ -104,13 +122,13 @@ async def set_birthday(
     await session.flush()
 
 
-def normalize_phone(phone: str) -> str:
-    digits = re.sub(r"[^0-9]", "", phone)
-    return f"+{digits}" if digits else ""
+def normalize_phone(phone: str, region: str | None = None) -> str:
+    """E.164 where phonenumbers reads the number (a national one with `region`), else "+digits"."""
+    return phones.normalize(phone, region)
 
 
-async def set_phone(session: AsyncSession, customer: Customer, phone: str) -> None:
-    customer.phone = normalize_phone(phone) or None
+async def set_phone(session: AsyncSession, customer: Customer, phone: str, region: str | None = None) -> None:
+    customer.phone = normalize_phone(phone, region) or None
     await session.flush()
 
 
@@ -186,39 +204,47 @@ async def record_seen(session: AsyncSession, seen: Mapping[int, datetime]) -> No
     await session.execute(statement, rows)
 
 
-def _like(text: str) -> str:
+def like_pattern(text: str) -> str:
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
-def _form(reference: str, by_phone: bool) -> tuple[str, int | str] | None:
-    """What a reference names: ("id", our id), ("username", lowercased), ("phone", normalised; only
-    `by_phone`) or ("telegram", a Telegram id, which `by_phone` also tries as a phone number)."""
+def _form(reference: str, by_phone: bool, region: str | None = None) -> tuple[str, int | str] | None:
+    """What a reference names: ("id", our id), ("username", lowercased), ("code", a member code),
+    ("phone", E.164; only `by_phone`) or ("telegram", a Telegram id, which `by_phone` also tries as a
+    phone number). A number written with "+", "(", a leading 0 or spaces is a phone number."""
     ref = reference.strip()
     if ref.startswith("#"):
         row_id = inputs.int_or_none(ref, low=1, high=inputs.MAX_ID, hash_ok=True)
         return ("id", row_id) if row_id is not None else None
     if ref.startswith("@") and len(ref) > 1:
         return "username", ref[1:].lower()
-    if ref.startswith("+") and (phone := normalize_phone(ref)):
-        return ("phone", phone) if by_phone else None
+    if (code := member_codes.normalize(ref)) is not None:
+        return "code", code
     if (telegram_id := inputs.int_or_none(ref, low=1, high=inputs.MAX_TELEGRAM_ID)) is not None:
-        return "telegram", telegram_id
+        if not ref.startswith("0"):
+            return "telegram", telegram_id
+    if phones.looks_like_phone(ref) and (phone := normalize_phone(ref, region)):
+        return ("phone", phone) if by_phone else None
     return None
 
 
 _COLUMNS: dict[str, Any] = {
     "id": Customer.id,
     "username": func.lower(Customer.username),
+    "code": Customer.member_code,
     "phone": Customer.phone,
     "telegram": Customer.telegram_id,
 }
 
 
-async def find(session: AsyncSession, reference: str, *, by_phone: bool = False) -> Customer | None:
-    """Exactly one customer from "#12" (our id), "@name", a Telegram id or, when `by_phone` (the role
-    may see phone numbers: staff.can_see_personal_data), a phone number."""
-    form = _form(reference, by_phone)
+async def find(
+    session: AsyncSession, reference: str, *, by_phone: bool = False, region: str | None = None
+) -> Customer | None:
+    """Exactly one customer from "#12" (our id), "@name", a member code, a Telegram id or, when
+    `by_phone` (the role may see phone numbers: staff.can_see_personal_data), a phone number in any
+    common format (national ones read in `region`)."""
+    form = _form(reference, by_phone, region)
     if form is None:
         return None
     kind, value = form
@@ -226,7 +252,9 @@ async def find(session: AsyncSession, reference: str, *, by_phone: bool = False)
         return await session.get(Customer, value)
     found = await session.scalar(select(Customer).where(_COLUMNS[kind] == value))
     if found is None and kind == "telegram" and by_phone:
-        found = await session.scalar(select(Customer).where(Customer.phone == f"+{reference.strip()}"))
+        ref = reference.strip()
+        numbers = {f"+{ref}", normalize_phone(f"+{ref}")}  # a number typed without its "+"
+        found = await session.scalar(select(Customer).where(Customer.phone.in_(numbers)).limit(1))
     return found
 
 
@@ -253,18 +281,23 @@ async def find_many(
 
 
 async def search(
-    session: AsyncSession, query: str, *, by_phone: bool = False, limit: int = SEARCH_LIMIT
+    session: AsyncSession,
+    query: str,
+    *,
+    by_phone: bool = False,
+    limit: int = SEARCH_LIMIT,
+    region: str | None = None,
 ) -> list[Customer]:
     """Customers matching a name, @username, Telegram id, #id or (when `by_phone`) a phone number or
     part of one; exact references first. Whoever may not see phone numbers may not search by them
     either: narrowing searches would read a number digit by digit."""
     query = query.strip()
-    exact = await find(session, query, by_phone=by_phone)
+    exact = await find(session, query, by_phone=by_phone, region=region)
     if exact is not None:
         return [exact]
     if not query:
         return []
-    pattern = _like(query.lstrip("@"))
+    pattern = like_pattern(query.lstrip("@"))
     digits = re.sub(r"[^0-9]", "", query)
     conditions = [
         func.lower(Customer.first_name).like(pattern, escape="\\"),

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.core.models import Base, TimestampMixin, utcnow
+from storage.people.member_codes import new_code
 
 
 class Customer(TimestampMixin, Base):
@@ -45,6 +46,9 @@ class Customer(TimestampMixin, Base):
     erased_at: Mapped[datetime | None]
     # The staff member who looks after this customer (/owner): regular care tasks go to them.
     account_manager_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    # The code the customer shows at the counter (storage.people.member_codes); a default, so every
+    # insert gets one; nullable only for rows written by raw SQL (the migration back-fills them).
+    member_code: Mapped[str | None] = mapped_column(String(16), unique=True, index=True, default=new_code)
 
 
 class StaffMember(TimestampMixin, Base):

@@ -16,8 +16,9 @@ from bot.settings import Settings
 from handlers.authority import ROUTED, Guarded
 
 # Kinds that only answer, each checking who it answers: the bot added to a group (introduction), an
-# owner's "Use this group for staff" (group_owner), a command nobody took (fallback).
-ANSWERS_ONLY = ("introduction", "group_owner", "fallback")
+# owner's "Use this group for staff" (group_owner), a command nobody took (fallback), a member's QR
+# link opened by a staff member in their private chat (staff_link: anyone else gets the customer's).
+ANSWERS_ONLY = ("introduction", "group_owner", "fallback", "staff_link")
 
 STAFF_CHAT = -100500
 

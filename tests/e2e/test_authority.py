@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from storage.care.models import FeedbackItem
 from storage.core.models import AuditEntry
-from storage.people.models import StaffMember
+from storage.people.models import Customer, StaffMember
 from tests.e2e.harness import ADMIN_ID, AGENT_ID, Harness
 from tests.e2e.invariants import changed, ledger_problems, staff_state
 from tests.e2e.loyalty_steps import join, staff
@@ -222,3 +222,39 @@ async def test_setup_changes_nothing_once_there_is_an_owner(harness: Harness) ->
             await session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "setup"))
         ).all()
     assert outcomes == [{"reason": "done"}] * 3
+
+
+async def test_a_choice_of_customers_is_pressed_only_by_its_owner_with_the_role(harness: Harness) -> None:
+    """The buttons /deduct <name> offers belong to the admin who asked, and need an admin when pressed."""
+    for user_id, last in ((311, "Lee"), (312, "Park")):
+        kim = harness.customer(user_id, "Kim", last_name=last)
+        await join(harness, kim)
+        await staff(harness, harness.owner, f"/award #{user_id - 310} 10 welcome")
+    await harness.grant_admin()
+    group, admin = harness.staff_group, harness.admin
+    await staff(harness, admin, "/deduct Kim 5 mistake")
+    choice = admin.last(chat=group)
+    label = choice.buttons[0][0]
+    before = await staff_state(harness.sessions)
+    for person in (harness.agent, harness.customer(313, "Mallory")):
+        answer = await person.press_data(choice.button_data[label], choice)
+        assert answer is not None and answer["text"] == harness.t("en", "button.not_yours")
+    assert changed(before, await staff_state(harness.sessions)) == []
+    await staff(harness, harness.owner, "/demote @adam")
+    before = await staff_state(harness.sessions)
+    answer = await admin.press(label, choice)
+    assert answer is not None and "⛔" in answer["text"]
+    assert changed(before, await staff_state(harness.sessions)) == []
+
+
+async def test_a_member_link_shows_a_card_to_staff_only(harness: Harness) -> None:
+    await _kim(harness)
+    async with harness.sessions.begin() as session:
+        code = await session.scalar(select(Customer.member_code).where(Customer.telegram_id == 301))
+    for person in (harness.customer(302, "Mallory"), harness.customer(303, "Trudy")):
+        if person.user_id == 302:
+            await join(harness, person)
+        await person.send(f"/start m_{code}")
+        assert "Kim" not in person.last().text and code not in person.last().text
+    await harness.agent.send(f"/start m_{code}")
+    assert "Kim" in harness.agent.last().text

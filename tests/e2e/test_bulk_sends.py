@@ -90,7 +90,7 @@ async def test_a_send_to_many_runs_in_the_background_with_progress(harness: Harn
     async with harness.sessions.begin() as session:
         assert await session.scalar(select(BulkJob.state)) == bulk.RUNNING
     await kim.send("/points")
-    assert "points" in kim.last().text.lower() and QUESTION not in kim.last().text
+    assert "points" in kim.last_text().text.lower() and QUESTION not in kim.last_text().text
 
     edits = shown.edits
     await harness.tick("bulk")  # a second batch: the message is not edited again within 5 s

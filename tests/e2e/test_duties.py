@@ -64,4 +64,4 @@ async def test_expiry_warning_reaches_the_customer_once_then_the_points_expire(h
     await harness.tick("expiry")
     assert await balance(harness, 602) == 0
     await kim.send("/points")
-    assert "expire on" not in kim.last().text
+    assert "expire on" not in kim.last_text().text

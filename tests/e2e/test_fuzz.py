@@ -35,7 +35,7 @@ INPUTS = int(os.environ.get("ENGAGEBOT_FUZZ_INPUTS", "10000"))
 PER_BATCH = 10  # inputs per generated example (hypothesis keeps each example's data small)
 LIMIT = 4096  # what a Telegram client lets a person send in one message
 PHONE, BIRTHDAY = "+4915799887766", "1987-11-23"
-PERSONAL = (PHONE, "4915799887766", BIRTHDAY, "23.11.1987")
+PERSONAL = (PHONE, "4915799887766", BIRTHDAY, "23.11.1987", "23 November 1987", "1987年11月23日")
 
 COMMANDS = [
     "start", "help", "profile", "language", "skip", "points", "invite", "rewards", "myrewards", "survey",
@@ -54,6 +54,10 @@ HOSTILE = [
     "edit 1 | 3", "disable 1", "stock 1 5", "list", "new f csat", "new g nps", "activate f",
     "close f", "general f", "send f all", "send f tier gold", "surveys", "surveys 30d", "surveys 999999d",
     "ABCD-1234", "ABCDE-23456", "\u200b", "\n", "x\ny", "customers", "purchases", "ledger", "points",
+    # At the counter: member codes, deep links, names and phones written in parts (issue 13).
+    "K7M2QX9", "k7m2-qx9", "m_K7M2QX9", "m_", "m_\u200b", '"Kim Lee" 12.50', "“Kim", "Kim 12.50",
+    "Kim Lee 5 x", "0151 2345678 5 12.50", "+49 151 23456785 3", "(030) 1234567 9", "17/05/1990",
+    "May 17, 1990", "5月17日", "friday 15:00", "周五 15:00", "下周一 10:00",
 ]  # fmt: skip
 # What a /import document holds: good, bad and personal-data rows (a phone is only matched by admins).
 IMPORT_FILE = f"customer,date,amount\n@kimmy,2026-01-05,12.50\n{PHONE},2026-01-06,3\n#9,x,1\n".encode()

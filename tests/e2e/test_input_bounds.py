@@ -93,7 +93,7 @@ async def test_forged_button_data_is_stale(harness: Harness) -> None:
     await kim.send("/points")
     stale = harness.t("en", "button.stale")
     for data in (f"pts:{HUGE}", "pts:²", "rw:open:²", f"rw:open:{HUGE}", "rw:nothing", "sv:tok:²:1"):
-        answer = await kim.press_data(data, kim.last())
+        answer = await kim.press_data(data, kim.last_text())
         assert answer is not None and answer["text"] == stale, data
     await staff(harness, harness.agent, "/callbacks")
     card = harness.staff_group.last()

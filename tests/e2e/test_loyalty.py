@@ -47,7 +47,7 @@ async def test_earn_points_redeem_and_fulfil(harness: Harness) -> None:
     assert "You earned 250 points" in kim.last().text
 
     await kim.send("/points")
-    points = kim.last().text
+    points = kim.last_text().text
     assert "250 points · tier Member" in points
     assert "250 more points to Silver" in points and "▰" in points
     assert "+250 · purchase — latte" in points
@@ -125,16 +125,16 @@ async def test_points_history_pages_by_editing_the_message(harness: Harness) -> 
     for i in range(12):
         await staff(harness, harness.agent, f"/award @kimpages {i + 1} visit {i + 1}")
     await kim.send("/points")
-    page = kim.last()
+    page = kim.last_text()
     assert "History (1–10)" in page.text and "+12 · gift from us — visit 12" in page.text
     assert page.buttons == [["More ▶"]]
     await kim.press("More ▶")
-    edited = kim.last()
+    edited = kim.last_text()
     assert edited.message_id == page.message_id and edited.edits >= 1
     assert "History (11–12)" in edited.text and "visit 1 " in edited.text + " "
     assert edited.buttons == [["◀ Newer"]]
     await kim.press("◀ Newer")
-    assert "History (1–10)" in kim.last().text
+    assert "History (1–10)" in kim.last_text().text
 
 
 async def test_referral_link_pays_both_after_the_first_purchase(harness: Harness) -> None:

@@ -14,13 +14,13 @@ async def test_profile_shows_and_changes_each_field(harness: Harness) -> None:
     gil = harness.customer(201, "Gil", username="gil")
     await harness.join(gil)
     await gil.send("/profile")
-    card = gil.last()
+    card = gil.last_text()
     assert "Your profile" in card.text and "@gil" in card.text and "Europe/Berlin" in card.text
     assert card.buttons == [["🎂 Birthday", "📱 Phone"], ["🌍 Time zone", "🗣 Language"]]
 
     await gil.press("🎂 Birthday", message=card)
     await gil.send("1979-12-24")
-    assert "1979-12-24" in gil.last().text and "Your profile" in gil.last().text  # back to the card
+    assert "24 December 1979" in gil.last().text and "Your profile" in gil.last().text  # back to the card
 
     await gil.press("🌍 Time zone", message=gil.last())
     await gil.send("Tokyo")

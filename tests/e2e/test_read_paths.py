@@ -58,7 +58,7 @@ async def test_read_paths_take_no_write_lock_and_write_nothing(on_either: Harnes
     with statements(app.engine) as on_writer, statements(app.read_engine) as on_readers:
         for text, expected in seen.items():
             await ann.send(text)
-            assert expected in ann.last().text, text
+            assert expected in ann.last_text().text, text
         await ann.reply(bot_said, "thanks!")
         assert ann.last().text == t("en", "common.unknown_input")
         for command in ("/points", "/profile", "/rewards", "/myrewards"):
@@ -81,4 +81,4 @@ async def test_a_step_from_an_older_version_is_forgotten_not_a_trap(harness: Har
     async with harness.sessions.begin() as session:
         assert await conversations.current(session, 703, 703) is None
     await ann.send("/points")
-    assert harness.t("en", "points.history_empty") in ann.last().text
+    assert harness.t("en", "points.history_empty") in ann.last_text().text

@@ -61,7 +61,9 @@ async def test_commands_that_change_data_answer_after_the_commit(harness: Harnes
         "en", "loyalty.customer_unknown", reference="@ghost"
     )
     assert "Recorded 20.00 for #1 Lena: +20 points" in await _says(agent, "/purchase @lena 20", group)
-    assert "Awarded 5 points to #1 Lena (balance 25)" in await _says(agent, "/award @lena 5 kind", group)
+    assert "Awarded 5 points to #1 Lena (balance 25, Member)" in await _says(
+        agent, "/award @lena 5 kind", group
+    )
     assert await _says(agent, "/award @ghost 5 kind", group) == t(
         "en", "loyalty.customer_unknown", reference="@ghost"
     )

@@ -453,6 +453,10 @@ class UserDriver:
     def last(self, chat: GroupChat | int | None = None) -> SentMessage:
         return last_of(self.messages(chat), self._chat_id(chat))
 
+    def last_text(self, chat: GroupChat | int | None = None) -> SentMessage:
+        """The newest text message (not a photo or a document): /points and /profile end with a photo."""
+        return [m for m in self.messages(chat) if "text" in m.raw][-1]
+
     def keyboard(self, chat: GroupChat | int | None = None) -> ReplyKeyboard | None:
         """The reply keyboard shown now in the chat (None when removed or never sent)."""
         return _reply_keyboard(self.emu.state.chats[self._chat_id(chat)].reply_keyboard)

@@ -23,6 +23,7 @@ from storage.care.models import FeedbackItem, FollowUp
 from storage.core import buttons, conversations, db
 from storage.core.config import SurveyConfig
 from storage.core.models import Base
+from storage.people import member_codes
 from storage.people.models import OutboxMessage
 from tests import databases
 
@@ -165,3 +166,26 @@ async def _downgrade(engine: AsyncEngine, revision: str) -> None:
 
     async with engine.begin() as conn:
         await conn.run_sync(run)
+
+
+async def test_0014_gives_every_customer_a_code_and_reads_stored_phones(empty_database_url: str) -> None:
+    engine = db.create_engine(empty_database_url)
+    try:
+        await migrate.upgrade(engine, "0012")
+        async with engine.begin() as conn:
+            for n, phone in enumerate(["+015123456785", "+4930 1234567", None, "+12"], start=1):
+                await conn.execute(
+                    text(
+                        "INSERT INTO customers (id, telegram_id, first_name, language, timezone, phone,"
+                        " consent_at, created_at) VALUES (:n, :tid, 'C', 'en', 'UTC', :phone, :at, :at)"
+                    ),
+                    {"n": n, "tid": 100 + n, "phone": phone, "at": DUE},
+                )
+        await migrate.upgrade(engine, phone_region="DE")
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT phone, member_code FROM customers ORDER BY id"))).all()
+        assert [phone for phone, _ in rows] == ["+4915123456785", "+49301234567", None, "+12"]
+        codes = [code for _, code in rows]
+        assert len(set(codes)) == 4 and all(member_codes.normalize(code) == code for code in codes)
+    finally:
+        await engine.dispose()

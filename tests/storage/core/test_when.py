@@ -72,3 +72,44 @@ def test_dst_and_formatting() -> None:
     now = datetime(2026, 3, 7, 17, 0, tzinfo=UTC)
     assert parse_when("tomorrow 15:00", now, "America/New_York") == datetime(2026, 3, 8, 19, 0, tzinfo=UTC)
     assert format_local(datetime(2026, 3, 8, 19, 0, tzinfo=UTC), "America/New_York") == "2026-03-08 15:00"
+
+
+# NOW is Tuesday 10 March 2026, 17:00 in Shanghai.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("friday 15:00", sh(2026, 3, 13, 15, 0)),
+        ("Fri 15:00", sh(2026, 3, 13, 15, 0)),
+        ("friday", sh(2026, 3, 13, 10, 0)),
+        ("tuesday 18:00", sh(2026, 3, 10, 18, 0)),  # today, still ahead
+        ("tuesday 15:00", sh(2026, 3, 17, 15, 0)),  # today, gone: next week
+        ("next tuesday 18:00", sh(2026, 3, 17, 18, 0)),  # "next": after today
+        ("next friday 9:00", sh(2026, 3, 13, 9, 0)),
+        ("monday 10:00", sh(2026, 3, 16, 10, 0)),
+        ("周五 15:00", sh(2026, 3, 13, 15, 0)),
+        ("星期五15:00", sh(2026, 3, 13, 15, 0)),
+        ("礼拜天 9:00", sh(2026, 3, 15, 9, 0)),
+        ("下周一 10:00", sh(2026, 3, 16, 10, 0)),
+        ("下周五 10:00", sh(2026, 3, 20, 10, 0)),  # next week's Friday, not this week's
+        ("下个星期二", sh(2026, 3, 17, 10, 0)),
+        ("这周五 10:00", sh(2026, 3, 13, 10, 0)),
+        ("本周日 20:00", sh(2026, 3, 15, 20, 0)),
+    ],
+)
+def test_weekdays(text: str, expected: datetime) -> None:
+    assert parse_when(text, NOW, TZ) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("这周一 10:00", "followups.when_past"),  # this week's Monday is gone
+        ("friyay 10:00", "followups.when_invalid"),
+        ("周八 10:00", "followups.when_invalid"),
+        ("friday 25:00", "followups.when_invalid"),
+    ],
+)
+def test_weekday_refusals(text: str, code: str) -> None:
+    with pytest.raises(WhenError) as refused:
+        parse_when(text, NOW, TZ)
+    assert refused.value.code == code

@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 
+from storage.people import birthdays
 from storage.people.birthdays import Birthday, BirthdayError, parse_birthday
 
 TODAY = date(2026, 3, 10)
@@ -21,6 +22,16 @@ TODAY = date(2026, 3, 10)
         ("02/29", Birthday(2, 29)),
         ("1900-01-01", Birthday(1, 1, 1900)),
         ("2026-03-10", Birthday(3, 10, 2026)),
+        ("17/05/1990", Birthday(5, 17, 1990)),
+        ("May 17, 1990", Birthday(5, 17, 1990)),
+        ("may 17 1990", Birthday(5, 17, 1990)),
+        ("17 May 1990", Birthday(5, 17, 1990)),
+        ("17th of May, 1990", Birthday(5, 17, 1990)),
+        ("17 May", Birthday(5, 17)),
+        ("Sept 3", Birthday(9, 3)),
+        ("1990年5月17日", Birthday(5, 17, 1990)),
+        ("1990 年 5 月 17 号", Birthday(5, 17, 1990)),
+        ("13/01", Birthday(1, 13)),  # no 13th month: day first
     ],
 )
 def test_accepted_forms(text: str, expected: Birthday) -> None:
@@ -28,11 +39,47 @@ def test_accepted_forms(text: str, expected: Birthday) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        # Both numbers could be the month: English reads the day first, Chinese the month first.
+        ("05/06", "en", Birthday(6, 5)),
+        ("05/06", "zh", Birthday(5, 6)),
+        ("05/06/1990", "en", Birthday(6, 5, 1990)),
+        ("05/06/1990", "zh", Birthday(5, 6, 1990)),
+        # One cannot be a month: the order is clear in any language.
+        ("05/17", "en", Birthday(5, 17)),
+        ("05/17", "zh", Birthday(5, 17)),
+        ("17/05", "en", Birthday(5, 17)),
+        ("17/05", "zh", Birthday(5, 17)),
+    ],
+)
+def test_ambiguous_orders_follow_the_language(text: str, language: str, expected: Birthday) -> None:
+    assert parse_birthday(text, TODAY, language) == expected
+
+
+@pytest.mark.parametrize(
+    ("month", "day", "year", "language", "shown"),
+    [
+        (5, 17, None, "en", "17 May"),
+        (5, 17, None, "zh", "5月17日"),
+        (5, 17, 1990, "en", "17 May 1990"),
+        (5, 17, 1990, "zh", "1990年5月17日"),
+    ],
+)
+def test_display_never_shows_iso_without_a_year(
+    month: int, day: int, year: int | None, language: str, shown: str
+) -> None:
+    assert birthdays.display(month, day, year, language) == shown
+
+
+@pytest.mark.parametrize(
     ("text", "code"),
     [
         ("1990-02-30", "birthday.invalid"),
         ("2001-02-29", "birthday.invalid"),  # not a leap year
-        ("13/01", "birthday.invalid"),
+        ("13/13", "birthday.invalid"),
+        ("Smarch 3", "birthday.invalid"),
+        ("31 February", "birthday.invalid"),
         ("31.04.1990", "birthday.invalid"),
         ("1990年13月1日", "birthday.invalid"),
         ("tomorrow", "birthday.invalid"),
