@@ -58,6 +58,7 @@ RETRY_AFTER_IN_PLACE = 5  # RetryAfter answers for one row before it goes back t
 ARRIVAL_SLACK = 0.05
 # At a low rate each answer is recorded at once; batching only pays where answers come faster than this.
 RECORD_EVERY = 0.05
+MISSING_PARAMS_MAX = 5  # parameters a text may have gained since one of its rows was queued
 
 
 def _render_key(render: Render, language: str, template: str, params: dict[str, Any]) -> str:
@@ -87,7 +88,13 @@ def _markup(row: Claimed, render: Render) -> InlineKeyboardMarkup | None:
 
 
 def _text(row: Claimed, render: Render) -> str:
-    return _render_key(render, row.language, row.template, row.params or {})
+    params = dict(row.params or {})
+    for _ in range(MISSING_PARAMS_MAX):
+        try:
+            return _render_key(render, row.language, row.template, params)
+        except KeyError as missing:  # queued before its text gained a parameter: shown empty
+            params[str(missing.args[0])] = ""
+    return _render_key(render, row.language, row.template, params)
 
 
 def _retry_after(error: RetryAfter) -> float:

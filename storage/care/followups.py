@@ -72,8 +72,9 @@ async def remind_due(
     rows = (
         await session.execute(
             skip_locked(
-                select(FollowUp, Customer)
+                select(FollowUp, Customer, CustomerScore.level)
                 .join(Customer, Customer.id == FollowUp.customer_id)
+                .outerjoin(CustomerScore, CustomerScore.customer_id == FollowUp.customer_id)
                 .where(FollowUp.remind_at <= now, FollowUp.status == "open")
                 .order_by(FollowUp.remind_at)
                 .limit(limit),
@@ -81,9 +82,9 @@ async def remind_due(
             )
         )
     ).all()
-    assignees = await staff.names(session, (follow_up.assignee_id for follow_up, _ in rows))
+    assignees = await staff.names(session, (follow_up.assignee_id for follow_up, _, _ in rows))
     queued = 0
-    for follow_up, customer in rows:
+    for follow_up, customer, level in rows:
         params = {
             "id": follow_up.id,
             "customer_id": customer.id,
@@ -92,6 +93,7 @@ async def remind_due(
             "reason": follow_up.reason,
             "due": format_local(follow_up.due_at, config.staff_timezone),
             "assignee": assignees.get(follow_up.assignee_id or 0, "—"),
+            "value": pyramid.STARS.get(level or "", ""),  # the customer's value level, in any language
         }
         key = reminder_key(follow_up)
         queued += await outbox.enqueue(

@@ -22,6 +22,7 @@ from storage.core.config import InsightConfig
 
 KEY, MAJOR, REGULAR, SMALL = "key", "major", "regular", "small"
 LEVELS = (KEY, MAJOR, REGULAR, SMALL)  # from the top
+STARS = {KEY: "⭐⭐⭐", MAJOR: "⭐⭐", REGULAR: "⭐"}  # a level where no catalog renders it (outbox cards)
 
 Thresholds = tuple[float, float, float]  # the least spend of key, major and regular
 

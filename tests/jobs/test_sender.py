@@ -272,3 +272,16 @@ async def test_a_restarted_sender_still_counts_the_last_minute(
     assert max_in_window(bot.times(GROUP), 60.0) <= 20  # a fresh limiter alone would send at once
     seven = bot.times(7)
     assert seven[1] - seven[0] >= 1.0
+
+
+def test_a_row_queued_before_its_text_gained_a_parameter_still_renders() -> None:
+    """A follow-up reminder queued by the previous version has no "value" (the customer's level, added
+    since): it is sent with that part empty, not failed."""
+    from bot.i18n import Catalog
+    from jobs.sender import _text
+    from storage.people.outbox import Claimed
+
+    params = {"id": 7, "customer_id": 3, "name": "Kim", "username": "@kim", "reason": "call", "due": "today"}
+    row = Claimed(1, 42, 3, "followups.reminder", {**params, "assignee": "—"}, "en", None, 1)
+    text = _text(row, Catalog.load())
+    assert "Follow-up #7 is due" in text and "Customer: #3 Kim @kim" in text and "{value}" not in text
