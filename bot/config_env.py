@@ -65,6 +65,12 @@ def _count(
     return number
 
 
+def retention_days(env: Mapping[str, str]) -> int | None:
+    """RETENTION_DAYS: erase customers neither seen nor buying for this many days (30-36500); empty or
+    "never": off (the default)."""
+    return _count(env, "RETENTION_DAYS", None, 30, 36500, never=True)
+
+
 def survey_config(env: Mapping[str, str]) -> SurveyConfig:
     defaults = SurveyConfig()
     return SurveyConfig(

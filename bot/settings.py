@@ -20,6 +20,7 @@ from bot.config_env import (
     followups_from_env,
     insight_from_env,
     loyalty_from_env,
+    retention_days,
     sender_from_env,
     survey_config,
     winback_from_env,
@@ -174,6 +175,7 @@ class Settings:
             followups=followups_from_env(env),
             complaints=complaints_from_env(env),
             cadences=cadences_from_env(env),
+            retention_days=retention_days(env),
             winback=winback_from_env(env),
             insight=insight_from_env(env),
         )

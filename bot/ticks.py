@@ -21,6 +21,7 @@ from jobs import (
     expiry,
     followups,
     purchase_surveys,
+    retention,
     scoring,
     warnings,
     winback,
@@ -69,6 +70,11 @@ async def warning_tick(context: AppContext) -> None:
     await warnings.tick(runtime.sessions, runtime.clock, runtime.config)
 
 
+async def retention_tick(context: AppContext) -> None:
+    runtime = context.runtime
+    await retention.tick(runtime.sessions, runtime.clock, runtime.config)
+
+
 async def expiry_tick(context: AppContext) -> None:
     runtime = context.runtime
     await expiry.tick(runtime.sessions, runtime.clock, runtime.config)
@@ -113,6 +119,7 @@ TICKS: dict[str, Callable[[AppContext], Awaitable[None]]] = {
     "complaints": complaint_tick,
     "cadences": cadence_tick,
     "warnings": warning_tick,
+    "retention": retention_tick,
     "expiry": expiry_tick,
     "purchase_surveys": purchase_survey_tick,
     "winback": winback_tick,
@@ -126,4 +133,4 @@ TICKS: dict[str, Callable[[AppContext], Awaitable[None]]] = {
 # re-scored within seconds (an idle pass: an index range and the latest run's row).
 FAST: dict[str, float] = {"bulk": 2.0, "scoring": 5.0}
 # Ticks that run less often (at least every this many seconds): regular care is planned in days.
-SLOW: dict[str, float] = {"cadences": 3600.0, "warnings": 3600.0}
+SLOW: dict[str, float] = {"cadences": 3600.0, "warnings": 3600.0, "retention": 3600.0}

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.core import bulk, exports, imports
+from storage.core import audit, bulk, exports, imports
 from storage.core.bulk import BulkRefused
 from storage.core.config import Config
-from storage.core.models import BulkJob
+from storage.core.models import AuditEntry, BulkJob
 from storage.loyalty import exports as loyalty_exports
 from storage.loyalty import imports as purchase_imports
 from storage.loyalty.models import LedgerEntry, Purchase
@@ -67,6 +67,7 @@ EXPORTS: dict[str, Export] = {
         lambda _: loyalty_exports.LEDGER_HEADER, loyalty_exports.ledger_page, LedgerEntry.id
     ),
     survey_exports.SURVEYS: Export(lambda _: survey_exports.HEADER, survey_exports.page, SurveyAnswer.id),
+    audit.EXPORT: Export(lambda _: audit.EXPORT_HEADER, audit.export_page, AuditEntry.id),
 }
 EXPORT_PREFIX = "export_"
 IMPORTS = (purchase_imports.KIND, member_imports.KIND)

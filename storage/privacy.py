@@ -13,16 +13,16 @@ Above the contexts (like storage.overview) because it reads and changes all of t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, cast, delete, select, update
+from sqlalchemy import String, cast, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.care.models import CustomerNote, CustomerTag, FeedbackItem, FeedbackMessage, FollowUp
 from storage.core.db import changed_rows
-from storage.core.models import Button, Conversation
+from storage.core.models import AuditEntry, Button, Conversation
 from storage.insight.models import CustomerScore, ScoreHistory
 from storage.loyalty.models import LedgerEntry, LoyaltyAccount, Purchase, ReferralCode, Voucher
 from storage.people.models import Customer, OutboxMessage, PendingMember
@@ -212,3 +212,43 @@ async def erase(session: AsyncSession, customer_id: int, now: datetime) -> Erase
     customer.erased_at = now
     await session.flush()
     return Erased(customer_id, cancelled)
+
+
+async def inactive(session: AsyncSession, now: datetime, days: int, *, limit: int) -> list[int]:
+    """Customers not seen and with no purchase for `days` (the retention period), oldest ids first."""
+    since = now - timedelta(days=days)
+    recent_buyers = select(Purchase.customer_id).where(Purchase.created_at >= since)
+    return list(
+        await session.scalars(
+            select(Customer.id)
+            .where(
+                Customer.erased_at.is_(None),
+                func.coalesce(Customer.last_seen_at, Customer.created_at) < since,
+                Customer.id.not_in(recent_buyers),
+            )
+            .order_by(Customer.id)
+            .limit(limit)
+        )
+    )
+
+
+async def retain(session: AsyncSession, now: datetime, days: int, *, limit: int) -> tuple[int, int]:
+    """One batch of the retention rule: erase up to `limit` inactive customers, each audited as done by
+    the bot (actor 0). Returns (customers read, erased); fewer read than `limit`: nothing more is due."""
+    due = await inactive(session, now, days, limit=limit)
+    erased = 0
+    for customer_id in due:
+        if await erase(session, customer_id, now) is not None:
+            erased += 1
+            session.add(
+                AuditEntry(
+                    at=now,
+                    actor_id=0,
+                    action="retention",
+                    outcome="ok",
+                    target=str(customer_id),
+                    detail={"days": days},
+                )
+            )
+    await session.flush()
+    return len(due), erased

@@ -3,6 +3,7 @@ by /audit."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.core import csvfiles
+from storage.core.config import Config
+from storage.core.exports import Page, local
 from storage.core.models import AuditEntry
 
 
@@ -74,3 +78,34 @@ async def page(session: AsyncSession, wanted: Filter, number: int) -> tuple[list
 async def actions(session: AsyncSession) -> list[str]:
     """The actions recorded so far (what /audit accepts as an action filter)."""
     return list(await session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)))
+
+
+EXPORT = "audit"  # /export audit (storage.background.EXPORTS)
+EXPORT_HEADER = ["id", "at", "actor_id", "chat_id", "action", "outcome", "target", "detail"]
+
+
+async def export_page(session: AsyncSession, after: int, limit: int, personal: bool, config: Config) -> Page:
+    """The trail for /export audit: one CSV line per entry, in id order (staff and customers appear by
+    id; details are what the action recorded)."""
+    rows = list(
+        await session.scalars(
+            select(AuditEntry).where(AuditEntry.id > after).order_by(AuditEntry.id).limit(limit)
+        )
+    )
+    tz = config.staff_timezone
+    lines = [
+        csvfiles.line(
+            [
+                e.id,
+                local(e.at, tz),
+                e.actor_id,
+                e.chat_id,
+                e.action,
+                e.outcome,
+                e.target,
+                json.dumps(e.detail, ensure_ascii=False, sort_keys=True) if e.detail else "",
+            ]
+        )
+        for e in rows
+    ]
+    return Page(lines, rows[-1].id if rows else after)

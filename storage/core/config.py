@@ -242,5 +242,7 @@ class Config:
     complaints: ComplaintConfig = field(default_factory=ComplaintConfig)
     cadences: CadenceConfig = field(default_factory=CadenceConfig)
     warnings: WarningConfig = field(default_factory=WarningConfig)
+    # Customers neither seen nor buying for this many days are erased (storage.privacy.retain); None: never.
+    retention_days: int | None = None
     winback: WinbackConfig = field(default_factory=WinbackConfig)
     insight: InsightConfig = field(default_factory=InsightConfig)

@@ -48,3 +48,18 @@ async def test_the_trail_lists_actions_and_refusals_with_filters_and_pages(harne
 async def test_agents_cannot_read_the_trail(harness: Harness) -> None:
     await harness.agent.send("/audit", chat=harness.staff_group)
     assert "needs the role admin" in harness.agent.last(chat=harness.staff_group).text
+
+
+async def test_the_trail_exports_as_csv(harness: Harness) -> None:
+    import csv
+    import io
+
+    await harness.agent.send("/deduct @nobody 5 oops", chat=harness.staff_group)  # a refusal, audited
+    await harness.grant_admin()
+    await harness.admin.send("/export audit", chat=harness.staff_group)
+    await harness.tick("bulk")
+    document = harness.admin.last(chat=harness.staff_group)
+    assert document.document is not None
+    rows = list(csv.DictReader(io.StringIO(document.document.decode("utf-8").removeprefix("\ufeff"))))
+    assert any(r["action"] == "deduct" and r["outcome"] == "refused" for r in rows)
+    assert any(r["action"] == "export" for r in rows)  # the export itself is audited

@@ -56,3 +56,41 @@ async def test_erasure_once_and_for_good(
             select(func.sum(LedgerEntry.points)).where(LedgerEntry.customer_id == kim.id)
         )
         assert account is not None and account.balance == total == 90  # the books: 100 given, 10 spent
+
+
+async def test_retention_erases_who_was_neither_seen_nor_buying_for_the_period(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from storage.core.models import AuditEntry
+    from storage.loyalty import purchases
+
+    async with sessions.begin() as session:
+        gone = await new_customer(session, 301, clock.now() - timedelta(days=400))
+        buyer = await new_customer(session, 302, clock.now() - timedelta(days=400))
+        seen = await new_customer(session, 303, clock.now() - timedelta(days=400))
+        for person in (gone, buyer, seen):
+            person.last_seen_at = clock.now() - timedelta(days=400)
+        seen.last_seen_at = clock.now() - timedelta(days=10)
+        await purchases.record(
+            session,
+            buyer,
+            amount=Decimal("5"),
+            reference="r1",
+            now=clock.now() - timedelta(days=20),
+            config=LoyaltyConfig(),
+        )
+    async with sessions.begin() as session:
+        assert await privacy.retain(session, clock.now(), 365, limit=50) == (1, 1)
+    async with sessions.begin() as session:
+        assert await privacy.retain(session, clock.now(), 365, limit=50) == (0, 0)  # once
+        erased = {
+            c.telegram_id
+            for c in await session.scalars(select(Customer).where(Customer.erased_at.is_not(None)))
+        }
+        actions = list(
+            await session.scalars(select(AuditEntry.target).where(AuditEntry.action == "retention"))
+        )
+    assert erased == {-gone.id} and actions == [str(gone.id)]
