@@ -28,6 +28,7 @@ from bot.ticks import BULK_FINISH, BULK_TEXTS, FAST, SLOW, TICKS
 from bot.update_metrics import EngageApplication
 from handlers import activity, errors, membership, unknown
 from handlers.authority import (
+    APPROVAL_PREFIX,
     CUSTOMER,
     GROUP_OWNER,
     INTRODUCTION,
@@ -137,6 +138,7 @@ def _register(app: EngageApplication) -> None:
     reg.command("tag", staff_notes.tag, agent)
     reg.command("staff", roles.list_staff, agent)
     reg.command("promote", roles.promote, owner)
+    reg.button(rf"^{APPROVAL_PREFIX}", roles.on_approval, admin, "staff_approve")
     reg.command("demote", roles.demote, owner)
     reg.command("purchase", purchases.purchase, agent)
     reg.command("award", purchases.award, agent)

@@ -166,6 +166,7 @@ class Settings:
                 env, "GROUP_CREATOR_ROLE", "admin", ("owner", "admin", "agent", "none")
             ),
             group_admin_role=_group_role(env, "GROUP_ADMIN_ROLE", "agent", ("admin", "agent", "none")),
+            staff_approval=env_switch(env, "STAFF_APPROVAL", True),
             staff_timezone=_timezone(env, "STAFF_TIMEZONE", default_tz),
             surveys=survey_config(env),
             loyalty=loyalty_from_env(env),

@@ -30,7 +30,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import Message, Update, User
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
+from telegram.error import TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -202,30 +203,75 @@ async def staff_role(update: Update, context: AppContext) -> tuple[Role | None, 
         return None, "no_staff_group"
     if user is None or chat is None or chat.id != staff_chat:
         return None, "outside_staff_chat"
-    role = await _member_role(context, user)
-    return (role, "") if role is not None else (None, "not_member")
+    status = await _member_status(context, user)
+    if status is None:
+        return None, "not_member"
+    role = await _member_role(context, user, status)
+    return (role, "") if role is not None else (None, "pending")
 
 
-async def _member_role(context: AppContext, user: User) -> Role | None:
-    """The role of a current member of the staff group, wherever they write from; None otherwise."""
+async def _member_status(context: AppContext, user: User) -> str | None:
+    """The user's status in the staff group, asked of Telegram (None: not a member)."""
     staff_chat = context.config.staff_chat_id
-    if staff_chat is None:
+    if staff_chat is None or user.is_bot:
         return None
-    # Asked of Telegram before any transaction opens (no network inside a unit of work).
-    status = None if user.is_bot else await membership.member_status(context, staff_chat, user.id)
+    # Before any transaction opens (no network inside a unit of work).
+    return await membership.member_status(context, staff_chat, user.id)
+
+
+async def _member_role(context: AppContext, user: User, status: str | None = None) -> Role | None:
+    """The role of a current member of the staff group, wherever they write from; None for anyone
+    else and for a member still waiting for an admin's approval (STAFF_APPROVAL), unless their
+    Telegram status in the group gives them a role (GROUP_CREATOR_ROLE, GROUP_ADMIN_ROLE)."""
+    status = status or await _member_status(context, user)
     if status is None:
         return None
+    config = context.config
     name = display_name(user.first_name, user.last_name)
     # Read first: a known member under the same name needs no write lock (a read path stays a read).
     async with context.read_only() as session:
-        role = await staff.recorded_role(session, user.id, name, user.username)
-    if role is None:  # a first-time member (recorded as an agent) or a new name
+        recorded = await staff.recorded_role(session, user.id, name, user.username)
+    if recorded is None:  # a first-time member or a new name
         async with context.unit_of_work() as session:
-            role = await staff.role_in_staff_group(session, user.id, name, user.username)
-    config = context.config
+            seen = await staff.role_in_staff_group(
+                session, user.id, name, user.username, approval=config.staff_approval
+            )
+        recorded = seen.role or staff.PENDING
+        if seen.first_time and seen.role is None:  # after the commit: an admin is asked once
+            await _ask_for_approval(context, user, name)
+    role = recorded if isinstance(recorded, Role) else None
     return staff.effective_role(
         role, staff.group_role(status, config.group_creator_role, config.group_admin_role)
     )
+
+
+APPROVAL_PREFIX = "sa:"  # "sa:<telegram id>:y|n" under the approval card: admins in the staff group
+
+
+async def _ask_for_approval(context: AppContext, user: User, name: str) -> None:
+    """A card in the staff group: a new member wrote; an admin approves them as an agent or ignores."""
+    lang = context.config.default_language
+    staff_chat = context.config.staff_chat_id
+    if staff_chat is None:
+        return
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    context.t(lang, "staff.approve_button"), callback_data=f"{APPROVAL_PREFIX}{user.id}:y"
+                ),
+                InlineKeyboardButton(
+                    context.t(lang, "staff.ignore_button"), callback_data=f"{APPROVAL_PREFIX}{user.id}:n"
+                ),
+            ]
+        ]
+    )
+    username = f"@{user.username}" if user.username else ""
+    text = context.t(lang, "staff.approval_card", name=name, username=username, id=user.id)
+    try:
+        await context.bot.send_message(staff_chat, text, reply_markup=keyboard)
+    except TelegramError as error:  # the member stays pending; the next admin to look can /promote
+        log.warning("no approval card for %s: %s", user.id, error)
 
 
 async def _admit_staff(update: Update, context: AppContext, access: Access, action: str) -> bool:
@@ -276,9 +322,11 @@ async def _admit_group_owner(update: Update, context: AppContext, action: str) -
 
 async def _tell_refused(update: Update, context: AppContext, needed: Role, reason: str) -> None:
     lang = language_for(update, context)
-    key = {"role": "staff.refused_role", "no_staff_group": "staff.no_group"}.get(
-        reason, "staff.refused_not_staff"
-    )
+    key = {
+        "role": "staff.refused_role",
+        "no_staff_group": "staff.no_group",
+        "pending": "staff.refused_pending",
+    }.get(reason, "staff.refused_not_staff")
     text = context.t(lang, key, role=context.t(lang, f"staff.role_{needed.label}"))
     if update.callback_query is not None:
         await update.callback_query.answer(text, show_alert=True)

@@ -1,4 +1,5 @@
-"""/staff lists staff and roles; /promote and /demote (owners only) change admins."""
+"""/staff lists staff and roles; /promote and /demote (owners only) change admins; admins approve new
+members of the staff group (STAFF_APPROVAL) from the card the bot posts when one first writes."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from handlers import paging
-from handlers.authority import current_role
+from handlers.authority import APPROVAL_PREFIX, current_role
 from handlers.common import command_args, language_for
 from handlers.context import AppContext
 from handlers.paging import Listing
-from storage.core import audit
+from handlers.replies import edit_text
+from storage.core import audit, inputs
 from storage.people import staff
 from storage.people.staff import Role, RoleChangeRefused
 
@@ -81,3 +83,32 @@ async def promote(update: Update, context: AppContext) -> None:
 
 async def demote(update: Update, context: AppContext) -> None:
     await _change(update, context, Role.AGENT)
+
+
+async def on_approval(update: Update, context: AppContext) -> None:
+    """✅ Approve / Ignore under a new member's card (admins): approved, they are an agent; ignored,
+    they stay without staff commands (an owner can still /promote them later)."""
+    query, user = update.callback_query, update.effective_user
+    lang = language_for(update, context)
+    raw_id, _, answer = (query.data or "").removeprefix(APPROVAL_PREFIX).partition(":")
+    member_id = inputs.int_or_none(raw_id, low=1, high=inputs.MAX_TELEGRAM_ID)
+    if member_id is None or answer not in ("y", "n"):
+        await query.answer(context.t(lang, "button.stale"), show_alert=True)
+        return
+    approved = False
+    async with context.unit_of_work() as session:
+        if answer == "y":
+            approved = await staff.approve(session, member_id)
+        await audit.record(
+            session,
+            actor_id=user.id,
+            chat_id=query.message.chat.id if query.message else None,
+            action="staff_approve" if answer == "y" else "staff_ignore",
+            outcome="ok" if approved or answer == "n" else "already",
+            target=str(member_id),
+        )
+        names = await staff.names(session, [member_id])
+    who = names.get(member_id, str(member_id))
+    key = "staff.approved" if approved else ("staff.ignored" if answer == "n" else "staff.approved_already")
+    await query.answer()
+    await edit_text(query.message, context.t(lang, key, name=who, by=user.first_name), None)

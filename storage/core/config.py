@@ -228,6 +228,8 @@ class Config:
     # run time (bot.app keeps the runtime's config current); None: no staff command works anywhere.
     staff_chat_id: int | None = None
     # What the staff group's Telegram creator / administrators count as: owner|admin|agent|none.
+    # New members of the staff group are staff only once an admin approves them (STAFF_APPROVAL).
+    staff_approval: bool = True
     group_creator_role: str = "admin"
     group_admin_role: str = "agent"
     owner_ids: frozenset[int] = field(default_factory=frozenset)

@@ -51,8 +51,18 @@ def group_role(status: str, creator_role: str, admin_role: str) -> Role | None:
     return None
 
 
-def effective_role(recorded: Role, mapped: Role | None) -> Role:
-    return max(recorded, mapped) if mapped is not None else recorded
+def effective_role(recorded: Role | None, mapped: Role | None) -> Role | None:
+    """The higher of the recorded role and the one the Telegram status gives; None: neither (a
+    member still waiting for an admin's approval)."""
+    roles = [r for r in (recorded, mapped) if r is not None]
+    return max(roles) if roles else None
+
+
+PENDING = "pending"  # a member of the staff group an admin has not approved yet (STAFF_APPROVAL)
+
+
+def _role(label: str) -> Role | None:
+    return None if label == PENDING else Role[label.upper()]
 
 
 def can_see_personal_data(role: Role) -> bool:
@@ -69,27 +79,49 @@ async def bootstrap_owners(session: AsyncSession, owner_ids: Iterable[int]) -> N
     await session.flush()
 
 
+@dataclass(frozen=True)
+class Seen:
+    """A verified member of the staff group as recorded now: their role (None while pending) and
+    whether this was their first time (an admin is then asked to approve them)."""
+
+    role: Role | None
+    first_time: bool
+
+
 async def role_in_staff_group(
-    session: AsyncSession, telegram_id: int, name: str, username: str | None
-) -> Role:
-    """The role of a verified member of the staff group; first-time members are recorded as agents."""
+    session: AsyncSession, telegram_id: int, name: str, username: str | None, *, approval: bool = False
+) -> Seen:
+    """The role of a verified member of the staff group. First-time members are recorded as agents,
+    or, with `approval` (STAFF_APPROVAL), as pending until an admin approves them."""
     member = await session.get(StaffMember, telegram_id)
+    first_time = member is None
     if member is None:
-        member = StaffMember(
-            telegram_id=telegram_id, role=Role.AGENT.label, name=name[:160], username=username
-        )
+        role = PENDING if approval else Role.AGENT.label
+        member = StaffMember(telegram_id=telegram_id, role=role, name=name[:160], username=username)
         session.add(member)
     elif (member.name, member.username) != (name[:160], username):
         member.name, member.username = name[:160], username
     await session.flush()
-    return Role[member.role.upper()]
+    return Seen(_role(member.role), first_time)
+
+
+async def approve(session: AsyncSession, telegram_id: int) -> bool:
+    """An admin approves a pending member: they become an agent. False when not pending (approved
+    already, gone, or never seen)."""
+    member = await session.get(StaffMember, telegram_id)
+    if member is None or member.role != PENDING:
+        return False
+    member.role = Role.AGENT.label
+    await session.flush()
+    return True
 
 
 async def recorded_role(
     session: AsyncSession, telegram_id: int, name: str, username: str | None
-) -> Role | None:
-    """The role of a member recorded as they are now, read without writing; None when
-    role_in_staff_group has something to write (a first-time member, a new name or username)."""
+) -> Role | str | None:
+    """The role of a member recorded as they are now (PENDING while waiting for approval), read
+    without writing; None when role_in_staff_group has something to write (a first-time member, a new
+    name or username)."""
     row = (
         await session.execute(
             select(StaffMember.role, StaffMember.name, StaffMember.username).where(
@@ -99,13 +131,13 @@ async def recorded_role(
     ).first()
     if row is None or (row.name, row.username) != (name[:160], username):
         return None
-    return Role[row.role.upper()]
+    return _role(row.role) or PENDING
 
 
 async def role_of(session: AsyncSession, telegram_id: int) -> Role | None:
     """The recorded role, whatever the name (an owner's buttons work in any group)."""
     role = await session.scalar(select(StaffMember.role).where(StaffMember.telegram_id == telegram_id))
-    return Role[role.upper()] if role is not None else None
+    return _role(role) if role is not None else None
 
 
 async def revoke(session: AsyncSession, telegram_id: int) -> str | None:
@@ -133,7 +165,9 @@ class Member:
 async def list_staff(session: AsyncSession) -> list[Member]:
     """Everyone on the staff, highest role first, then by name (one query)."""
     rows = await session.execute(
-        select(StaffMember.telegram_id, StaffMember.role, StaffMember.name, StaffMember.username)
+        select(StaffMember.telegram_id, StaffMember.role, StaffMember.name, StaffMember.username).where(
+            StaffMember.role != PENDING
+        )
     )
     members = [
         Member(telegram_id, Role[role.upper()], name, username) for telegram_id, role, name, username in rows
@@ -159,7 +193,7 @@ async def set_role(session: AsyncSession, actor_role: Role, target_id: int, role
     if role == Role.OWNER:
         raise RoleChangeRefused("staff.refused_owner_config")
     member = await session.get(StaffMember, target_id)
-    if member is None:
+    if member is None or member.role == PENDING:
         raise RoleChangeRefused("staff.refused_unknown")
     if member.role == Role.OWNER.label:
         raise RoleChangeRefused("staff.refused_owner_config")

@@ -48,6 +48,9 @@ class Harness:
             "OUTBOX_SENDER": "off",
             # A Telegram request inside a database transaction fails the update (bot.requests).
             "STRICT_TRANSACTIONS": "on",
+            # The group's members act as agents at once in these scenarios; test_staff_approval
+            # turns approval on (the default of a real install).
+            "STAFF_APPROVAL": "off",
             **env,
         }
         self.app: EngageApplication | None = None

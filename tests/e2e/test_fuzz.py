@@ -65,8 +65,8 @@ NUMBERS = ["²", "١٢", "-1", "0", "1", "2", "99999999999999999999999", "1e3", 
 FORGED_PREFIXES = [
     "b:", "fc:claim:", "fc:resolve:", "fc:callback:", "fc:followup:", "fc:x:", "sv:", "pts:", "rw:",
     "consent:yes:", "consent:no", "lang:", "profile:", "step:skip", "pg:cb:", "pg:rw:", "pg:st:", "pg:sv:",
-    "pg:fb:", "pg:", "pg:xx:", "pg:tl1:", "pg:tl0:", "tl:", "cs:1:", "cs:", "bulk:stop:", "bulk:",
-    "staffgroup:use", "staffgroup:", "",
+    "pg:fb:", "pg:", "pg:xx:", "pg:tl1:", "pg:tl0:", "tl:", "cs:1:", "cs:", "sa:1:", "sa:",
+    "bulk:stop:", "bulk:", "staffgroup:use", "staffgroup:", "",
 ]  # fmt: skip
 
 

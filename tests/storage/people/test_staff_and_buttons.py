@@ -13,17 +13,33 @@ from storage.people.staff import Role, RoleChangeRefused
 from tests.statements import statements
 
 
+async def test_a_new_member_is_pending_until_approved(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions.begin() as session:
+        assert await staff.role_in_staff_group(session, 5, "Nina", None, approval=True) == staff.Seen(
+            None, True
+        )
+        assert await staff.role_in_staff_group(session, 5, "Nina", None, approval=True) == staff.Seen(
+            None, False
+        )
+        assert await staff.recorded_role(session, 5, "Nina", None) == staff.PENDING
+        assert [m.telegram_id for m in await staff.list_staff(session)] == []  # not staff yet
+        with pytest.raises(RoleChangeRefused):
+            await staff.set_role(session, Role.OWNER, 5, Role.ADMIN)  # approve first
+        assert await staff.approve(session, 5) and not await staff.approve(session, 5)
+        assert await staff.recorded_role(session, 5, "Nina", None) == Role.AGENT
+
+
 async def test_roles(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions.begin() as session:
         await staff.bootstrap_owners(session, [1])
-        assert await staff.role_in_staff_group(session, 1, "Olga", "olga") == Role.OWNER
-        assert await staff.role_in_staff_group(session, 2, "Adam", "adam") == Role.AGENT
+        assert await staff.role_in_staff_group(session, 1, "Olga", "olga") == staff.Seen(Role.OWNER, False)
+        assert await staff.role_in_staff_group(session, 2, "Adam", "adam") == staff.Seen(Role.AGENT, True)
         with pytest.raises(RoleChangeRefused):
             await staff.set_role(session, Role.AGENT, 2, Role.ADMIN)
         with pytest.raises(RoleChangeRefused):
             await staff.set_role(session, Role.OWNER, 1, Role.AGENT)  # owners come from configuration
         await staff.set_role(session, Role.OWNER, 2, Role.ADMIN)
-        assert await staff.role_in_staff_group(session, 2, "Adam", "adam") == Role.ADMIN
+        assert (await staff.role_in_staff_group(session, 2, "Adam", "adam")).role == Role.ADMIN
         assert [(m.telegram_id, m.role) for m in await staff.list_staff(session)] == [
             (1, Role.OWNER),
             (2, Role.ADMIN),
