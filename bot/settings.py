@@ -11,6 +11,7 @@ from bot.config_env import (
     SettingsError,
     birthdays_from_env,
     bulk_from_env,
+    contact_from_env,
     env_number,
     env_switch,
     followups_from_env,
@@ -146,6 +147,7 @@ class Settings:
             birthdays=birthdays_from_env(env),
             followups=followups_from_env(env),
             winback=winback_from_env(env),
+            contact=contact_from_env(env),
         )
         return cls(
             token=token,

@@ -130,6 +130,21 @@ class WinbackConfig:
 
 
 @dataclass(frozen=True)
+class ContactConfig:
+    """The one contact budget (storage.people.contact_budget) and campaigns' hold-out."""
+
+    # At most `budget` proactive, non-transactional messages per customer in any `days` days.
+    budget: int = 2
+    days: int = 7
+    # Quiet hours in the customer's local time, [start, end) on a 24 h clock (start == end: none); a
+    # message due inside them waits until they end.
+    quiet_start: int = 21
+    quiet_end: int = 9
+    # Share of a campaign's audience kept back (the control group), unless the campaign says otherwise.
+    holdout_percent: int = 10
+
+
+@dataclass(frozen=True)
 class Config:
     default_timezone: str = "UTC"
     default_language: str = "en"
@@ -144,3 +159,4 @@ class Config:
     birthdays: BirthdayConfig = field(default_factory=BirthdayConfig)
     followups: FollowUpConfig = field(default_factory=FollowUpConfig)
     winback: WinbackConfig = field(default_factory=WinbackConfig)
+    contact: ContactConfig = field(default_factory=ContactConfig)

@@ -270,10 +270,12 @@ async def invite_many(
     config: SurveyConfig,
     source: str = "send",
     bulk_job_id: int | None = None,
+    due: Mapping[int, datetime] | None = None,
 ) -> dict[int, InviteOutcome]:
     """Invite customers (id → the invitation's dedupe key) through the outbox, each unless the survey is
     not active, they are unreachable, already invited under that key, or throttled (invited to any
-    survey within config.throttle_days; throttled invitations are skipped, not queued). A fixed number
+    survey within config.throttle_days; throttled invitations are skipped, not queued). `due`: when
+    each message may go (quiet hours), else now. A fixed number
     of statements whatever the number of customers (a batch: hundreds, not tens of thousands): the
     customers locked, the keys taken, the throttle, the invitations and the outbox rows. Customers that
     do not exist (any more) get no outcome."""
@@ -349,6 +351,7 @@ async def invite_many(
                 template=template,
                 params=params,
                 buttons=question_keyboard(token, 0, survey.questions[0]),
+                not_before=due.get(customer.id) if due else None,
             )
         )
     await outbox.enqueue_many(session, messages, now=now, bulk_job_id=bulk_job_id)
