@@ -30,11 +30,12 @@ from handlers.authority import CUSTOMER, NEW_MESSAGES, ROUTED, CaptionCommand, R
 from handlers.buttons import PATTERN as BUTTON_PATTERN
 from handlers.buttons import ButtonRouter
 from handlers.context import AppContext, BotData, Runtime
-from handlers.customer import feedback, onboarding, points, privacy, profile, rewards, surveys
+from handlers.customer import feedback, offers, onboarding, points, privacy, profile, rewards, surveys
 from handlers.desk import actions as desk_actions
 from handlers.desk import relay as desk_relay
 from handlers.staff import audit as staff_audit
 from handlers.staff import bulk as staff_bulk
+from handlers.staff import campaigns as staff_campaigns
 from handlers.staff import catalog, exports, find, imports, purchases, roles, stats, vouchers
 from handlers.staff import erase as staff_erase
 from handlers.staff import feedback as staff_feedback
@@ -47,10 +48,11 @@ from handlers.steps import StepRouter
 from handlers.steps import cancel as steps_cancel
 from jobs import birthdays, sender
 from storage import migrate
+from storage.campaigns import fanout
 from storage.care import followups
 from storage.core import db
 from storage.core.clock import Clock, SystemClock
-from storage.people import staff
+from storage.people import preferences, staff
 from storage.people.staff import Role
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,9 @@ def _register(app: EngageApplication) -> None:
     reg.button(rf"^{profile.SKIP}$", profile.on_skip, CUSTOMER, "profile_skip")
     reg.button(r"^profile:", profile.on_edit, CUSTOMER, "profile_edit")
     reg.button(r"^lang:", profile.on_language, CUSTOMER, "language")
+    reg.button(rf"^{preferences.STOP_OFFERS}$", offers.on_stop_offers, CUSTOMER, "stop_offers")
+    reg.button(rf"^{preferences.PREFIX}", profile.on_preference, CUSTOMER, "preferences")
+    reg.button(rf"^{fanout.CLAIM}", offers.on_claim, CUSTOMER, "campaign_claim")
 
     reg.command("points", points.show, CUSTOMER)
     reg.command("invite", points.invite, CUSTOMER)
@@ -120,6 +125,8 @@ def _register(app: EngageApplication) -> None:
         filters.Document.ALL & CaptionCommand("import") & NEW_MESSAGES, imports.upload, admin, "import"
     )
     reg.command("export", exports.command, admin)
+    reg.command("campaign", staff_campaigns.command, admin)
+    reg.button(rf"^{staff_campaigns.PREVIEW}", staff_campaigns.on_preview_button, admin, "campaign_preview")
     reg.button(staff_bulk.PATTERN, staff_bulk.stopper(BULK_TEXTS, BULK_FINISH), admin, "bulk_stop")
 
     # ‹ › of the staff lists ("pg:<list>:<page>"): who may turn a page is who may ask for the list.
@@ -148,6 +155,8 @@ def _register(app: EngageApplication) -> None:
             staff_erase.CANCEL: Route(staff_erase.on_button, admin),
             staff_surveys.SEND: Route(staff_surveys.on_send_button, admin),
             staff_surveys.CANCEL: Route(staff_surveys.on_send_button, admin),
+            staff_campaigns.SEND: Route(staff_campaigns.on_send_button, admin),
+            staff_campaigns.CANCEL: Route(staff_campaigns.on_send_button, admin),
             **{
                 f"follow_up/{action}": Route(staff_followups.on_button, agent) for action in followups.ACTIONS
             },

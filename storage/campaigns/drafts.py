@@ -50,7 +50,7 @@ def parse(line: str) -> Draft:
     if not NAME.fullmatch(name):
         raise CampaignRefused("campaigns.bad_name", name=parts[0][:40])
     if len(parts[1]) > AUDIENCE_MAX:
-        raise CampaignRefused("common.too_long", max=AUDIENCE_MAX)
+        raise CampaignRefused("common.too_long", length=len(parts[1]), max=AUDIENCE_MAX)
     audiences.parse(parts[1])  # AudienceError (a Refused) says what is wrong with it
     texts: list[str] = []
     offer: str | None = None
