@@ -60,8 +60,12 @@ ATTEMPTS = [
     ("import", ""),
     ("export", "customers"),
     ("export", "purchases"),
+    ("campaign", "new spring | all | Hi"),
+    ("campaign", "list"),
 ]
-ADMIN_ONLY = {"deduct", "reward", "cancel", "promote", "demote", "import", "export", "erase", "audit"}
+ADMIN_ONLY = {
+    "deduct", "reward", "cancel", "promote", "demote", "import", "export", "erase", "audit", "campaign",
+}  # fmt: skip
 SHARED = {"survey", "feedback", "cancel"}
 
 

@@ -41,7 +41,7 @@ COMMANDS = [
     "start", "help", "profile", "language", "skip", "points", "invite", "rewards", "myrewards", "survey",
     "feedback", "cancel", "find", "staff", "promote", "demote", "purchase", "award", "deduct", "fulfil",
     "reward", "stats", "callback", "callbacks", "followup", "followups", "outbox", "import", "export",
-    "note", "tag", "privacy", "erase", "audit", "nosuchcommand",
+    "note", "tag", "privacy", "erase", "audit", "campaign", "nosuchcommand",
 ]  # fmt: skip
 SUFFIXES = ["", "-", ",", ".x", "@engage_test_bot", "@other_bot", "@ENGAGE_TEST_BOT"]
 HOSTILE = [
@@ -53,6 +53,9 @@ HOSTILE = [
     "edit 1 | 3", "disable 1", "stock 1 5", "list", "new f csat", "new g nps", "activate f",
     "close f", "general f", "send f all", "send f tier gold", "surveys", "surveys 30d", "surveys 999999d",
     "ABCD-1234", "\u200b", "\n", "x\ny", "customers", "purchases", "ledger", "points",
+    "new spring | all | <b>Hi</b> | 你好 | offer 1", "new x | tier gold | <i>a",
+    "new y | #1 | a | holdout 99",
+    "preview spring", "preview nosuch", "report spring", "report", "new | | |",
 ]  # fmt: skip
 # What a /import document holds: good, bad and personal-data rows (a phone is only matched by admins).
 IMPORT_FILE = f"customer,date,amount\n@kimmy,2026-01-05,12.50\n{PHONE},2026-01-06,3\n#9,x,1\n".encode()
@@ -60,7 +63,8 @@ NUMBERS = ["²", "١٢", "-1", "0", "1", "2", "99999999999999999999999", "1e3", 
 FORGED_PREFIXES = [
     "b:", "fc:claim:", "fc:resolve:", "fc:callback:", "fc:followup:", "fc:x:", "sv:", "pts:", "rw:",
     "consent:yes:", "consent:no", "lang:", "profile:", "step:skip", "pg:cb:", "pg:rw:", "pg:st:", "pg:sv:",
-    "pg:fb:", "pg:", "pg:xx:", "pg:tl1:", "pg:tl0:", "tl:", "bulk:stop:", "bulk:", "",
+    "pg:fb:", "pg:", "pg:xx:", "pg:tl1:", "pg:tl0:", "tl:", "bulk:stop:", "bulk:", "cp:", "cpv:", "pf:stop",
+    "pf:offers:off", "pf:surveys:on", "pf:", "",
 ]  # fmt: skip
 
 
@@ -182,6 +186,7 @@ async def _cast(harness: Harness) -> list[Actor]:
     await harness.owner.send("/award #1 50 welcome", chat=group)
     await harness.owner.send("/survey new f csat", chat=group)
     await harness.owner.send("/survey activate f", chat=group)
+    await harness.owner.send("/campaign new autumn | all | <b>Autumn</b> | 秋季 | offer 1", chat=group)
     former = harness.customer(9004, "Fred", username="fred")
     await former.send("/staff", chat=group)  # an agent once
     await group.leave(former)
