@@ -77,10 +77,12 @@ def customer_copy(texts: Texts, campaign: Campaign, language: str) -> tuple[str,
 
 
 async def _preview(context: AppContext, message: Message, name: str) -> None:
+    """The counting reads (a big audience takes seconds) run on a read-only unit of work, so they never
+    hold the write lock; only the Confirm buttons are written, in a short one after them."""
     lang = _lang(context)
     reply = message.reply_text
     now = context.now()
-    async with context.unit_of_work() as session:
+    async with context.read_only() as session:
         try:
             campaign = await drafts.named(session, name)
             if campaign.status != "draft":
@@ -92,42 +94,37 @@ async def _preview(context: AppContext, message: Message, name: str) -> None:
             return
         counts = await fanout.preview(session, campaign, resolved.customer_ids, now, context.config)
         reward = await rewards.get(session, campaign.reward_id) if campaign.reward_id else None
-        for language in LANGUAGES:
-            text, keyboard = customer_copy(context.t, campaign, language)
-            context.after_commit(reply, context.t(lang, "campaigns.preview_copy", language=language))
-            context.after_commit(reply, text, reply_markup=keyboard)
-        offer = (
-            context.t(
-                lang,
-                "campaigns.offer_line",
-                title=reward.title,
-                stock=reward.stock if reward.stock is not None else "∞",
-            )
-            if reward is not None
-            else context.t(lang, "campaigns.no_offer")
-        )
-        text = context.t(
-            lang,
-            "campaigns.preview",
-            name=campaign.name,
-            audience=campaign.audience,
-            total=counts["audience"],
-            reachable=counts["audience"] - counts[fanout.UNREACHABLE],
-            unreachable=counts[fanout.UNREACHABLE],
-            opted_out=counts[fanout.OPTED_OUT],
-            over_budget=counts[fanout.OVER_BUDGET],
-            held_out=counts[fanout.HELD_OUT],
-            holdout=campaign.holdout_percent,
-            sent=counts[fanout.SENT],
-            limit=context.config.contact.budget,
-            days=context.config.contact.days,
-            offer=offer,
-        )
-        if resolved.unknown:
-            text += "\n" + context.t(lang, "surveys.send_unknown", references=", ".join(resolved.unknown))
-        if not counts[fanout.SENT]:
-            context.after_commit(reply, text + "\n" + context.t(lang, "campaigns.nobody"))
-            return
+    offer = context.t(lang, "campaigns.no_offer")
+    if reward is not None:
+        stock = "∞" if reward.stock is None else reward.stock
+        offer = context.t(lang, "campaigns.offer_line", title=reward.title, stock=stock)
+    text = context.t(
+        lang,
+        "campaigns.preview",
+        name=campaign.name,
+        audience=campaign.audience,
+        total=counts["audience"],
+        reachable=counts["audience"] - counts[fanout.UNREACHABLE],
+        unreachable=counts[fanout.UNREACHABLE],
+        opted_out=counts[fanout.OPTED_OUT],
+        over_budget=counts[fanout.OVER_BUDGET],
+        held_out=counts[fanout.HELD_OUT],
+        holdout=campaign.holdout_percent,
+        sent=counts[fanout.SENT],
+        limit=context.config.contact.budget,
+        days=context.config.contact.days,
+        offer=offer,
+    )
+    if resolved.unknown:
+        text += "\n" + context.t(lang, "surveys.send_unknown", references=", ".join(resolved.unknown))
+    for language in LANGUAGES:
+        copy, keyboard = customer_copy(context.t, campaign, language)
+        await reply(context.t(lang, "campaigns.preview_copy", language=language))
+        await reply(copy, reply_markup=keyboard)
+    if not counts[fanout.SENT]:
+        await reply(text + "\n" + context.t(lang, "campaigns.nobody"))
+        return
+    async with context.unit_of_work() as session:
         confirm, cancel = await buttons.issue_choice(
             session,
             [SEND, CANCEL],
@@ -136,15 +133,15 @@ async def _preview(context: AppContext, message: Message, name: str) -> None:
             now=now,
             ttl=CONFIRM_TTL,
         )
-        keyboard = InlineKeyboardMarkup(
+    keyboard = InlineKeyboardMarkup(
+        [
             [
-                [
-                    InlineKeyboardButton(context.t(lang, "surveys.confirm_button"), callback_data=confirm),
-                    InlineKeyboardButton(context.t(lang, "surveys.cancel_button"), callback_data=cancel),
-                ]
+                InlineKeyboardButton(context.t(lang, "surveys.confirm_button"), callback_data=confirm),
+                InlineKeyboardButton(context.t(lang, "surveys.cancel_button"), callback_data=cancel),
             ]
-        )
-        context.after_commit(reply, text, reply_markup=keyboard)
+        ]
+    )
+    await reply(text, reply_markup=keyboard)
 
 
 async def on_send_button(update: Update, context: AppContext, button: Button) -> None:
