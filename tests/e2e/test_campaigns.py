@@ -204,6 +204,8 @@ async def test_a_campaign_with_an_offer_end_to_end(harness: Harness) -> None:
     leaver = people[leaver_id]
     stopped = await leaver.press(STOP if leaver.user["language_code"] == "en" else "🔕 不再接收优惠")
     assert stopped is not None and ("no more offers" in stopped["text"] or "不再收到" in stopped["text"])
+    await owner.send(f"/find #{leaver_id}", chat=group)  # staff see it on the card
+    assert "Turned off: Offers and promotions" in owner.last(chat=group).text
     await owner.send("/campaign new autumn | all | Autumn treats | holdout 0", chat=group)
     await owner.send("/campaign preview autumn", chat=group)
     assert "2 turned offers off" in owner.last(chat=group).text
