@@ -20,10 +20,12 @@ from typing import Any
 from sqlalchemy import String, cast, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.campaigns.models import Campaign, CampaignMember
 from storage.care.models import CustomerNote, CustomerTag, FeedbackItem, FeedbackMessage, FollowUp
 from storage.core.db import changed_rows
 from storage.core.models import Button, Conversation
 from storage.loyalty.models import LedgerEntry, LoyaltyAccount, Purchase, ReferralCode, Voucher
+from storage.people import preferences
 from storage.people.models import Customer, OutboxMessage, PendingMember
 from storage.surveys.models import Survey, SurveyAnswer, SurveyInvitation
 
@@ -118,6 +120,16 @@ async def export(session: AsyncSession, customer_id: int) -> dict[str, Any] | No
         ),
         "notes_by_staff": _rows(await of(CustomerNote, CustomerNote.id), "created_at", "text"),
         "tags": [t.tag for t in await of(CustomerTag, CustomerTag.tag)],
+        "message_preferences": await preferences.of_customer(session, customer_id),
+        "campaigns": [
+            {"campaign": name, "outcome": outcome, "at": at.isoformat()}
+            for name, outcome, at in await session.execute(
+                select(Campaign.name, CampaignMember.outcome, CampaignMember.created_at)
+                .join(Campaign, Campaign.id == CampaignMember.campaign_id)
+                .where(CampaignMember.customer_id == customer_id)
+                .order_by(CampaignMember.created_at)
+            )
+        ],
         "messages_sent": _rows(
             await of(OutboxMessage, OutboxMessage.id),
             *("created_at", "template", "params", "status", "sent_at"),
