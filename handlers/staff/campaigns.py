@@ -5,14 +5,16 @@ handlers.staff.bulk edits the message with progress_text. Every reply is made af
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, Update
 
 from handlers.authority import subcommand
 from handlers.context import AppContext, Texts
 from handlers.replies import edit_text, pack
 from handlers.staff.bulk import stop_keyboard
+from handlers.staff.charts import LiftLabels, lift_png
 from storage.background import Progress
 from storage.campaigns import drafts, fanout, report
 from storage.campaigns.drafts import CampaignRefused
@@ -227,8 +229,10 @@ def progress_text(texts: Texts, progress: Progress, config: Config) -> str:
 
 
 async def _report(context: AppContext, message: Message, name: str) -> None:
+    """The report as text, then (once sent) a chart of revenue per customer against the hold-out."""
     lang = _lang(context)
     now = context.now()
+    built = None
     async with context.read_only() as session:
         try:
             campaign = await drafts.named(session, name)
@@ -238,6 +242,17 @@ async def _report(context: AppContext, message: Message, name: str) -> None:
             built = await report.build(session, campaign, now)
             text = report_text(context.t, lang, built)
     await message.reply_text(text)
+    if built is None or built.since is None:
+        return
+    labels = LiftLabels(
+        title=context.t(lang, "campaigns.chart_title", name=built.campaign.name),
+        recipients=context.t(lang, "campaigns.recipients"),
+        holdout=context.t(lang, "campaigns.holdout"),
+        revenue=context.t(lang, "campaigns.chart_revenue"),
+    )
+    each = (float(built.recipients.revenue_each), float(built.holdout.revenue_each))
+    png = await asyncio.to_thread(lift_png, *each, labels)
+    await message.reply_photo(InputFile(png, filename=f"campaign-{built.campaign.name}.png"))
 
 
 def report_text(texts: Texts, lang: str, built: report.Report) -> str:

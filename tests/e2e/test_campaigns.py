@@ -227,7 +227,9 @@ async def test_a_campaign_with_an_offer_end_to_end(harness: Harness) -> None:
                 )
             )
     await owner.send("/campaign report spring", chat=group)
-    report = owner.last(chat=group).text
+    report = owner.messages(chat=group)[-2].text
+    chart = owner.last(chat=group)  # the chart follows the text
+    assert chart.photo and chart.photo.startswith(b"\x89PNG")
     assert f"{len(recipients)} recipients · {len(held)} held out" in report, report
     assert "1 claimed" in report
     assert f"Recipients: {len(recipients)} customers, 2 bought" in report
