@@ -202,8 +202,19 @@ async def test_a_campaign_with_an_offer_end_to_end(harness: Harness) -> None:
     # "Stop offers": at once, for the presser only; the next campaign leaves them out and counts them.
     leaver_id = recipients[1]
     leaver = people[leaver_id]
-    stopped = await leaver.press(STOP if leaver.user["language_code"] == "en" else "🔕 不再接收优惠")
-    assert stopped is not None and ("no more offers" in stopped["text"] or "不再收到" in stopped["text"])
+    stop_label = STOP if leaver.user["language_code"] == "en" else "🔕 不再接收优惠"
+    message = next(m for m in leaver.messages() if stop_label in m.button_data)
+    elsewhere = await kim.press_data(message.button_data[stop_label], message)  # not in their own chat
+    assert elsewhere is not None and elsewhere["text"] == harness.t(
+        kim.user["language_code"], "button.not_yours"
+    )
+    await harness.restart()  # the button is data: it works after a restart
+    stopped = await leaver.press(stop_label, message=message)
+    said = harness.t(leaver.user["language_code"], "preferences.offers_stopped")
+    assert stopped is not None and stopped["text"] == said
+    assert (await leaver.press(stop_label, message=message) or {}).get("text") == said  # twice: the same
+    async with harness.sessions.begin() as session:
+        assert await preferences.opted_out(session, ids, preferences.OFFERS) == {opted, leaver_id}
     await owner.send(f"/find #{leaver_id}", chat=group)  # staff see it on the card
     assert "Turned off: Offers and promotions" in owner.last(chat=group).text
     await owner.send("/campaign new autumn | all | Autumn treats | holdout 0", chat=group)
