@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import socket
+from datetime import timedelta
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -18,25 +19,48 @@ from telegram.ext import (
     filters,
 )
 
-from bot import commands
+from bot import commands, startup
 from bot.i18n import Catalog
 from bot.ordering import PerPersonProcessor
 from bot.requests import TransactionGuard
 from bot.settings import Settings
-from bot.ticks import BULK_FINISH, BULK_TEXTS, FAST, TICKS
+from bot.ticks import BULK_FINISH, BULK_TEXTS, FAST, SLOW, TICKS
 from bot.update_metrics import EngageApplication
-from handlers import activity, errors, membership
-from handlers.authority import CUSTOMER, NEW_MESSAGES, ROUTED, CaptionCommand, Registry, Route, staff_access
+from handlers import activity, errors, membership, unknown
+from handlers.authority import (
+    CUSTOMER,
+    GROUP_OWNER,
+    INTRODUCTION,
+    NEW_MESSAGES,
+    ROUTED,
+    CaptionCommand,
+    Guarded,
+    Registry,
+    Route,
+    staff_access,
+)
 from handlers.buttons import PATTERN as BUTTON_PATTERN
 from handlers.buttons import ButtonRouter
 from handlers.context import AppContext, BotData, Runtime
-from handlers.customer import feedback, offers, onboarding, points, privacy, profile, rewards, surveys
+from handlers.customer import complaints as customer_complaints
+from handlers.customer import (
+    feedback,
+    offers,
+    onboarding,
+    points,
+    privacy,
+    profile,
+    rewards,
+    setup,
+    surveys,
+    to_staff,
+)
 from handlers.desk import actions as desk_actions
 from handlers.desk import relay as desk_relay
 from handlers.staff import audit as staff_audit
 from handlers.staff import bulk as staff_bulk
 from handlers.staff import campaigns as staff_campaigns
-from handlers.staff import catalog, exports, find, imports, purchases, roles, stats, vouchers
+from handlers.staff import catalog, exports, find, group, imports, owners, purchases, roles, stats, vouchers
 from handlers.staff import erase as staff_erase
 from handlers.staff import feedback as staff_feedback
 from handlers.staff import followups as staff_followups
@@ -53,6 +77,7 @@ from storage.care import followups
 from storage.core import db
 from storage.core.clock import Clock, SystemClock
 from storage.people import preferences, staff
+from storage.people import setup as first_owner
 from storage.people.staff import Role
 
 log = logging.getLogger(__name__)
@@ -60,10 +85,19 @@ log = logging.getLogger(__name__)
 
 def _register(app: EngageApplication) -> None:
     """Every handler with who may use it (handlers.authority), in the order they are tried."""
-    reg = Registry(app, app.bot_data.runtime.config)
+    reg = Registry(app, app.bot_data.runtime)
     # Group -3 and -2: bookkeeping that must see updates first (membership, last seen); 0: capabilities.
     reg.bookkeeping(ChatMemberHandler(membership.track, ChatMemberHandler.CHAT_MEMBER), group=-3)
     reg.bookkeeping(TypeHandler(Update, activity.touch), group=-2)
+
+    # Set-up inside Telegram: the first owner (/setup), the bot added to a group, the staff group chosen.
+    reg.command("setup", setup.command, CUSTOMER)
+    reg.add(
+        ChatMemberHandler(
+            Guarded(group.introduce, INTRODUCTION, "introduce"), ChatMemberHandler.MY_CHAT_MEMBER
+        )
+    )
+    reg.button(group.PATTERN, group.use_group(_staff_group_chosen), GROUP_OWNER, "staff_group_set")
 
     reg.command("start", onboarding.start, CUSTOMER)
     reg.command("help", onboarding.help_command, CUSTOMER)
@@ -84,6 +118,7 @@ def _register(app: EngageApplication) -> None:
     reg.command("myrewards", rewards.mine, CUSTOMER)
     reg.command("privacy", privacy.show, CUSTOMER)
     reg.button(rf"^{points.PAGE_PREFIX}", points.on_page, CUSTOMER, "points_page")
+    reg.button(customer_complaints.PATTERN, customer_complaints.on_vote, CUSTOMER, "complaint_vote")
     reg.button(r"^rw:", rewards.on_browse, CUSTOMER, "rewards_browse")
     reg.command("survey", surveys.open_survey, CUSTOMER)
     reg.command("feedback", feedback.command, CUSTOMER)
@@ -91,11 +126,15 @@ def _register(app: EngageApplication) -> None:
     reg.button(r"^sv:", surveys.on_answer, CUSTOMER, "survey_answer")
 
     agent, admin, owner = staff_access(Role.AGENT), staff_access(Role.ADMIN), staff_access(Role.OWNER)
+    # In the staff group /help and /start are the staff's; elsewhere they stay the customers'.
+    reg.command("help", group.help_command, agent, refuse_elsewhere=False)
+    reg.command("start", group.start, agent, refuse_elsewhere=False)
     reg.command("find", find.find, agent)
     reg.button(find.PATTERN, find.on_timeline, agent, "timeline")
     reg.command("note", staff_notes.note, agent)
     reg.command("erase", staff_erase.command, admin)
     reg.command("audit", staff_audit.command, admin)
+    reg.command("owner", owners.command, admin)
     reg.command("tag", staff_notes.tag, agent)
     reg.command("staff", roles.list_staff, agent)
     reg.command("promote", roles.promote, owner)
@@ -177,7 +216,15 @@ def _register(app: EngageApplication) -> None:
     reg.message(replies, feedback.private_reply(steps), CUSTOMER, "feedback_answer")
     reg.message((filters.TEXT | filters.CONTACT) & ~filters.COMMAND & NEW_MESSAGES, steps, ROUTED, "step")
     reg.refusals()
+    reg.fallback(unknown.answer)
     app.add_error_handler(errors.on_error)
+
+
+async def _staff_group_chosen(context: AppContext, chat_id: int) -> None:
+    """After "Use this group for staff" committed: the group's command menu, then the feedback kept
+    while there was no staff group."""
+    await commands.publish_staff(context.bot, context.application.catalog, chat_id)
+    await to_staff.post_backlog(context, settle=timedelta(0))
 
 
 def build_application(settings: Settings, clock: Clock | None = None) -> EngageApplication:
@@ -221,8 +268,34 @@ async def _post_init(app: EngageApplication) -> None:
     await migrate.upgrade(app.engine)
     async with runtime.sessions.begin() as session:
         await staff.bootstrap_owners(session, runtime.config.owner_ids)
+        code = await first_owner.new_code(session, runtime.clock.now())
+        owners = await first_owner.owner_count(session)
+    await runtime.load_stored_settings()  # the staff group chosen in Telegram, unless STAFF_CHAT_ID
     await birthdays.backfill(runtime.sessions, runtime.clock, runtime.config)
     await commands.publish(app.bot, app.catalog, runtime.config)
+    settings = app.settings
+    log.info(
+        startup.summary(
+            startup.Summary(
+                username=app.bot.username,
+                webhook=settings.webhook_mode,
+                database_url=settings.database_url,
+                staff_chat=runtime.config.staff_chat_id,
+                staff_chat_fixed=runtime.fixed_staff_chat,
+                owners=owners,
+                sender=settings.run_sender,
+                tick_seconds=settings.tick_seconds,
+            )
+        )
+    )
+    if code is not None:  # nobody is an owner: the one way in, printed where only the operator looks
+        log.warning(
+            "set-up code: %s — send “/setup %s” to @%s in a private chat to become the owner "
+            "(a new code at each start until one is used)",
+            code,
+            code,
+            app.bot.username,
+        )
     # The sender is a loop, not a tick: it keeps the pace (and RetryAfter pauses) across batches.
     if app.settings.run_sender:
         app.sender = sender.Sender(
@@ -233,7 +306,10 @@ async def _post_init(app: EngageApplication) -> None:
         for name, tick in TICKS.items():
             app.job_queue.run_repeating(
                 tick,
-                interval=min(FAST.get(name, app.settings.tick_seconds), app.settings.tick_seconds),
+                interval=max(
+                    SLOW.get(name, 0.0),
+                    min(FAST.get(name, app.settings.tick_seconds), app.settings.tick_seconds),
+                ),
                 first=1.0,  # at start: a greeting missed while the bot was down still goes out today
                 name=name,
                 job_kwargs={"max_instances": 1, "coalesce": True},

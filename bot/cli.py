@@ -8,7 +8,9 @@ import logging
 import sys
 
 from telegram import Update
+from telegram.error import InvalidToken, NetworkError
 
+from bot import startup
 from bot.app import build_application
 from bot.settings import Settings, SettingsError
 from bot.web import serve_webhook
@@ -45,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per tick
     if args.command == "migrate":  # needs no token
         asyncio.run(_migrate(Settings.database_url_from_env()))
         print("database is up to date")
@@ -54,11 +57,23 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
-    app = build_application(settings)
-    if settings.webhook_mode:
-        asyncio.run(serve_webhook(app))
-    else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    try:
+        asyncio.run(startup.preflight(settings))
+        app = build_application(settings)
+        if settings.webhook_mode:
+            asyncio.run(serve_webhook(app))
+        else:
+            app.run_polling(allowed_updates=Update.ALL_TYPES)
+    except startup.StartupError as error:
+        print(error, file=sys.stderr)
+        return startup.EXIT_STARTUP
+    except InvalidToken as error:  # the token revoked while starting
+        print(startup.BAD_TOKEN.format(error=error), file=sys.stderr)
+        return startup.EXIT_STARTUP
+    except NetworkError as error:  # Telegram gone between the check and the start
+        api = settings.telegram_api_url
+        print(startup.NO_API.format(api=api, error=error), file=sys.stderr)
+        return startup.EXIT_STARTUP
     return 0
 
 

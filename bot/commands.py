@@ -27,9 +27,9 @@ CUSTOMER_COMMANDS = (
     "help",
 )
 STAFF_COMMANDS = (
-    "find", "note", "tag", "purchase", "award", "deduct", "fulfil", "cancel", "reward",
+    "help", "find", "note", "tag", "purchase", "award", "deduct", "fulfil", "cancel", "reward",
     "survey", "feedback", "stats", "callback", "callbacks", "followup", "followups", "outbox", "import",
-    "export", "campaign", "staff", "promote", "demote", "erase", "audit",
+    "export", "campaign", "staff", "promote", "demote", "erase", "audit", "owner",
 )  # fmt: skip
 
 
@@ -56,16 +56,16 @@ async def publish(bot: Bot, catalog: Catalog, config: Config) -> None:
         await bot.set_my_commands(
             _commands(catalog, language, CUSTOMER_COMMANDS), scope=private, language_code=code
         )
-    if config.staff_chat_id is None:
-        return
+    if config.staff_chat_id is not None:
+        await publish_staff(bot, catalog, config.staff_chat_id)
+
+
+async def publish_staff(bot: Bot, catalog: Catalog, chat_id: int) -> None:
+    """The staff group's menu (at start, and when a group is chosen in Telegram)."""
     try:
         await bot.set_my_commands(
             _commands(catalog, catalog.default_language, STAFF_COMMANDS, staff=True),
-            scope=BotCommandScopeChat(config.staff_chat_id),
+            scope=BotCommandScopeChat(chat_id),
         )
     except TelegramError as error:  # the bot may not be in the group yet; the bot still works
-        log.warning(
-            "could not set the staff group's commands (is the bot in chat %s?): %s",
-            config.staff_chat_id,
-            error,
-        )
+        log.warning("could not set the staff group's commands (is the bot in chat %s?): %s", chat_id, error)

@@ -7,13 +7,17 @@ import logging
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
+from storage.care import cadences
 from storage.core import inputs
 from storage.core.config import (
     LEAP_DAY_RULES,
     BirthdayConfig,
     BulkConfig,
+    CadenceConfig,
+    ComplaintConfig,
     ContactConfig,
     FollowUpConfig,
+    InsightConfig,
     LoyaltyConfig,
     SenderConfig,
     SurveyConfig,
@@ -206,6 +210,46 @@ def followups_from_env(env: Mapping[str, str]) -> FollowUpConfig:
     return FollowUpConfig(overdue_hours=env_number(env, key, 4.0, 0.1, 24 * 30))
 
 
+def _hours_pair(env: Mapping[str, str], key: str, default: dict[str, float]) -> dict[str, float]:
+    """ "2,8": hours for high and normal priority."""
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    parts = raw.split(",")
+    try:
+        high, normal = (float(p) for p in parts)
+    except ValueError:
+        raise SettingsError(
+            f"{key} must be two numbers of hours, high then normal priority, e.g. 2,8."
+        ) from None
+    if not (0.1 <= high <= 24 * 30 and 0.1 <= normal <= 24 * 30):
+        raise SettingsError(f"{key}: each number of hours must be between 0.1 and 720.")
+    return {"high": high, "normal": normal}
+
+
+def complaints_from_env(env: Mapping[str, str]) -> ComplaintConfig:
+    d = ComplaintConfig()
+    categories = tuple(c.strip().lower() for c in env.get("COMPLAINT_CATEGORIES", "").split(",") if c.strip())
+    if any(not c.replace("_", "").isalnum() or len(c) > 24 for c in categories):
+        raise SettingsError("COMPLAINT_CATEGORIES must be comma-separated words, e.g. product,service,other.")
+    return ComplaintConfig(
+        respond_hours=_hours_pair(env, "COMPLAINT_RESPOND_HOURS", d.respond_hours),
+        resolve_hours=_hours_pair(env, "COMPLAINT_RESOLVE_HOURS", d.resolve_hours),
+        categories=categories or d.categories,
+    )
+
+
+def cadences_from_env(env: Mapping[str, str]) -> CadenceConfig:
+    try:
+        rules = cadences.parse_rules(env.get("CADENCES", ""))
+    except ValueError as bad:
+        raise SettingsError(
+            f"CADENCES: {bad} is not a rule; use e.g. tier:gold:90,new:3,level:key:30 (days 1-3650)."
+        ) from None
+    spread = _count(env, "CADENCE_SPREAD_DAYS", 7, 1, 90) or 7
+    return CadenceConfig(rules=rules, spread_days=spread)
+
+
 def winback_from_env(env: Mapping[str, str]) -> WinbackConfig:
     d = WinbackConfig()
     return WinbackConfig(
@@ -247,4 +291,55 @@ def contact_from_env(env: Mapping[str, str]) -> ContactConfig:
         quiet_start=start,
         quiet_end=end,
         holdout_percent=d.holdout_percent if holdout is None else holdout,
+    )
+
+
+def _numbers(
+    env: Mapping[str, str], key: str, default: tuple[Decimal, ...], count: int
+) -> tuple[Decimal, ...]:
+    """`count` comma-separated non-negative numbers that do not fall, e.g. 30,60,120,240."""
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        values = tuple(Decimal(part.strip()) for part in raw.split(","))
+    except InvalidOperation:
+        values = ()
+    if (
+        len(values) != count
+        or not all(v.is_finite() and v >= 0 for v in values)
+        or list(values) != sorted(values)
+    ):
+        raise SettingsError(f"{key} must be {count} rising numbers separated by commas, not {raw!r}.")
+    return values
+
+
+def insight_from_env(env: Mapping[str, str]) -> InsightConfig:
+    """Customer insight: the pyramid's shares (percent of buyers in key, major and regular; the rest
+    are small), the small-base RFM thresholds, the CLV's discount and the nightly run's time."""
+    d = InsightConfig()
+    key, major, regular = _numbers(env, "INSIGHT_PYRAMID_PERCENT", (Decimal(1), Decimal(4), Decimal(15)), 3)
+    # Each level's own share, stored cumulatively (top 1%, top 5%, top 20%).
+    shares = (key / 100, (key + major) / 100, (key + major + regular) / 100)
+    if not 0 < shares[0] <= shares[1] <= shares[2] < 1:
+        raise SettingsError("INSIGHT_PYRAMID_PERCENT: key, major and regular must add up to less than 100.")
+    hour, minute = _clock_time(env, "INSIGHT_SCORING_TIME", (d.hour, d.minute))
+    recency = _numbers(env, "INSIGHT_RFM_RECENCY_DAYS", tuple(Decimal(v) for v in d.recency_days), 4)
+    frequency = _numbers(env, "INSIGHT_RFM_FREQUENCY", tuple(Decimal(v) for v in d.frequency_counts), 4)
+    monetary = _numbers(env, "INSIGHT_RFM_MONETARY", d.monetary_amounts, 4)
+    return InsightConfig(
+        pyramid_shares=shares,
+        min_buyers=_count(env, "INSIGHT_MIN_BUYERS", d.min_buyers, 1, 10**6) or d.min_buyers,
+        recency_days=(int(recency[0]), int(recency[1]), int(recency[2]), int(recency[3])),
+        frequency_counts=(int(frequency[0]), int(frequency[1]), int(frequency[2]), int(frequency[3])),
+        monetary_amounts=(monetary[0], monetary[1], monetary[2], monetary[3]),
+        min_repeat_buyers=_count(env, "INSIGHT_MIN_REPEAT_BUYERS", d.min_repeat_buyers, 5, 10**6)
+        or d.min_repeat_buyers,
+        monthly_discount=Decimal(
+            str(env_number(env, "INSIGHT_MONTHLY_DISCOUNT", float(d.monthly_discount), 0, 0.5))
+        ),
+        default_gap_days=_count(env, "INSIGHT_DEFAULT_GAP_DAYS", d.default_gap_days, 1, 3650)
+        or d.default_gap_days,
+        hour=hour,
+        minute=minute,
     )

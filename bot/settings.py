@@ -11,10 +11,13 @@ from bot.config_env import (
     SettingsError,
     birthdays_from_env,
     bulk_from_env,
+    cadences_from_env,
+    complaints_from_env,
     contact_from_env,
     env_number,
     env_switch,
     followups_from_env,
+    insight_from_env,
     loyalty_from_env,
     sender_from_env,
     survey_config,
@@ -68,6 +71,13 @@ def _ids(env: Mapping[str, str], key: str) -> frozenset[int]:
     ):
         raise SettingsError(f"{key} must be comma-separated Telegram user ids, e.g. 12345,67890.")
     return frozenset(int(p) for p in parts)
+
+
+def _group_role(env: Mapping[str, str], key: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(key, "").strip().lower() or default
+    if value not in allowed:
+        raise SettingsError(f"{key} must be one of {', '.join(allowed)}, not {value!r}.")
+    return value
 
 
 def _timezone(env: Mapping[str, str], key: str, default: str) -> str:
@@ -139,6 +149,12 @@ class Settings:
             default_language=language,
             staff_chat_id=_int(env, "STAFF_CHAT_ID"),
             owner_ids=_ids(env, "OWNER_IDS"),
+            # Safe defaults: the group's creator is an admin (not an owner: owners come from OWNER_IDS
+            # or /setup), its administrators plain agents until an owner promotes them.
+            group_creator_role=_group_role(
+                env, "GROUP_CREATOR_ROLE", "admin", ("owner", "admin", "agent", "none")
+            ),
+            group_admin_role=_group_role(env, "GROUP_ADMIN_ROLE", "agent", ("admin", "agent", "none")),
             staff_timezone=_timezone(env, "STAFF_TIMEZONE", default_tz),
             surveys=survey_config(env),
             loyalty=loyalty_from_env(env),
@@ -146,8 +162,11 @@ class Settings:
             bulk=bulk_from_env(env),
             birthdays=birthdays_from_env(env),
             followups=followups_from_env(env),
+            complaints=complaints_from_env(env),
+            cadences=cadences_from_env(env),
             winback=winback_from_env(env),
             contact=contact_from_env(env),
+            insight=insight_from_env(env),
         )
         return cls(
             token=token,

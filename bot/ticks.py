@@ -8,12 +8,24 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from handlers import activity
 from handlers.context import AppContext
+from handlers.customer import to_staff
 from handlers.staff import bulk as staff_bulk
 from handlers.staff import campaigns as staff_campaigns
 from handlers.staff import exports as staff_exports
 from handlers.staff import imports as staff_imports
 from handlers.staff import surveys as staff_surveys
-from jobs import birthdays, bulk, expiry, followups, purchase_surveys, winback
+from jobs import (
+    birthdays,
+    bulk,
+    cadences,
+    complaints,
+    expiry,
+    followups,
+    purchase_surveys,
+    scoring,
+    warnings,
+    winback,
+)
 from storage import background
 from storage.campaigns import fanout
 from storage.loyalty import points
@@ -45,6 +57,21 @@ async def followup_tick(context: AppContext) -> None:
     await followups.tick(runtime.sessions, runtime.clock, runtime.config)
 
 
+async def complaint_tick(context: AppContext) -> None:
+    runtime = context.runtime
+    await complaints.tick(runtime.sessions, runtime.clock, runtime.config)
+
+
+async def cadence_tick(context: AppContext) -> None:
+    runtime = context.runtime
+    await cadences.tick(runtime.sessions, runtime.clock, runtime.config)
+
+
+async def warning_tick(context: AppContext) -> None:
+    runtime = context.runtime
+    await warnings.tick(runtime.sessions, runtime.clock, runtime.config)
+
+
 async def expiry_tick(context: AppContext) -> None:
     runtime = context.runtime
     await expiry.tick(runtime.sessions, runtime.clock, runtime.config)
@@ -67,6 +94,18 @@ async def bulk_tick(context: AppContext) -> None:
     await staff_bulk.report(context.bot, runtime, BULK_TEXTS, BULK_FINISH)
 
 
+async def scoring_tick(context: AppContext) -> None:
+    """Re-score customers whose purchases changed; the nightly run over everyone, a few batches a pass."""
+    runtime = context.runtime
+    await scoring.tick(runtime.sessions, runtime.clock, runtime.config, reads=runtime.reads)
+
+
+async def staff_group_tick(context: AppContext) -> None:
+    """The staff group another instance chose (bot_settings), then the feedback kept without one."""
+    await context.runtime.load_stored_settings()
+    await to_staff.post_backlog(context)
+
+
 async def seen_tick(context: AppContext) -> None:
     await activity.flush(context.runtime)
 
@@ -74,12 +113,20 @@ async def seen_tick(context: AppContext) -> None:
 TICKS: dict[str, Callable[[AppContext], Awaitable[None]]] = {
     "birthdays": birthday_tick,
     "followups": followup_tick,
+    "complaints": complaint_tick,
+    "cadences": cadence_tick,
+    "warnings": warning_tick,
     "expiry": expiry_tick,
     "purchase_surveys": purchase_survey_tick,
     "winback": winback_tick,
     "seen": seen_tick,
     "bulk": bulk_tick,
+    "scoring": scoring_tick,
+    "staff_group": staff_group_tick,
 }
 # Ticks that run more often than settings.tick_seconds (at most every this many seconds): a bulk job's
-# progress is edited every few seconds, and an idle pass is two index reads.
-FAST: dict[str, float] = {"bulk": 2.0}
+# progress is edited every few seconds, and an idle pass is two index reads; a purchase's customer is
+# re-scored within seconds (an idle pass: an index range and the latest run's row).
+FAST: dict[str, float] = {"bulk": 2.0, "scoring": 5.0}
+# Ticks that run less often (at least every this many seconds): regular care is planned in days.
+SLOW: dict[str, float] = {"cadences": 3600.0, "warnings": 3600.0}

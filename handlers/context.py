@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import CallbackContext, ExtBot
 
+from storage.core import stored_settings
 from storage.core.clock import Clock
 from storage.core.config import Config
 from storage.people.customers import SeenBuffer
@@ -34,10 +35,39 @@ class Runtime:
     # Read-only units of work (on SQLite: their own connections, never the write lock).
     reads: async_sessionmaker[AsyncSession] | None = None
     seen: SeenBuffer = field(default_factory=SeenBuffer)
+    # STAFF_CHAT_ID given in the environment: it wins over the group chosen in Telegram (bot_settings).
+    fixed_staff_chat: bool = False
 
     def __post_init__(self) -> None:
         if self.reads is None:
             self.reads = self.sessions
+        self.fixed_staff_chat = self.fixed_staff_chat or self.config.staff_chat_id is not None
+
+    def use_staff_chat(self, chat_id: int | None) -> None:
+        """The staff group chosen in Telegram becomes the one every filter, guard and tick reads (they
+        read `config` at run time), unless the environment fixed it."""
+        if not self.fixed_staff_chat and chat_id != self.config.staff_chat_id:
+            self.config = replace(self.config, staff_chat_id=chat_id)
+
+    async def load_stored_settings(self) -> None:
+        """At start and on every tick: another instance may have chosen the staff group."""
+        if self.fixed_staff_chat:
+            return
+        async with (self.reads or self.sessions).begin() as session:
+            chat_id = await stored_settings.staff_chat_id(session)
+        self.use_staff_chat(chat_id)
+
+
+@dataclass
+class CommandBook:
+    """The commands registered, as handlers.authority.Registry declared them: a customer's (in a private
+    chat) and the staff's with the least role each needs, in registration order."""
+
+    customer: list[str] = field(default_factory=list)
+    staff: dict[str, Role] = field(default_factory=dict)
+
+    def for_role(self, role: Role) -> list[str]:
+        return [name for name, needed in self.staff.items() if role >= needed]
 
 
 class BotData:
@@ -46,8 +76,10 @@ class BotData:
     runtime: Runtime
 
     def __init__(self) -> None:
-        # (chat id, user id) -> (member?, when Telegram said so): handlers.membership
-        self.membership: dict[tuple[int, int], tuple[bool, datetime]] = {}
+        # (chat id, user id) -> (their status if a member, else None; when Telegram said so): membership
+        self.membership: dict[tuple[int, int], tuple[str | None, datetime]] = {}
+        # Which commands exist, for whom (filled by handlers.authority.Registry): /help and suggestions.
+        self.commands = CommandBook()
 
 
 class AppContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

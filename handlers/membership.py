@@ -27,25 +27,35 @@ def _is_member(member: ChatMember) -> bool:
     return member.status == ChatMember.RESTRICTED and bool(getattr(member, "is_member", False))
 
 
-def _remember(context: AppContext, chat_id: int, user_id: int, member: bool) -> None:
+def _status(member: ChatMember) -> str | None:
+    return str(member.status) if _is_member(member) else None
+
+
+def _remember(context: AppContext, chat_id: int, user_id: int, status: str | None) -> None:
     known = context.bot_data.membership
     if len(known) >= _MAX_REMEMBERED:
         known.clear()
-    known[(chat_id, user_id)] = (member, context.now())
+    known[(chat_id, user_id)] = (status, context.now())
 
 
-async def is_member(context: AppContext, chat_id: int, user_id: int) -> bool:
-    """Whether user_id belongs to chat_id now; False (closed) when Telegram cannot tell us."""
+async def member_status(context: AppContext, chat_id: int, user_id: int) -> str | None:
+    """user_id's status in chat_id ("creator", "administrator", "member", "restricted") while they
+    belong to it now; None when they do not, or (closed) when Telegram cannot tell us."""
     known = context.bot_data.membership.get((chat_id, user_id))
     if known is not None and context.now() - known[1] < REMEMBER_FOR:
         return known[0]
     try:
-        member = _is_member(await context.bot.get_chat_member(chat_id, user_id))
+        status = _status(await context.bot.get_chat_member(chat_id, user_id))
     except TelegramError as error:
         log.warning("membership of %s in %s unknown (%s): treated as not a member", user_id, chat_id, error)
-        return False
-    _remember(context, chat_id, user_id, member)
-    return member
+        return None
+    _remember(context, chat_id, user_id, status)
+    return status
+
+
+async def is_member(context: AppContext, chat_id: int, user_id: int) -> bool:
+    """Whether user_id belongs to chat_id now; False (closed) when Telegram cannot tell us."""
+    return await member_status(context, chat_id, user_id) is not None
 
 
 async def track(update: Update, context: AppContext) -> None:
@@ -55,9 +65,9 @@ async def track(update: Update, context: AppContext) -> None:
     if change is None or staff_chat is None or change.chat.id != staff_chat:
         return
     user = change.new_chat_member.user
-    member = _is_member(change.new_chat_member)
-    _remember(context, staff_chat, user.id, member)
-    if member:
+    status = _status(change.new_chat_member)
+    _remember(context, staff_chat, user.id, status)
+    if status is not None:
         return
     async with context.unit_of_work() as session:
         revoked = await staff.revoke(session, user.id)

@@ -16,6 +16,7 @@ from sqlalchemy import Numeric, String, cast, func, literal, null, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.care.models import CustomerNote, FeedbackItem, FollowUp
+from storage.insight.models import CustomerScore
 from storage.loyalty.models import LedgerEntry, LoyaltyAccount, Purchase
 from storage.surveys.models import SurveyAnswer, SurveyInvitation
 
@@ -51,10 +52,16 @@ class Value:
     scores: tuple[Scored, ...] = ()
     open_feedback: int = 0
     open_followups: int = 0
+    # From the latest scoring (storage.insight); None until the customer has bought and been scored.
+    segment: str | None = None
+    level: str | None = None
+    clv_12m: Decimal | None = None
+    p_alive: float | None = None
+    expected_purchases_90d: float | None = None
 
 
 async def values(session: AsyncSession, customer_ids: Sequence[int], now: datetime) -> dict[int, Value]:
-    """Each customer's Value, in six queries whatever their number."""
+    """Each customer's Value, in seven queries whatever their number."""
     ids = list(customer_ids)
     if not ids:
         return {}
@@ -86,6 +93,14 @@ async def values(session: AsyncSession, customer_ids: Sequence[int], now: dateti
             .group_by(model.customer_id)
         ):
             fields[customer_id][key] = count
+    for score in await session.scalars(select(CustomerScore).where(CustomerScore.customer_id.in_(ids))):
+        fields[score.customer_id].update(
+            segment=score.segment,
+            level=score.level,
+            clv_12m=Decimal(score.clv_12m),
+            p_alive=score.p_alive,
+            expected_purchases_90d=score.expected_purchases_90d,
+        )
     return {i: Value(**fields[i]) for i in ids}
 
 

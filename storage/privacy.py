@@ -24,6 +24,7 @@ from storage.campaigns.models import Campaign, CampaignMember
 from storage.care.models import CustomerNote, CustomerTag, FeedbackItem, FeedbackMessage, FollowUp
 from storage.core.db import changed_rows
 from storage.core.models import Button, Conversation
+from storage.insight.models import CustomerScore, ScoreHistory
 from storage.loyalty.models import LedgerEntry, LoyaltyAccount, Purchase, ReferralCode, Voucher
 from storage.people import preferences
 from storage.people.models import Customer, OutboxMessage, PendingMember
@@ -130,6 +131,10 @@ async def export(session: AsyncSession, customer_id: int) -> dict[str, Any] | No
                 .order_by(CampaignMember.created_at)
             )
         ],
+        "scores": _rows(
+            await of(CustomerScore, CustomerScore.customer_id),
+            *("scored_at", "segment", "level", "recency_days", "frequency", "monetary", "clv_12m", "p_alive"),
+        ),
         "messages_sent": _rows(
             await of(OutboxMessage, OutboxMessage.id),
             *("created_at", "template", "params", "status", "sent_at"),
@@ -188,7 +193,7 @@ async def erase(session: AsyncSession, customer_id: int, now: datetime) -> Erase
     await session.execute(
         update(SurveyAnswer).where(SurveyAnswer.invitation_id.in_(invitations)).values(text=None)
     )
-    for model in (CustomerNote, CustomerTag, ReferralCode):
+    for model in (CustomerNote, CustomerTag, ReferralCode, CustomerScore, ScoreHistory):
         await session.execute(delete(model).where(model.customer_id == customer_id))
     await session.execute(delete(Conversation).where(Conversation.user_id == telegram_id))
     await session.execute(delete(Button).where(Button.user_id == telegram_id))

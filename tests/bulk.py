@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.i18n import Catalog
-from jobs import birthdays, expiry, followups, purchase_surveys, winback
+from jobs import birthdays, complaints, expiry, followups, purchase_surveys, scoring, winback
 from jobs import bulk as bulk_jobs
 from jobs.sender import Sender
 from storage.core.clock import Clock
@@ -37,6 +37,9 @@ SEQUENCES = (
     "surveys",
     "survey_invitations",
     "bulk_jobs",
+    "feedback_items",
+    "feedback_messages",
+    "insight_runs",
 )
 
 
@@ -75,6 +78,12 @@ _INDEXES = {
 
 BULK_SURVEY_QUESTIONS = (
     '[{"id": "score", "type": "csat", "text": null, "min": 1, "max": 5, "optional": false}]'
+)
+# The statistics of a scoring run (storage.insight.scoring.Population) for a small base: fixed cut
+# points, no pyramid, no model.
+RUN_POPULATION = (
+    '{"rfm": {"recency": [30, 60, 120, 240], "frequency": [1, 2, 3, 5], "monetary": [50, 150, 400, 1000], '
+    '"quintiles": false}, "pyramid": null, "model": {"bgnbd": null, "spend": null}}'
 )
 # Column lists and per-row expressions; {at:EXPR} is replaced by the instant now + EXPR days.
 TABLES: dict[str, dict[str, str]] = {
@@ -201,6 +210,60 @@ TABLES: dict[str, dict[str, str]] = {
         "created_at": "{at:-(40 + i % 300)}",
         "finished_at": "{at:-(40 + i % 300)}",
     },
+    "feedback_items": {  # every 5th customer wrote once, long resolved: the clock has nothing to do
+        "id": "i / 5",
+        "customer_id": "i",
+        "kind": "'feedback'",
+        "source_ref": "'bulk-feedback:' || i",
+        "comment": "'ok'",
+        "status": "'resolved'",
+        "priority": "'normal'",
+        "alerts_sent": "4",
+        "reopened": "0",
+        "created_at": "{at:-(40 + i % 300)}",
+        "updated_at": "{at:-(40 + i % 300)}",
+    },
+    "feedback_messages": {  # and was answered once
+        "id": "i / 5",
+        "feedback_id": "i / 5",
+        "direction": "'to_customer'",
+        "author_id": "1",
+        "source_chat_id": "-100",
+        "source_message_id": "i",
+        "text": "'thanks'",
+        "created_at": "{at:-(39 + i % 300)}",
+    },
+    # Every other customer has bought and been scored (the scoring tick keeps these current).
+    "customer_scores": {
+        "customer_id": "i",
+        "last_purchase_at": "{at:-(40 + i % 300)}",
+        "purchases": "1 + i % 7",
+        "recency_days": "40 + i % 300",
+        "frequency": "1 + i % 7",
+        "monetary": "20 + i % 500",
+        "r_score": "1 + i % 5",
+        "f_score": "1 + i % 5",
+        "m_score": "1 + i % 5",
+        "segment": "'loyal'",
+        "level": "CASE WHEN i % 100 = 0 THEN 'key' ELSE 'regular' END",
+        "p_alive": "0.8",
+        "expected_purchases_90d": "0.5",
+        "clv_12m": "100",
+        "scored_at": "{at:-1}",
+    },
+    # Nightly scoring runs, long finished (one a night for years); today's is added by _load.
+    "insight_runs": {
+        "id": "i / 10",
+        "key": "'2000-old-' || i",  # before any real date, as the earlier nights' keys are
+        "as_of": "{at:-(2 + i % 1000)}",
+        "population": "'" + RUN_POPULATION + "'",
+        "buyers": "i",
+        "repeat_buyers": "i / 2",
+        "cursor": "i",
+        "scored": "i",
+        "started_at": "{at:-(2 + i % 1000)}",
+        "finished_at": "{at:-(2 + i % 1000)}",
+    },
     "survey_invitations": {
         "id": "i",
         "token": "'bulk' || i",
@@ -215,9 +278,13 @@ TABLES: dict[str, dict[str, str]] = {
     },
 }
 WHERE = {
+    "customer_scores": "i % 2 = 0",
     "follow_ups": "i % 10 = 0",
     "surveys": "i = 1",
     "bulk_jobs": "i % 10 = 0",
+    "feedback_items": "i % 5 = 0",
+    "feedback_messages": "i % 5 = 0",
+    "insight_runs": "i % 10 = 0",
 }
 
 
@@ -262,6 +329,21 @@ async def _load(conn: AsyncConnection, n: int, now: datetime) -> None:
         await conn.execute(text(f"DROP INDEX {name}"))
     for statement in insert_statements(dialect):
         await conn.execute(text(statement), {"n": n, "now": stamp})
+    # Today's scoring run (keyed by the staff-local date: the tests' configs use UTC), finished: the
+    # scoring tick has nothing to start.
+    await conn.execute(
+        text(
+            "INSERT INTO insight_runs (id, key, as_of, population, buyers, repeat_buyers, cursor, scored, "
+            "started_at, finished_at) VALUES (:id, :key, :at, :population, :n, 0, :n, :n, :at, :at)"
+        ),
+        {
+            "id": n // 10 + 1,
+            "key": now.astimezone(UTC).date().isoformat(),
+            "at": now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else stamp,
+            "population": RUN_POPULATION,
+            "n": n,
+        },
+    )
     for _, create in indexes:
         await conn.execute(text(create))
     if dialect == "sqlite":
@@ -305,6 +387,8 @@ IDLE: dict[str, object] = {
     "purchase_surveys": Counter(),
     "sender": 0,
     "bulk": 0,
+    "complaints": 0,
+    "scoring": 0,
 }
 
 
@@ -321,4 +405,6 @@ def ticks(sessions: async_sessionmaker[AsyncSession], clock: Clock, config: Conf
         "purchase_surveys": lambda: purchase_surveys.tick(sessions, clock, config),
         "sender": sender.drain_once,
         "bulk": lambda: bulk_jobs.tick(sessions, clock, config, reads=sessions),
+        "complaints": lambda: complaints.tick(sessions, clock, config),
+        "scoring": lambda: scoring.tick(sessions, clock, config, reads=sessions),
     }

@@ -9,6 +9,7 @@ post_card and relay_to_staff (they take the caller's session) cannot.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from telegram.error import BadRequest, TelegramError
 
@@ -20,13 +21,16 @@ from storage.care.models import FeedbackItem
 
 log = logging.getLogger(__name__)
 
+# An item's card is posted right after the item commits; the tick leaves younger items alone.
+BACKLOG_SETTLE = timedelta(minutes=2)
+
 
 async def post_card(context: AppContext, item_id: int) -> bool:
     """Post the item's card, and the whole comment after it when the card shows only its beginning;
     False when the card could not be posted (the item stays open: /feedback in the group lists it)."""
     chat_id = context.config.staff_chat_id
     if chat_id is None:
-        log.warning("feedback #%s has no staff group to go to (STAFF_CHAT_ID is not set)", item_id)
+        log.warning("feedback #%s kept: no staff group yet (it is posted once one is chosen)", item_id)
         return False
     async with context.read_only() as session:
         card = await feedback.card(session, item_id)
@@ -56,6 +60,25 @@ async def post_card(context: AppContext, item_id: int) -> bool:
         except TelegramError as error:  # the card is up and the text stored whole
             log.warning("the whole text of feedback #%s was not posted: %s", item_id, error)
     return True
+
+
+async def post_backlog(context: AppContext, settle: timedelta = BACKLOG_SETTLE) -> int:
+    """Feedback kept while there was no staff group (or whose card did not get through) reaches the
+    staff group once there is one: when it is chosen (settle 0) and on every tick (items older than
+    `settle`: a card being posted right now is not posted twice). Returns how many were posted; stops at
+    the first card that fails (the rest wait for the next tick)."""
+    if context.config.staff_chat_id is None:
+        return 0
+    async with context.read_only() as session:
+        waiting = await feedback.unposted(session, before=context.now() - settle)
+    posted = 0
+    for item_id in waiting:
+        if not await post_card(context, item_id):
+            break
+        posted += 1
+    if posted:
+        log.info("posted %s feedback card(s) kept while there was no staff group", posted)
+    return posted
 
 
 async def refresh_card(context: AppContext, item: FeedbackItem) -> None:

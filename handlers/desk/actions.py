@@ -17,7 +17,7 @@ from telegram import ForceReply, ReplyParameters, Update
 from telegram.error import TelegramError
 
 from handlers.context import AppContext
-from handlers.desk.cards import ACTIONS, OLD_ACTIONS, PREFIX, show_card, staff_language
+from handlers.desk.cards import ACTIONS, CATEGORY, OLD_ACTIONS, PREFIX, show_card, staff_language
 from storage.care import feedback
 from storage.care.feedback import FeedbackRefused
 from storage.core import audit, inputs
@@ -31,10 +31,11 @@ async def on_button(update: Update, context: AppContext) -> None:
     """Claim / Call back / Resolve on a card."""
     query, user = update.callback_query, update.effective_user
     lang = staff_language(context)
-    action, _, raw_id = (query.data or "").removeprefix(PREFIX).partition(":")
+    action, _, rest = (query.data or "").removeprefix(PREFIX).partition(":")
     action = OLD_ACTIONS.get(action, action)
+    raw_id, _, category = rest.partition(":") if action == CATEGORY else (rest, "", "")
     item_id = inputs.int_or_none(raw_id, low=1, high=inputs.MAX_ID)
-    if item_id is None or action not in ACTIONS:  # forged or from an older version: no transaction
+    if item_id is None or action not in (*ACTIONS, CATEGORY):  # forged or from an older version
         await query.answer(context.t(lang, "button.stale"), show_alert=True)
         return
     now = context.now()
@@ -44,7 +45,10 @@ async def on_button(update: Update, context: AppContext) -> None:
             context.after_commit(query.answer, context.t(lang, "button.stale"), show_alert=True)
             return
         try:
-            if action == "claim":
+            if action == CATEGORY:
+                await feedback.set_category(session, item, category, context.config.complaints)
+                notice = context.t(lang, "feedback.category_ok")
+            elif action == "claim":
                 await feedback.claim(session, item, user.id, now)
                 notice = context.t(lang, "feedback.claimed_ok")
             elif action == "followup":

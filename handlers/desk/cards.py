@@ -19,11 +19,13 @@ from handlers.common import display_name
 from handlers.context import AppContext
 from storage.care import feedback
 from storage.care.feedback import Card
+from storage.core.config import ComplaintConfig
 
 log = logging.getLogger(__name__)
 
 PREFIX = "fc:"
 ACTIONS = ("claim", "followup", "resolve")
+CATEGORY = "cat"  # "fc:cat:<id>:<category>": what the item is about (configured categories)
 # Cards posted before the rename carry "fc:callback:<id>" and keep working.
 OLD_ACTIONS = {"callback": "followup"}
 CARD_COMMENT = 1000  # characters of the comment on the card (it is edited on every change: keep it short)
@@ -57,6 +59,10 @@ def card_text(context: AppContext, card: Card) -> str:
         ),
         context.t(lang, "feedback.card_comment", comment=card.comment or "—", budget=CARD_COMMENT),
     ]
+    if card.level is not None:  # the most valuable customers' cards say so at once
+        lines.insert(
+            3, context.t(lang, "feedback.card_level", level=context.t(lang, f"insight.level.{card.level}"))
+        )
     if card.claimed_by is not None:
         lines.append(context.t(lang, "feedback.card_claimed", name=card.claimed_by))
     if card.follow_up_id is not None and card.follow_up_due_at is not None:
@@ -64,6 +70,10 @@ def card_text(context: AppContext, card: Card) -> str:
             "%Y-%m-%d %H:%M"
         )
         lines.append(context.t(lang, "feedback.card_followup", id=card.follow_up_id, due=due))
+    if card.category:
+        lines.append(
+            context.t(lang, "feedback.card_category", category=_category(context, lang, card.category))
+        )
     if card.status == "resolved":
         lines.append(context.t(lang, "feedback.card_resolved", name=card.resolved_by or ""))
         if card.resolution:
@@ -73,20 +83,38 @@ def card_text(context: AppContext, card: Card) -> str:
     return "\n".join(lines)
 
 
+DEFAULT_CATEGORIES = ComplaintConfig().categories  # named in the catalogs; others show as configured
+
+
+def _category(context: AppContext, lang: str, category: str) -> str:
+    return context.t(lang, f"feedback.category_{category}") if category in DEFAULT_CATEGORIES else category
+
+
 def card_markup(context: AppContext, card: Card) -> InlineKeyboardMarkup | None:
-    if card.status == "resolved":
-        return None
+    """Claim / Call back / Resolve while open; the categories until one is chosen (also once resolved)."""
     lang = staff_language(context)
-    return InlineKeyboardMarkup(
-        [
+    rows = []
+    if card.status != "resolved":
+        rows.append(
             [
                 InlineKeyboardButton(
                     context.t(lang, f"feedback.{action}_button"), callback_data=f"{PREFIX}{action}:{card.id}"
                 )
                 for action in ACTIONS
             ]
+        )
+    if card.category is None:
+        categories = context.config.complaints.categories
+        rows += [
+            [
+                InlineKeyboardButton(
+                    "🏷 " + _category(context, lang, c), callback_data=f"{PREFIX}{CATEGORY}:{card.id}:{c}"
+                )
+                for c in categories[start : start + 4]
+            ]
+            for start in range(0, len(categories), 4)
         ]
-    )
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 async def show_card(context: AppContext, item_id: int) -> None:

@@ -54,6 +54,18 @@ def _value(context: AppContext, lang: str, value: Value) -> str:
             purchases=value.purchases_12m,
         )
     ]
+    if value.segment is not None and value.level is not None:
+        lines.append(
+            context.t(
+                lang,
+                "overview.insight",
+                segment=context.t(lang, f"insight.segment.{value.segment}"),
+                level=context.t(lang, f"insight.level.{value.level}"),
+                clv=f"{value.clv_12m or 0:.2f}",
+                alive=f"{100 * (value.p_alive or 0):.0f}%",
+                expected=f"{value.expected_purchases_90d or 0:.1f}",
+            )
+        )
     if value.last_purchases:
         bought = " · ".join(f"{local_date(b.at, tz)} {b.amount:.2f}" for b in value.last_purchases)
         lines.append(context.t(lang, "overview.last_purchases", purchases=bought))

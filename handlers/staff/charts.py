@@ -30,10 +30,22 @@ CJK_FONTS = (
 )
 
 
+# Shipped in a Python package (mplfonts: Noto Sans CJK SC, SIL Open Font License), so every install can
+# draw Chinese labels without a system font package.
+SHIPPED_CJK_FONT = ("mplfonts", "fonts/NotoSansCJKsc-Regular.otf")
+
+
 @cache
 def _font_families() -> list[str]:
+    from importlib.resources import files
+
     from matplotlib import font_manager
 
+    package, name = SHIPPED_CJK_FONT
+    try:
+        font_manager.fontManager.addfont(str(files(package).joinpath(name)))
+    except (ModuleNotFoundError, FileNotFoundError):  # not installed: system fonts or boxes
+        pass
     installed = {font.name for font in font_manager.fontManager.ttflist}
     return [name for name in CJK_FONTS if name in installed] + ["DejaVu Sans"]
 
@@ -70,6 +82,66 @@ def _render(points: list[WeekPoint], labels: ChartLabels) -> bytes:
     axes.grid(True, alpha=0.3)
     axes.legend(loc="lower left", prop={"family": families})
     figure.autofmt_xdate()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Bars:
+    """A horizontal bar chart: one bar per row (top to bottom), optionally a second, lighter bar for
+    a comparison (the start of the period), each labelled with its count."""
+
+    title: str
+    rows: list[tuple[str, int, int | None]]  # label, now, before (None: no comparison)
+    now: str  # legend of the bars, e.g. "now"
+    before: str  # legend of the comparison bars, e.g. "1 Nov"
+    pyramid: bool = False  # bars centred, widest at the bottom: the value pyramid
+
+
+def bars_png(chart: Bars) -> bytes:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        return _render_bars(chart)
+
+
+def _render_bars(chart: Bars) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    families = _font_families()
+    figure = Figure(figsize=(8, 0.6 * len(chart.rows) + 1.6), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    labels = [label for label, _, _ in chart.rows]
+    now = [value for _, value, _ in chart.rows]
+    positions = list(range(len(chart.rows)))[::-1]  # the first row on top
+    compare = any(before is not None for _, _, before in chart.rows)
+    height = 0.4 if compare else 0.7
+    if chart.pyramid:
+        least = max(now, default=0) * 0.04  # the top stays visible beside a wide base
+        widths = [max(v, least) for v in now]
+        axes.barh(positions, widths, left=[-w / 2 for w in widths], height=0.8, color="#4c72b0")
+        axes.set_xticks([])
+        for y, value in zip(positions, now, strict=True):
+            axes.text(0, y, f"{value:,}", ha="center", va="center", color="white", fontweight="bold")
+    else:
+        shift = height / 2 if compare else 0
+        axes.barh([p + shift for p in positions], now, height=height, color="#4c72b0", label=chart.now)
+        if compare:
+            before = [b or 0 for _, _, b in chart.rows]
+            axes.barh(
+                [p - shift for p in positions], before, height=height, color="#c7d3e8", label=chart.before
+            )
+            axes.legend(loc="lower right", prop={"family": families}, frameon=False)
+        for y, value in zip(positions, now, strict=True):
+            axes.text(value, y + shift, f" {value:,}", va="center")
+        axes.set_xlim(0, max([*now, *(b or 0 for _, _, b in chart.rows), 1]) * 1.15)
+    axes.set_yticks(positions, labels, fontfamily=families)
+    axes.set_title(chart.title, fontfamily=families)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()

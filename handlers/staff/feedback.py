@@ -34,6 +34,7 @@ async def listing(update: Update, context: AppContext, session: AsyncSession) ->
                 status=context.t(lang, f"feedback.status_{line.status}"),
                 name=display_name(line.first_name, line.last_name),
                 comment=(line.comment or "—")[:60],
+                level=context.t(lang, f"insight.level.{line.level}") if line.level else "—",
             )
         )
     return Listing(lang, "", lines, context.t(lang, "feedback.list_empty"))

@@ -115,7 +115,7 @@ async def listing(update: Update, context: AppContext, session: AsyncSession) ->
     lang = language_for(update, context)
     tz = context.config.staff_timezone
     rows = await followups.open_by_due(session, limit=paging.MAX_ROWS)
-    names = await staff.names(session, (task.assignee_id for task, _ in rows))
+    names = await staff.names(session, (task.assignee_id for task, _, _ in rows))
     lines = [
         context.t(
             lang,
@@ -126,8 +126,9 @@ async def listing(update: Update, context: AppContext, session: AsyncSession) ->
             name=display_name(customer.first_name, customer.last_name),
             reason=follow_up.reason[:80],
             assignee=names.get(follow_up.assignee_id, "—") if follow_up.assignee_id else "—",
+            level=context.t(lang, f"insight.level.{level}") if level else "—",
         )
-        for follow_up, customer in rows
+        for follow_up, customer, level in rows
     ]
     title = context.t(lang, "followups.list_title", timezone=tz)
     return Listing(lang, title, lines, context.t(lang, "followups.list_empty"))

@@ -1,15 +1,23 @@
-"""/stats surveys [period] in the staff group: response rate, CSAT, NPS, counts per score, and the
-weekly trend as a chart."""
+"""/stats in the staff group: `surveys [period]` (response rate, CSAT, NPS, counts per score, and the
+weekly trend as a chart), `complaints [period]` (by category, response times against their targets,
+the customers' verdicts), `staff [period]` (per staff member) and `customers [period]` (segments and
+the value pyramid, moves since the month's snapshot, repeat and churn rates, order value and frequency,
+with the pyramid and the segments as charts)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from telegram import InputFile, Update
 
 from handlers.common import command_args
 from handlers.context import AppContext
-from handlers.staff.charts import ChartLabels, trend_png
+from handlers.replies import pack
+from handlers.staff.charts import Bars, ChartLabels, bars_png, trend_png
+from storage.care import complaint_stats
+from storage.insight import stats as insight_stats
 from storage.surveys import answers, stats
 from storage.surveys.stats import Summary
 
@@ -41,26 +49,98 @@ def summary_text(context: AppContext, lang: str, summary: Summary, period: str) 
     )
 
 
+def _duration(value: timedelta | None) -> str:
+    if value is None:
+        return "—"
+    minutes = int(value.total_seconds() // 60)
+    return f"{minutes // 60}h {minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "—"
+
+
 async def command(update: Update, context: AppContext) -> None:
-    """/stats surveys [30d|12w|6m|1y]"""
+    """/stats surveys|complaints|staff [30d|12w|6m|1y]"""
     message = update.effective_message
     if message is None:
         return
     lang = context.config.default_language
     topic, _, period_text = command_args(message).partition(" ")
-    if topic.lower() != "surveys":
-        await message.reply_text(context.t(lang, "surveys.stats_usage"))
-        return
     period = stats.parse_period(period_text)
-    if period is None:
+    show = TOPICS.get(topic.lower())
+    if show is None or period is None:
         await message.reply_text(context.t(lang, "surveys.stats_usage"))
         return
+    await show(update, context, period, period_text.strip() or "12w")
+
+
+async def _complaints(update: Update, context: AppContext, period: timedelta, label: str) -> None:
+    lang = context.config.default_language
+    end = context.now()
+    async with context.read_only() as session:
+        summary = await complaint_stats.complaints(session, end - period, end)
+    categories = " · ".join(
+        f"{context.t(lang, 'complaints.stats_uncategorised') if not name else name}: {count}"
+        for name, count in summary.by_category.items()
+    )
+    await update.effective_message.reply_text(
+        context.t(
+            lang,
+            "complaints.stats",
+            period=label,
+            received=summary.received,
+            open=summary.open,
+            resolved=summary.resolved,
+            categories=categories or "—",
+            on_time=_share(summary.responded_on_time, summary.responded),
+            median=_duration(summary.median_first_response),
+            resolved_on_time=_share(summary.resolved_on_time, summary.resolved),
+            yes=summary.solved_yes,
+            no=summary.solved_no,
+            reopened=summary.reopened,
+        )
+    )
+
+
+async def _staff(update: Update, context: AppContext, period: timedelta, label: str) -> None:
+    lang = context.config.default_language
+    end = context.now()
+    async with context.read_only() as session:
+        lines = await complaint_stats.by_staff(session, end - period, end, context.config.followups)
+    if not lines:
+        await update.effective_message.reply_text(
+            context.t(lang, "complaints.stats_staff_none", period=label)
+        )
+        return
+    rows = [
+        context.t(
+            lang,
+            "complaints.stats_staff_line",
+            name=line.name,
+            done=line.followups_done,
+            on_time=_share(line.followups_on_time, line.followups_done),
+            claimed=line.claimed,
+            median=_duration(line.median_first_response),
+            resolved=line.resolved,
+            yes=line.solved_yes,
+            no=line.solved_no,
+        )
+        for line in lines
+    ]
+    for text in pack([context.t(lang, "complaints.stats_staff_title", period=label), *rows], "\n"):
+        await update.effective_message.reply_text(text)
+
+
+async def _surveys(update: Update, context: AppContext, period: timedelta, period_text: str) -> None:
+    message = update.effective_message
+    lang = context.config.default_language
     end = context.now()
     start = end - period
     async with context.read_only() as session:
         data = await answers.stats_data(session, start, end)
     summary = stats.summarize(data.invited, data.responded, data.scores, start, end)
-    label = period_text.strip() or "12w"
+    label = period_text
     await message.reply_text(summary_text(context, lang, summary, label))
     labels = ChartLabels(
         title=context.t(lang, "surveys.chart_title", period=label),
@@ -70,3 +150,67 @@ async def command(update: Update, context: AppContext) -> None:
     )
     png = await asyncio.to_thread(trend_png, summary.trend, labels)
     await message.reply_photo(InputFile(png, filename="survey-trend.png"))
+
+
+async def _customers(update: Update, context: AppContext, period: timedelta, label: str) -> None:
+    message = update.effective_message
+    lang = context.config.default_language
+    end = context.now()
+    async with context.read_only() as session:
+        figures = await insight_stats.customer_stats(session, end - period, end)
+
+    def segment(code: str) -> str:
+        return context.t(lang, f"insight.segment.{code}")
+
+    def level(code: str) -> str:
+        return context.t(lang, f"insight.level.{code}")
+
+    since = figures.since.isoformat() if figures.since else "—"
+    await message.reply_text(
+        context.t(
+            lang,
+            "insight.stats",
+            period=label,
+            segments=" · ".join(f"{segment(c)} {n}" for c, n in figures.segments.items() if n),
+            levels=" · ".join(f"{level(c)} {n}" for c, n in figures.levels.items()),
+            moved=figures.moved,
+            since=since,
+            buyers=figures.buyers,
+            repeat=_share_of(figures.repeat_rate),
+            churn=_share_of(figures.churn_rate),
+            aov=f"{figures.average_order:.2f}" if figures.average_order is not None else "—",
+            frequency=f"{figures.frequency:.1f}" if figures.frequency is not None else "—",
+        )
+    )
+    pyramid = Bars(
+        context.t(lang, "insight.chart_pyramid"),
+        [(level(c), n, None) for c, n in figures.levels.items()],
+        "",
+        "",
+        pyramid=True,
+    )
+    movement = Bars(
+        context.t(lang, "insight.chart_segments", since=since),
+        [
+            (segment(c), n, figures.before.get(c, 0) if figures.since else None)
+            for c, n in figures.segments.items()
+        ],
+        context.t(lang, "insight.chart_now"),
+        context.t(lang, "insight.chart_before", since=since),
+    )
+    for name, chart in (("pyramid", pyramid), ("segments", movement)):
+        png = await asyncio.to_thread(bars_png, chart)
+        await message.reply_photo(InputFile(png, filename=f"customers-{name}.png"))
+
+
+def _share_of(rate: float | None) -> str:
+    return f"{100 * rate:.0f}%" if rate is not None else "—"
+
+
+Topic = Callable[[Update, AppContext, timedelta, str], Awaitable[None]]
+TOPICS: dict[str, Topic] = {
+    "surveys": _surveys,
+    "complaints": _complaints,
+    "staff": _staff,
+    "customers": _customers,
+}

@@ -12,9 +12,11 @@ from sqlalchemy.orm import aliased
 
 from storage.care import followups
 from storage.care.models import FeedbackItem, FeedbackMessage, FollowUp
-from storage.core.config import SurveyConfig
+from storage.core.config import ComplaintConfig, SurveyConfig
 from storage.core.refusals import Refused
 from storage.core.upsert import insert_ignore
+from storage.insight import pyramid
+from storage.insight.models import CustomerScore
 from storage.people.models import Customer, StaffMember
 
 MAX_TEXT = 4096  # a whole Telegram message: what a customer wrote is kept whole
@@ -33,7 +35,14 @@ def is_detractor(kind: str, score: int, config: SurveyConfig) -> bool:
     return False
 
 
+def touch(item: FeedbackItem, now: datetime) -> None:
+    """Something happened to the item: the complaint clock (storage.care.complaints) looks at it now."""
+    item.alert_at = now
+
+
 async def _create(session: AsyncSession, values: dict[str, object]) -> tuple[FeedbackItem, bool]:
+    # The clock looks at a new item at once (alert_at: its deadlines start from created_at).
+    values = {"alert_at": values["created_at"], **values} if "created_at" in values else values
     inserted = await insert_ignore(session, FeedbackItem, values, ["source_ref"])
     item = await session.scalar(
         select(FeedbackItem)
@@ -130,19 +139,39 @@ class OpenLine:
     first_name: str
     last_name: str | None
     comment: str | None
+    level: str | None  # the customer's value level (storage.insight), None when not scored
 
 
 async def open_items(session: AsyncSession, limit: int = 20) -> list[OpenLine]:
-    """The items not yet resolved, oldest first, each with its customer's name (one query for the list)."""
+    """The items not yet resolved, the most valuable customers first (key, major, regular, small, not
+    scored), then oldest first; each with its customer's name and level (one query for the list)."""
     rows = await session.execute(
         select(FeedbackItem.id, FeedbackItem.status, Customer.first_name, Customer.last_name)
-        .add_columns(FeedbackItem.comment)
+        .add_columns(FeedbackItem.comment, CustomerScore.level)
         .join(Customer, Customer.id == FeedbackItem.customer_id)
+        .outerjoin(CustomerScore, CustomerScore.customer_id == FeedbackItem.customer_id)
         .where(FeedbackItem.status != "resolved")
-        .order_by(FeedbackItem.id)
+        .order_by(pyramid.rank(CustomerScore.level), FeedbackItem.id)
         .limit(limit)
     )
     return [OpenLine(*row) for row in rows]
+
+
+async def unposted(session: AsyncSession, before: datetime, limit: int = 50) -> list[int]:
+    """Open items created up to `before` whose card never reached a staff group (sent while there was
+    none, or the post failed), oldest first. `before` leaves out items whose card is being posted now
+    (between the item's commit and the card's, on this instance or another)."""
+    rows = await session.scalars(
+        select(FeedbackItem.id)
+        .where(
+            FeedbackItem.status == "open",
+            FeedbackItem.card_message_id.is_(None),
+            FeedbackItem.created_at <= before,
+        )
+        .order_by(FeedbackItem.id)
+        .limit(limit)
+    )
+    return list(rows)
 
 
 # The surveys context sits above care, so the card reads a survey's name through the table that
@@ -171,6 +200,8 @@ class Card:
     follow_up_due_at: datetime | None
     resolved_by: str | None
     resolution: str | None
+    category: str | None = None
+    level: str | None = None  # the customer's value level (storage.insight)
 
 
 def _staff_name(name: str | None, telegram_id: int | None) -> str | None:
@@ -191,8 +222,10 @@ async def card(session: AsyncSession, item_id: int) -> Card | None:
                 FollowUp.id,
                 FollowUp.due_at,
                 resolver.name,
+                CustomerScore.level,
             )
             .join(Customer, Customer.id == FeedbackItem.customer_id)
+            .outerjoin(CustomerScore, CustomerScore.customer_id == FeedbackItem.customer_id)
             .outerjoin(_surveys, _surveys.c.id == FeedbackItem.survey_id)
             .outerjoin(claimer, claimer.telegram_id == FeedbackItem.claimed_by)
             .outerjoin(FollowUp, FollowUp.id == FeedbackItem.follow_up_id)
@@ -202,9 +235,18 @@ async def card(session: AsyncSession, item_id: int) -> Card | None:
     ).one_or_none()
     if row is None:
         return None
-    item, survey_name, first_name, last_name, username, claimer_name, follow_up_id, due_at, resolver_name = (
-        row
-    )
+    (
+        item,
+        survey_name,
+        first_name,
+        last_name,
+        username,
+        claimer_name,
+        follow_up_id,
+        due_at,
+        resolver_name,
+        level,
+    ) = row
     return Card(
         id=item.id,
         kind=item.kind,
@@ -222,6 +264,8 @@ async def card(session: AsyncSession, item_id: int) -> Card | None:
         follow_up_due_at=due_at,
         resolved_by=_staff_name(resolver_name, item.resolved_by),
         resolution=item.resolution,
+        category=item.category,
+        level=level,
     )
 
 
@@ -232,6 +276,7 @@ async def claim(session: AsyncSession, item: FeedbackItem, staff_id: int, now: d
     if item.claimed_by is not None and item.claimed_by != staff_id:
         raise FeedbackRefused("feedback.claimed_by_other")
     item.status, item.claimed_by, item.claimed_at = "claimed", staff_id, item.claimed_at or now
+    touch(item, now)
     await session.flush()
 
 
@@ -254,6 +299,7 @@ async def call_back(
     item.follow_up_id = follow_up.id
     if item.claimed_by is None:
         item.status, item.claimed_by, item.claimed_at = "claimed", staff_id, now
+    touch(item, now)
     await session.flush()
     return follow_up
 
@@ -262,6 +308,17 @@ async def resolve(session: AsyncSession, item: FeedbackItem, staff_id: int, now:
     if item.status == "resolved":
         raise FeedbackRefused("feedback.already_resolved")
     item.status, item.resolved_by, item.resolved_at = "resolved", staff_id, now
+    touch(item, now)
+    await session.flush()
+
+
+async def set_category(
+    session: AsyncSession, item: FeedbackItem, category: str, config: ComplaintConfig
+) -> None:
+    """What the item is about, one of the configured categories (for /stats complaints)."""
+    if category not in config.categories:
+        raise FeedbackRefused("feedback.unknown_category")
+    item.category = category
     await session.flush()
 
 
@@ -304,6 +361,8 @@ async def record_relay(
     )
     if not inserted:
         return None
+    if direction == "to_customer":
+        touch(item, now)  # a reply to the customer is a response
     return await session.scalar(
         select(FeedbackMessage).where(
             FeedbackMessage.source_chat_id == source_chat_id,

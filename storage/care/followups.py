@@ -14,6 +14,8 @@ from storage.core.claims import skip_locked
 from storage.core.config import Config, FollowUpConfig
 from storage.core.db import changed_rows
 from storage.core.when import format_local
+from storage.insight import pyramid
+from storage.insight.models import CustomerScore
 from storage.people import outbox, staff
 from storage.people.models import Customer
 
@@ -167,16 +169,20 @@ async def assign(session: AsyncSession, follow_up: FollowUp, assignee_id: int) -
     await session.flush()
 
 
-async def open_by_due(session: AsyncSession, limit: int = LIST_LIMIT) -> list[tuple[FollowUp, Customer]]:
-    """Open tasks by due time (index ix_follow_ups_due)."""
+async def open_by_due(
+    session: AsyncSession, limit: int = LIST_LIMIT
+) -> list[tuple[FollowUp, Customer, str | None]]:
+    """Open tasks with their customer and value level: the most valuable customers first (key, major,
+    regular, small, not scored), then by due time."""
     rows = await session.execute(
-        select(FollowUp, Customer)
+        select(FollowUp, Customer, CustomerScore.level)
         .join(Customer, Customer.id == FollowUp.customer_id)
+        .outerjoin(CustomerScore, CustomerScore.customer_id == FollowUp.customer_id)
         .where(FollowUp.status == "open")
-        .order_by(FollowUp.due_at, FollowUp.id)
+        .order_by(pyramid.rank(CustomerScore.level), FollowUp.due_at, FollowUp.id)
         .limit(limit)
     )
-    return [(follow_up, customer) for follow_up, customer in rows.all()]
+    return [(follow_up, customer, level) for follow_up, customer, level in rows.all()]
 
 
 async def recent_outcomes(session: AsyncSession, customer_id: int, limit: int = 3) -> list[FollowUp]:

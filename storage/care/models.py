@@ -54,6 +54,15 @@ class FeedbackItem(TimestampMixin, Base):
     in the staff group and who handles it."""
 
     __tablename__ = "feedback_items"
+    __table_args__ = (
+        Index(
+            "ix_feedback_items_alert",
+            "alert_at",
+            "id",
+            sqlite_where=text("alert_at IS NOT NULL"),
+            postgresql_where=text("alert_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
@@ -73,6 +82,19 @@ class FeedbackItem(TimestampMixin, Base):
     resolution: Mapped[str | None] = mapped_column(Text)
     card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     card_message_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    # The clock (storage.care.complaints): targets by priority, the first response, the next alert.
+    priority: Mapped[str] = mapped_column(String(8), default="normal")  # high | normal
+    respond_by: Mapped[datetime | None]
+    resolve_by: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+    # When the next reminder or escalation is due; None when none is (answered and resolved, or all
+    # sent). Partial index: the tick reads only due alerts.
+    alert_at: Mapped[datetime | None]
+    alerts_sent: Mapped[int] = mapped_column(default=0)  # which alerts of this round went out
+    category: Mapped[str | None] = mapped_column(String(24))
+    reopened: Mapped[int] = mapped_column(default=0)
+    round_at: Mapped[datetime | None]  # when the current round of deadlines began (reopened), else created
+    solved: Mapped[bool | None]  # the customer's 👍 (True) or 👎 (False) after the resolution
 
 
 class FeedbackMessage(Base):
@@ -124,3 +146,15 @@ class CustomerTag(Base):
     tag: Mapped[str] = mapped_column(String(32), primary_key=True)
     staff_id: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CadenceMark(Base):
+    """When a regular-care rule (storage.care.cadences) last made a task for a customer."""
+
+    __tablename__ = "cadence_marks"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    rule: Mapped[str] = mapped_column(String(48), primary_key=True)
+    last_at: Mapped[datetime]

@@ -22,10 +22,13 @@ async def record(
     chat_id: int | None = None,
     target: str | None = None,
     detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> AuditEntry:
     entry = AuditEntry(
         actor_id=actor_id, chat_id=chat_id, action=action, outcome=outcome, target=target, detail=detail or {}
     )
+    if at is not None:  # the caller's clock, when a rule counts entries by time (storage.people.setup)
+        entry.at = at
     session.add(entry)
     await session.flush()
     return entry

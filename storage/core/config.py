@@ -51,6 +51,52 @@ class FollowUpConfig:
 
 
 @dataclass(frozen=True)
+class ComplaintConfig:
+    """Response-time targets for feedback items and detractor cards, by priority ("high": the
+    customer's value level is key or major; "normal": everyone else)."""
+
+    respond_hours: dict[str, float] = field(default_factory=lambda: {"high": 2.0, "normal": 8.0})
+    resolve_hours: dict[str, float] = field(default_factory=lambda: {"high": 24.0, "normal": 72.0})
+    # A reminder when this share of a deadline's time has gone; an escalation to admins once it passes.
+    remind_at: float = 0.75
+    categories: tuple[str, ...] = ("product", "service", "delivery", "price", "other")
+
+
+@dataclass(frozen=True)
+class WarningConfig:
+    """Early churn warning (storage.care.warnings): which customers are worth a call before they lapse,
+    and the signals that raise one."""
+
+    levels: tuple[str, ...] = ("key", "major")  # value levels worth keeping (storage.insight.pyramid)
+    min_clv: Decimal | None = None  # or a 12-month CLV at least this (None: levels only)
+    p_alive: float = 0.5  # P(alive) below this is a signal
+    overdue_factor: float = 1.5  # no purchase for this many times their usual gap is a signal
+    complaint_days: int = 3  # a complaint open this long is a signal
+    detractor_days: int = 30  # a detractor score this recent is a signal
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """A regular-care rule: `kind` tier (value: the tier's name), level or segment (storage.insight),
+    or new (value unused: `days` after joining, once); else every `days` days."""
+
+    kind: str
+    value: str
+    days: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}:{self.value}:{self.days}" if self.value else f"{self.kind}:{self.days}"
+
+
+@dataclass(frozen=True)
+class CadenceConfig:
+    rules: tuple[Cadence, ...] = ()
+    # New tasks are spread over this many days (by customer), so a rule never lands all at once.
+    spread_days: int = 7
+
+
+@dataclass(frozen=True)
 class SurveyConfig:
     # A customer is invited to at most one survey per window (any survey).
     throttle_days: int = 30
@@ -145,10 +191,57 @@ class ContactConfig:
 
 
 @dataclass(frozen=True)
+class InsightConfig:
+    """Knowing customers' value (storage.insight): RFM scores, the value pyramid, the CLV model and the
+    nightly scoring run."""
+
+    # The value pyramid: cumulative shares of buyers by 12-month spend rank (top 1% key, the next 4%
+    # major, the next 15% regular, the rest small).
+    pyramid_shares: tuple[Decimal, Decimal, Decimal] = (Decimal("0.01"), Decimal("0.05"), Decimal("0.20"))
+    # Fewer buyers than this: R/F/M scores by the fixed thresholds below instead of quintiles.
+    min_buyers: int = 20
+    # Fixed R/F/M thresholds for a small base: the four cut points between scores 1-5 (a value above
+    # the k-th cut point is past it). Recency in days (fewer is better), frequency in purchases and
+    # monetary in currency over 12 months (more is better).
+    recency_days: tuple[int, int, int, int] = (30, 60, 120, 240)
+    frequency_counts: tuple[int, int, int, int] = (1, 2, 3, 5)
+    monetary_amounts: tuple[Decimal, Decimal, Decimal, Decimal] = (
+        Decimal("50"),
+        Decimal("150"),
+        Decimal("400"),
+        Decimal("1000"),
+    )
+    # Fewer repeat buyers than this: no BG/NBD fit, the heuristic of storage.insight.clv instead.
+    min_repeat_buyers: int = 30
+    # The CLV's discount rate per month.
+    monthly_discount: Decimal = Decimal("0.01")
+    # The usual gap between purchases (days) for a customer with one purchase, in the heuristic.
+    default_gap_days: int = 60
+    # The nightly run starts at this local time in the staff time zone.
+    hour: int = 3
+    minute: int = 0
+    batch: int = 500  # customers per transaction: ~70 ms (benchmarks.insight; the write lock on SQLite)
+    batches_per_tick: int = 20  # then the tick lets other work have the database; the next one goes on
+
+    def __post_init__(self) -> None:
+        key, major, regular = self.pyramid_shares
+        if not 0 < key <= major <= regular < 1:
+            raise ValueError("pyramid shares must rise within (0, 1): key <= major <= regular")
+        for cuts in (self.recency_days, self.frequency_counts, self.monetary_amounts):
+            if list(cuts) != sorted(cuts):
+                raise ValueError("fixed R/F/M thresholds must not fall")
+
+
+@dataclass(frozen=True)
 class Config:
     default_timezone: str = "UTC"
     default_language: str = "en"
+    # The staff group: STAFF_CHAT_ID, else the group chosen in Telegram (bot_settings), filled in at
+    # run time (bot.app keeps the runtime's config current); None: no staff command works anywhere.
     staff_chat_id: int | None = None
+    # What the staff group's Telegram creator / administrators count as: owner|admin|agent|none.
+    group_creator_role: str = "admin"
+    group_admin_role: str = "agent"
     owner_ids: frozenset[int] = field(default_factory=frozenset)
     # Time zone the staff group thinks in (follow-up times such as "tomorrow 15:00").
     staff_timezone: str = "UTC"
@@ -158,5 +251,9 @@ class Config:
     bulk: BulkConfig = field(default_factory=BulkConfig)
     birthdays: BirthdayConfig = field(default_factory=BirthdayConfig)
     followups: FollowUpConfig = field(default_factory=FollowUpConfig)
+    complaints: ComplaintConfig = field(default_factory=ComplaintConfig)
+    cadences: CadenceConfig = field(default_factory=CadenceConfig)
+    warnings: WarningConfig = field(default_factory=WarningConfig)
     winback: WinbackConfig = field(default_factory=WinbackConfig)
     contact: ContactConfig = field(default_factory=ContactConfig)
+    insight: InsightConfig = field(default_factory=InsightConfig)

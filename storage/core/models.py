@@ -173,3 +173,14 @@ class ExportChunk(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("bulk_jobs.id", ondelete="CASCADE"))
     data: Mapped[str] = mapped_column(Text)
+
+
+class BotSetting(Base):
+    """A setting chosen inside Telegram (the staff group) or a value the bot keeps for itself (the set-up
+    code's hash), by key; what the environment sets wins over what is stored here."""
+
+    __tablename__ = "bot_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -25,6 +25,14 @@ class LoyaltyAccount(TimestampMixin, Base):
             sqlite_where=text("winback_due_at IS NOT NULL"),
             postgresql_where=text("winback_due_at IS NOT NULL"),
         ),
+        # Customers whose purchases changed since they were last scored (storage.insight.scoring).
+        Index(
+            "ix_loyalty_accounts_rescore",
+            "rescore_at",
+            "customer_id",
+            sqlite_where=text("rescore_at IS NOT NULL"),
+            postgresql_where=text("rescore_at IS NOT NULL"),
+        ),
     )
 
     customer_id: Mapped[int] = mapped_column(
@@ -38,6 +46,9 @@ class LoyaltyAccount(TimestampMixin, Base):
     # so the tick reads only due rows.
     winback_due_at: Mapped[datetime | None]
     winback_purchase_id: Mapped[int | None]
+    # When the customer's purchase history last changed, until what is derived from it (their scores,
+    # storage.insight) has caught up: set with every purchase, claimed and cleared by the scoring tick.
+    rescore_at: Mapped[datetime | None]
 
 
 class LedgerEntry(Base):

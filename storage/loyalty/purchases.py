@@ -1,20 +1,22 @@
 """Recording a purchase: points = floor(amount × rate × tier multiplier), the customer told, the
 tier refreshed and a pending referral rewarded, all once per reference. It also schedules what a
-purchase leads to later: its survey invitation (survey_due_at) and the customer's win-back time."""
+purchase leads to later: its survey invitation (survey_due_at), the customer's win-back time, and
+their re-scoring (rescore_at: storage.insight re-derives their value within seconds)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.core.config import LoyaltyConfig, SurveyConfig, WinbackConfig
 from storage.core.upsert import insert_ignore
 from storage.loyalty import lapses, ledger, points, referrals, tiers
-from storage.loyalty.models import Purchase
+from storage.loyalty.models import LoyaltyAccount, Purchase
 from storage.loyalty.points import PointsRefused
 from storage.people import outbox
 from storage.people.models import Customer
@@ -126,5 +128,17 @@ async def record(
     change = await points.refresh_tier(session, customer, now, config)
     await referrals.reward_after_purchase(session, customer, now, config)
     await lapses.schedule(session, customer.id, now, winback_config or WinbackConfig())
+    await mark_changed(session, [customer.id], now)
     await session.flush()
     return Recorded(purchase, earned_points, await ledger.balance(session, customer.id), False, change)
+
+
+async def mark_changed(session: AsyncSession, customer_ids: Collection[int], now: datetime) -> None:
+    """These customers' purchases changed: what is derived from them (their scores) is due again. One
+    statement; an earlier mark not yet handled stays (it is due first). Their accounts must exist
+    (ledger.ensure_account; recording a purchase makes it)."""
+    await session.execute(
+        update(LoyaltyAccount)
+        .where(LoyaltyAccount.customer_id.in_(list(customer_ids)))
+        .values(rescore_at=func.coalesce(LoyaltyAccount.rescore_at, now))
+    )

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.core import inputs
 from storage.core.config import LANGUAGES, BirthdayConfig, Config
+from storage.core.db import changed_rows
 from storage.people.birthdays import Birthday, local_today, next_greeting_at
 from storage.people.models import Customer
 from storage.people.timezones import is_valid_timezone
@@ -277,3 +278,17 @@ async def search(
         conditions.append(Customer.phone.like(f"%{digits}%"))
     rows = await session.scalars(select(Customer).where(or_(*conditions)).order_by(Customer.id).limit(limit))
     return list(rows)
+
+
+async def set_account_manager(session: AsyncSession, customer: Customer, staff_id: int | None) -> None:
+    """Who looks after the customer (regular care tasks go to them); None: the team."""
+    customer.account_manager_id = staff_id
+    await session.flush()
+
+
+async def reassign_customers(session: AsyncSession, from_staff: int, to_staff: int | None) -> int:
+    """Hand every customer of a staff member (one who is leaving) to another, or to the team; how many."""
+    return await changed_rows(
+        session,
+        update(Customer).where(Customer.account_manager_id == from_staff).values(account_manager_id=to_staff),
+    )

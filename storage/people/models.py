@@ -43,6 +43,8 @@ class Customer(TimestampMixin, Base):
     # Set when the customer's data was erased (storage.privacy): the row stays, anonymous, for the
     # books; telegram_id is then a tombstone (minus the row's id).
     erased_at: Mapped[datetime | None]
+    # The staff member who looks after this customer (/owner): regular care tasks go to them.
+    account_manager_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
 
 class StaffMember(TimestampMixin, Base):

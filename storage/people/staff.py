@@ -31,6 +31,30 @@ class RoleChangeRefused(Refused):
     """`code` names the localized reason."""
 
 
+# What the staff group's Telegram creator and administrators count as (GROUP_CREATOR_ROLE,
+# GROUP_ADMIN_ROLE): "none" gives them nothing beyond what a member has (agent, or their recorded role).
+GROUP_ROLES: dict[str, Role | None] = {
+    "owner": Role.OWNER,
+    "admin": Role.ADMIN,
+    "agent": Role.AGENT,
+    "none": None,
+}
+
+
+def group_role(status: str, creator_role: str, admin_role: str) -> Role | None:
+    """The role a Telegram status in the staff group gives ("creator", "administrator", ...), by the
+    settings; None for any other status. Not recorded: losing the status in Telegram loses the role."""
+    if status == "creator":
+        return GROUP_ROLES[creator_role]
+    if status == "administrator":
+        return GROUP_ROLES[admin_role]
+    return None
+
+
+def effective_role(recorded: Role, mapped: Role | None) -> Role:
+    return max(recorded, mapped) if mapped is not None else recorded
+
+
 def can_see_personal_data(role: Role) -> bool:
     return role >= Role.ADMIN
 
@@ -76,6 +100,12 @@ async def recorded_role(
     if row is None or (row.name, row.username) != (name[:160], username):
         return None
     return Role[row.role.upper()]
+
+
+async def role_of(session: AsyncSession, telegram_id: int) -> Role | None:
+    """The recorded role, whatever the name (an owner's buttons work in any group)."""
+    role = await session.scalar(select(StaffMember.role).where(StaffMember.telegram_id == telegram_id))
+    return Role[role.upper()] if role is not None else None
 
 
 async def revoke(session: AsyncSession, telegram_id: int) -> str | None:

@@ -15,6 +15,10 @@ from bot.app import build_application
 from bot.settings import Settings
 from handlers.authority import ROUTED, Guarded
 
+# Kinds that only answer, each checking who it answers: the bot added to a group (introduction), an
+# owner's "Use this group for staff" (group_owner), a command nobody took (fallback).
+ANSWERS_ONLY = ("introduction", "group_owner", "fallback")
+
 STAFF_CHAT = -100500
 
 
@@ -59,6 +63,7 @@ def test_every_handler_declares_its_access(app: Any) -> None:
             assert routes and all(r.access.kind in ("customer", "staff") for r in routes), router
         if guarded.access.kind == "staff":
             assert guarded.access.role is not None
+        assert guarded.access.kind in ("customer", "staff", "bookkeeping", "routed", *ANSWERS_ONLY), guarded
 
 
 def test_customer_commands_match_only_in_private_chats(app: Any) -> None:
@@ -90,7 +95,8 @@ def test_staff_handlers_match_only_in_the_staff_group(app: Any) -> None:
 
 
 def test_every_staff_command_has_a_refusal_elsewhere(app: Any) -> None:
-    """The last handler refuses (and audits) a staff command sent anywhere but the staff group."""
+    """The last handler refuses (and audits) a staff command sent anywhere but the staff group; /help
+    and /start only mean the staff's in the staff group (elsewhere they are the customers')."""
     staff_names = {
         c
         for h in _handlers(app)
@@ -98,7 +104,7 @@ def test_every_staff_command_has_a_refusal_elsewhere(app: Any) -> None:
         for c in h.commands
     }
     refusal = [h for h in _handlers(app) if isinstance(h, CommandHandler) and h.callback.action == "refusal"]
-    assert len(refusal) == 1 and set(refusal[0].commands) == staff_names
+    assert len(refusal) == 1 and set(refusal[0].commands) == staff_names - {"help", "start"}
 
 
 def test_a_button_press_is_never_read_as_a_command(app: Any) -> None:
@@ -113,3 +119,11 @@ def test_a_button_press_is_never_read_as_a_command(app: Any) -> None:
     query.set_bot(app.bot)
     assert is_command(_command_update(app, "/survey send f all", Chat(STAFF_CHAT, Chat.SUPERGROUP)))
     assert not is_command(Update(2, callback_query=query))
+
+
+def test_every_staff_command_has_an_example_for_help(app: Any) -> None:
+    """/help in the staff group lists each staff command with an example, in every language."""
+    staff_names = set(app.bot_data.commands.staff) - {"help", "start"}
+    assert {"find", "reward", "promote"} <= staff_names
+    missing = [name for name in sorted(staff_names) if not app.catalog.has(f"setup.example.{name}")]
+    assert missing == []

@@ -19,6 +19,8 @@ async def harness(
     # update, bot.requests); the strict_transactions mark keeps a file strict if that default changes.
     strict = request.node.get_closest_marker("strict_transactions") is not None
     env = {"STRICT_TRANSACTIONS": "on"} if strict else {}
+    for mark in request.node.iter_markers("harness_env"):
+        env = {**mark.kwargs, **env}
     h = Harness(emu, await new_database_url("sqlite", tmp_path), clock, **env)
     await h.start()
     yield h

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import re
-from types import SimpleNamespace
 from typing import Any
 
 from aiohttp.web import AppRunner
@@ -17,6 +16,7 @@ from bot.i18n import Catalog
 from bot.settings import Settings
 from bot.ticks import TICKS
 from bot.update_metrics import EngageApplication
+from handlers.context import AppContext
 from jobs import sender
 from storage.core import db
 from storage.core.clock import FakeClock
@@ -156,8 +156,7 @@ class Harness:
     async def tick(self, name: str) -> None:
         """Run one scheduled duty (bot.ticks.TICKS) now, as the JobQueue would."""
         assert self.app is not None
-        runtime = self.app.bot_data.runtime
-        await TICKS[name](SimpleNamespace(runtime=runtime, bot=self.app.bot))  # type: ignore[arg-type]
+        await TICKS[name](AppContext(self.app))
 
 
 def plain(html_text: str) -> str:

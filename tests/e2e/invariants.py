@@ -28,6 +28,7 @@ STAFF_STATE = {
     "bulk_jobs": "id, kind, state",
     "pending_members": "id, phone, linked_customer_id",
     "campaigns": "id, name, status",
+    "bot_settings": "key, value",  # the staff group chosen in Telegram (owners only)
 }
 
 
@@ -67,6 +68,7 @@ STAFF_ONLY = {
     "notes": f"SELECT id, text FROM customer_notes WHERE {KEPT}",
     "tags": f"SELECT customer_id, tag FROM customer_tags WHERE {KEPT}",
     "campaigns": "SELECT id, name, status FROM campaigns",
+    "bot_settings": "SELECT key, value FROM bot_settings",
 }
 # What only admins and owners change.
 ADMIN_ONLY = {
@@ -79,6 +81,7 @@ ADMIN_ONLY = {
     " WHERE kind LIKE 'import%' OR kind LIKE 'export%' OR kind LIKE 'campaign%'",
     "pending_members": STAFF_ONLY["pending_members"],
     "campaigns": STAFF_ONLY["campaigns"],
+    "bot_settings": "SELECT key, value FROM bot_settings",
 }
 
 

@@ -49,6 +49,7 @@ ATTEMPTS = [
     ("tag", "#1 vip"),
     ("erase", "#1"),
     ("audit", "refused"),
+    ("owner", "#1 me"),
     ("staff", ""),
     ("stats", "surveys"),
     ("outbox", ""),
@@ -64,8 +65,18 @@ ATTEMPTS = [
     ("campaign", "list"),
 ]
 ADMIN_ONLY = {
-    "deduct", "reward", "cancel", "promote", "demote", "import", "export", "erase", "audit", "campaign",
-}  # fmt: skip
+    "deduct",
+    "reward",
+    "cancel",
+    "promote",
+    "demote",
+    "import",
+    "export",
+    "erase",
+    "audit",
+    "owner",
+    "campaign",
+}
 SHARED = {"survey", "feedback", "cancel"}
 
 
@@ -174,3 +185,43 @@ async def test_an_edited_staff_command_is_not_applied_again(harness: Harness) ->
     await agent.edit(sent, "/purchase #1 100")
     assert agent.last(chat=group).text == harness.t("en", "staff.edit_not_applied")
     assert changed(before, await staff_state(harness.sessions)) == []
+
+
+@pytest.mark.parametrize("actor", ["customer", "stranger", "agent", "admin"])
+async def test_only_an_owner_chooses_the_staff_group(harness: Harness, actor: str) -> None:
+    """ "Use this group for staff" (staffgroup:use), pressed or forged by anyone but an owner, in the
+    staff group, another group or a private chat, changes nothing and is refused (and audited)."""
+    await harness.grant_admin()
+    other = harness.emu.group(-100777, "Neighbours")
+    other.set_member(harness.owner.user_id, "creator")
+    await other.add_bot(harness.owner)  # STAFF_CHAT_ID is set: no button offered, the message is there
+    person = {
+        "customer": harness.customer(302, "Mallory"),
+        "stranger": harness.customer(303, "Trudy"),
+        "agent": harness.agent,
+        "admin": harness.admin,
+    }[actor]
+    if actor == "customer":
+        await join(harness, person)
+    await person.send("/staff", chat=harness.staff_group)  # a message of the bot's to press under
+    before = await staff_state(harness.sessions)
+    for chat in (other, harness.staff_group, None):
+        await person.send("/help", chat=chat)
+        target = person.last(chat)
+        answer = await person.press_data("staffgroup:use", target)
+        assert answer is not None and "⛔" in (answer["text"] or ""), (chat, answer)
+    assert changed(before, await staff_state(harness.sessions)) == []
+
+
+async def test_setup_changes_nothing_once_there_is_an_owner(harness: Harness) -> None:
+    trudy = harness.customer(303, "Trudy")
+    before = await staff_state(harness.sessions)
+    for text in ("/setup", "/setup ABCDE-23456", "/SETUP x", "/setup@engage_test_bot 1"):
+        await trudy.send(text)
+        assert "owner" not in trudy.last().text.lower() or "done" in trudy.last().text.lower()
+    assert changed(before, await staff_state(harness.sessions)) == []
+    async with harness.sessions.begin() as session:
+        outcomes = (
+            await session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "setup"))
+        ).all()
+    assert outcomes == [{"reason": "done"}] * 3

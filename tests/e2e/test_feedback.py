@@ -18,6 +18,7 @@ from tests.emulator import UserDriver
 
 # Decide and commit, then talk: a Telegram request inside a transaction fails the update here.
 pytestmark = pytest.mark.strict_transactions
+CATEGORIES = ["🏷 product", "🏷 service", "🏷 delivery", "🏷 price", "🏷 other"]
 
 
 async def _joined(harness: Harness, user_id: int, name: str, username: str | None = None) -> UserDriver:
@@ -42,7 +43,7 @@ async def test_detractor_card_call_back_and_replies_both_ways(harness: Harness) 
     card = group.last()
     assert card.text.startswith("Feedback #1") and "Detractor: NPS 3/10 (survey loyal)" in card.text
     assert "Kim <b> @kimmy" in card.text  # the name arrives escaped, shown as typed
-    assert card.buttons == [["👤 Claim", "📞 Call back", "✅ Resolve"]]
+    assert card.buttons == [["👤 Claim", "📞 Call back", "✅ Resolve"], CATEGORIES[:4], CATEGORIES[4:]]
 
     await kim.send("The queue was 40 minutes")  # the comment joins the card
     card_now = next(m for m in group.messages() if m.message_id == card.message_id)
@@ -93,7 +94,10 @@ async def test_detractor_card_call_back_and_replies_both_ways(harness: Harness) 
     assert "Note saved" in group.last().text
     final = next(m for m in group.messages() if m.message_id == card.message_id)
     assert "Resolved by Alice" in final.text and "Note: Called, offered a voucher" in final.text
-    assert not final.buttons
+    assert final.buttons == [CATEGORIES[:4], CATEGORIES[4:]]  # only the categories, until one is set
+    await harness.agent.press("🏷 delivery", message=final)
+    final = next(m for m in group.messages() if m.message_id == card.message_id)
+    assert "Category: delivery" in final.text and not final.buttons
     async with harness.sessions.begin() as session:
         item = await session.scalar(select(FeedbackItem))
         actions = [e.action for e in await session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
@@ -116,7 +120,7 @@ async def test_feedback_command_and_csat_threshold(harness: Harness) -> None:
     await harness.agent.press("👤 Claim", message=group.last())
     await harness.agent.send("/feedback", chat=group)
     listing = group.last().text
-    assert "#1 [open] Ann: The soup was cold" in listing and "#2 [claimed] Ann" in listing
+    assert "#1 [open] Ann (—): The soup was cold" in listing and "#2 [claimed] Ann" in listing
 
     # CSAT: a 2 alerts staff, a 3 does not.
     for command in ("/survey new service csat", "/survey activate service"):

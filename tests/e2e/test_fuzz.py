@@ -41,7 +41,7 @@ COMMANDS = [
     "start", "help", "profile", "language", "skip", "points", "invite", "rewards", "myrewards", "survey",
     "feedback", "cancel", "find", "staff", "promote", "demote", "purchase", "award", "deduct", "fulfil",
     "reward", "stats", "callback", "callbacks", "followup", "followups", "outbox", "import", "export",
-    "note", "tag", "privacy", "erase", "audit", "campaign", "nosuchcommand",
+    "note", "tag", "privacy", "erase", "audit", "owner", "campaign", "setup", "pints", "fnd", "nosuchcommand",
 ]  # fmt: skip
 SUFFIXES = ["", "-", ",", ".x", "@engage_test_bot", "@other_bot", "@ENGAGE_TEST_BOT"]
 HOSTILE = [
@@ -50,9 +50,10 @@ HOSTILE = [
     "#99999999999999999999", "@kimmy", "@", PHONE, "4915799887766", "5678", "0151 2345678",
     "<b>x</b>", "&amp;", "</i>", "a" * 300, "添加", "add Coffee | 10", "add T | 5 | stock 1",
     "#1 vip -vip", "delete 1", "#1 likes <b>tea</b>", "refused 30d", "by @alice", "purchase 99999d",
+    "reassign @alice none", "#1 me",
     "edit 1 | 3", "disable 1", "stock 1 5", "list", "new f csat", "new g nps", "activate f",
     "close f", "general f", "send f all", "send f tier gold", "surveys", "surveys 30d", "surveys 999999d",
-    "ABCD-1234", "\u200b", "\n", "x\ny", "customers", "purchases", "ledger", "points",
+    "ABCD-1234", "ABCDE-23456", "\u200b", "\n", "x\ny", "customers", "purchases", "ledger", "points",
     "new spring | all | <b>Hi</b> | 你好 | offer 1", "new x | tier gold | <i>a",
     "new y | #1 | a | holdout 99",
     "preview spring", "preview nosuch", "report spring", "report", "new | | |",
@@ -63,8 +64,9 @@ NUMBERS = ["²", "١٢", "-1", "0", "1", "2", "99999999999999999999999", "1e3", 
 FORGED_PREFIXES = [
     "b:", "fc:claim:", "fc:resolve:", "fc:callback:", "fc:followup:", "fc:x:", "sv:", "pts:", "rw:",
     "consent:yes:", "consent:no", "lang:", "profile:", "step:skip", "pg:cb:", "pg:rw:", "pg:st:", "pg:sv:",
-    "pg:fb:", "pg:", "pg:xx:", "pg:tl1:", "pg:tl0:", "tl:", "bulk:stop:", "bulk:", "cp:", "cpv:", "pf:stop",
-    "pf:offers:off", "pf:surveys:on", "pf:", "",
+    "pg:fb:", "pg:", "pg:xx:", "pg:tl1:", "pg:tl0:", "tl:", "cs:1:", "cs:", "bulk:stop:", "bulk:",
+    "staffgroup:use", "staffgroup:", "cp:", "cpv:", "pf:stop", "pf:offers:off", "pf:surveys:on",
+    "pf:", "",
 ]  # fmt: skip
 
 
@@ -192,6 +194,9 @@ async def _cast(harness: Harness) -> list[Actor]:
     await group.leave(former)
     harness.emu.state.chats[group.chat_id].chat["username"] = "staffroom"  # public: anyone may look
     other = harness.emu.group(-100777, "Neighbours")
+    # The owner adds the bot there too: "Use this group for staff" is on offer to anyone who looks.
+    other.set_member(harness.owner.user_id, "creator")
+    await other.add_bot(harness.owner)
     return [
         Actor("customer", kim, None, None, own_data=(PHONE, "4915799887766", BIRTHDAY)),
         Actor("customer", lee, None, None),

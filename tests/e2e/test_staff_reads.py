@@ -74,7 +74,7 @@ async def test_staff_reads_take_no_write_lock_and_write_nothing(on_either: Harne
         "/find nobody": harness.t("en", "staff.find_none", query="nobody"),
         "/staff": "admin: Adam",
         "/callbacks": "Open follow-ups",
-        "/feedback": "#1 [open] Kim: Cold soup",
+        "/feedback": "#1 [open] Kim (—): Cold soup",
         "/reward list": "Free coffee",
         "/survey list": "loyal (nps)",
         "/outbox": "Outbox",

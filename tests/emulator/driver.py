@@ -157,6 +157,27 @@ class GroupChat:
         assert was in ("member", "restricted"), f"user {user.user_id} can't be promoted: {was}"
         return await self._change(user, "administrator", by=promoter)
 
+    async def add_bot(self, by: UserDriver, status: str = "member") -> dict[str, Any]:
+        """`by` (an administrator of the group) adds the bot, as a member or an administrator: the bot
+        gets a my_chat_member update, as from Telegram. (Telegram also posts a service message with
+        new_chat_members in the group; the bot reads none, so it is not emulated.)"""
+        self._assert_admin(by)
+        assert status in ("member", "administrator"), status
+        bot_id = self.emu.bot_id
+        was = self.status(bot_id)
+        assert was in ("left", "kicked"), f"the bot is {was} in chat {self.chat_id} already"
+        state = self._state
+        old = self.emu.state.chat_member(state, bot_id)
+        state.members[bot_id] = status
+        update = {
+            "chat": dict(state.chat),
+            "from": by.user,
+            "date": self.emu.now(),
+            "old_chat_member": old,
+            "new_chat_member": self.emu.state.chat_member(state, bot_id),
+        }
+        return await self.emu.deliver("my_chat_member", update)
+
     async def delete_message(self, message: SentMessage | int) -> None:
         """An admin deletes a message (Telegram does not tell the bot)."""
         remove_message(self.emu, self.chat_id, message)

@@ -149,4 +149,4 @@ async def test_open_tasks_are_listed_by_due_time(
             due_at=datetime(2026, 3, 10, tzinfo=UTC),
         )
         rows = await followups.open_by_due(session)
-    assert [t.id for t, _ in rows] == [earlier.id, first]
+    assert [t.id for t, _, _ in rows] == [earlier.id, first]

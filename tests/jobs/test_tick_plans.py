@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Executable, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from storage.care.models import FollowUp
+from storage.care.models import FeedbackItem, FollowUp
 from storage.core.clock import FakeClock
 from storage.core.config import BulkConfig, Config
 from storage.core.models import BulkJob
@@ -78,6 +78,11 @@ MAKE_DUE: dict[str, list[Executable]] = {
     "sender": [  # queued now, for reachable customers (the seed's queued rows are for blocked ones)
         update(OutboxMessage).where(OutboxMessage.id % 1000 == 1).values(status="queued", not_before=PAST)
     ],
+    "complaints": [  # reopened items: the clock starts a round, long overdue, and escalates
+        update(FeedbackItem).where(FeedbackItem.id % 20 == 0).values(status="open", reopened=1, alert_at=PAST)
+    ],
+    # Purchases recorded a moment ago: their customers are re-scored.
+    "scoring": [update(LoyaltyAccount).where(LoyaltyAccount.customer_id % 1000 == 7).values(rescore_at=PAST)],
     "bulk": [  # the seed's survey (id 1) sent to all again: a pass fans out its first batches
         insert(BulkJob).values(
             key="plan",

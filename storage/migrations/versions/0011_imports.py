@@ -3,7 +3,7 @@ members imported before they joined (pending_members) and their purchases (pendi
 customer's external id (from an imported member list) and a purchase's category.
 
 Revision ID: 0011
-Revises: 0010 (customer scores, written beside it on another branch: set down_revision to it at merge)
+Revises: 0010
 Create Date: 2026-12-04 18:25:23.783286
 """
 
@@ -16,7 +16,7 @@ import storage.core.models
 
 revision: str = "0011"
 # At merge: the revision id of 0010_customer_scores.py (this branch was cut before it existed).
-down_revision: str | Sequence[str] | None = "0009"
+down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

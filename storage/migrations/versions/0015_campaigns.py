@@ -2,7 +2,7 @@
 campaigns and what their fan-out decided for each customer
 
 Revision ID: 0015
-Revises: 0012 (re-parented at merge after 0013/0014 of other branches)
+Revises: 0013 (re-parented at the merge with main: 0012 -> 0016 -> 0017 -> 0013)
 Create Date: 2026-12-04 20:00:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.core.models
 
 revision: str = "0015"
-down_revision: str | Sequence[str] | None = "0012"
+down_revision: str | Sequence[str] | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

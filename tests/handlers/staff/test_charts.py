@@ -47,3 +47,23 @@ def test_chinese_labels_never_fail_the_chart() -> None:
     start, end = datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
     labels = ChartLabels(title="每周 CSAT 与 NPS", csat="CSAT %（4–5 分）", nps="NPS", week="周")
     assert _check_png(trend_png(stats.summarize(0, 0, [], start, end).trend, labels)) == (800, 450)
+
+
+def test_the_customer_charts_draw_chinese_with_no_missing_glyph() -> None:
+    """The install ships a CJK font (mplfonts' Noto Sans CJK SC): Chinese labels are drawn, not boxes."""
+    import warnings
+
+    from handlers.staff.charts import Bars, _render_bars
+
+    segments = [("冠军客户", 3, 2), ("不能失去的客户", 1, 0), ("流失客户", 7, None)]
+    pyramid = [("重要客户", 1, None), ("小客户", 3000, None)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        charts = [
+            _render_bars(Bars("各分群客户数：现在与 2026-12-01", segments, "现在", "2026-12-01")),
+            _render_bars(Bars("价值金字塔（各层级客户数）", pyramid, "", "", pyramid=True)),
+        ]
+    assert not [w for w in caught if "missing from font" in str(w.message)]
+    for chart in charts:
+        width, height = _check_png(chart)
+        assert width == 800 and height > 200

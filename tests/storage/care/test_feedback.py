@@ -175,3 +175,46 @@ async def test_card_and_relay_recorded_by_id_in_a_later_transaction(
         answer = await feedback.find_by_message(session, -100, 56)
     assert isinstance(card, type(item)) and card.id == item.id
     assert isinstance(answer, Relay) and answer.message.id == relay.id and answer.item.id == item.id
+
+
+async def test_the_open_list_puts_the_most_valuable_customers_first(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    from decimal import Decimal
+
+    from storage.insight.models import CustomerScore
+
+    async with sessions.begin() as session:
+        small, key, unscored = [
+            await customers.join(session, TelegramProfile(900 + n, f"P{n}"), Config(), clock.now())
+            for n in range(3)
+        ]
+        for person in (small, unscored, key):  # written in this order: oldest first would be small
+            await feedback.submit(session, person, "help", source_ref=f"msg:{person.id}", now=clock.now())
+        for person, level in ((small, "small"), (key, "key")):
+            session.add(
+                CustomerScore(
+                    customer_id=person.id,
+                    last_purchase_at=clock.now(),
+                    purchases=1,
+                    recency_days=1,
+                    frequency=1,
+                    monetary=Decimal(1),
+                    r_score=3,
+                    f_score=3,
+                    m_score=3,
+                    segment="new",
+                    level=level,
+                    p_alive=1.0,
+                    expected_purchases_90d=0.1,
+                    clv_12m=Decimal(1),
+                    scored_at=clock.now(),
+                )
+            )
+    async with sessions.begin() as session:
+        listed = await feedback.open_items(session)
+    assert [(line.first_name, line.level) for line in listed] == [
+        ("P1", "key"),
+        ("P0", "small"),
+        ("P2", None),
+    ]
