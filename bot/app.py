@@ -47,6 +47,7 @@ from handlers.context import AppContext, BotData, Runtime
 from handlers.customer import complaints as customer_complaints
 from handlers.customer import (
     feedback,
+    offers,
     onboarding,
     points,
     privacy,
@@ -60,6 +61,7 @@ from handlers.desk import actions as desk_actions
 from handlers.desk import relay as desk_relay
 from handlers.staff import audit as staff_audit
 from handlers.staff import bulk as staff_bulk
+from handlers.staff import campaigns as staff_campaigns
 from handlers.staff import catalog, exports, find, group, imports, owners, purchases, roles, stats, vouchers
 from handlers.staff import erase as staff_erase
 from handlers.staff import feedback as staff_feedback
@@ -72,10 +74,11 @@ from handlers.steps import StepRouter
 from handlers.steps import cancel as steps_cancel
 from jobs import birthdays, sender
 from storage import migrate
+from storage.campaigns import fanout
 from storage.care import followups
 from storage.core import db
 from storage.core.clock import Clock, SystemClock
-from storage.people import member_codes, staff
+from storage.people import member_codes, preferences, staff
 from storage.people import setup as first_owner
 from storage.people.staff import Role
 
@@ -111,6 +114,9 @@ def _register(app: EngageApplication) -> None:
     reg.button(rf"^{profile.SKIP}$", profile.on_skip, CUSTOMER, "profile_skip")
     reg.button(r"^profile:", profile.on_edit, CUSTOMER, "profile_edit")
     reg.button(r"^lang:", profile.on_language, CUSTOMER, "language")
+    reg.button(rf"^{preferences.STOP_OFFERS}$", offers.on_stop_offers, CUSTOMER, "stop_offers")
+    reg.button(rf"^{preferences.PREFIX}", profile.on_preference, CUSTOMER, "preferences")
+    reg.button(rf"^{fanout.CLAIM}", offers.on_claim, CUSTOMER, "campaign_claim")
 
     reg.command("points", points.show, CUSTOMER)
     reg.command("invite", points.invite, CUSTOMER)
@@ -165,6 +171,8 @@ def _register(app: EngageApplication) -> None:
         filters.Document.ALL & CaptionCommand("import") & NEW_MESSAGES, imports.upload, admin, "import"
     )
     reg.command("export", exports.command, admin)
+    reg.command("campaign", staff_campaigns.command, admin)
+    reg.button(rf"^{staff_campaigns.PREVIEW}", staff_campaigns.on_preview_button, admin, "campaign_preview")
     reg.button(staff_bulk.PATTERN, staff_bulk.stopper(BULK_TEXTS, BULK_FINISH), admin, "bulk_stop")
 
     # ‹ › of the staff lists ("pg:<list>:<page>"): who may turn a page is who may ask for the list.
@@ -197,6 +205,8 @@ def _register(app: EngageApplication) -> None:
             purchases.PICK["purchase"]: Route(purchases.on_pick, agent),
             purchases.PICK["award"]: Route(purchases.on_pick, agent),
             purchases.PICK["deduct"]: Route(purchases.on_pick, admin),
+            staff_campaigns.SEND: Route(staff_campaigns.on_send_button, admin),
+            staff_campaigns.CANCEL: Route(staff_campaigns.on_send_button, admin),
             **{
                 f"follow_up/{action}": Route(staff_followups.on_button, agent) for action in followups.ACTIONS
             },

@@ -29,7 +29,7 @@ CUSTOMER_COMMANDS = (
 STAFF_COMMANDS = (
     "help", "find", "note", "tag", "purchase", "award", "deduct", "fulfil", "cancel", "reward",
     "survey", "feedback", "stats", "callback", "callbacks", "followup", "followups", "outbox", "import",
-    "export", "staff", "promote", "demote", "erase", "audit", "owner",
+    "export", "campaign", "staff", "promote", "demote", "erase", "audit", "owner",
 )  # fmt: skip
 
 

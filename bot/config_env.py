@@ -15,6 +15,7 @@ from storage.core.config import (
     BulkConfig,
     CadenceConfig,
     ComplaintConfig,
+    ContactConfig,
     FollowUpConfig,
     InsightConfig,
     LoyaltyConfig,
@@ -271,6 +272,32 @@ def _min_spend(env: Mapping[str, str], key: str, default: Decimal) -> Decimal:
     if value in {"0", "0.0", "0.00"}:
         return Decimal(0)
     return _decimal(env, key, default)
+
+
+def contact_from_env(env: Mapping[str, str]) -> ContactConfig:
+    """CONTACT_BUDGET messages per CONTACT_BUDGET_DAYS, QUIET_HOURS "21-9" (local; "off": none),
+    CAMPAIGN_HOLDOUT percent."""
+    d = ContactConfig()
+    start, end = d.quiet_start, d.quiet_end
+    raw = env.get("QUIET_HOURS", "").strip().lower()
+    if raw in {"off", "none"}:
+        start = end = 0
+    elif raw:
+        first, _, second = raw.partition("-")
+        hours = [inputs.int_or_none(part.strip(), low=0, high=23) for part in (first, second)]
+        if hours[0] is None or hours[1] is None:
+            raise SettingsError(f"QUIET_HOURS must be two hours 0-23 like 21-9, or off; not {raw!r}.")
+        start, end = hours[0], hours[1]
+    budget = _count(env, "CONTACT_BUDGET", d.budget, 0, 1000)
+    days = _count(env, "CONTACT_BUDGET_DAYS", d.days, 1, 365)
+    holdout = _count(env, "CAMPAIGN_HOLDOUT", d.holdout_percent, 0, 90)
+    return ContactConfig(
+        budget=d.budget if budget is None else budget,
+        days=days or d.days,
+        quiet_start=start,
+        quiet_end=end,
+        holdout_percent=d.holdout_percent if holdout is None else holdout,
+    )
 
 
 def _numbers(

@@ -2,6 +2,8 @@
 
 Parameters are HTML-escaped when a text is rendered, so whatever a user typed can go into a message
 safely; pass `Markup(...)` for a parameter that is already HTML built from catalog texts. A parameter
+named `html_*` is HTML too: stored by storage after checking it (a campaign's text,
+storage.core.telegram_html), so an outbox row can carry it as plain JSON. A parameter
 longer than its budget (PARAM_BUDGET characters unless the caller passes `budget=`, None for no cut) is cut
 before escaping, so an echo of a long argument still fits Telegram's 4096-character limit and an entity
 such as &amp; is never cut in half. Texts that must carry a whole customer message split it instead
@@ -19,6 +21,7 @@ from typing import Any
 LOCALES = Path(__file__).parent / "locales"
 PARAM_BUDGET = 1000
 ELLIPSIS = "…"
+HTML_PARAM = "html_"  # a parameter already checked as Telegram HTML where it was stored
 
 
 class Markup(str):
@@ -65,10 +68,16 @@ class Catalog:
         if not params:
             return template
         safe = {
-            k: v if isinstance(v, Markup) else html.escape(cut(str(v), budget), quote=False)
+            k: v
+            if isinstance(v, Markup) or k.startswith(HTML_PARAM)
+            else html.escape(cut(str(v), budget), quote=False)
             for k, v in params.items()
         }
         return template.format_map(safe)
+
+
+def _trusted(name: str, value: Any) -> bool:
+    return isinstance(value, Markup) or name.startswith(HTML_PARAM)
 
 
 def cut(text: str, budget: int | None) -> str:

@@ -15,6 +15,7 @@ from bot.config_env import (
     bulk_from_env,
     cadences_from_env,
     complaints_from_env,
+    contact_from_env,
     env_number,
     env_switch,
     followups_from_env,
@@ -178,6 +179,7 @@ class Settings:
             cadences=cadences_from_env(env),
             retention_days=retention_days(env),
             winback=winback_from_env(env),
+            contact=contact_from_env(env),
             insight=insight_from_env(env),
         )
         return cls(

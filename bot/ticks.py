@@ -10,6 +10,7 @@ from handlers import activity
 from handlers.context import AppContext
 from handlers.customer import to_staff
 from handlers.staff import bulk as staff_bulk
+from handlers.staff import campaigns as staff_campaigns
 from handlers.staff import exports as staff_exports
 from handlers.staff import imports as staff_imports
 from handlers.staff import surveys as staff_surveys
@@ -27,12 +28,14 @@ from jobs import (
     winback,
 )
 from storage import background
+from storage.campaigns import fanout
 from storage.loyalty import points
 from storage.surveys import sending
 
 # How each kind of bulk job's staff message reads (storage.background.KINDS lists the kinds).
 BULK_TEXTS: Mapping[str, staff_bulk.Render] = {
     sending.KIND: staff_surveys.progress_text,
+    fanout.KIND: staff_campaigns.progress_text,
     **dict.fromkeys(background.IMPORTS, staff_imports.progress_text),
     **{background.export_kind(what): staff_exports.progress_text for what in background.EXPORTS},
 }

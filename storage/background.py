@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.campaigns import fanout as campaigns
 from storage.core import audit, bulk, exports, imports
 from storage.core.bulk import BulkRefused
 from storage.core.config import Config
@@ -125,6 +126,7 @@ async def forget(session: AsyncSession, job_id: int, kind: str) -> None:
 
 KINDS: dict[str, Kind] = {
     sending.KIND: Kind(sending.step, sending.withdraw),
+    campaigns.KIND: Kind(campaigns.step, campaigns.withdraw),
     purchase_imports.KIND: Kind(_import(purchase_imports.handle)),
     member_imports.KIND: Kind(_import(member_imports.handle)),
     **{export_kind(what): Kind(_export(export)) for what, export in EXPORTS.items()},

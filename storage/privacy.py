@@ -20,11 +20,13 @@ from typing import Any
 from sqlalchemy import String, cast, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.campaigns.models import Campaign, CampaignMember
 from storage.care.models import CustomerNote, CustomerTag, FeedbackItem, FeedbackMessage, FollowUp
 from storage.core.db import changed_rows
 from storage.core.models import AuditEntry, Button, Conversation
 from storage.insight.models import CustomerScore, ScoreHistory
 from storage.loyalty.models import LedgerEntry, LoyaltyAccount, Purchase, ReferralCode, Voucher
+from storage.people import preferences
 from storage.people.models import Customer, OutboxMessage, PendingMember
 from storage.surveys.models import Survey, SurveyAnswer, SurveyInvitation
 
@@ -120,6 +122,16 @@ async def export(session: AsyncSession, customer_id: int) -> dict[str, Any] | No
         ),
         "notes_by_staff": _rows(await of(CustomerNote, CustomerNote.id), "created_at", "text"),
         "tags": [t.tag for t in await of(CustomerTag, CustomerTag.tag)],
+        "message_preferences": await preferences.of_customer(session, customer_id),
+        "campaigns": [
+            {"campaign": name, "outcome": outcome, "at": at.isoformat()}
+            for name, outcome, at in await session.execute(
+                select(Campaign.name, CampaignMember.outcome, CampaignMember.created_at)
+                .join(Campaign, Campaign.id == CampaignMember.campaign_id)
+                .where(CampaignMember.customer_id == customer_id)
+                .order_by(CampaignMember.created_at)
+            )
+        ],
         "scores": _rows(
             await of(CustomerScore, CustomerScore.customer_id),
             *("scored_at", "segment", "level", "recency_days", "frequency", "monetary", "clv_12m", "p_alive"),

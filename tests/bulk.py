@@ -172,6 +172,14 @@ TABLES: dict[str, dict[str, str]] = {
         "sent_at": "CASE WHEN i % 1000 = 0 OR i % 50 = 0 THEN NULL ELSE {at:-(1 + i % 300)} END",
         "created_at": "{at:-(1 + i % 300)}",
     },
+    # A choice per customer (/profile, "Stop offers"), one kind in turn, every 20th turned off: the
+    # table the fan-outs and the birthday tick ask.
+    "message_preferences": {
+        "customer_id": "i",
+        "kind": "CASE i % 3 WHEN 0 THEN 'offers' WHEN 1 THEN 'surveys' ELSE 'birthday' END",
+        "enabled": "i % 20 <> 0",
+        "updated_at": "{at:-(1 + i % 300)}",
+    },
     # One survey (active), to which every customer was invited weeks ago (outside the throttle window);
     # bulk jobs long done (a send every few days for years).
     "surveys": {

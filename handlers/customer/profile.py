@@ -21,7 +21,7 @@ from storage.core import conversations
 from storage.core.config import LANGUAGES
 from storage.core.models import Conversation
 from storage.loyalty import imports
-from storage.people import birthdays, customers
+from storage.people import birthdays, customers, preferences
 from storage.people.birthdays import BirthdayError, parse_birthday
 from storage.people.models import Customer
 from storage.people.timezones import resolve_timezone
@@ -75,7 +75,8 @@ async def _after_field(
             context.bot.send_message, customer.telegram_id, context.t(customer.language, "profile.completed")
         )
     else:
-        context.after_commit(send_card, context, customer)
+        chosen = await preferences.of_customer(session, customer.id)
+        context.after_commit(send_card, context, customer, chosen)
 
 
 async def _customer(session: AsyncSession, update: Update) -> Customer | None:
@@ -203,38 +204,68 @@ def _birthday_text(customer: Customer, lang: str, context: AppContext) -> str:
     return birthdays.display(customer.birth_month, customer.birth_day, customer.birth_year, lang)
 
 
-def card_text(context: AppContext, customer: Customer) -> str:
+def _on_off(context: AppContext, lang: str, enabled: bool) -> str:
+    return context.t(lang, "preferences.on" if enabled else "preferences.off")
+
+
+def card_text(context: AppContext, customer: Customer, chosen: dict[str, bool]) -> str:
     lang = customer.language
-    return context.t(
-        lang,
-        "profile.card",
-        name=display_name(customer.first_name, customer.last_name),
-        username=f"@{customer.username}" if customer.username else context.t(lang, "profile.not_set"),
-        language=context.t(lang, f"common.language_{customer.language}"),
-        birthday=_birthday_text(customer, lang, context),
-        phone=customer.phone or context.t(lang, "profile.not_set"),
-        timezone=customer.timezone,
-        joined=customer.consent_at.date().isoformat(),
-        code=customer.member_code or context.t(lang, "profile.not_set"),
+    wanted = "\n".join(
+        context.t(
+            lang,
+            "preferences.line",
+            kind=context.t(lang, f"preferences.kind_{kind}"),
+            state=_on_off(context, lang, enabled),
+        )
+        for kind, enabled in chosen.items()
+    )
+    return (
+        context.t(
+            lang,
+            "profile.card",
+            name=display_name(customer.first_name, customer.last_name),
+            username=f"@{customer.username}" if customer.username else context.t(lang, "profile.not_set"),
+            language=context.t(lang, f"common.language_{customer.language}"),
+            birthday=_birthday_text(customer, lang, context),
+            phone=customer.phone or context.t(lang, "profile.not_set"),
+            timezone=customer.timezone,
+            joined=customer.consent_at.date().isoformat(),
+            code=customer.member_code or context.t(lang, "profile.not_set"),
+        )
+        + "\n\n"
+        + context.t(lang, "preferences.title")
+        + "\n"
+        + wanted
     )
 
 
-def card_keyboard(context: AppContext, lang: str) -> InlineKeyboardMarkup:
+def card_keyboard(context: AppContext, lang: str, chosen: dict[str, bool]) -> InlineKeyboardMarkup:
     def button(field: str) -> InlineKeyboardButton:
         return InlineKeyboardButton(
             context.t(lang, f"profile.edit_{field}"), callback_data=f"profile:{field}"
         )
 
+    def toggle(kind: str, enabled: bool) -> InlineKeyboardButton:
+        label = context.t(lang, "preferences.toggle_off" if enabled else "preferences.toggle_on")
+        return InlineKeyboardButton(
+            label.format(kind=context.t(lang, f"preferences.kind_{kind}")),
+            callback_data=preferences.toggle_data(kind, not enabled),
+        )
+
     return InlineKeyboardMarkup(
-        [[button("birthday"), button("phone")], [button("timezone"), button("language")]]
+        [
+            [button("birthday"), button("phone")],
+            [button("timezone"), button("language")],
+            *([toggle(kind, enabled)] for kind, enabled in chosen.items()),
+        ]
     )
 
 
-async def send_card(context: AppContext, customer: Customer) -> None:
+async def send_card(context: AppContext, customer: Customer, chosen: dict[str, bool]) -> None:
     await context.bot.send_message(
         customer.telegram_id,
-        card_text(context, customer),
-        reply_markup=card_keyboard(context, customer.language),
+        card_text(context, customer, chosen),
+        reply_markup=card_keyboard(context, customer.language, chosen),
     )
 
 
@@ -245,9 +276,39 @@ async def show(update: Update, context: AppContext) -> None:
         return
     async with context.read_only() as session:
         customer = await joined_customer(update, context, session)
+        chosen = await preferences.of_customer(session, customer.id) if customer else {}
     if customer is not None:
-        await send_card(context, customer)
+        await send_card(context, customer, chosen)
         await member_card.send_qr(update.effective_message, context, customer)
+
+
+async def on_preference(update: Update, context: AppContext) -> None:
+    """A toggle on the profile card ("pf:<kind>:on|off"): the presser's own choice, then the card
+    again, edited in place. Pressed twice, the second press changes nothing."""
+    query = update.callback_query
+    parsed = preferences.parse_toggle(query.data or "")
+    async with context.unit_of_work() as session:
+        customer = await joined_customer(update, context, session)
+        if customer is None:
+            return
+        if parsed is None:
+            context.after_commit(query.answer, context.t(customer.language, "button.stale"), show_alert=True)
+            return
+        kind, enabled = parsed
+        await preferences.choose(session, customer.id, kind, enabled, context.now())
+        chosen = await preferences.of_customer(session, customer.id)
+    lang = customer.language
+    await query.answer(
+        context.t(
+            lang,
+            "preferences.changed",
+            kind=context.t(lang, f"preferences.kind_{kind}"),
+            state=_on_off(context, lang, enabled),
+        )
+    )
+    await edit_text(
+        query.message, card_text(context, customer, chosen), reply_markup=card_keyboard(context, lang, chosen)
+    )
 
 
 async def on_edit(update: Update, context: AppContext) -> None:

@@ -17,6 +17,9 @@ def customer_card(context: AppContext, lang: str, customer: CustomerCard, role: 
     card = _card(context, lang, customer, role) + "\n" + _value(context, lang, value)
     if customer.tags:
         card += "\n" + context.t(lang, "tags.on_card", tags=", ".join(customer.tags))
+    if customer.turned_off:
+        kinds = ", ".join(context.t(lang, f"preferences.kind_{kind}") for kind in customer.turned_off)
+        card += "\n" + context.t(lang, "preferences.on_card", kinds=kinds)
     if customer.notes:
         card += "\n" + "\n".join(
             context.t(

@@ -21,6 +21,7 @@ from storage.background import Progress
 from storage.core import audit, bulk, buttons
 from storage.core.config import Config
 from storage.core.models import Button
+from storage.people import contact_budget, preferences
 from storage.surveys import audiences, invitations, sending
 from storage.surveys.audiences import AudienceError
 from storage.surveys.definitions import Definition, DefinitionError, builtin, parse_json, parse_lines
@@ -154,7 +155,9 @@ async def _send_preview(context: AppContext, session: AsyncSession, message: Mes
     except AudienceError as error:
         context.after_commit(reply, context.t(lang, error.code, **error.params))
         return
-    counts = await invitations.preview(session, resolved.customer_ids, context.now(), context.config.surveys)
+    counts = await invitations.preview(
+        session, resolved.customer_ids, context.now(), context.config.surveys, context.config.contact
+    )
     total = len(resolved.customer_ids)
     text = context.t(
         lang,
@@ -166,6 +169,10 @@ async def _send_preview(context: AppContext, session: AsyncSession, message: Mes
         throttled=counts[InviteOutcome.THROTTLED],
         unreachable=counts[InviteOutcome.UNREACHABLE],
         days=context.config.surveys.throttle_days,
+        opted_out=counts[preferences.OPTED_OUT],
+        over_budget=counts[contact_budget.OVER_BUDGET],
+        limit=context.config.contact.budget,
+        budget_days=context.config.contact.days,
     )
     if resolved.unknown:
         text += "\n" + context.t(lang, "surveys.send_unknown", references=", ".join(resolved.unknown))
@@ -272,13 +279,17 @@ def progress_text(texts: Texts, progress: Progress, config: Config) -> str:
     if progress.state == bulk.FAILED:
         return texts(lang, "surveys.send_failed", **common, **counts, handled=progress.handled)
     throttled = progress.reasons.get(InviteOutcome.THROTTLED, 0)
+    opted_out = progress.reasons.get(preferences.OPTED_OUT, 0)
+    over_budget = progress.reasons.get(contact_budget.OVER_BUDGET, 0)
     return texts(
         lang,
         "surveys.send_done",
         **common,
         **counts,
         throttled=throttled,
-        skipped=progress.skipped - throttled,
+        opted_out=opted_out,
+        over_budget=over_budget,
+        skipped=progress.skipped - throttled - opted_out - over_budget,
         days=config.surveys.throttle_days,
     )
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.care import notes, tags
 from storage.care.models import FollowUp
 from storage.care.notes import Note
-from storage.people import customers
+from storage.people import customers, preferences
 from storage.people.customers import SEARCH_LIMIT
 from storage.people.models import Customer
 
@@ -48,6 +48,7 @@ class CustomerCard:
     tags: tuple[str, ...] = ()
     notes: tuple[Note, ...] = ()
     member_code: str | None = None
+    turned_off: tuple[str, ...] = ()  # kinds of message the customer turned off (storage.people.preferences)
 
 
 async def search(
@@ -58,13 +59,20 @@ async def search(
     limit: int = SEARCH_LIMIT,
     region: str | None = None,
 ) -> list[CustomerCard]:
-    """The cards of the customers customers.search finds; the histories of all of them in one query."""
+    """The cards of the customers customers.search finds; the histories, tags, notes and turned-off
+    messages of all of them in one query each."""
     found = await customers.search(session, query, by_phone=by_phone, limit=limit, region=region)
     ids = [c.id for c in found]
     history = await _histories(session, ids)
     tagged, noted = await tags.of(session, ids), await notes.on_cards(session, ids)
+    off = await preferences.turned_off(session, ids)
     return [
-        replace(_card(c, history.get(c.id, ())), tags=tagged.get(c.id, ()), notes=noted.get(c.id, ()))
+        replace(
+            _card(c, history.get(c.id, ())),
+            tags=tagged.get(c.id, ()),
+            notes=noted.get(c.id, ()),
+            turned_off=off.get(c.id, ()),
+        )
         for c in found
     ]
 

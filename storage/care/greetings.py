@@ -3,6 +3,7 @@ and the staff's daily digest of today's birthdays."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -13,11 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.core.claims import skip_locked
 from storage.core.config import Config
 from storage.loyalty import ledger
-from storage.people import outbox
+from storage.people import outbox, preferences
 from storage.people.birthdays import greeting_date, local_today
 from storage.people.customers import schedule_birthday
 from storage.people.models import Customer, OutboxMessage
 
+log = logging.getLogger(__name__)
 # The tier of a customer (storage.points.tier_of builds one); None means "no tier".
 TierOf = Callable[[AsyncSession, Customer], Awaitable[str | None]]
 DIGEST_LINES = 40
@@ -52,9 +54,12 @@ async def greet_due(
         .order_by(Customer.next_birthday_at)
         .limit(limit)
     )
-    greeted = read = 0
+    greeted = read = unwanted = 0
     rules = config.birthdays
-    for customer in await session.scalars(due):
+    batch = list(await session.scalars(due))
+    # Who turned birthday greetings off (/profile): no message; the bonus is theirs all the same.
+    opted_out = await preferences.opted_out(session, [c.id for c in batch], preferences.BIRTHDAY)
+    for customer in batch:
         read += 1
         if customer.birth_month is None or customer.birth_day is None:
             customer.next_birthday_at = None
@@ -65,7 +70,9 @@ async def greet_due(
             continue
         key = greeting_key(customer.id, today.year)
         tier = await tier_of(session, customer) if tier_of is not None else None
-        if await outbox.enqueue_for_customer(
+        if customer.id in opted_out:
+            unwanted += 1
+        elif await outbox.enqueue_for_customer(
             session,
             customer,
             dedupe_key=key,
@@ -86,6 +93,8 @@ async def greet_due(
             )
         schedule_birthday(customer, now, rules, on_or_after=today + timedelta(days=1))
     await session.flush()
+    if unwanted:
+        log.info("birthday greetings: %d not sent (the customer turned them off)", unwanted)
     return read, greeted
 
 

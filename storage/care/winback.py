@@ -25,7 +25,7 @@ from storage.core.claims import claim_due
 from storage.core.config import Config
 from storage.loyalty.models import LoyaltyAccount, Purchase
 from storage.loyalty.tiers import add_months
-from storage.people import outbox
+from storage.people import contact_budget, outbox, preferences
 from storage.people.models import Customer
 
 YEAR = 12  # months of spending that make a customer valuable, up to the last purchase
@@ -118,6 +118,15 @@ async def handle_due(
         if (lapse := lapses.get(purchase_id or 0)) is not None and lapse.customer.id == customer_id
     ]
     spent = await _spends(session, (lapse for lapse in due if not lapse.has_task))
+    # The "we miss you" message is promotional: the customer's offers preference and the contact
+    # budget decide (one screening for the batch); the staff task is made either way.
+    screened = await contact_budget.screen(
+        session,
+        [lapse.customer.id for lapse in due if config.winback.message and not lapse.has_task],
+        preferences.OFFERS,
+        now,
+        config.contact,
+    )
     created = 0
     for lapse in due:
         customer, amount = lapse.customer, spent.get(lapse.customer.id, Decimal(0))
@@ -135,7 +144,7 @@ async def handle_due(
             source_ref=ref,
         )
         created += 1
-        if config.winback.message and customer.unreachable_at is None:
+        if customer.id in screened.due and customer.unreachable_at is None:
             await outbox.enqueue_for_customer(
                 session,
                 customer,
@@ -143,6 +152,8 @@ async def handle_due(
                 template="winback.message",
                 params={"name": customer.first_name, "balance": lapse.balance},
                 now=now,
+                not_before=screened.due[customer.id],
+                buttons=[preferences.STOP_OFFERS_ROW],
             )
         if config.staff_chat_id is not None:
             await _queue_card(session, follow_up, customer, days, amount, now, config)

@@ -176,6 +176,21 @@ class WinbackConfig:
 
 
 @dataclass(frozen=True)
+class ContactConfig:
+    """The one contact budget (storage.people.contact_budget) and campaigns' hold-out."""
+
+    # At most `budget` proactive, non-transactional messages per customer in any `days` days.
+    budget: int = 2
+    days: int = 7
+    # Quiet hours in the customer's local time, [start, end) on a 24 h clock (start == end: none); a
+    # message due inside them waits until they end.
+    quiet_start: int = 21
+    quiet_end: int = 9
+    # Share of a campaign's audience kept back (the control group), unless the campaign says otherwise.
+    holdout_percent: int = 10
+
+
+@dataclass(frozen=True)
 class InsightConfig:
     """Knowing customers' value (storage.insight): RFM scores, the value pyramid, the CLV model and the
     nightly scoring run."""
@@ -247,4 +262,5 @@ class Config:
     # Customers neither seen nor buying for this many days are erased (storage.privacy.retain); None: never.
     retention_days: int | None = None
     winback: WinbackConfig = field(default_factory=WinbackConfig)
+    contact: ContactConfig = field(default_factory=ContactConfig)
     insight: InsightConfig = field(default_factory=InsightConfig)

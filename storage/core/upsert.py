@@ -49,3 +49,17 @@ def dialect_of(session: AsyncSession) -> str:
     if session.bind is None:
         raise RuntimeError("a unit of work without an engine")
     return session.bind.dialect.name
+
+
+async def upsert(
+    session: AsyncSession,
+    model: type[DeclarativeBase],
+    values: dict[str, Any],
+    conflict: list[str],
+    update: Sequence[str],
+) -> None:
+    """Insert one row, or set its `update` columns when a row with the same `conflict` columns exists
+    (one statement: two presses at once both end in the last one's values)."""
+    stmt = _insert(session, model).values(**values)
+    stmt = stmt.on_conflict_do_update(index_elements=conflict, set_={c: stmt.excluded[c] for c in update})
+    await session.execute(stmt)

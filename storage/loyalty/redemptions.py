@@ -87,8 +87,11 @@ async def redeem(
     key: str,
     now: datetime,
     config: LoyaltyConfig,
+    free: bool = False,
 ) -> Redeemed:
-    """Redeem once per key; RedemptionRefused (nothing changed) when not allowed now."""
+    """Redeem once per key; RedemptionRefused (nothing changed) when not allowed now. `free`: a gift
+    (a campaign's offer, storage.campaigns.offers): no points are taken and none are needed; stock,
+    the per-customer limit, the tier and the voucher's validity hold as for any redemption."""
     account = await ledger.lock_account(session, customer.id, now)
     earlier = await by_key(session, key)
     if earlier is not None:
@@ -96,7 +99,7 @@ async def redeem(
             raise RedemptionRefused("reward.refused_disabled")
         return Redeemed(earlier, account.balance, replayed=True)
     reward = await rewards.get(session, reward_id)
-    why = await rewards.refusal(session, customer, reward, account.balance, now, config)
+    why = await rewards.refusal(session, customer, reward, account.balance, now, config, free=free)
     if why is not None:
         raise RedemptionRefused(why[0], **why[1])
     assert reward is not None
@@ -119,22 +122,23 @@ async def redeem(
         customer_id=customer.id,
         reward_id=reward.id,
         title=reward.title,
-        points=reward.cost,
+        points=0 if free else reward.cost,
         status="active",
         created_at=now,
         expires_at=now + timedelta(days=config.voucher_days) if config.voucher_days else None,
     )
     session.add(voucher)
     await session.flush()
-    await ledger.debit(
-        session,
-        customer_id=customer.id,
-        points=reward.cost,
-        kind="redeem",
-        reference=f"redeem:{voucher.id}",
-        now=now,
-        note=reward.title,
-    )
+    if voucher.points:
+        await ledger.debit(
+            session,
+            customer_id=customer.id,
+            points=voucher.points,
+            kind="redeem",
+            reference=f"redeem:{voucher.id}",
+            now=now,
+            note=reward.title,
+        )
     return Redeemed(voucher, await ledger.balance(session, customer.id))
 
 
@@ -193,17 +197,18 @@ async def cancel(
         .where(Reward.id == voucher.reward_id, Reward.stock.is_not(None))
         .values(stock=Reward.stock + 1)
     )
-    await ledger.credit(
-        session,
-        customer_id=voucher.customer_id,
-        points=voucher.points,
-        kind="refund",
-        reference=f"refund:{voucher.id}",
-        now=now,
-        note=reason,
-        actor_id=actor_id,
-        config=config,
-    )
+    if voucher.points:  # a gift (a campaign's offer) took none
+        await ledger.credit(
+            session,
+            customer_id=voucher.customer_id,
+            points=voucher.points,
+            kind="refund",
+            reference=f"refund:{voucher.id}",
+            now=now,
+            note=reason,
+            actor_id=actor_id,
+            config=config,
+        )
     customer = await session.get(Customer, voucher.customer_id)
     if customer is not None:
         await outbox.enqueue_for_customer(

@@ -176,8 +176,11 @@ async def refusal(
     balance: int,
     now: datetime,
     config: LoyaltyConfig,
+    *,
+    free: bool = False,
 ) -> tuple[str, dict[str, Any]] | None:
-    """Why this customer cannot redeem this reward now (a catalog key and its params), or None."""
+    """Why this customer cannot redeem this reward now (a catalog key and its params), or None.
+    `free`: a gift, so the balance does not matter."""
     if reward is None or not reward.active:
         return "reward.refused_disabled", {}
     if reward.min_tier and tiers.rank(reward.min_tier, config) > 0:
@@ -188,7 +191,7 @@ async def refusal(
     if reward.per_customer_limit is not None:
         if await redeemed_count(session, customer.id, reward.id) >= reward.per_customer_limit:
             return "reward.refused_limit", {"limit": reward.per_customer_limit}
-    if balance < reward.cost:
+    if not free and balance < reward.cost:
         return "reward.refused_points", {"missing": reward.cost - balance, "balance": balance}
     return None
 

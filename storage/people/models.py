@@ -67,7 +67,11 @@ class OutboxMessage(Base):
     the recipient's language, so storage never needs the catalogs."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "not_before"),
+        # A batch's contact budget (storage.people.contact_budget): its customers' recent rows.
+        Index("ix_outbox_customer", "customer_id", "not_before"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -93,6 +97,19 @@ class OutboxMessage(Base):
     bulk_job_id: Mapped[int | None] = mapped_column(
         ForeignKey("bulk_jobs.id", ondelete="SET NULL"), index=True
     )
+
+
+class MessagePreference(Base):
+    """A customer's choice about one kind of message (storage.people.preferences.KINDS); no row: on."""
+
+    __tablename__ = "message_preferences"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    enabled: Mapped[bool]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class PendingMember(Base):

@@ -95,6 +95,7 @@ class Message:
     template: str
     params: dict[str, Any] = field(default_factory=dict)
     buttons: Buttons | None = None
+    not_before: datetime | None = None  # later than now: quiet hours (storage.people.contact_budget)
 
 
 async def enqueue_many(
@@ -113,6 +114,7 @@ async def enqueue_many(
             language=m.language,
             now=now,
             buttons=m.buttons,
+            not_before=m.not_before,
             bulk_job_id=bulk_job_id,
         )
         for m in messages

@@ -16,14 +16,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.core import inputs
-from storage.core.config import SurveyConfig
+from storage.core.config import ContactConfig, SurveyConfig
 from storage.core.refusals import Refused
 from storage.core.upsert import insert_ignore, insert_ignore_many
-from storage.people import outbox
+from storage.people import contact_budget, outbox, preferences
 from storage.people.models import Customer
 from storage.surveys.definitions import MAX_QUESTIONS, Definition
 from storage.surveys.models import Survey, SurveyInvitation
@@ -270,10 +270,12 @@ async def invite_many(
     config: SurveyConfig,
     source: str = "send",
     bulk_job_id: int | None = None,
+    due: Mapping[int, datetime] | None = None,
 ) -> dict[int, InviteOutcome]:
     """Invite customers (id → the invitation's dedupe key) through the outbox, each unless the survey is
     not active, they are unreachable, already invited under that key, or throttled (invited to any
-    survey within config.throttle_days; throttled invitations are skipped, not queued). A fixed number
+    survey within config.throttle_days; throttled invitations are skipped, not queued). `due`: when
+    each message may go (quiet hours), else now. A fixed number
     of statements whatever the number of customers (a batch: hundreds, not tens of thousands): the
     customers locked, the keys taken, the throttle, the invitations and the outbox rows. Customers that
     do not exist (any more) get no outcome."""
@@ -349,6 +351,7 @@ async def invite_many(
                 template=template,
                 params=params,
                 buttons=question_keyboard(token, 0, survey.questions[0]),
+                not_before=due.get(customer.id) if due else None,
             )
         )
     await outbox.enqueue_many(session, messages, now=now, bulk_job_id=bulk_job_id)
@@ -359,10 +362,15 @@ PREVIEW_CHUNK = 10_000  # customers per preview query (bound parameters stay und
 
 
 async def preview(
-    session: AsyncSession, customer_ids: list[int], now: datetime, config: SurveyConfig
+    session: AsyncSession,
+    customer_ids: list[int],
+    now: datetime,
+    config: SurveyConfig,
+    contact: ContactConfig | None = None,
 ) -> Counter[str]:
-    """How a send would go: how many would be invited, throttled or skipped as unreachable. One
-    counting query per 10,000 customers (the throttle is an EXISTS inside it)."""
+    """How a send would go: how many would be invited, throttled or skipped as unreachable, and (with
+    `contact`) as a sent survey's step leaves them out first: surveys turned off, over the contact
+    budget. One counting query per 10,000 customers (each rule an EXISTS or a count inside it)."""
     counts: Counter[str] = Counter()
     recent = (
         select(SurveyInvitation.id)
@@ -370,6 +378,8 @@ async def preview(
         .exists()
     )
     unreachable = Customer.unreachable_at.is_not(None)
+    opted = preferences.is_opted_out(preferences.SURVEYS) if contact else false()
+    over = contact_budget.over_budget(now, contact) if contact else false()
     for start in range(0, len(customer_ids), PREVIEW_CHUNK):
         chunk = customer_ids[start : start + PREVIEW_CHUNK]
         row = (
@@ -377,14 +387,18 @@ async def preview(
                 select(
                     func.count(),
                     func.sum(case((unreachable, 1), else_=0)),
-                    func.sum(case((~unreachable & recent, 1), else_=0)),
+                    func.sum(case((~unreachable & opted, 1), else_=0)),
+                    func.sum(case((~unreachable & ~opted & over, 1), else_=0)),
+                    func.sum(case((~unreachable & ~opted & ~over & recent, 1), else_=0)),
                 ).where(Customer.id.in_(chunk))
             )
         ).one()
-        found, gone, throttled = row[0] or 0, row[1] or 0, row[2] or 0
+        found, gone, off, spent, throttled = (value or 0 for value in row)
         counts[InviteOutcome.UNREACHABLE] += gone
+        counts[preferences.OPTED_OUT] += off
+        counts[contact_budget.OVER_BUDGET] += spent
         counts[InviteOutcome.THROTTLED] += throttled
-        counts[InviteOutcome.INVITED] += found - gone - throttled
+        counts[InviteOutcome.INVITED] += found - gone - off - spent - throttled
     return +counts
 
 

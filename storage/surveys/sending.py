@@ -14,12 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.core.bulk import Batch
 from storage.core.config import Config
 from storage.core.models import BulkJob
+from storage.people import contact_budget, preferences
 from storage.surveys import audiences, invitations
 from storage.surveys.invitations import InviteOutcome
 from storage.surveys.models import Survey, SurveyInvitation
 
 KIND = "survey_send"
-# Reasons a customer of the audience is left out (Batch.skipped), as invitations.InviteOutcome names them.
+# Reasons a customer of the audience is left out (Batch.skipped), as invitations.InviteOutcome names them;
+# before those, the customer's preference (surveys off) and the contact budget (contact_budget.screen).
 REASONS = (InviteOutcome.THROTTLED, InviteOutcome.UNREACHABLE, InviteOutcome.DUPLICATE, InviteOutcome.CLOSED)
 
 
@@ -47,21 +49,28 @@ async def step(session: AsyncSession, job: BulkJob, now: datetime, limit: int, c
         return Batch(read=page.read, cursor=page.last)
     campaign = job.params["campaign"]
     survey = await session.get(Survey, job.params["survey"])
+    screened = await contact_budget.screen(
+        session, page.customer_ids, preferences.SURVEYS, now, config.contact
+    )
     outcomes = await invitations.invite_many(
         session,
         survey,
-        {cid: invitation_key(campaign, cid) for cid in page.customer_ids},
+        {cid: invitation_key(campaign, cid) for cid in screened.due},
         now,
         config=config.surveys,
         source="send",
         bulk_job_id=job.id,
+        due=screened.due,
     )
     counts = Counter(outcomes.values())
     return Batch(
         read=page.read,
         cursor=page.last,
         queued=counts[InviteOutcome.INVITED],
-        skipped={str(reason): counts[reason] for reason in REASONS if counts[reason]},
+        skipped={
+            **screened.skipped(),
+            **{str(reason): counts[reason] for reason in REASONS if counts[reason]},
+        },
     )
 
 

@@ -27,6 +27,7 @@ STAFF_STATE = {
     "outbox": "id, chat_id, template",
     "bulk_jobs": "id, kind, state",
     "pending_members": "id, phone, linked_customer_id",
+    "campaigns": "id, name, status",
     "bot_settings": "key, value",  # the staff group chosen in Telegram (owners only)
 }
 
@@ -66,6 +67,7 @@ STAFF_ONLY = {
     " (SELECT id FROM customers WHERE erased_at IS NOT NULL)",
     "notes": f"SELECT id, text FROM customer_notes WHERE {KEPT}",
     "tags": f"SELECT customer_id, tag FROM customer_tags WHERE {KEPT}",
+    "campaigns": "SELECT id, name, status FROM campaigns",
     "bot_settings": "SELECT key, value FROM bot_settings",
 }
 # What only admins and owners change.
@@ -75,8 +77,10 @@ ADMIN_ONLY = {
     "rewards": STAFF_ONLY["rewards"],
     "cancelled_vouchers": f"SELECT id FROM vouchers WHERE status = 'cancelled' AND {KEPT}",
     "surveys": STAFF_ONLY["surveys"],
-    "bulk_jobs": "SELECT id, kind FROM bulk_jobs WHERE kind LIKE 'import%' OR kind LIKE 'export%'",
+    "bulk_jobs": "SELECT id, kind FROM bulk_jobs"
+    " WHERE kind LIKE 'import%' OR kind LIKE 'export%' OR kind LIKE 'campaign%'",
     "pending_members": STAFF_ONLY["pending_members"],
+    "campaigns": STAFF_ONLY["campaigns"],
     "bot_settings": "SELECT key, value FROM bot_settings",
 }
 

@@ -61,6 +61,8 @@ ATTEMPTS = [
     ("import", ""),
     ("export", "customers"),
     ("export", "purchases"),
+    ("campaign", "new spring | all | Hi"),
+    ("campaign", "list"),
 ]
 ADMIN_ONLY = {
     "deduct",
@@ -73,6 +75,7 @@ ADMIN_ONLY = {
     "erase",
     "audit",
     "owner",
+    "campaign",
 }
 SHARED = {"survey", "feedback", "cancel"}
 

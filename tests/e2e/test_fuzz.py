@@ -41,7 +41,7 @@ COMMANDS = [
     "start", "help", "profile", "language", "skip", "points", "invite", "rewards", "myrewards", "survey",
     "feedback", "cancel", "find", "staff", "promote", "demote", "purchase", "award", "deduct", "fulfil",
     "reward", "stats", "callback", "callbacks", "followup", "followups", "outbox", "import", "export",
-    "note", "tag", "privacy", "erase", "audit", "owner", "setup", "pints", "fnd", "nosuchcommand",
+    "note", "tag", "privacy", "erase", "audit", "owner", "campaign", "setup", "pints", "fnd", "nosuchcommand",
 ]  # fmt: skip
 SUFFIXES = ["", "-", ",", ".x", "@engage_test_bot", "@other_bot", "@ENGAGE_TEST_BOT"]
 HOSTILE = [
@@ -58,6 +58,9 @@ HOSTILE = [
     "K7M2QX9", "k7m2-qx9", "m_K7M2QX9", "m_", "m_\u200b", '"Kim Lee" 12.50', "“Kim", "Kim 12.50",
     "Kim Lee 5 x", "0151 2345678 5 12.50", "+49 151 23456785 3", "(030) 1234567 9", "17/05/1990",
     "May 17, 1990", "5月17日", "friday 15:00", "周五 15:00", "下周一 10:00",
+    "new spring | all | <b>Hi</b> | 你好 | offer 1", "new x | tier gold | <i>a",
+    "new y | #1 | a | holdout 99",
+    "preview spring", "preview nosuch", "report spring", "report", "new | | |",
 ]  # fmt: skip
 # What a /import document holds: good, bad and personal-data rows (a phone is only matched by admins).
 IMPORT_FILE = f"customer,date,amount\n@kimmy,2026-01-05,12.50\n{PHONE},2026-01-06,3\n#9,x,1\n".encode()
@@ -66,7 +69,8 @@ FORGED_PREFIXES = [
     "b:", "fc:claim:", "fc:resolve:", "fc:callback:", "fc:followup:", "fc:x:", "sv:", "pts:", "rw:",
     "consent:yes:", "consent:no", "lang:", "profile:", "step:skip", "pg:cb:", "pg:rw:", "pg:st:", "pg:sv:",
     "pg:fb:", "pg:", "pg:xx:", "pg:tl1:", "pg:tl0:", "tl:", "cs:1:", "cs:", "sa:1:", "sa:",
-    "bulk:stop:", "bulk:", "staffgroup:use", "staffgroup:", "",
+    "bulk:stop:", "bulk:", "staffgroup:use", "staffgroup:", "cp:", "cpv:", "pf:stop", "pf:offers:off",
+    "pf:surveys:on", "pf:", "",
 ]  # fmt: skip
 
 
@@ -188,6 +192,7 @@ async def _cast(harness: Harness) -> list[Actor]:
     await harness.owner.send("/award #1 50 welcome", chat=group)
     await harness.owner.send("/survey new f csat", chat=group)
     await harness.owner.send("/survey activate f", chat=group)
+    await harness.owner.send("/campaign new autumn | all | <b>Autumn</b> | 秋季 | offer 1", chat=group)
     former = harness.customer(9004, "Fred", username="fred")
     await former.send("/staff", chat=group)  # an agent once
     await group.leave(former)

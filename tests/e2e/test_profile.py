@@ -16,7 +16,14 @@ async def test_profile_shows_and_changes_each_field(harness: Harness) -> None:
     await gil.send("/profile")
     card = gil.last_text()
     assert "Your profile" in card.text and "@gil" in card.text and "Europe/Berlin" in card.text
-    assert card.buttons == [["🎂 Birthday", "📱 Phone"], ["🌍 Time zone", "🗣 Language"]]
+    assert card.buttons == [
+        ["🎂 Birthday", "📱 Phone"],
+        ["🌍 Time zone", "🗣 Language"],
+        ["🔕 Turn off: Offers and promotions"],
+        ["🔕 Turn off: Surveys"],
+        ["🔕 Turn off: Birthday greeting"],
+    ]
+    assert "Offers and promotions: on" in card.text
 
     await gil.press("🎂 Birthday", message=card)
     await gil.send("1979-12-24")
@@ -29,6 +36,30 @@ async def test_profile_shows_and_changes_each_field(harness: Harness) -> None:
     await gil.press("📱 Phone", message=gil.last())
     await gil.share_contact("+81 3 1234 5678")
     assert "+81312345678" in gil.last().text
+
+
+async def test_profile_toggles_message_preferences_in_place(harness: Harness) -> None:
+    """Each kind on by default; a toggle changes the presser's own choice and edits the card; pressed
+    again (a double tap), the same choice; a forged toggle is stale; the choice survives a restart."""
+    gil = harness.customer(204, "Gil")
+    await harness.join(gil)
+    await gil.send("/profile")
+    card = gil.last()
+    data = card.button_data["🔕 Turn off: Surveys"]
+    answer = await gil.press("🔕 Turn off: Surveys", message=card)
+    assert answer is not None and answer["text"] == "Surveys: off"
+    card = gil.last()
+    assert card.message_id == gil.messages()[-1].message_id and "Surveys: off" in card.text
+    assert ["🔔 Turn on: Surveys"] in card.buttons
+    again = await gil.press_data(data, card)  # the old button again: still off
+    assert again is not None and "Surveys: off" in gil.last().text
+    forged = await gil.press_data("pf:nosuch:on", card)
+    assert forged is not None and forged["text"] == harness.t("en", "button.stale")
+    await harness.restart()
+    await gil.send("/profile")
+    assert "Surveys: off" in gil.last().text and "Offers and promotions: on" in gil.last().text
+    await gil.press("🔔 Turn on: Surveys")
+    assert "Surveys: on" in gil.last().text
 
 
 async def test_language_switch_changes_the_texts(harness: Harness) -> None:

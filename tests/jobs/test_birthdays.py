@@ -17,7 +17,7 @@ from storage.core.config import BirthdayConfig, Config
 from storage.loyalty import ledger, points
 from storage.loyalty.models import LedgerEntry
 from storage.loyalty.tiers import add_months
-from storage.people import customers
+from storage.people import customers, preferences
 from storage.people.birthdays import Birthday, next_greeting_at
 from storage.people.customers import TelegramProfile
 from storage.people.models import Customer, OutboxMessage
@@ -228,3 +228,18 @@ async def test_greeting_text_follows_the_tier_points_shows(
     assert _render_key(
         catalog, "zh", "birthday.greeting_platinum|birthday.greeting", {"name": "A"}
     ) == catalog("zh", "birthday.greeting", name="A")
+
+
+async def test_a_customer_who_turned_the_greeting_off_gets_no_message_but_the_bonus(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    quiet = await _customer(sessions, clock, 1, "UTC", 3, 15)
+    glad = await _customer(sessions, clock, 2, "UTC", 3, 15)
+    async with sessions.begin() as session:
+        await preferences.choose(session, quiet, preferences.BIRTHDAY, False, clock.now())
+    clock.set(utc(2026, 3, 15, 10, 0))
+    assert await birthdays.tick(sessions, clock, CONFIG) == 1
+    assert [r.customer_id for r in await _greetings(sessions)] == [glad]
+    async with sessions.begin() as session:
+        assert await ledger.balance(session, quiet) == 50  # the bonus is theirs; only the message is not
+        assert (await session.get(Customer, quiet)).next_birthday_at == utc(2027, 3, 15, 10, 0)

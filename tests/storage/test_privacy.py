@@ -12,7 +12,7 @@ from storage.core.clock import FakeClock
 from storage.core.config import LoyaltyConfig
 from storage.loyalty import redemptions, rewards
 from storage.loyalty.models import LedgerEntry, LoyaltyAccount, Voucher
-from storage.people import customers, outbox
+from storage.people import customers, outbox, preferences
 from storage.people.models import Customer, OutboxMessage
 from tests.storage.loyalty_helpers import give, new_customer
 
@@ -36,7 +36,10 @@ async def test_erasure_once_and_for_good(
         )
         await notes.add(session, kim.id, 1, "secret", clock.now())
         await tags.add(session, kim.id, "vip", 1, clock.now())
-        assert (await privacy.export(session, kim.id) or {})["tags"] == ["vip"]
+        await preferences.choose(session, kim.id, preferences.OFFERS, False, clock.now())
+        exported = await privacy.export(session, kim.id) or {}
+        assert exported["tags"] == ["vip"] and exported["campaigns"] == []
+        assert exported["message_preferences"] == {"offers": False, "surveys": True, "birthday": True}
 
     async with sessions.begin() as session:
         erased = await privacy.erase(session, kim.id, clock.now())

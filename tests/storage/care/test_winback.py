@@ -17,6 +17,7 @@ from storage.core.config import Config, LoyaltyConfig, WinbackConfig
 from storage.loyalty import lapses, purchases
 from storage.loyalty.models import LoyaltyAccount
 from storage.loyalty.tiers import add_months
+from storage.people import outbox, preferences
 from storage.people.models import Customer, OutboxMessage
 from tests.statements import statements
 from tests.storage.loyalty_helpers import assert_outbox_renders, new_customer
@@ -201,3 +202,38 @@ async def test_the_message_skips_a_customer_who_blocked_the_bot(
             await session.scalars(select(OutboxMessage).where(OutboxMessage.template == "winback.message"))
         )
         assert [(m.customer_id, m.params["balance"]) for m in messages] == [(kim, 500)]
+
+
+async def test_the_message_honours_offers_off_and_the_contact_budget(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    """The "we miss you" message is promotional: not for a customer who turned offers off, nor for one
+    whose contact budget is spent; the staff tasks are made all the same. It carries "Stop offers"."""
+    async with sessions.begin() as session:
+        kim, lee, max_ = [
+            (await new_customer(session, n, clock.now(), name)).id
+            for n, name in enumerate(("Kim", "Lee", "Max"), 1)
+        ]
+    for n, cid in enumerate((kim, lee, max_)):
+        await _buy(sessions, clock, cid, f"b{n}", "600")
+    clock.advance(days=60)
+    async with sessions.begin() as session:
+        await preferences.choose(session, lee, preferences.OFFERS, False, clock.now())
+        for n in range(2):
+            await outbox.enqueue(
+                session,
+                dedupe_key=f"campaign:{n}:{max_}",
+                chat_id=3,
+                customer_id=max_,
+                template="t",
+                language="en",
+                now=clock.now() - timedelta(days=1),
+            )
+    config = Config(winback=WinbackConfig(min_spend=Decimal("500"), message=True))
+    assert await winback_job.tick(sessions, clock, config) == 3
+    async with sessions.begin() as session:
+        messages = list(
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.template == "winback.message"))
+        )
+    assert [m.customer_id for m in messages] == [kim]
+    assert messages[0].buttons == [[["@preferences.stop_offers", "pf:stop"]]]

@@ -16,7 +16,7 @@ from storage.core import bulk
 from storage.core.clock import FakeClock
 from storage.core.config import BulkConfig, Config
 from storage.core.models import BulkJob
-from storage.people import customers, outbox
+from storage.people import customers, outbox, preferences
 from storage.people.customers import TelegramProfile
 from storage.people.models import Customer, OutboxMessage
 from storage.surveys import invitations, sending
@@ -157,8 +157,9 @@ async def test_a_batch_is_a_few_statements_however_many_customers(
             read, _ = await background.run_batch(session, clock.now(), CONFIG, limit=50)
         assert read == 50
     # claim the job, the page, the page's erased customers (left out), the survey, lock the customers,
-    # keys taken, throttle, invitations, outbox rows, the job's counters (and SQLite's BEGIN IMMEDIATE)
-    assert len(small) == len(large) <= 11, large
+    # keys taken, throttle, invitations, outbox rows, the job's counters (and SQLite's BEGIN IMMEDIATE);
+    # the preferences with the time zones, and the contact budget (storage.people.contact_budget.screen)
+    assert len(small) == len(large) <= 13, large
     async with sessions.begin() as session:
         ids = list(await session.scalars(select(Customer.id)))
     with statements(engine) as preview:
@@ -256,3 +257,44 @@ async def test_a_tier_audience_is_paged_over_all_customers(
     async with sessions.begin() as session:
         total = await session.scalar(select(func.count()).select_from(OutboxMessage))
     assert total == PEOPLE - 2 + 1  # and the earlier invitation to the other survey
+
+
+async def test_preferences_and_the_contact_budget_leave_customers_out_counted(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    """Surveys turned off, or two budgeted messages this week: skipped and counted, never queued; the
+    preview counts them the same way. A customer in their quiet hours is invited for when they end."""
+    survey = await _setup(sessions, clock)
+    async with sessions.begin() as session:
+        ids = list(await session.scalars(select(Customer.id).order_by(Customer.id)))
+        await preferences.choose(session, ids[4], preferences.SURVEYS, False, clock.now())
+        for n in range(2):
+            await outbox.enqueue(
+                session,
+                dedupe_key=f"campaign:{n}:{ids[5]}",
+                chat_id=1,
+                customer_id=ids[5],
+                template="t",
+                language="en",
+                now=clock.now(),
+            )
+        await session.execute(
+            update(Customer).where(Customer.id == ids[6]).values(timezone="America/Los_Angeles")
+        )
+        counts = await invitations.preview(session, ids, clock.now(), CONFIG.surveys, CONFIG.contact)
+    assert counts["opted_out"] == 1 and counts["over_budget"] == 1
+    job = await _record(sessions, clock, survey)
+    while await _batch(sessions, clock):
+        pass
+    invited, _ = await _invited(sessions)
+    assert ids[4] not in invited and ids[5] not in invited and ids[6] in invited
+    async with sessions.begin() as session:
+        done = await session.get(BulkJob, job.id)
+        assert done is not None and done.reasons["opted_out"] == 1 and done.reasons["over_budget"] == 1
+        night = await session.scalar(
+            select(OutboxMessage.not_before).where(
+                OutboxMessage.customer_id == ids[6], OutboxMessage.bulk_job_id == job.id
+            )
+        )
+    # 09:00 UTC is 02:00 in Los Angeles (summer time since 8 March): due at 09:00 there, 16:00 UTC.
+    assert night == clock.now().replace(hour=16)

@@ -1,0 +1,161 @@
+"""One contact budget for every proactive, non-transactional message: at most `budget` of them per
+customer in any `days` days, and none delivered in the customer's local quiet hours (a message due
+inside them waits until they end; it is not skipped).
+
+What counts is data (BUDGETED, below): outbox rows whose dedupe key starts with one of the prefixes,
+sent or still to be sent (queued, sending) and due within the window. Outside the budget, because the
+customer caused them or asked for them: birthday greetings (their own preference), vouchers, points and
+purchase notices, replies, staff alerts, and the survey after a purchase.
+
+Over budget is decided per batch in one query (`admit`): skipped and counted by the caller, never
+queued, so nothing waits forever for room in the budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.core.config import ContactConfig
+from storage.people import preferences
+from storage.people.models import Customer, OutboxMessage
+
+# The outbox rows that count, by dedupe key prefix (each sender's key, beside the code that writes it):
+BUDGETED = (
+    "campaign:",  # storage.campaigns.fanout.message_key
+    "survey:send:",  # a survey sent to an audience (storage.surveys.sending.invitation_key)
+    "winback:",  # the "we miss you" message (storage.care.winback.task_ref)
+)
+COUNTED = ("queued", "sending", "sent")  # failed, skipped and withdrawn rows reached nobody
+OVER_BUDGET = "over_budget"  # the reason a bulk job's step gives for a customer left out
+
+
+def _budgeted() -> ColumnElement[bool]:
+    return or_(*(OutboxMessage.dedupe_key.startswith(prefix, autoescape=True) for prefix in BUDGETED))
+
+
+def window_start(now: datetime, config: ContactConfig) -> datetime:
+    return now - timedelta(days=config.days)
+
+
+async def used(
+    session: AsyncSession, customer_ids: Collection[int], now: datetime, config: ContactConfig
+) -> dict[int, int]:
+    """Budgeted messages per customer in the rolling window (customers with none are absent): one
+    grouped query over ix_outbox_customer for the whole batch."""
+    if not customer_ids:
+        return {}
+    rows = await session.execute(
+        select(OutboxMessage.customer_id, func.count())
+        .where(
+            OutboxMessage.customer_id.in_(list(customer_ids)),
+            OutboxMessage.not_before > window_start(now, config),
+            OutboxMessage.status.in_(COUNTED),
+            _budgeted(),
+        )
+        .group_by(OutboxMessage.customer_id)
+    )
+    return {customer_id: int(count) for customer_id, count in rows.all() if customer_id is not None}
+
+
+def over_budget(now: datetime, config: ContactConfig) -> ColumnElement[bool]:
+    """The customer (Customer.id in the enclosing query) has no room left: for counting queries."""
+    recent = (
+        select(func.count())
+        .where(
+            OutboxMessage.customer_id == Customer.id,
+            OutboxMessage.not_before > window_start(now, config),
+            OutboxMessage.status.in_(COUNTED),
+            _budgeted(),
+        )
+        .scalar_subquery()
+    )
+    return recent >= config.budget
+
+
+def quiet_until(now: datetime, timezone: str, config: ContactConfig) -> datetime:
+    """When a message due `now` may be delivered to someone in `timezone`: `now`, or the end of their
+    quiet hours when `now` falls inside them (their local wall clock; across midnight when start > end)."""
+    start, end = config.quiet_start, config.quiet_end
+    if start == end:
+        return now
+    zone = ZoneInfo(timezone)
+    local = now.astimezone(zone)
+    hour = local.hour
+    quiet = start <= hour < end if start < end else (hour >= start or hour < end)
+    if not quiet:
+        return now
+    day = local.date() if hour < end else local.date() + timedelta(days=1)
+    # fold=0 and a round trip through UTC: a wall-clock hour a DST change skips still gives an instant.
+    return datetime.combine(day, time(end), tzinfo=zone).astimezone(now.tzinfo)
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A batch under the budget: when each admitted customer's message may go (not_before), and who
+    is left out because their budget is spent."""
+
+    due: dict[int, datetime]
+    over: set[int]
+
+
+async def admit(
+    session: AsyncSession,
+    people: dict[int, str],
+    now: datetime,
+    config: ContactConfig,
+    *,
+    each: int = 1,
+) -> Admitted:
+    """People (customer id → time zone) who may get `each` more budgeted message now, and when."""
+    spent = await used(session, people, now, config)
+    due: dict[int, datetime] = {}
+    over: set[int] = set()
+    for customer_id, timezone in people.items():
+        if spent.get(customer_id, 0) + each > config.budget:
+            over.add(customer_id)
+        else:
+            due[customer_id] = quiet_until(now, timezone, config)
+    return Admitted(due, over)
+
+
+@dataclass(frozen=True)
+class Screened:
+    """A batch of an audience screened for one kind of budgeted message: who gets it and when, who
+    turned that kind off, who has no budget left."""
+
+    due: dict[int, datetime]
+    opted_out: set[int]
+    over: set[int]
+
+    def skipped(self) -> dict[str, int]:
+        """Left out, by reason (a bulk job's Batch.skipped)."""
+        reasons = {preferences.OPTED_OUT: len(self.opted_out), OVER_BUDGET: len(self.over)}
+        return {reason: count for reason, count in reasons.items() if count}
+
+
+async def screen(
+    session: AsyncSession, customer_ids: Collection[int], kind: str, now: datetime, config: ContactConfig
+) -> Screened:
+    """Preferences, then the budget and quiet hours, for a batch: two queries whatever its size."""
+    if not customer_ids:
+        return Screened({}, set(), set())
+    rows = await session.execute(
+        select(Customer.id, Customer.timezone, preferences.is_opted_out(kind)).where(
+            Customer.id.in_(list(customer_ids))
+        )
+    )
+    zones: dict[int, str] = {}
+    opted: set[int] = set()
+    for customer_id, timezone, off in rows.all():
+        if off:
+            opted.add(customer_id)
+        else:
+            zones[customer_id] = timezone
+    admitted = await admit(session, zones, now, config)
+    return Screened(admitted.due, opted, admitted.over)
