@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.harness import STAFF_CHAT_ID, Harness
+from tests.emulator import SentMessage, UserDriver
 
 # Decide and commit, then talk: a Telegram request inside a transaction fails the update here.
 pytestmark = pytest.mark.strict_transactions
@@ -44,22 +45,22 @@ async def test_profile_toggles_message_preferences_in_place(harness: Harness) ->
     gil = harness.customer(204, "Gil")
     await harness.join(gil)
     await gil.send("/profile")
-    card = gil.last()
+    card = _card(gil)  # the card, then the member code's QR photo
     data = card.button_data["🔕 Turn off: Surveys"]
     answer = await gil.press("🔕 Turn off: Surveys", message=card)
     assert answer is not None and answer["text"] == "Surveys: off"
-    card = gil.last()
-    assert card.message_id == gil.messages()[-1].message_id and "Surveys: off" in card.text
-    assert ["🔔 Turn on: Surveys"] in card.buttons
+    edited = _card(gil)
+    assert edited.message_id == card.message_id and "Surveys: off" in edited.text
+    assert ["🔔 Turn on: Surveys"] in edited.buttons
     again = await gil.press_data(data, card)  # the old button again: still off
-    assert again is not None and "Surveys: off" in gil.last().text
+    assert again is not None and "Surveys: off" in _card(gil).text
     forged = await gil.press_data("pf:nosuch:on", card)
     assert forged is not None and forged["text"] == harness.t("en", "button.stale")
     await harness.restart()
     await gil.send("/profile")
-    assert "Surveys: off" in gil.last().text and "Offers and promotions: on" in gil.last().text
+    assert "Surveys: off" in _card(gil).text and "Offers and promotions: on" in _card(gil).text
     await gil.press("🔔 Turn on: Surveys")
-    assert "Surveys: on" in gil.last().text
+    assert "Surveys: on" in _card(gil).text
 
 
 async def test_language_switch_changes_the_texts(harness: Harness) -> None:
@@ -100,3 +101,8 @@ async def test_command_menus_differ_for_customers_and_staff(harness: Harness) ->
     }
     assert descriptions["cancel"] == "Stop what I am asking for"
     assert descriptions["staff:cancel"].startswith("Cancel a voucher")
+
+
+def _card(person: UserDriver) -> SentMessage:
+    """The newest profile card (its toggles), whatever followed it."""
+    return next(m for m in reversed(person.messages()) if any("Turn" in b for row in m.buttons for b in row))
