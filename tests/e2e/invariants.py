@@ -3,6 +3,7 @@ ledger's invariants (cached balance = sum of entries = sum of lot remainders).""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import text
@@ -42,9 +43,11 @@ async def staff_state(sessions: async_sessionmaker[AsyncSession]) -> dict[str, l
         }
 
 
-# A customer who erases their data (/privacy) changes their own rows (vouchers cancelled, follow-ups
-# closed, texts blanked): what only staff change is judged on everyone else's.
-KEPT = "customer_id NOT IN (SELECT id FROM customers WHERE erased_at IS NOT NULL)"
+# A customer changes some rows of their own without staff (erasing their data with /privacy cancels
+# their vouchers and follow-ups and blanks their texts; 👎 under a resolution reopens their item): the
+# queries of the rows a customer owns start with customer_id, and `changed` leaves out the acting
+# customer's rows (the fuzz suite passes their ids), judging everyone else's.
+OWNED = {"used_vouchers", "follow_ups", "handled_feedback", "notes", "tags", "cancelled_vouchers"}
 
 # What only staff change: the same snapshot as STAFF_STATE, less what customers change themselves by
 # redeeming, answering surveys and sending feedback (their vouchers, redeem/survey entries, new items).
@@ -54,19 +57,19 @@ STAFF_ONLY = {
     "staff_entries": "SELECT id, points FROM ledger_entries"
     " WHERE kind IN ('earn', 'award', 'deduct', 'refund')",
     "rewards": "SELECT id, title, cost, stock, per_customer_limit, min_tier, active FROM rewards",
-    "used_vouchers": f"SELECT id, status FROM vouchers WHERE status IN ('used', 'cancelled') AND {KEPT}",
+    "used_vouchers": "SELECT customer_id, id, status FROM vouchers WHERE status IN ('used', 'cancelled')",
     "surveys": "SELECT id, name, status, general FROM surveys",
-    "follow_ups": f"SELECT id, status, assignee_id, due_at, outcome FROM follow_ups WHERE {KEPT}",
-    "handled_feedback": "SELECT id, status, claimed_by, resolved_by, follow_up_id, resolution"
+    "follow_ups": "SELECT customer_id, id, status, assignee_id, due_at, outcome FROM follow_ups",
+    "handled_feedback": "SELECT customer_id, id, status, claimed_by, resolved_by, follow_up_id, resolution"
     " FROM feedback_items"
-    f" WHERE (status <> 'open' OR claimed_by IS NOT NULL) AND {KEPT}",
+    " WHERE status <> 'open' OR claimed_by IS NOT NULL",
     "staff_messages": "SELECT id FROM feedback_messages WHERE direction IN ('to_customer', 'note_prompt')",
     "bulk_jobs": "SELECT id, kind FROM bulk_jobs",
     "pending_members": "SELECT id, phone FROM pending_members"
     " WHERE linked_customer_id IS NULL OR linked_customer_id NOT IN"
     " (SELECT id FROM customers WHERE erased_at IS NOT NULL)",
-    "notes": f"SELECT id, text FROM customer_notes WHERE {KEPT}",
-    "tags": f"SELECT customer_id, tag FROM customer_tags WHERE {KEPT}",
+    "notes": "SELECT customer_id, id, text FROM customer_notes",
+    "tags": "SELECT customer_id, tag FROM customer_tags",
     "campaigns": "SELECT id, name, status FROM campaigns",
     "bot_settings": "SELECT key, value FROM bot_settings",
 }
@@ -75,7 +78,7 @@ ADMIN_ONLY = {
     "staff_members": "SELECT telegram_id, role FROM staff_members WHERE role <> 'agent'",
     "deductions": "SELECT id, points FROM ledger_entries WHERE kind IN ('deduct', 'refund')",
     "rewards": STAFF_ONLY["rewards"],
-    "cancelled_vouchers": f"SELECT id FROM vouchers WHERE status = 'cancelled' AND {KEPT}",
+    "cancelled_vouchers": "SELECT customer_id, id FROM vouchers WHERE status = 'cancelled'",
     "surveys": STAFF_ONLY["surveys"],
     "bulk_jobs": "SELECT id, kind FROM bulk_jobs"
     " WHERE kind LIKE 'import%' OR kind LIKE 'export%' OR kind LIKE 'campaign%'",
@@ -88,7 +91,7 @@ ADMIN_ONLY = {
 async def _snapshot(sessions: async_sessionmaker[AsyncSession], queries: dict[str, str]) -> State:
     async with sessions() as session:
         return {
-            name: [tuple(r) for r in await session.execute(text(f"{sql} ORDER BY 1"))]
+            name: sorted((tuple(r) for r in await session.execute(text(sql))), key=repr)
             for name, sql in queries.items()
         }
 
@@ -101,8 +104,22 @@ async def admin_only_state(sessions: async_sessionmaker[AsyncSession]) -> State:
     return await _snapshot(sessions, ADMIN_ONLY)
 
 
-def changed(before: State, after: State) -> list[str]:
-    return [name for name in before if before[name] != after[name]]
+def changed(before: State, after: State, acting: Collection[int] = ()) -> list[str]:
+    """The snapshots that differ, leaving out the rows the acting customers own (OWNED)."""
+
+    def theirs(name: str, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        return [r for r in rows if r[0] not in acting] if name in OWNED else rows
+
+    return [name for name in before if theirs(name, before[name]) != theirs(name, after[name])]
+
+
+async def customer_ids(sessions: async_sessionmaker[AsyncSession], telegram_id: int) -> set[int]:
+    """The customer rows of a Telegram user: their own, and, once erased, its tombstone's."""
+    async with sessions() as session:
+        rows = await session.execute(
+            text("SELECT id FROM customers WHERE telegram_id = :t"), {"t": telegram_id}
+        )
+        return {r[0] for r in rows}
 
 
 async def ledger_problems(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
