@@ -18,13 +18,13 @@ from jobs import (
     birthdays,
     bulk,
     cadences,
+    churn,
     complaints,
     expiry,
     followups,
     purchase_surveys,
     retention,
     scoring,
-    warnings,
     winback,
 )
 from storage import background
@@ -68,9 +68,9 @@ async def cadence_tick(context: AppContext) -> None:
     await cadences.tick(runtime.sessions, runtime.clock, runtime.config)
 
 
-async def warning_tick(context: AppContext) -> None:
+async def churn_tick(context: AppContext) -> None:
     runtime = context.runtime
-    await warnings.tick(runtime.sessions, runtime.clock, runtime.config)
+    await churn.tick(runtime.sessions, runtime.clock, runtime.config)
 
 
 async def retention_tick(context: AppContext) -> None:
@@ -121,7 +121,7 @@ TICKS: dict[str, Callable[[AppContext], Awaitable[None]]] = {
     "followups": followup_tick,
     "complaints": complaint_tick,
     "cadences": cadence_tick,
-    "warnings": warning_tick,
+    "churn": churn_tick,
     "retention": retention_tick,
     "expiry": expiry_tick,
     "purchase_surveys": purchase_survey_tick,
@@ -136,4 +136,4 @@ TICKS: dict[str, Callable[[AppContext], Awaitable[None]]] = {
 # re-scored within seconds (an idle pass: an index range and the latest run's row).
 FAST: dict[str, float] = {"bulk": 2.0, "scoring": 5.0}
 # Ticks that run less often (at least every this many seconds): regular care is planned in days.
-SLOW: dict[str, float] = {"cadences": 3600.0, "warnings": 3600.0, "retention": 3600.0}
+SLOW: dict[str, float] = {"cadences": 3600.0, "churn": 3600.0, "retention": 3600.0}

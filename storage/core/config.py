@@ -66,7 +66,7 @@ class ComplaintConfig:
 
 @dataclass(frozen=True)
 class WarningConfig:
-    """Early churn warning (storage.care.warnings): which customers are worth a call before they lapse,
+    """Early churn warning (storage.care.churn): which customers are worth a call before they lapse,
     and the signals that raise one."""
 
     levels: tuple[str, ...] = ("key", "major")  # value levels worth keeping (storage.insight.pyramid)

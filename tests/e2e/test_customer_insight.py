@@ -71,8 +71,8 @@ async def test_segments_levels_audiences_and_an_early_warning_from_an_imported_h
     await harness.admin.send("/survey send fb segment champions", chat=group)
     assert "1 customer" in harness.admin.last(chat=group).text  # the preview counts the audience
 
-    await harness.tick("warnings")
-    await harness.tick("warnings")  # once per episode
+    await harness.tick("churn")
+    await harness.tick("churn")  # once per episode
     async with harness.sessions.begin() as session:
         warnings = list(await session.scalars(select(FollowUp).where(FollowUp.kind == "warning")))
     assert [w.customer_id for w in warnings] == [3]  # c2, the valuable one drifting away
