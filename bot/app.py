@@ -196,6 +196,8 @@ def _register(app: EngageApplication) -> None:
             privacy.EXPORT: Route(privacy.on_export, CUSTOMER),
             privacy.ERASE: Route(privacy.on_erase, CUSTOMER),
             privacy.CONFIRM: Route(privacy.on_confirm, CUSTOMER),
+            privacy.WITHDRAW: Route(privacy.on_withdraw, CUSTOMER),
+            privacy.WITHDRAW_CONFIRM: Route(privacy.on_withdraw_confirm, CUSTOMER),
             staff_erase.CONFIRM: Route(staff_erase.on_button, admin),
             staff_audit.PAGE: Route(staff_audit.on_page, admin),
             staff_erase.CANCEL: Route(staff_erase.on_button, admin),

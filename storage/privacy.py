@@ -58,6 +58,7 @@ async def export(session: AsyncSession, customer_id: int) -> dict[str, Any] | No
         *("birth_year", "birth_month", "birth_day", "phone", "external_id", "consent_at", "created_at"),
         "last_seen_at",
         "member_code",
+        *("consent_version", "consent_withdrawn_at"),
     )[0]
     account = await session.get(LoyaltyAccount, customer_id)
     invitations = select(SurveyInvitation.id).where(SurveyInvitation.customer_id == customer_id)

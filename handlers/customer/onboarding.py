@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from handlers.common import language_for
+from handlers.common import joined_customer, language_for
 from handlers.context import AppContext
 from handlers.customer import profile
 from handlers.replies import edit_text
 from storage.core import inputs
 from storage.loyalty import referrals
-from storage.people import customers
+from storage.people import consent, customers
 from storage.people.customers import TelegramProfile
+from storage.people.models import Customer
 
 ACCEPT, DECLINE = "consent:yes", "consent:no"
 
@@ -41,8 +42,11 @@ async def start(update: Update, context: AppContext) -> None:
     async with context.read_only() as session:
         customer = await customers.get(session, user.id)
     lang = language_for(update, context, customer)
-    if customer is not None:
+    if customer is not None and consent.is_current(customer):
         await message.reply_text(context.t(lang, "onboarding.welcome_back", name=customer.first_name))
+        return
+    if customer is not None:  # withdrawn, or an earlier notice: the current one, to accept again
+        await message.reply_text(notice_again(context, customer), reply_markup=renew_keyboard(context, lang))
         return
     payload = context.args[0] if context.args else ""
     await message.reply_text(
@@ -53,8 +57,50 @@ async def start(update: Update, context: AppContext) -> None:
     )
 
 
+def notice_again(context: AppContext, customer: Customer) -> str:
+    """The current notice, headed by why it is shown to someone who joined before."""
+    lang = customer.language
+    if customer.consent_withdrawn_at is not None:
+        head = context.t(lang, "consent.withdrawn_head", name=customer.first_name)
+    else:
+        head = context.t(lang, "consent.changed_head", name=customer.first_name)
+    return head + "\n\n" + context.t(lang, "onboarding.privacy")
+
+
+def renew_keyboard(context: AppContext, lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(context.t(lang, "onboarding.accept"), callback_data=consent.RENEW)]]
+    )
+
+
+async def _on_renewal(update: Update, context: AppContext) -> None:
+    """ "📄 Read the notice" under the message saying it changed (the notice, with Accept), or that
+    Accept: the customer's consent made current, audited."""
+    query = update.callback_query
+    async with context.unit_of_work() as session:
+        customer = await joined_customer(update, context, session)
+        if customer is None:
+            return
+        lang = customer.language
+        if query.data == consent.REVIEW:
+            context.after_commit(query.answer)
+            context.after_commit(
+                edit_text, query.message, notice_again(context, customer), renew_keyboard(context, lang)
+            )
+            return
+        if not await consent.accept(session, customer, context.now()):
+            context.after_commit(query.answer, context.t(lang, "consent.already"))
+            context.after_commit(edit_text, query.message, context.t(lang, "consent.already"), None)
+            return
+    await query.answer()
+    await edit_text(query.message, context.t(lang, "consent.renewed", name=customer.first_name), None)
+
+
 async def on_consent(update: Update, context: AppContext) -> None:
     query = update.callback_query
+    if query.data in (consent.REVIEW, consent.RENEW):
+        await _on_renewal(update, context)
+        return
     user = query.from_user
     accepted = (query.data or "").startswith(ACCEPT)
     if not accepted:

@@ -12,12 +12,16 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Upda
 
 from handlers.common import joined_customer
 from handlers.context import AppContext
+from handlers.loyalty_text import local_date
 from handlers.replies import edit_text
 from storage import privacy
 from storage.core import audit, buttons
 from storage.core.models import Button
+from storage.people import consent
+from storage.people.models import Customer
 
 EXPORT, ERASE, CONFIRM = "privacy/export", "privacy/erase", "privacy/confirm"
+WITHDRAW, WITHDRAW_CONFIRM = "privacy/withdraw", "privacy/withdraw_confirm"
 BUTTON_TTL = timedelta(days=1)
 
 
@@ -56,13 +60,65 @@ async def show(update: Update, context: AppContext) -> None:
         owned = {"user_id": customer.telegram_id, "now": context.now(), "ttl": BUTTON_TTL}
         export = await buttons.issue(session, EXPORT, {"customer": customer.id}, **owned)
         erase = await buttons.issue(session, ERASE, {"customer": customer.id}, **owned)
+        withdraw = None
+        if consent.is_current(customer):
+            withdraw = await buttons.issue(session, WITHDRAW, {"customer": customer.id}, **owned)
     lang = customer.language
-    keyboard = InlineKeyboardMarkup(
-        [[_button(context, lang, "privacy.export", export)], [_button(context, lang, "privacy.erase", erase)]]
-    )
-    await message.reply_text(
-        context.t(lang, "privacy.title") + "\n" + summary(context, lang, data), reply_markup=keyboard
-    )
+    rows = [
+        [_button(context, lang, "privacy.export", export)],
+        [_button(context, lang, "privacy.erase", erase)],
+    ]
+    if withdraw is not None:
+        rows.append([_button(context, lang, "consent.withdraw", withdraw)])
+    else:  # withdrawn, or an earlier notice: the way back in
+        rows.append([_button(context, lang, "consent.give_again", consent.REVIEW)])
+    text = context.t(lang, "privacy.title") + "\n" + summary(context, lang, data)
+    text += "\n" + consent_line(context, customer)
+    await message.reply_text(text, reply_markup=InlineKeyboardMarkup(rows))
+
+
+def consent_line(context: AppContext, customer: Customer) -> str:
+    lang, zone = customer.language, customer.timezone
+    if customer.consent_withdrawn_at is not None:
+        return context.t(lang, "consent.line_withdrawn", date=local_date(customer.consent_withdrawn_at, zone))
+    if consent.is_current(customer):
+        return context.t(lang, "consent.line_current", date=local_date(customer.consent_at, zone))
+    return context.t(lang, "consent.line_outdated")
+
+
+async def on_withdraw(update: Update, context: AppContext, button: Button) -> None:
+    """✋ Withdraw consent: ask once more, with what it means (and what it does not)."""
+    query = update.callback_query
+    async with context.unit_of_work() as session:
+        customer = await joined_customer(update, context, session)
+        if customer is None:
+            return
+        confirm = await buttons.issue(
+            session,
+            WITHDRAW_CONFIRM,
+            {"customer": customer.id},
+            user_id=customer.telegram_id,
+            now=context.now(),
+            ttl=BUTTON_TTL,
+        )
+    lang = customer.language
+    await query.answer()
+    keyboard = InlineKeyboardMarkup([[_button(context, lang, "consent.withdraw_confirm", confirm)]])
+    await edit_text(query.message, context.t(lang, "consent.withdraw_question"), keyboard)
+
+
+async def on_withdraw_confirm(update: Update, context: AppContext, button: Button) -> None:
+    """✋ Yes, withdraw: recorded once (a second press changes nothing), audited by storage."""
+    query = update.callback_query
+    async with context.unit_of_work() as session:
+        customer = await joined_customer(update, context, session)
+        if customer is None:
+            return
+        await buttons.consume(session, button)
+        await consent.withdraw(session, customer, context.now())
+        lang = customer.language
+    await query.answer()
+    await edit_text(query.message, context.t(lang, "consent.withdrawn"), None)
 
 
 async def on_export(update: Update, context: AppContext, button: Button) -> None:

@@ -7,7 +7,7 @@ from handlers.context import AppContext
 from handlers.loyalty_text import local_date
 from storage.care.customer_cards import CustomerCard
 from storage.overview import Value
-from storage.people import birthdays
+from storage.people import birthdays, consent
 from storage.people.staff import Role, can_see_personal_data
 
 
@@ -17,6 +17,11 @@ def customer_card(context: AppContext, lang: str, customer: CustomerCard, role: 
     card = _card(context, lang, customer, role) + "\n" + _value(context, lang, value)
     if customer.tags:
         card += "\n" + context.t(lang, "tags.on_card", tags=", ".join(customer.tags))
+    if customer.consent == consent.WITHDRAWN and customer.consent_withdrawn_at is not None:
+        when = local_date(customer.consent_withdrawn_at, context.config.staff_timezone)
+        card += "\n" + context.t(lang, "consent.on_card_withdrawn", date=when)
+    elif customer.consent == consent.OUTDATED:
+        card += "\n" + context.t(lang, "consent.on_card_outdated")
     if customer.turned_off:
         kinds = ", ".join(context.t(lang, f"preferences.kind_{kind}") for kind in customer.turned_off)
         card += "\n" + context.t(lang, "preferences.on_card", kinds=kinds)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.care import notes, tags
 from storage.care.models import FollowUp
 from storage.care.notes import Note
-from storage.people import customers, preferences
+from storage.people import consent, customers, preferences
 from storage.people.customers import SEARCH_LIMIT
 from storage.people.models import Customer
 
@@ -49,6 +49,8 @@ class CustomerCard:
     notes: tuple[Note, ...] = ()
     member_code: str | None = None
     turned_off: tuple[str, ...] = ()  # kinds of message the customer turned off (storage.people.preferences)
+    consent: str = consent.CURRENT  # storage.people.consent.state: otherwise no proactive message at all
+    consent_withdrawn_at: datetime | None = None
 
 
 async def search(
@@ -122,4 +124,6 @@ def _card(customer: Customer, history: tuple[Outcome, ...]) -> CustomerCard:
         consent_at=customer.consent_at,
         history=history,
         member_code=customer.member_code,
+        consent=consent.state(customer),
+        consent_withdrawn_at=customer.consent_withdrawn_at,
     )

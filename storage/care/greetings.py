@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.core.claims import skip_locked
 from storage.core.config import Config
 from storage.loyalty import ledger
-from storage.people import outbox, preferences
+from storage.people import consent, outbox, preferences
 from storage.people.birthdays import greeting_date, local_today
 from storage.people.customers import schedule_birthday
 from storage.people.models import Customer, OutboxMessage
@@ -59,6 +59,7 @@ async def greet_due(
     batch = list(await session.scalars(due))
     # Who turned birthday greetings off (/profile): no message; the bonus is theirs all the same.
     opted_out = await preferences.opted_out(session, [c.id for c in batch], preferences.BIRTHDAY)
+    await consent.ask_again(session, opted_out, now)  # an out-of-date notice: the new one instead
     for customer in batch:
         read += 1
         if customer.birth_month is None or customer.birth_day is None:

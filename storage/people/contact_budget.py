@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.core.config import ContactConfig
-from storage.people import preferences
+from storage.people import consent, preferences
 from storage.people.models import Customer, OutboxMessage
 
 # The outbox rows that count, by dedupe key prefix (each sender's key, beside the code that writes it):
@@ -158,4 +158,5 @@ async def screen(
         else:
             zones[customer_id] = timezone
     admitted = await admit(session, zones, now, config)
+    await consent.ask_again(session, opted, now)  # those whose notice is out of date: the new one
     return Screened(admitted.due, opted, admitted.over)

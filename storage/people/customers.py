@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.core import inputs
 from storage.core.config import LANGUAGES, BirthdayConfig, Config
 from storage.core.db import changed_rows
-from storage.people import member_codes, phones
+from storage.people import consent, member_codes, phones
 from storage.people.birthdays import Birthday, local_today, next_greeting_at
 from storage.people.models import Customer
 from storage.people.timezones import is_valid_timezone
@@ -59,6 +59,7 @@ async def join(session: AsyncSession, profile: TelegramProfile, config: Config, 
             language=language_from_code(profile.language_code, config.default_language),
             timezone=config.default_timezone,
             consent_at=now,
+            consent_version=consent.NOTICE_VERSION,
             last_seen_at=now,
             created_at=now,  # the clock the bot runs on, not the database's
             member_code=await _free_code(session),

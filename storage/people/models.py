@@ -33,6 +33,9 @@ class Customer(TimestampMixin, Base):
     birth_day: Mapped[int | None]
     phone: Mapped[str | None] = mapped_column(String(32), index=True)
     consent_at: Mapped[datetime]
+    # The privacy notice's version accepted at consent_at (storage.people.consent.NOTICE_VERSION).
+    consent_version: Mapped[str | None] = mapped_column(String(16))
+    consent_withdrawn_at: Mapped[datetime | None]
     last_seen_at: Mapped[datetime | None]
     # Set when Telegram answers 403 (blocked); cleared when the customer writes again.
     unreachable_at: Mapped[datetime | None]

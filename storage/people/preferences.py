@@ -2,17 +2,19 @@
 every promotional message). Everything is on until the customer turns it off; a row holds a choice.
 
 Senders of a kind ask `opted_out` for a batch (one query) and leave those customers out, counted as
-skipped, never queued."""
+skipped, never queued. A customer without current consent (storage.people.consent: withdrawn, or an
+older privacy notice) counts as opted out of every kind, so no sender can forget it."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.core.upsert import upsert
+from storage.people import consent
 from storage.people.models import Customer, MessagePreference
 
 OFFERS, SURVEYS, BIRTHDAY = "offers", "surveys", "birthday"
@@ -68,11 +70,7 @@ async def opted_out(session: AsyncSession, customer_ids: Collection[int], kind: 
         return set()
     return set(
         await session.scalars(
-            select(MessagePreference.customer_id).where(
-                MessagePreference.customer_id.in_(list(customer_ids)),
-                MessagePreference.kind == kind,
-                MessagePreference.enabled.is_(False),
-            )
+            select(Customer.id).where(Customer.id.in_(list(customer_ids)), is_opted_out(kind))
         )
     )
 
@@ -93,8 +91,8 @@ async def turned_off(session: AsyncSession, customer_ids: Collection[int]) -> di
 
 
 def is_opted_out(kind: str) -> ColumnElement[bool]:
-    """The customer (Customer.id in the enclosing query) turned `kind` off: for counting queries."""
-    return (
+    """The customer (Customer in the enclosing query) turned `kind` off, or has no current consent."""
+    turned_off = (
         select(MessagePreference.customer_id)
         .where(
             MessagePreference.customer_id == Customer.id,
@@ -103,3 +101,4 @@ def is_opted_out(kind: str) -> ColumnElement[bool]:
         )
         .exists()
     )
+    return or_(turned_off, consent.lacks_current())
