@@ -69,6 +69,7 @@ from handlers.staff import followups as staff_followups
 from handlers.staff import lists as staff_lists
 from handlers.staff import notes as staff_notes
 from handlers.staff import outbox as staff_outbox
+from handlers.staff import scan as staff_scan
 from handlers.staff import surveys as staff_surveys
 from handlers.steps import StepRouter
 from handlers.steps import cancel as steps_cancel
@@ -166,6 +167,7 @@ def _register(app: EngageApplication) -> None:
     reg.command(["callback", "followup"], staff_followups.schedule, agent)
     reg.command(["callbacks", "followups"], staff_followups.list_open, agent)
     reg.command("outbox", staff_outbox.progress, agent)
+    reg.message(filters.PHOTO & CaptionCommand("find") & NEW_MESSAGES, staff_scan.from_photo, agent, "find")
     reg.command("import", imports.usage, admin)
     reg.message(
         filters.Document.ALL & CaptionCommand("import") & NEW_MESSAGES, imports.upload, admin, "import"

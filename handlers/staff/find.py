@@ -36,7 +36,7 @@ async def find(update: Update, context: AppContext) -> None:
     if not query:
         await message.reply_text(context.t(lang, "staff.find_usage"))
         return
-    await _show(message, context, lang, query, timeline=True)
+    await show_cards(message, context, lang, query, timeline=True)
 
 
 async def open_member_link(update: Update, context: AppContext) -> None:
@@ -49,11 +49,11 @@ async def open_member_link(update: Update, context: AppContext) -> None:
         await message.reply_text(context.t(lang, "staff.find_none", query=" ".join(context.args or [])[:40]))
     else:
         # No timeline button: its presses are answered in the staff group only.
-        await _show(message, context, lang, code, timeline=False)
+        await show_cards(message, context, lang, code, timeline=False)
     raise ApplicationHandlerStop
 
 
-async def _show(message: Message, context: AppContext, lang: str, query: str, *, timeline: bool) -> None:
+async def show_cards(message: Message, context: AppContext, lang: str, query: str, *, timeline: bool) -> None:
     role = current_role(context)
     async with context.read_only() as session:  # a read: no write lock, nothing written
         found = await customer_cards.search(

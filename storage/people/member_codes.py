@@ -39,3 +39,17 @@ def from_start_payload(payload: str) -> str | None:
     if not payload.startswith(DEEP_LINK_PREFIX):
         return None
     return normalize(payload[len(DEEP_LINK_PREFIX) :])
+
+
+def from_scanned(text: str) -> str | None:
+    """The code in what a QR code holds: the deep link (deep_link, any bot's name: the lookup decides
+    whether the code is ours) or the bare code; None for anything else."""
+    text = text.strip()
+    if text.startswith(("https://t.me/", "http://t.me/", "t.me/")):
+        _, _, query = text.partition("?")
+        for pair in query.split("&"):
+            key, _, value = pair.partition("=")
+            if key == "start":
+                return from_start_payload(value)
+        return None
+    return normalize(text)

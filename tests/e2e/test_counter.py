@@ -4,9 +4,11 @@ command that never confirms something other than what was done."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from handlers.customer.member_card import qr_png
@@ -200,3 +202,40 @@ async def test_note_tag_and_callback_take_a_name_only_one_customer_has(harness: 
     both = [f"#{row.id} Kim {row.last_name} ({row.member_code})" for row in (lee_row, park_row)]
     assert reply == harness.t("en", "loyalty.several_customers", reference="Kim", customers=", ".join(both))
     assert changed(before, await staff_state(harness.sessions)) == []
+
+
+def _photographed(png: bytes) -> bytes:
+    """The QR code as a phone photographs it: smaller, off centre on a coloured counter, then JPEG, as
+    Telegram recompresses a photo."""
+    with Image.open(io.BytesIO(png)) as qr:
+        counter = Image.new("RGB", (1280, 960), (190, 170, 150))
+        counter.paste(qr.convert("RGB").resize((360, 360)), (700, 420))
+    out = io.BytesIO()
+    counter.save(out, "JPEG", quality=70)
+    return out.getvalue()
+
+
+async def test_a_photo_of_the_qr_code_captioned_find_opens_the_card(harness: Harness) -> None:
+    kim = await _kim(harness)
+    code = (await customer_row(harness, kim.user_id)).member_code
+    await kim.send("/points")
+    photo = kim.messages()[-1].photo  # the QR code exactly as Kim's phone shows it
+    group, agent = harness.staff_group, harness.agent
+    await agent.send_photo(_photographed(photo), caption="/find", chat=group)
+    card = agent.last(chat=group)
+    assert "Kim Lee" in card.text and code in card.text
+    assert card.buttons == [[harness.t("en", "overview.timeline_button")]]
+
+    await agent.send_photo(_photographed(qr_png("https://example.com/menu")), caption="/find", chat=group)
+    assert agent.last(chat=group).text == harness.t("en", "staff.scan_none")
+    await agent.send_photo(b"not an image at all", caption="/find", chat=group)
+    assert agent.last(chat=group).text == harness.t("en", "staff.scan_none")
+    before = len(agent.messages(chat=group))
+    await agent.send_photo(_photographed(photo), caption="lunch menu", chat=group)  # not for the bot
+    assert len(agent.messages(chat=group)) == before
+
+    # Not staff: a customer's photo captioned /find in their private chat shows nobody's card.
+    bob = harness.customer(504, "Bob")
+    await join(harness, bob)
+    await bob.send_photo(_photographed(photo), caption="/find")
+    assert all("Kim" not in m.text for m in bob.messages())

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from handlers.authority import Guarded
+from handlers.customer.member_card import qr_png
 from storage.people.staff import Role
 from tests.e2e.harness import Harness
 from tests.e2e.invariants import admin_only_state, changed, customer_ids, ledger_problems, staff_only_state
@@ -43,6 +44,7 @@ COMMANDS = [
     "reward", "stats", "callback", "callbacks", "followup", "followups", "outbox", "import", "export",
     "note", "tag", "privacy", "erase", "audit", "owner", "campaign", "setup", "pints", "fnd", "nosuchcommand",
 ]  # fmt: skip
+MEMBER_CODE = "K7M2QX9"  # a member code's form (whether anyone has it is the lookup's business)
 SUFFIXES = ["", "-", ",", ".x", "@engage_test_bot", "@other_bot", "@ENGAGE_TEST_BOT"]
 HOSTILE = [
     "0", "-1", "²", "١٢", "99999999999999999999999", "1e9", "1.5", "NaN", "inf", "-0", "007",
@@ -171,6 +173,8 @@ ACTION = st.one_of(
             ]
         ),
     ),
+    # A photo: a member's QR code (the card's only way in by photo) or not a picture at all.
+    st.tuples(st.just("photo"), st.sampled_from(["/find", "/find@engage_test_bot", "", "/award #1 5"])),
     st.tuples(st.just("edit"), _command()),
     st.tuples(st.just("duplicate"), st.just("")),
 )
@@ -264,6 +268,9 @@ class Run:
             await person.send_document("history.csv", IMPORT_FILE, value, chat)
         elif kind == "document":
             await person.send_document("survey.json", b'{"name": "z", "questions": []}', value or None, chat)
+        elif kind == "photo":
+            picture = qr_png(f"https://t.me/engage_test_bot?start=m_{MEMBER_CODE}") if chat else b"GIF89a"
+            await person.send_photo(picture, value or None, chat)
         elif kind in ("edit", "duplicate"):
             earlier = self.sent.get(actor.person.user.get("username") or str(person.user_id), [])
             if not earlier:

@@ -106,3 +106,19 @@ async def test_codes_phones_and_names_find_customers(
         assert await ids("kim") == [kim.id, kim_park.id]  # several: staff choose
         assert await ids("An") == [ann.id]  # part of a name
         assert await ids("Nobody") == []
+
+
+@pytest.mark.parametrize(
+    ("scanned", "code"),
+    [
+        ("https://t.me/engage_bot?start=m_K7M2QX9", "K7M2QX9"),
+        ("t.me/other_bot?foo=1&start=m_k7m2qx9", "K7M2QX9"),
+        (" K7M2QX9 ", "K7M2QX9"),
+        ("https://t.me/engage_bot?start=ref_ABC", None),
+        ("https://t.me/engage_bot", None),
+        ("https://example.com/?start=m_K7M2QX9", None),
+        ("WIFI:S:shop;T:WPA;P:secret;;", None),
+    ],
+)
+def test_what_a_scanned_qr_code_names(scanned: str, code: str | None) -> None:
+    assert member_codes.from_scanned(scanned) == code
