@@ -26,7 +26,9 @@ PAGE = "audit/page"
 BUTTON_TTL = timedelta(days=1)
 DEFAULT_DAYS, MAX_DAYS = 7, 3650
 REFUSED = ("refused", "拒绝")
-DETAIL = 120  # characters of an entry's detail on its line
+# Each part of an entry's line, at most, as HTML (escaped: what handlers.replies.pack measures): a full
+# page (storage.core.audit.PAGE lines of 16 + 4 × 24 + 96 and their separators) is one message.
+DETAIL, NAME = 96, 24
 
 
 class BadFilter(Exception):
@@ -121,7 +123,7 @@ async def _page(
         lang, "audit.title", page=number, since=local_time(wanted.since, context.config.staff_timezone)
     )
     lines = [_line(context, lang, e, names) for e in entries]
-    text = pack([title, *lines], "\n")[0]  # a page is at most 15 short lines: one message
+    text = pack([title, *lines], "\n")[0]  # a page's lines are clipped (DETAIL, NAME): one message
     row = []
     owner = update.effective_user.id if update.effective_user else None
     for label, target in (("common.page_previous", number - 1), ("common.page_next", number + 1)):
@@ -140,15 +142,23 @@ async def _page(
 
 def _line(context: AppContext, lang: str, entry: AuditEntry, names: dict[int, str]) -> str:
     detail = json.dumps(entry.detail, ensure_ascii=False, sort_keys=True) if entry.detail else ""
-    if len(detail) > DETAIL:
-        detail = detail[: DETAIL - 1] + "…"
+    target = f"#{entry.target}" if entry.target and entry.target.isdigit() else (entry.target or "—")
     return context.t(
         lang,
         "audit.line" if entry.outcome == "ok" else "audit.line_refused",
         at=local_time(entry.at, context.config.staff_timezone),
-        actor=names.get(entry.actor_id, str(entry.actor_id)),
-        action=entry.action,
-        outcome=entry.outcome,
-        target=f"#{entry.target}" if entry.target and entry.target.isdigit() else (entry.target or "—"),
-        detail=detail,
+        actor=_clip(names.get(entry.actor_id, str(entry.actor_id)), NAME),
+        action=_clip(entry.action, NAME),
+        outcome=_clip(entry.outcome, NAME),
+        target=_clip(target, NAME),
+        detail=_clip(detail, DETAIL),
     )
+
+
+def _clip(text: str, limit: int) -> str:
+    """`text` whose escaped HTML is at most `limit` characters, cut with "…" when it was longer."""
+    if len(html.escape(text)) <= limit:
+        return text
+    while len(html.escape(text)) > limit - 1:
+        text = text[: min(len(text) - 1, len(text) * (limit - 1) // len(html.escape(text)))]
+    return text + "…"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from storage.core import audit
 from tests.e2e.harness import Harness
 
 pytestmark = pytest.mark.strict_transactions
@@ -63,3 +64,25 @@ async def test_the_trail_exports_as_csv(harness: Harness) -> None:
     rows = list(csv.DictReader(io.StringIO(document.document.decode("utf-8").removeprefix("\ufeff"))))
     assert any(r["action"] == "deduct" and r["outcome"] == "refused" for r in rows)
     assert any(r["action"] == "export" for r in rows)  # the export itself is audited
+
+
+async def test_a_page_of_entries_at_every_limit_is_one_whole_message(harness: Harness) -> None:
+    """Fifteen entries whose actor, action, target and detail are all as long as they can be: the page
+    shows all fifteen (each clipped), within Telegram's limit, nothing lost at its end."""
+    async with harness.sessions.begin() as session:
+        for n in range(audit.PAGE):
+            await audit.record(
+                session,
+                actor_id=10_000 + n,
+                action=f"a{n:02d}" + "x" * 61,
+                outcome="refused",
+                target="t" * 128,
+                detail={"text": "&<>" * 400, "n": n},
+                at=harness.clock.now(),
+            )
+    await harness.grant_admin()
+    await harness.admin.send("/audit", chat=harness.staff_group)
+    page = harness.admin.last(chat=harness.staff_group).text
+    assert len(page) <= 4096
+    assert all(f"a{n:02d}" in page for n in range(audit.PAGE)), page
+    assert page.count("…") >= 3 * audit.PAGE
