@@ -196,7 +196,7 @@ async def decide(
 
 def due(
     after_at: datetime, after_id: int, until: datetime, limit: int
-) -> Select[tuple[int, datetime, datetime | None]]:
+) -> Select[int, datetime, datetime | None]:
     """Customers who joined after (after_at, after_id) and by `until`, in join order: a range of
     ix_customers_consent_at, however many customers joined before."""
     return (

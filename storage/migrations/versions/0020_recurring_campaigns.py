@@ -23,6 +23,12 @@ def _when(name: str, nullable: bool = True) -> sa.Column[object]:
     return sa.Column(name, storage.core.models.UTCDateTime(timezone=True), nullable=nullable)
 
 
+def _fk(column: str, table: str, target: str, key: str = "id") -> sa.ForeignKeyConstraint:
+    return sa.ForeignKeyConstraint(
+        [column], [f"{target}.{key}"], name=op.f(f"fk_{table}_{column}_{target}"), ondelete="CASCADE"
+    )
+
+
 def upgrade() -> None:
     # In place (not batch mode): a rebuilt customers table would cascade to every row referencing it.
     op.create_index("ix_customers_consent_at", "customers", ["consent_at", "id"])
@@ -38,12 +44,7 @@ def upgrade() -> None:
         _when("stopped_at"),
         _when("cursor_at"),
         sa.Column("cursor_id", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["campaign_id"],
-            ["campaigns.id"],
-            name=op.f("fk_campaign_schedules_campaign_id_campaigns"),
-            ondelete="CASCADE",
-        ),
+        _fk("campaign_id", "campaign_schedules", "campaigns"),
         sa.PrimaryKeyConstraint("campaign_id", name=op.f("pk_campaign_schedules")),
     )
     op.create_table(
@@ -52,18 +53,8 @@ def upgrade() -> None:
         sa.Column("on_date", sa.Date(), nullable=False),
         sa.Column("campaign_id", sa.Integer(), nullable=False),
         _when("created_at", nullable=False),
-        sa.ForeignKeyConstraint(
-            ["schedule_id"],
-            ["campaign_schedules.campaign_id"],
-            name=op.f("fk_campaign_occurrences_schedule_id_campaign_schedules"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["campaign_id"],
-            ["campaigns.id"],
-            name=op.f("fk_campaign_occurrences_campaign_id_campaigns"),
-            ondelete="CASCADE",
-        ),
+        _fk("schedule_id", "campaign_occurrences", "campaign_schedules", "campaign_id"),
+        _fk("campaign_id", "campaign_occurrences", "campaigns"),
         sa.PrimaryKeyConstraint("schedule_id", "on_date", name=op.f("pk_campaign_occurrences")),
         sa.UniqueConstraint("campaign_id", name=op.f("uq_campaign_occurrences_campaign_id")),
     )
