@@ -19,6 +19,7 @@ from storage.core.config import (
     FollowUpConfig,
     InsightConfig,
     LoyaltyConfig,
+    RecurringConfig,
     SenderConfig,
     SurveyConfig,
     Tier,
@@ -348,4 +349,27 @@ def insight_from_env(env: Mapping[str, str]) -> InsightConfig:
         or d.default_gap_days,
         hour=hour,
         minute=minute,
+    )
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def recurring_from_env(env: Mapping[str, str]) -> RecurringConfig:
+    """HOLIDAY_CAMPAIGN_HOUR (0-23); STAFF_SUMMARY_WEEKDAY (mon … sun, or off) and STAFF_SUMMARY_HOUR."""
+    d = RecurringConfig()
+    raw = env.get("STAFF_SUMMARY_WEEKDAY", "").strip().lower()
+    weekday = d.staff_summary_weekday
+    if raw in {"off", "none"}:
+        weekday = None
+    elif raw:
+        if raw[:3] not in WEEKDAYS:
+            raise SettingsError(f"STAFF_SUMMARY_WEEKDAY must be a day like mon, or off; not {raw!r}.")
+        weekday = WEEKDAYS.index(raw[:3]) + 1
+    hour = _count(env, "HOLIDAY_CAMPAIGN_HOUR", d.holiday_hour, 0, 23)
+    summary_hour = _count(env, "STAFF_SUMMARY_HOUR", d.staff_summary_hour, 0, 23)
+    return RecurringConfig(
+        holiday_hour=d.holiday_hour if hour is None else hour,
+        staff_summary_weekday=weekday,
+        staff_summary_hour=d.staff_summary_hour if summary_hour is None else summary_hour,
     )

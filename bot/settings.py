@@ -21,6 +21,7 @@ from bot.config_env import (
     followups_from_env,
     insight_from_env,
     loyalty_from_env,
+    recurring_from_env,
     retention_days,
     sender_from_env,
     survey_config,
@@ -181,6 +182,7 @@ class Settings:
             winback=winback_from_env(env),
             contact=contact_from_env(env),
             insight=insight_from_env(env),
+            recurring=recurring_from_env(env),
         )
         return cls(
             token=token,

@@ -13,6 +13,7 @@ from handlers.staff import bulk as staff_bulk
 from handlers.staff import campaigns as staff_campaigns
 from handlers.staff import exports as staff_exports
 from handlers.staff import imports as staff_imports
+from handlers.staff import stats as staff_stats
 from handlers.staff import surveys as staff_surveys
 from jobs import (
     birthdays,
@@ -23,12 +24,15 @@ from jobs import (
     expiry,
     followups,
     purchase_surveys,
+    recurring,
     retention,
     scoring,
+    staff_summary,
     winback,
 )
 from storage import background
 from storage.campaigns import fanout
+from storage.care.complaint_stats import StaffLine
 from storage.loyalty import points
 from storage.surveys import sending
 
@@ -93,6 +97,24 @@ async def winback_tick(context: AppContext) -> None:
     await winback.tick(runtime.sessions, runtime.clock, runtime.config)
 
 
+async def recurring_tick(context: AppContext) -> None:
+    """Welcome offers whose time has come, and today's yearly campaigns."""
+    runtime = context.runtime
+    await recurring.tick(runtime.sessions, runtime.clock, runtime.config)
+
+
+async def staff_summary_tick(context: AppContext) -> None:
+    """The weekly /stats staff summary for the staff group, rendered as /stats staff 7d is."""
+    runtime = context.runtime
+    lang = runtime.config.default_language
+    title = runtime.texts(lang, "complaints.weekly_title")
+
+    def render(lines: list[StaffLine]) -> list[str]:
+        return staff_stats.staff_parts(runtime.texts, lang, lines, "7d", title)
+
+    await staff_summary.tick(runtime.sessions, runtime.clock, runtime.config, render=render)
+
+
 async def bulk_tick(context: AppContext) -> None:
     """Fan out bulk jobs a few batches at a time, then show their progress (after those commits)."""
     runtime = context.runtime
@@ -126,6 +148,8 @@ TICKS: dict[str, Callable[[AppContext], Awaitable[None]]] = {
     "expiry": expiry_tick,
     "purchase_surveys": purchase_survey_tick,
     "winback": winback_tick,
+    "recurring": recurring_tick,
+    "staff_summary": staff_summary_tick,
     "seen": seen_tick,
     "bulk": bulk_tick,
     "scoring": scoring_tick,

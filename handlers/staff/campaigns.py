@@ -13,6 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Mess
 from handlers.authority import subcommand
 from handlers.context import AppContext, Texts
 from handlers.replies import edit_text, pack
+from handlers.staff import recurring as staff_recurring
 from handlers.staff.bulk import stop_keyboard
 from handlers.staff.charts import LiftLabels, lift_png
 from storage.background import Progress
@@ -302,6 +303,7 @@ async def _list(context: AppContext, message: Message) -> None:
     if not listed:
         await message.reply_text(context.t(lang, "campaigns.list_empty"))
         return
+    rules = await staff_recurring.notes(context, [c.id for c in listed])  # recurring: rule, next date
     lines = [
         context.t(
             lang,
@@ -311,6 +313,7 @@ async def _list(context: AppContext, message: Message) -> None:
             audience=c.audience[:60],
             offer="🎁" if c.reward_id else "",
         )
+        + (f" · {rules[c.id]}" if rules.get(c.id) else "")
         for c in listed
     ]
     for part in pack([context.t(lang, "campaigns.list_title"), *lines]):
@@ -318,7 +321,7 @@ async def _list(context: AppContext, message: Message) -> None:
 
 
 async def command(update: Update, context: AppContext) -> None:
-    """/campaign <new|preview|report|list> ... in the staff group."""
+    """/campaign <new|preview|report|list|repeat|activate|stop> ... in the staff group."""
     message = update.effective_message
     if message is None:
         return
@@ -331,5 +334,11 @@ async def command(update: Update, context: AppContext) -> None:
         await _report(context, message, rest)
     elif sub == "list":
         await _list(context, message)
+    elif sub == "repeat" and rest:
+        await staff_recurring.repeat(context, message, rest)
+    elif sub == "activate" and rest:
+        await staff_recurring.activate(context, message, rest)
+    elif sub == "stop" and rest:
+        await staff_recurring.stop(context, message, rest)
     else:
         await message.reply_text(context.t(_lang(context), "campaigns.usage"))

@@ -13,10 +13,11 @@ from datetime import timedelta
 from telegram import InputFile, Update
 
 from handlers.common import command_args
-from handlers.context import AppContext
+from handlers.context import AppContext, Texts
 from handlers.replies import pack
 from handlers.staff.charts import Bars, ChartLabels, bars_png, trend_png
 from storage.care import complaint_stats
+from storage.care.complaint_stats import StaffLine
 from storage.insight import stats as insight_stats
 from storage.surveys import answers, stats
 from storage.surveys.stats import Summary
@@ -108,13 +109,17 @@ async def _staff(update: Update, context: AppContext, period: timedelta, label: 
     end = context.now()
     async with context.read_only() as session:
         lines = await complaint_stats.by_staff(session, end - period, end, context.config.followups)
+    for text in staff_parts(context.t, lang, lines, label):
+        await update.effective_message.reply_text(text)
+
+
+def staff_parts(texts: Texts, lang: str, lines: list[StaffLine], label: str, title: str = "") -> list[str]:
+    """/stats staff as messages (also the weekly summary, bot.ticks, with its `title` first)."""
+    head = [title] if title else []
     if not lines:
-        await update.effective_message.reply_text(
-            context.t(lang, "complaints.stats_staff_none", period=label)
-        )
-        return
+        return ["\n".join([*head, texts(lang, "complaints.stats_staff_none", period=label)])]
     rows = [
-        context.t(
+        texts(
             lang,
             "complaints.stats_staff_line",
             name=line.name,
@@ -128,8 +133,7 @@ async def _staff(update: Update, context: AppContext, period: timedelta, label: 
         )
         for line in lines
     ]
-    for text in pack([context.t(lang, "complaints.stats_staff_title", period=label), *rows], "\n"):
-        await update.effective_message.reply_text(text)
+    return pack([*head, texts(lang, "complaints.stats_staff_title", period=label), *rows], "\n")
 
 
 async def _surveys(update: Update, context: AppContext, period: timedelta, period_text: str) -> None:

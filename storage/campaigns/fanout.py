@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.campaigns import holdout
 from storage.campaigns.drafts import CampaignRefused, text_for
-from storage.campaigns.models import Campaign, CampaignMember
+from storage.campaigns.models import Campaign, CampaignMember, CampaignSchedule
 from storage.core import bulk
 from storage.core.bulk import Batch
 from storage.core.config import Config
@@ -69,7 +69,10 @@ async def start(
     message_id: int | None,
 ) -> BulkJob:
     """Confirm: the campaign's job recorded (it fans out in the background); CampaignRefused
-    campaigns.already_sent when the campaign was sent before."""
+    campaigns.already_sent when the campaign was sent before, campaigns.recurring_confirm for a
+    recurring one (storage.campaigns.recurring: activated, not sent once)."""
+    if await session.get(CampaignSchedule, campaign.id) is not None:
+        raise CampaignRefused("recurring.confirm", name=campaign.name)
     job = await bulk.record(
         session,
         key=job_key(campaign.id),

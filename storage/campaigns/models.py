@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -44,4 +44,41 @@ class CampaignMember(Base):
         ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
     outcome: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CampaignSchedule(Base):
+    """A campaign that repeats (storage.campaigns.recurring): a welcome offer `delay_hours` after each
+    customer joins, or a yearly send on `holiday` (storage.campaigns.holidays reads it). Nothing goes out
+    until an admin activates it; stopping it sends nothing more."""
+
+    __tablename__ = "campaign_schedules"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey(Campaign.id, ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # welcome | yearly
+    delay_hours: Mapped[int | None]  # welcome
+    holiday: Mapped[str | None] = mapped_column(String(24))  # yearly: "12-25", "lunar 8-15"
+    active: Mapped[bool] = mapped_column(default=False)
+    activated_by: Mapped[int | None] = mapped_column(BigInteger)
+    activated_at: Mapped[datetime | None]
+    stopped_at: Mapped[datetime | None]
+    # Welcome: the last customer decided, as (consent_at, id); the tick reads after it on
+    # ix_customers_consent_at, so a pass reads only those who joined since.
+    cursor_at: Mapped[datetime | None]
+    cursor_id: Mapped[int | None]
+
+
+class CampaignOccurrence(Base):
+    """One year's send of a yearly campaign: a campaign of its own (a copy of the schedule's, with its
+    own members, offer claims and report), made once per date whichever instance gets there first."""
+
+    __tablename__ = "campaign_occurrences"
+
+    schedule_id: Mapped[int] = mapped_column(
+        ForeignKey(CampaignSchedule.campaign_id, ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    on_date: Mapped[date] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey(Campaign.id, ondelete="CASCADE"), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

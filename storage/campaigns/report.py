@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.campaigns.fanout import HELD_OUT, OUTCOMES, SENT
+from storage.campaigns.fanout import HELD_OUT, OUTCOMES, SENT, message_key
 from storage.campaigns.models import Campaign, CampaignMember
 from storage.campaigns.offers import offer_key
 from storage.loyalty.models import Purchase, Voucher
@@ -84,7 +84,15 @@ async def build(session: AsyncSession, campaign: Campaign, now: datetime) -> Rep
         ).all()
     )
     delivery = {"pending": 0, "delivered": 0, "blocked": 0, "failed": 0, "withdrawn": 0}
-    if campaign.job_id is not None:
+    # A one-off send's rows are its job's; a welcome offer's (no job) are found by their key.
+    rows = (
+        OutboxMessage.bulk_job_id == campaign.job_id
+        if campaign.job_id is not None
+        else OutboxMessage.dedupe_key.startswith(
+            message_key(campaign.id, 0).removesuffix("0"), autoescape=True
+        )
+    )
+    if campaign.sent_at is not None:
         blocked = ((OutboxMessage.status == "failed") & OutboxMessage.error.startswith("forbidden")) | (
             (OutboxMessage.status == "skipped") & (OutboxMessage.error == "unreachable")
         )
@@ -96,9 +104,7 @@ async def build(session: AsyncSession, campaign: Campaign, now: datetime) -> Rep
             else_="withdrawn",
         )
         for name, count in (
-            await session.execute(
-                select(kind, func.count()).where(OutboxMessage.bulk_job_id == campaign.job_id).group_by(kind)
-            )
+            await session.execute(select(kind, func.count()).where(rows).group_by(kind))
         ).all():
             delivery[str(name)] = int(count)
     prefix = offer_key(campaign.id, 0).removesuffix("0")

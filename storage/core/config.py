@@ -193,6 +193,18 @@ class ContactConfig:
 
 
 @dataclass(frozen=True)
+class RecurringConfig:
+    """Recurring duties (storage.campaigns.recurring, storage.care.staff_summary)."""
+
+    # A yearly campaign goes out on its date from this hour (staff time zone), under quiet hours.
+    holiday_hour: int = 10
+    # The weekly /stats staff summary in the staff group: ISO weekday (1 Monday … 7 Sunday; None: off)
+    # and hour, staff time zone.
+    staff_summary_weekday: int | None = 1
+    staff_summary_hour: int = 9
+
+
+@dataclass(frozen=True)
 class InsightConfig:
     """Knowing customers' value (storage.insight): RFM scores, the value pyramid, the CLV model and the
     nightly scoring run."""
@@ -266,3 +278,4 @@ class Config:
     winback: WinbackConfig = field(default_factory=WinbackConfig)
     contact: ContactConfig = field(default_factory=ContactConfig)
     insight: InsightConfig = field(default_factory=InsightConfig)
+    recurring: RecurringConfig = field(default_factory=RecurringConfig)

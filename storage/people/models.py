@@ -18,7 +18,11 @@ class Customer(TimestampMixin, Base):
     __tablename__ = "customers"
     # Today's birthdays by id (the staff digest reads the first few): with `id` in the index PostgreSQL
     # reads them in order instead of walking the primary key.
-    __table_args__ = (Index("ix_customers_birthday", "birth_month", "birth_day", "id"),)
+    # Who joined since a point, in join order (storage.campaigns.recurring: the welcome offer's tick).
+    __table_args__ = (
+        Index("ix_customers_birthday", "birth_month", "birth_day", "id"),
+        Index("ix_customers_consent_at", "consent_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)

@@ -29,6 +29,7 @@ STAFF_STATE = {
     "bulk_jobs": "id, kind, state",
     "pending_members": "id, phone, linked_customer_id",
     "campaigns": "id, name, status",
+    "campaign_schedules": "campaign_id, kind, delay_hours, holiday, active",
     "bot_settings": "key, value",  # the staff group chosen in Telegram (owners only)
 }
 
@@ -71,6 +72,7 @@ STAFF_ONLY = {
     "notes": "SELECT customer_id, id, text FROM customer_notes",
     "tags": "SELECT customer_id, tag FROM customer_tags",
     "campaigns": "SELECT id, name, status FROM campaigns",
+    "campaign_schedules": "SELECT campaign_id, kind, delay_hours, holiday, active FROM campaign_schedules",
     "bot_settings": "SELECT key, value FROM bot_settings",
 }
 # What only admins and owners change.
@@ -84,6 +86,7 @@ ADMIN_ONLY = {
     " WHERE kind LIKE 'import%' OR kind LIKE 'export%' OR kind LIKE 'campaign%'",
     "pending_members": STAFF_ONLY["pending_members"],
     "campaigns": STAFF_ONLY["campaigns"],
+    "campaign_schedules": STAFF_ONLY["campaign_schedules"],
     "bot_settings": "SELECT key, value FROM bot_settings",
 }
 

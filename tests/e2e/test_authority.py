@@ -63,6 +63,9 @@ ATTEMPTS = [
     ("export", "purchases"),
     ("campaign", "new spring | all | Hi"),
     ("campaign", "list"),
+    ("campaign", "repeat spring welcome 24h"),
+    ("campaign", "activate spring"),
+    ("campaign", "stop spring"),
 ]
 ADMIN_ONLY = {
     "deduct",

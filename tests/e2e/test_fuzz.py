@@ -63,6 +63,8 @@ HOSTILE = [
     "new spring | all | <b>Hi</b> | 你好 | offer 1", "new x | tier gold | <i>a",
     "new y | #1 | a | holdout 99",
     "preview spring", "preview nosuch", "report spring", "report", "new | | |",
+    "activate hello", "stop hello", "repeat autumn yearly lunar 8-15", "repeat hello welcome 99999h",
+    "repeat autumn yearly 2-30", "activate autumn", "stop nosuch",
 ]  # fmt: skip
 # What a /import document holds: good, bad and personal-data rows (a phone is only matched by admins).
 IMPORT_FILE = f"customer,date,amount\n@kimmy,2026-01-05,12.50\n{PHONE},2026-01-06,3\n#9,x,1\n".encode()
@@ -197,6 +199,8 @@ async def _cast(harness: Harness) -> list[Actor]:
     await harness.owner.send("/survey new f csat", chat=group)
     await harness.owner.send("/survey activate f", chat=group)
     await harness.owner.send("/campaign new autumn | all | <b>Autumn</b> | 秋季 | offer 1", chat=group)
+    await harness.owner.send("/campaign new hello | all | Welcome | offer 1", chat=group)
+    await harness.owner.send("/campaign repeat hello welcome 1h", chat=group)
     former = harness.customer(9004, "Fred", username="fred")
     await former.send("/staff", chat=group)  # an agent once
     await group.leave(former)
