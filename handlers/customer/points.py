@@ -26,7 +26,7 @@ async def _render(
     lang, tz, config = customer.language, customer.timezone, context.config.loyalty
     status = await points.status(session, customer, context.now(), config)
     progress = status.progress
-    parts = [context.t(lang, "points.balance", balance=status.balance, tier=progress.tier.name)]
+    parts = [context.t(lang, "points.balance", balance=status.balance, tier=progress.tier.label())]
     if progress.next_tier is not None:
         parts.append(
             context.t(
@@ -34,7 +34,7 @@ async def _render(
                 "points.progress",
                 bar=tiers.bar(progress.fraction),
                 missing=progress.missing,
-                next=progress.next_tier.name,
+                next=progress.next_tier.label(),
                 months=config.tier_window_months,
             )
         )

@@ -40,7 +40,7 @@ def _label(context: AppContext, lang: str, reward: Reward, rank: int) -> tuple[s
     if rewards.is_out_of_stock(reward):
         return "reward.item_out", {}
     if rewards.is_locked(reward, rank, context.config.loyalty):
-        return "reward.item_locked", {"tier": reward.min_tier}
+        return "reward.item_locked", {"tier": rewards.tier_label(reward.min_tier, context.config.loyalty)}
     return "reward.item", {}
 
 
@@ -58,7 +58,13 @@ async def _catalog_view(context: AppContext, customer: Customer) -> tuple[str, I
         rows.append(
             [
                 _button(
-                    context, lang, key, f"{OPEN}{reward.id}", title=reward.title, cost=reward.cost, **params
+                    context,
+                    lang,
+                    key,
+                    f"{OPEN}{reward.id}",
+                    title=rewards.title(reward),
+                    cost=reward.cost,
+                    **params,
                 )
             ]
         )
@@ -122,8 +128,8 @@ async def _show_detail(update: Update, context: AppContext, customer: Customer, 
     text = context.t(
         lang,
         "reward.detail",
-        title=reward.title,
-        description=reward.description or "",
+        title=rewards.title(reward),
+        description=rewards.description(reward),
         cost=reward.cost,
         stock=stock,
         balance=offer.balance,
@@ -160,7 +166,7 @@ async def on_redeem(update: Update, context: AppContext, button: Button) -> None
     text = context.t(
         lang,
         "reward.confirm_question",
-        title=offer.reward.title,
+        title=rewards.title(offer.reward),
         cost=offer.reward.cost,
         after=offer.balance_after,
     )
@@ -205,7 +211,12 @@ async def on_confirm(update: Update, context: AppContext, button: Button) -> Non
         else context.t(lang, "reward.valid_forever")
     )
     text = context.t(
-        lang, "reward.voucher", title=voucher.title, code=voucher.code, balance=done.balance, until=until
+        lang,
+        "reward.voucher",
+        title=redemptions.title(voucher),
+        code=voucher.code,
+        balance=done.balance,
+        until=until,
     )
     await _edit(update, text, InlineKeyboardMarkup([_back(context, lang)]))
 
@@ -226,7 +237,7 @@ async def mine(update: Update, context: AppContext) -> None:
         context.t(
             lang,
             "reward.mine_line",
-            title=v.title,
+            title=redemptions.title(v),
             code=v.code,
             status=context.t(lang, f"reward.status_{redemptions.status_of(v, now)}"),
             date=local_date(v.created_at, customer.timezone),
