@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from handlers import live
 from handlers.common import joined_customer
 from handlers.context import AppContext
 from handlers.loyalty_text import local_date
@@ -78,11 +79,12 @@ async def _customer_or_refuse(update: Update, context: AppContext) -> Customer |
 
 
 async def show(update: Update, context: AppContext) -> None:
-    """/rewards: read-only (no write lock, nothing written)."""
+    """/rewards: read-only, then the catalog sent is remembered as the live one (handlers.live)."""
     customer = await _customer_or_refuse(update, context)
     if customer is not None:
         text, keyboard = await _catalog_view(context, customer)
-        await update.effective_message.reply_text(text, reply_markup=keyboard)
+        sent = await update.effective_message.reply_text(text, reply_markup=keyboard)
+        await live.remember(context, sent.chat_id, live.REWARDS, sent.message_id)
 
 
 async def on_browse(update: Update, context: AppContext) -> None:

@@ -96,8 +96,8 @@ class Conversation(TimestampMixin, Base):
 
 
 class LiveCard(Base):
-    """The one message of a kind (the profile card, the rewards catalog, a step's prompt) whose buttons
-    still work in a chat: a newer card of the kind takes its place, the older one loses its buttons."""
+    """The newest message of a kind (the profile card, the rewards catalog, a step's prompt) in a chat:
+    its buttons work; an older card of the kind has lost its buttons (storage.core.live_cards)."""
 
     __tablename__ = "live_cards"
 

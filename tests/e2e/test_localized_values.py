@@ -18,7 +18,8 @@ async def test_reward_titles_and_tiers_in_each_language_with_a_fallback(harness:
     await join(harness, lin, lang="zh")
     await join(harness, ann)
     saved = await add_reward(
-        harness, "title=Free coffee | title_zh=免费咖啡 | cost=10 | description=A cup | description_zh=一杯咖啡"
+        harness,
+        "title=Free coffee | title_zh=免费咖啡 | cost=10 | description=A cup | description_zh=一杯咖啡",
     )
     assert "#1 Free coffee · 10 pts" in saved  # staff read the default language
     await staff(harness, harness.admin, "/reward add title=Lounge | cost=5 | tier=Gold")
