@@ -22,7 +22,7 @@ CLAIM_TIMEOUT = timedelta(minutes=5)
 WITHDRAWN = "withdrawn"
 
 # A label is text, a catalog key after "@", or a per-language value (storage.core.localized).
-Buttons = list[list[tuple[str | dict[str, str], str]]]
+Buttons = list[list[tuple[Any, str]]]  # (str | dict[str, str], data): lists are invariant
 
 
 def _row(

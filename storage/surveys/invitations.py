@@ -34,7 +34,7 @@ SKIP, WRITE = "s", "w"
 MAX_ANSWER = 2000
 
 # A label is text, a catalog key after "@", or a per-language value (storage.core.localized).
-Buttons = list[list[tuple[str | dict[str, str], str]]]
+Buttons = list[list[tuple[Any, str]]]  # (str | dict[str, str], data): lists are invariant
 
 
 class SurveyRefused(Refused):
