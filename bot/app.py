@@ -26,7 +26,7 @@ from bot.requests import TransactionGuard
 from bot.settings import Settings
 from bot.ticks import BULK_FINISH, BULK_TEXTS, FAST, SLOW, TICKS
 from bot.update_metrics import EngageApplication
-from handlers import activity, errors, membership, unknown
+from handlers import activity, errors, live, membership, unknown
 from handlers.authority import (
     APPROVAL_PREFIX,
     CUSTOMER,
@@ -52,6 +52,7 @@ from handlers.customer import (
     points,
     privacy,
     profile,
+    profile_remove,
     rewards,
     setup,
     surveys,
@@ -112,11 +113,16 @@ def _register(app: EngageApplication) -> None:
     reg.command("language", profile.choose_language, CUSTOMER)
     reg.command("skip", profile.on_skip, CUSTOMER)
     reg.button(r"^consent:", onboarding.on_consent, CUSTOMER, "consent")
-    reg.button(rf"^{profile.SKIP}$", profile.on_skip, CUSTOMER, "profile_skip")
-    reg.button(r"^profile:", profile.on_edit, CUSTOMER, "profile_edit")
+    # Buttons on a card act only on the newest card of its kind (handlers.live): older ones are out of date.
+    reg.button(rf"^{profile.SKIP}$", live.guarded(live.PROMPT, profile.on_skip), CUSTOMER, "profile_skip")
+    removal = rf"^({profile.REMOVE}|{profile.REMOVE_SURE}|{profile.CARD}$)"
+    reg.button(removal, live.guarded(live.PROFILE, profile_remove.on_button), CUSTOMER, "profile_remove")
+    reg.button(r"^profile:", live.guarded(live.PROFILE, profile.on_edit), CUSTOMER, "profile_edit")
     reg.button(r"^lang:", profile.on_language, CUSTOMER, "language")
     reg.button(rf"^{preferences.STOP_OFFERS}$", offers.on_stop_offers, CUSTOMER, "stop_offers")
-    reg.button(rf"^{preferences.PREFIX}", profile.on_preference, CUSTOMER, "preferences")
+    reg.button(
+        rf"^{preferences.PREFIX}", live.guarded(live.PROFILE, profile.on_preference), CUSTOMER, "preferences"
+    )
     reg.button(rf"^{fanout.CLAIM}", offers.on_claim, CUSTOMER, "campaign_claim")
 
     reg.command("points", points.show, CUSTOMER)
@@ -124,9 +130,9 @@ def _register(app: EngageApplication) -> None:
     reg.command("rewards", rewards.show, CUSTOMER)
     reg.command("myrewards", rewards.mine, CUSTOMER)
     reg.command("privacy", privacy.show, CUSTOMER)
-    reg.button(rf"^{points.PAGE_PREFIX}", points.on_page, CUSTOMER, "points_page")
+    reg.button(rf"^{points.PAGE_PREFIX}", live.guarded(live.POINTS, points.on_page), CUSTOMER, "points_page")
     reg.button(customer_complaints.PATTERN, customer_complaints.on_vote, CUSTOMER, "complaint_vote")
-    reg.button(r"^rw:", rewards.on_browse, CUSTOMER, "rewards_browse")
+    reg.button(r"^rw:", live.guarded(live.REWARDS, rewards.on_browse), CUSTOMER, "rewards_browse")
     reg.command("survey", surveys.open_survey, CUSTOMER)
     reg.command("feedback", feedback.command, CUSTOMER)
     reg.command("cancel", steps_cancel, CUSTOMER)
@@ -193,8 +199,8 @@ def _register(app: EngageApplication) -> None:
     # Every database-backed button ("b:<token>") goes through one router, by the button's action.
     buttons = ButtonRouter(
         {
-            rewards.REDEEM: Route(rewards.on_redeem, CUSTOMER),
-            rewards.CONFIRM: Route(rewards.on_confirm, CUSTOMER),
+            rewards.REDEEM: Route(live.guarded(live.REWARDS, rewards.on_redeem), CUSTOMER),
+            rewards.CONFIRM: Route(live.guarded(live.REWARDS, rewards.on_confirm), CUSTOMER),
             privacy.EXPORT: Route(privacy.on_export, CUSTOMER),
             privacy.ERASE: Route(privacy.on_erase, CUSTOMER),
             privacy.CONFIRM: Route(privacy.on_confirm, CUSTOMER),

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 
 from storage.care import cadences
 from storage.core import inputs
 from storage.core.config import (
+    LANGUAGES,
     LEAP_DAY_RULES,
     BirthdayConfig,
     BulkConfig,
@@ -141,11 +143,34 @@ def _tiers(env: Mapping[str, str], key: str, default: tuple[Tier, ...]) -> tuple
     return tuple(tiers)
 
 
+def _tier_names(env: Mapping[str, str], tiers: tuple[Tier, ...]) -> tuple[Tier, ...]:
+    """LOYALTY_TIER_NAMES_ZH="Member:会员, Gold:金卡" (and _EN, …): a tier's name in that language,
+    by the name LOYALTY_TIERS gives it; a language not given keeps the names the tier has."""
+    by_name = {t.name.lower(): dict(t.names) for t in tiers}
+    for language in LANGUAGES:
+        key = f"LOYALTY_TIER_NAMES_{language.upper()}"
+        value = env.get(key, "").strip()
+        if not value:
+            continue
+        for names in by_name.values():
+            names.pop(language, None)
+        for part in (p.strip() for p in value.split(",") if p.strip()):
+            name, _, translated = (x.strip() for x in part.partition(":"))
+            if name.lower() not in by_name or not translated or len(translated) > 32:
+                known = ", ".join(t.name for t in tiers)
+                raise SettingsError(
+                    f"{key}: {part!r} should be a tier of LOYALTY_TIERS ({known}) and its name in "
+                    f"{language} (at most 32 characters), e.g. {tiers[-1].name}:…"
+                )
+            by_name[name.lower()][language] = translated
+    return tuple(replace(t, names=tuple(sorted(by_name[t.name.lower()].items()))) for t in tiers)
+
+
 def loyalty_from_env(env: Mapping[str, str]) -> LoyaltyConfig:
     d = LoyaltyConfig()
     return LoyaltyConfig(
         points_per_currency=_decimal(env, "LOYALTY_POINTS_PER_CURRENCY", d.points_per_currency),
-        tiers=_tiers(env, "LOYALTY_TIERS", d.tiers),
+        tiers=_tier_names(env, _tiers(env, "LOYALTY_TIERS", d.tiers)),
         tier_window_months=_count(env, "LOYALTY_TIER_WINDOW_MONTHS", d.tier_window_months) or 12,
         expiry_months=_count(env, "LOYALTY_EXPIRY_MONTHS", d.expiry_months, never=True),
         referral_bonus=_count(env, "LOYALTY_REFERRAL_BONUS", d.referral_bonus) or 0,

@@ -7,7 +7,8 @@ storage.core.telegram_html), so an outbox row can carry it as plain JSON. A para
 longer than its budget (PARAM_BUDGET characters unless the caller passes `budget=`, None for no cut) is cut
 before escaping, so an echo of a long argument still fits Telegram's 4096-character limit and an entity
 such as &amp; is never cut in half. Texts that must carry a whole customer message split it instead
-(handlers.replies.send_split) and pass each part with a budget that fits.
+(handlers.replies.send_split) and pass each part with a budget that fits. A parameter that is a
+per-language value (storage.core.localized: {"*": default, "zh": …}) is read in the text's language.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from storage.core import localized
 
 LOCALES = Path(__file__).parent / "locales"
 PARAM_BUDGET = 1000
@@ -67,10 +70,11 @@ class Catalog:
         template = texts[key]  # a missing key is a bug the catalog test catches
         if not params:
             return template
+        # A per-language value (storage.core.localized) is read in this message's language.
         safe = {
             k: v
             if isinstance(v, Markup) or k.startswith(HTML_PARAM)
-            else html.escape(cut(str(v), budget), quote=False)
+            else html.escape(cut(str(localized.resolve(v, language)), budget), quote=False)
             for k, v in params.items()
         }
         return template.format_map(safe)

@@ -8,6 +8,7 @@ from telegram import Update
 
 from handlers.common import is_private
 from handlers.context import AppContext, Runtime
+from storage.core import live_cards
 from storage.people import customers
 
 
@@ -18,12 +19,15 @@ async def touch(update: Update, context: AppContext) -> None:
 
 
 async def flush(runtime: Runtime) -> None:
-    seen = runtime.seen.take()
-    if not seen:
+    """Last-seen times and the newest cards (handlers.live) noted since the last flush, in one transaction."""
+    seen, cards = runtime.seen.take(), runtime.cards.take()
+    if not seen and not cards:
         return
     try:
         async with runtime.sessions.begin() as session:
             await customers.record_seen(session, seen)
+            await live_cards.record(session, cards, runtime.clock.now())
     except BaseException:
         runtime.seen.pending = {**seen, **runtime.seen.pending}  # kept for the next flush
+        runtime.cards.pending = {**cards, **runtime.cards.pending}
         raise

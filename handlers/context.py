@@ -14,6 +14,7 @@ from telegram.ext import CallbackContext, ExtBot
 from storage.core import stored_settings
 from storage.core.clock import Clock
 from storage.core.config import Config
+from storage.core.live_cards import CardBuffer
 from storage.people.customers import SeenBuffer
 from storage.people.staff import Role
 
@@ -35,6 +36,7 @@ class Runtime:
     # Read-only units of work (on SQLite: their own connections, never the write lock).
     reads: async_sessionmaker[AsyncSession] | None = None
     seen: SeenBuffer = field(default_factory=SeenBuffer)
+    cards: CardBuffer = field(default_factory=CardBuffer)
     # STAFF_CHAT_ID given in the environment: it wins over the group chosen in Telegram (bot_settings).
     fixed_staff_chat: bool = False
 

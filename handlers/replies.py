@@ -16,7 +16,8 @@ from telegram import (
     Message,
     ReplyParameters,
 )
-from telegram.error import BadRequest
+from telegram.constants import ChatAction
+from telegram.error import BadRequest, TelegramError
 
 log = logging.getLogger(__name__)
 
@@ -166,3 +167,12 @@ async def answer_in_chat(query: CallbackQuery, text: str, **kwargs: Any) -> Mess
         return await query.message.reply_text(text, **kwargs)
     chat_id = query.message.chat.id if query.message is not None else query.from_user.id
     return await query.get_bot().send_message(chat_id, text, **kwargs)
+
+
+async def chat_action(bot: Bot, chat_id: int, action: ChatAction) -> None:
+    """Show "typing…", "sending a photo…" while something slow is made. Telegram shows it for up to
+    5 s or until the next message; it only decorates the wait, so a failure is logged, never raised."""
+    try:
+        await bot.send_chat_action(chat_id, action)
+    except TelegramError as error:
+        log.info("chat action %s in chat %s not shown: %s", action, chat_id, error)

@@ -40,6 +40,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
+from storage.core import localized
 from storage.core.clock import Clock
 from storage.core.config import SenderConfig
 from storage.people import outbox
@@ -78,7 +79,10 @@ def _markup(row: Claimed, render: Render) -> InlineKeyboardMarkup | None:
         [
             [
                 InlineKeyboardButton(
-                    render(row.language, label[1:]) if label.startswith("@") else label, callback_data=data
+                    render(row.language, label[1:])
+                    if isinstance(label, str) and label.startswith("@")
+                    else str(localized.resolve(label, row.language)),
+                    callback_data=data,
                 )
                 for label, data in button_row
             ]

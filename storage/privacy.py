@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.campaigns.models import Campaign, CampaignMember
 from storage.care.models import CustomerNote, CustomerTag, FeedbackItem, FeedbackMessage, FollowUp
 from storage.core.db import changed_rows
-from storage.core.models import AuditEntry, Button, Conversation
+from storage.core.models import AuditEntry, Button, Conversation, LiveCard
 from storage.insight.models import CustomerScore, ScoreHistory
 from storage.loyalty.models import LedgerEntry, LoyaltyAccount, Purchase, ReferralCode, Voucher
 from storage.people import preferences
@@ -198,6 +198,7 @@ async def erase(session: AsyncSession, customer_id: int, now: datetime) -> Erase
     for model in (CustomerNote, CustomerTag, ReferralCode, CustomerScore, ScoreHistory):
         await session.execute(delete(model).where(model.customer_id == customer_id))
     await session.execute(delete(Conversation).where(Conversation.user_id == telegram_id))
+    await session.execute(delete(LiveCard).where(LiveCard.chat_id == telegram_id))
     await session.execute(delete(Button).where(Button.user_id == telegram_id))
     # The imported member record they were linked from: its phone becomes a tombstone too (it is unique).
     await session.execute(

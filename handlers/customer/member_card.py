@@ -10,9 +10,11 @@ from functools import lru_cache
 
 import segno
 from telegram import Message
+from telegram.constants import ChatAction
 from telegram.error import BadRequest
 
 from handlers.context import AppContext
+from handlers.replies import chat_action
 from storage.people import member_codes
 from storage.people.models import Customer
 
@@ -45,6 +47,7 @@ async def send_qr(message: Message, context: AppContext, customer: Customer) -> 
             return
         except BadRequest:  # forgotten by Telegram: upload it again
             _known.pop(link, None)
+    await chat_action(context.bot, message.chat_id, ChatAction.UPLOAD_PHOTO)  # an upload, not a file_id
     sent = await message.reply_photo(qr_png(link), caption=caption)
     if sent.photo:
         _known[link] = sent.photo[-1].file_id

@@ -13,6 +13,7 @@ from handlers.loyalty_text import local_date
 from handlers.replies import answer_in_chat
 from storage.campaigns import offers
 from storage.campaigns.drafts import CampaignRefused
+from storage.loyalty import redemptions
 from storage.loyalty.redemptions import RedemptionRefused
 from storage.people import preferences
 
@@ -40,7 +41,9 @@ async def on_claim(update: Update, context: AppContext) -> None:
         if voucher.expires_at
         else context.t(lang, "reward.valid_forever")
     )
-    text = context.t(lang, "campaigns.claimed", title=voucher.title, code=voucher.code, until=until)
+    text = context.t(
+        lang, "campaigns.claimed", title=redemptions.title(voucher), code=voucher.code, until=until
+    )
     if done.replayed:  # claimed before: the same voucher, shown where they pressed
         await query.answer(context.t(lang, "campaigns.already_claimed", code=voucher.code), show_alert=True)
         return

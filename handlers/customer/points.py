@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from handlers import live
 from handlers.common import joined_customer
 from handlers.context import AppContext
 from handlers.customer import member_card
@@ -26,7 +27,7 @@ async def _render(
     lang, tz, config = customer.language, customer.timezone, context.config.loyalty
     status = await points.status(session, customer, context.now(), config)
     progress = status.progress
-    parts = [context.t(lang, "points.balance", balance=status.balance, tier=progress.tier.name)]
+    parts = [context.t(lang, "points.balance", balance=status.balance, tier=progress.tier.label())]
     if progress.next_tier is not None:
         parts.append(
             context.t(
@@ -34,7 +35,7 @@ async def _render(
                 "points.progress",
                 bar=tiers.bar(progress.fraction),
                 missing=progress.missing,
-                next=progress.next_tier.name,
+                next=progress.next_tier.label(),
                 months=config.tier_window_months,
             )
         )
@@ -72,14 +73,15 @@ async def _render(
 
 
 async def show(update: Update, context: AppContext) -> None:
-    """/points: read-only (no write lock, nothing written)."""
+    """/points: read-only, then the card sent is remembered as the live one (handlers.live)."""
     message = update.effective_message
     async with context.read_only() as session:
         customer = await joined_customer(update, context, session)
         if customer is None:
             return
         text, keyboard = await _render(context, session, customer, 0)
-    await message.reply_text(text, reply_markup=keyboard)
+    sent = await message.reply_text(text, reply_markup=keyboard)
+    await live.remember(context, sent.chat_id, live.POINTS, sent.message_id)
     await member_card.send_qr(message, context, customer)
 
 

@@ -9,11 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.constants import ChatAction
 
 from handlers.common import joined_customer
 from handlers.context import AppContext
 from handlers.loyalty_text import local_date
-from handlers.replies import edit_text
+from handlers.replies import chat_action, edit_text
 from storage import privacy
 from storage.core import audit, buttons
 from storage.core.models import Button
@@ -130,6 +131,7 @@ async def on_export(update: Update, context: AppContext, button: Button) -> None
     if customer is None or data is None:
         return
     await query.answer()
+    await chat_action(context.bot, customer.telegram_id, ChatAction.UPLOAD_DOCUMENT)
     lang = customer.language
     document = json.dumps(data, ensure_ascii=False, indent=2).encode()
     await context.bot.send_document(

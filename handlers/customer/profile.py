@@ -13,6 +13,7 @@ from telegram import (
     Update,
 )
 
+from handlers import live
 from handlers.common import display_name, joined_customer, language_for
 from handlers.context import AppContext
 from handlers.customer import member_card
@@ -28,6 +29,8 @@ from storage.people.timezones import resolve_timezone
 
 FIELDS = ("birthday", "phone", "timezone")
 SKIP = "step:skip"
+# "profile:rm:<field>" asks, "profile:rm!:<field>" removes, "profile:card" shows the card again.
+REMOVE, REMOVE_SURE, CARD = "profile:rm:", "profile:rm!:", "profile:card"
 
 
 def _step(field: str) -> str:
@@ -41,10 +44,11 @@ async def ask(
     chat_id, lang = customer.telegram_id, customer.language
     await conversations.expect(session, chat_id, chat_id, _step(field), {"onboarding": onboarding})
     skip = InlineKeyboardMarkup([[InlineKeyboardButton(context.t(lang, "profile.skip"), callback_data=SKIP)]])
+    # A prompt with a Skip button is the live prompt (an earlier one loses its Skip); the phone's
+    # keyboard is a reply keyboard, which goes away on its own.
     if field == "birthday":
-        context.after_commit(
-            context.bot.send_message, chat_id, context.t(lang, "profile.ask_birthday"), reply_markup=skip
-        )
+        text = context.t(lang, "profile.ask_birthday")
+        context.after_commit(live.send, context, chat_id, live.PROMPT, text, reply_markup=skip)
     elif field == "phone":
         keyboard = ReplyKeyboardMarkup(
             [
@@ -54,12 +58,13 @@ async def ask(
             resize_keyboard=True,
             one_time_keyboard=True,
         )
+        await live.retire(context, session, chat_id, live.PROMPT)
         context.after_commit(
             context.bot.send_message, chat_id, context.t(lang, "profile.ask_phone"), reply_markup=keyboard
         )
     else:
         text = context.t(lang, "profile.ask_timezone", current=customer.timezone)
-        context.after_commit(context.bot.send_message, chat_id, text, reply_markup=skip)
+        context.after_commit(live.send, context, chat_id, live.PROMPT, text, reply_markup=skip)
 
 
 async def _after_field(
@@ -70,6 +75,7 @@ async def _after_field(
         await ask(context, session, customer, FIELDS[FIELDS.index(field) + 1], onboarding=True)
         return
     await conversations.clear(session, customer.telegram_id, customer.telegram_id)
+    await live.retire(context, session, customer.telegram_id, live.PROMPT)
     if onboarding:
         context.after_commit(
             context.bot.send_message, customer.telegram_id, context.t(customer.language, "profile.completed")
@@ -239,7 +245,9 @@ def card_text(context: AppContext, customer: Customer, chosen: dict[str, bool]) 
     )
 
 
-def card_keyboard(context: AppContext, lang: str, chosen: dict[str, bool]) -> InlineKeyboardMarkup:
+def card_keyboard(context: AppContext, customer: Customer, chosen: dict[str, bool]) -> InlineKeyboardMarkup:
+    lang = customer.language
+
     def button(field: str) -> InlineKeyboardButton:
         return InlineKeyboardButton(
             context.t(lang, f"profile.edit_{field}"), callback_data=f"profile:{field}"
@@ -252,20 +260,34 @@ def card_keyboard(context: AppContext, lang: str, chosen: dict[str, bool]) -> In
             callback_data=preferences.toggle_data(kind, not enabled),
         )
 
+    # What is set can be removed (handlers.customer.profile_remove asks first).
+    removable = [f for f in ("birthday", "phone") if _is_set(customer, f)]
+    remove = [
+        InlineKeyboardButton(context.t(lang, f"profile.remove_{f}"), callback_data=f"{REMOVE}{f}")
+        for f in removable
+    ]
     return InlineKeyboardMarkup(
         [
             [button("birthday"), button("phone")],
             [button("timezone"), button("language")],
+            *([remove] if remove else []),
             *([toggle(kind, enabled)] for kind, enabled in chosen.items()),
         ]
     )
 
 
+def _is_set(customer: Customer, field: str) -> bool:
+    return customer.phone is not None if field == "phone" else customer.birth_month is not None
+
+
 async def send_card(context: AppContext, customer: Customer, chosen: dict[str, bool]) -> None:
-    await context.bot.send_message(
+    """The card as a new message: the live profile card from now on (the previous one loses its buttons)."""
+    await live.send(
+        context,
         customer.telegram_id,
+        live.PROFILE,
         card_text(context, customer, chosen),
-        reply_markup=card_keyboard(context, customer.language, chosen),
+        reply_markup=card_keyboard(context, customer, chosen),
     )
 
 
@@ -307,7 +329,9 @@ async def on_preference(update: Update, context: AppContext) -> None:
         )
     )
     await edit_text(
-        query.message, card_text(context, customer, chosen), reply_markup=card_keyboard(context, lang, chosen)
+        query.message,
+        card_text(context, customer, chosen),
+        reply_markup=card_keyboard(context, customer, chosen),
     )
 
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from handlers import live
 from handlers.common import joined_customer
 from handlers.context import AppContext
 from handlers.loyalty_text import local_date
@@ -40,7 +41,7 @@ def _label(context: AppContext, lang: str, reward: Reward, rank: int) -> tuple[s
     if rewards.is_out_of_stock(reward):
         return "reward.item_out", {}
     if rewards.is_locked(reward, rank, context.config.loyalty):
-        return "reward.item_locked", {"tier": reward.min_tier}
+        return "reward.item_locked", {"tier": rewards.tier_label(reward.min_tier, context.config.loyalty)}
     return "reward.item", {}
 
 
@@ -58,7 +59,13 @@ async def _catalog_view(context: AppContext, customer: Customer) -> tuple[str, I
         rows.append(
             [
                 _button(
-                    context, lang, key, f"{OPEN}{reward.id}", title=reward.title, cost=reward.cost, **params
+                    context,
+                    lang,
+                    key,
+                    f"{OPEN}{reward.id}",
+                    title=rewards.title(reward),
+                    cost=reward.cost,
+                    **params,
                 )
             ]
         )
@@ -72,11 +79,12 @@ async def _customer_or_refuse(update: Update, context: AppContext) -> Customer |
 
 
 async def show(update: Update, context: AppContext) -> None:
-    """/rewards: read-only (no write lock, nothing written)."""
+    """/rewards: read-only, then the catalog sent is remembered as the live one (handlers.live)."""
     customer = await _customer_or_refuse(update, context)
     if customer is not None:
         text, keyboard = await _catalog_view(context, customer)
-        await update.effective_message.reply_text(text, reply_markup=keyboard)
+        sent = await update.effective_message.reply_text(text, reply_markup=keyboard)
+        await live.remember(context, sent.chat_id, live.REWARDS, sent.message_id)
 
 
 async def on_browse(update: Update, context: AppContext) -> None:
@@ -122,8 +130,8 @@ async def _show_detail(update: Update, context: AppContext, customer: Customer, 
     text = context.t(
         lang,
         "reward.detail",
-        title=reward.title,
-        description=reward.description or "",
+        title=rewards.title(reward),
+        description=rewards.description(reward),
         cost=reward.cost,
         stock=stock,
         balance=offer.balance,
@@ -160,7 +168,7 @@ async def on_redeem(update: Update, context: AppContext, button: Button) -> None
     text = context.t(
         lang,
         "reward.confirm_question",
-        title=offer.reward.title,
+        title=rewards.title(offer.reward),
         cost=offer.reward.cost,
         after=offer.balance_after,
     )
@@ -205,7 +213,12 @@ async def on_confirm(update: Update, context: AppContext, button: Button) -> Non
         else context.t(lang, "reward.valid_forever")
     )
     text = context.t(
-        lang, "reward.voucher", title=voucher.title, code=voucher.code, balance=done.balance, until=until
+        lang,
+        "reward.voucher",
+        title=redemptions.title(voucher),
+        code=voucher.code,
+        balance=done.balance,
+        until=until,
     )
     await _edit(update, text, InlineKeyboardMarkup([_back(context, lang)]))
 
@@ -226,7 +239,7 @@ async def mine(update: Update, context: AppContext) -> None:
         context.t(
             lang,
             "reward.mine_line",
-            title=v.title,
+            title=redemptions.title(v),
             code=v.code,
             status=context.t(lang, f"reward.status_{redemptions.status_of(v, now)}"),
             date=local_date(v.created_at, customer.timezone),

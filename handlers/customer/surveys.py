@@ -13,7 +13,7 @@ from handlers.common import joined_customer, language_for
 from handlers.context import AppContext
 from handlers.customer import to_staff
 from handlers.replies import edit_text
-from storage.core import conversations
+from storage.core import conversations, localized
 from storage.core.models import Conversation
 from storage.people import customers
 from storage.surveys import answers, invitations
@@ -31,7 +31,10 @@ def markup(context: AppContext, lang: str, rows: Buttons) -> InlineKeyboardMarku
         [
             [
                 InlineKeyboardButton(
-                    context.t(lang, label[1:]) if label.startswith("@") else label, callback_data=data
+                    context.t(lang, label[1:])
+                    if isinstance(label, str) and label.startswith("@")
+                    else str(localized.resolve(label, lang)),
+                    callback_data=data,
                 )
                 for label, data in row
             ]

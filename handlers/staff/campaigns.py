@@ -9,10 +9,11 @@ import asyncio
 from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, Update
+from telegram.constants import ChatAction
 
 from handlers.authority import subcommand
 from handlers.context import AppContext, Texts
-from handlers.replies import edit_text, pack
+from handlers.replies import chat_action, edit_text, pack
 from handlers.staff import recurring as staff_recurring
 from handlers.staff.bulk import stop_keyboard
 from handlers.staff.charts import LiftLabels, lift_png
@@ -252,6 +253,7 @@ async def _report(context: AppContext, message: Message, name: str) -> None:
         revenue=context.t(lang, "campaigns.chart_revenue"),
     )
     each = (float(built.recipients.revenue_each), float(built.holdout.revenue_each))
+    await chat_action(context.bot, message.chat_id, ChatAction.UPLOAD_PHOTO)
     png = await asyncio.to_thread(lift_png, *each, labels)
     await message.reply_photo(InputFile(png, filename=f"campaign-{built.campaign.name}.png"))
 

@@ -71,17 +71,48 @@ def _render(points: list[WeekPoint], labels: ChartLabels) -> bytes:
     figure = Figure(figsize=(8, 4.5), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    weeks = [p.week for p in points]
+    # One tick per point, labelled with its own date (not matplotlib's choice of dates between them).
+    positions = list(range(len(points)))
     nan = float("nan")
-    axes.plot(weeks, [p.csat if p.csat is not None else nan for p in points], marker="o", label=labels.csat)
-    axes.plot(weeks, [p.nps if p.nps is not None else nan for p in points], marker="s", label=labels.nps)
+    csat = [p.csat if p.csat is not None else nan for p in points]
+    nps = [p.nps if p.nps is not None else nan for p in points]
+    axes.plot(positions, csat, marker="o", label=labels.csat)
+    axes.plot(positions, nps, marker="s", label=labels.nps)
+    # Each value with the answers behind it: a 100% from one answer reads as what it is.
+    for x, point in zip(positions, points, strict=True):
+        if point.csat is not None:
+            axes.annotate(
+                f"{point.csat:.0f}%\nn={point.csat_n}",
+                (x, point.csat),
+                xytext=(0, 6),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+            )
+        if point.nps is not None:
+            axes.annotate(
+                f"{point.nps:+.0f}\nn={point.nps_n}",
+                (x, point.nps),
+                xytext=(0, -6),
+                textcoords="offset points",
+                ha="center",
+                va="top",
+                fontsize=7,
+            )
     axes.axhline(0, color="grey", linewidth=0.8)
-    axes.set_ylim(-105, 105)
-    axes.set_title(labels.title, fontfamily=families)
+    axes.set_ylim(-115, 125)
+    step = max(1, len(points) // 12)  # at most about 12 labels, however long the period
+    axes.set_xticks(positions[::step], [f"{p.week.day}/{p.week.month}" for p in points[::step]])
+    axes.set_xlim(-0.5, len(points) - 0.5)
     axes.set_xlabel(labels.week, fontfamily=families)
     axes.grid(True, alpha=0.3)
-    axes.legend(loc="lower left", prop={"family": families})
-    figure.autofmt_xdate()
+    # The legend above the plot, beside nothing it could hide; the title above it.
+    axes.legend(
+        loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, prop={"family": families}
+    )
+    axes.set_title(labels.title, fontfamily=families, pad=28)
+    figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
@@ -133,12 +164,21 @@ def _render_bars(chart: Bars) -> bytes:
             axes.barh(
                 [p - shift for p in positions], before, height=height, color="#c7d3e8", label=chart.before
             )
-            axes.legend(loc="lower right", prop={"family": families}, frameon=False)
+            # Above the bars, never over them.
+            axes.legend(
+                loc="lower center",
+                bbox_to_anchor=(0.5, 1.0),
+                ncol=2,
+                prop={"family": families},
+                frameon=False,
+            )
+            for y, value in zip(positions, before, strict=True):
+                axes.text(value, y - shift, f" {value:,}", va="center", color="#5a6b86", fontsize=9)
         for y, value in zip(positions, now, strict=True):
             axes.text(value, y + shift, f" {value:,}", va="center")
         axes.set_xlim(0, max([*now, *(b or 0 for _, _, b in chart.rows), 1]) * 1.15)
     axes.set_yticks(positions, labels, fontfamily=families)
-    axes.set_title(chart.title, fontfamily=families)
+    axes.set_title(chart.title, fontfamily=families, pad=24 if compare and not chart.pyramid else 6)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
     figure.tight_layout()
@@ -169,6 +209,7 @@ def lift_png(recipients: float, holdout: float, labels: LiftLabels) -> bytes:
         bars = axes.bar([0, 1], [recipients, holdout], color=["#2a7ab9", "#9aa5ad"], width=0.6)
         axes.set_xticks([0, 1], [labels.recipients, labels.holdout], fontfamily=families)
         axes.bar_label(bars, fmt="%.2f")
+        axes.set_ylim(0, max(recipients, holdout, 1) * 1.15)  # room for the labels under the title
         axes.set_ylabel(labels.revenue, fontfamily=families)
         axes.set_title(labels.title, fontfamily=families)
         axes.grid(True, axis="y", alpha=0.3)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import tempfile
 
 from telegram import Bot, Update
+from telegram.constants import ChatAction
 
 from handlers.authority import current_role
 from handlers.common import command_args
 from handlers.context import AppContext, Runtime, Texts
+from handlers.replies import chat_action
 from handlers.staff.bulk import announce
 from storage import background
 from storage.background import Progress
@@ -79,6 +81,7 @@ def progress_text(texts: Texts, progress: Progress, config: Config) -> str:
 async def finish(bot: Bot, runtime: Runtime, progress: Progress) -> None:
     """Once the export is done: the file, from its chunks, sent to the staff group; then the chunks go."""
     if progress.state == bulk.DONE and progress.chat_id is not None:
+        await chat_action(bot, progress.chat_id, ChatAction.UPLOAD_DOCUMENT)
         with tempfile.TemporaryFile() as file:
             async with (runtime.reads or runtime.sessions).begin() as session:
                 async for chunk in exports.chunks(session, progress.job_id):

@@ -11,10 +11,11 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from telegram import InputFile, Update
+from telegram.constants import ChatAction
 
 from handlers.common import command_args
 from handlers.context import AppContext, Texts
-from handlers.replies import pack
+from handlers.replies import chat_action, pack
 from handlers.staff.charts import Bars, ChartLabels, bars_png, trend_png
 from storage.care import complaint_stats
 from storage.care.complaint_stats import StaffLine
@@ -73,6 +74,7 @@ async def command(update: Update, context: AppContext) -> None:
     if show is None or period is None:
         await message.reply_text(context.t(lang, "surveys.stats_usage"))
         return
+    await chat_action(context.bot, message.chat_id, ChatAction.TYPING)  # the figures take a moment
     await show(update, context, period, period_text.strip() or "12w")
 
 
@@ -152,6 +154,7 @@ async def _surveys(update: Update, context: AppContext, period: timedelta, perio
         nps=context.t(lang, "surveys.chart_nps"),
         week=context.t(lang, "surveys.chart_week"),
     )
+    await chat_action(context.bot, message.chat_id, ChatAction.UPLOAD_PHOTO)
     png = await asyncio.to_thread(trend_png, summary.trend, labels)
     await message.reply_photo(InputFile(png, filename="survey-trend.png"))
 
@@ -203,6 +206,7 @@ async def _customers(update: Update, context: AppContext, period: timedelta, lab
         context.t(lang, "insight.chart_before", since=since),
     )
     for name, chart in (("pyramid", pyramid), ("segments", movement)):
+        await chat_action(context.bot, message.chat_id, ChatAction.UPLOAD_PHOTO)
         png = await asyncio.to_thread(bars_png, chart)
         await message.reply_photo(InputFile(png, filename=f"customers-{name}.png"))
 

@@ -125,12 +125,19 @@ class Tier:
     name: str
     threshold: int
     multiplier: Decimal
+    # The name in other languages, (language, name) pairs; `name` (the default language's) is the key
+    # stored on accounts and rewards and typed by staff.
+    names: tuple[tuple[str, str], ...] = ()
+
+    def label(self) -> dict[str, str] | str:
+        """The name as a text parameter (storage.core.localized): read in the reader's language."""
+        return {"*": self.name, **dict(self.names)} if self.names else self.name
 
 
 DEFAULT_TIERS = (
-    Tier("Member", 0, Decimal("1")),
-    Tier("Silver", 500, Decimal("1.25")),
-    Tier("Gold", 2000, Decimal("1.5")),
+    Tier("Member", 0, Decimal("1"), (("zh", "会员"),)),
+    Tier("Silver", 500, Decimal("1.25"), (("zh", "银卡会员"),)),
+    Tier("Gold", 2000, Decimal("1.5"), (("zh", "金卡会员"),)),
 )
 
 

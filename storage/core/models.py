@@ -95,6 +95,18 @@ class Conversation(TimestampMixin, Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class LiveCard(Base):
+    """The newest message of a kind (the profile card, the rewards catalog, a step's prompt) in a chat:
+    its buttons work; an older card of the kind has lost its buttons (storage.core.live_cards)."""
+
+    __tablename__ = "live_cards"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class BulkJob(Base):
     """Bulk work done in the background (a survey sent to an audience; later campaigns, imports,
     exports): fanned out in batches of one transaction each, resumable from `cursor`, with the staff

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Numeric, String, Text, text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.core.models import Base, TimestampMixin, utcnow
@@ -138,6 +138,10 @@ class Reward(TimestampMixin, Base):
     per_customer_limit: Mapped[int | None]
     min_tier: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(default=True)
+    # The title and description in other languages ({"zh": "…"}); the columns above hold the default
+    # language's (storage.core.localized).
+    titles: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    descriptions: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
 
 class Voucher(Base):
@@ -154,6 +158,7 @@ class Voucher(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     reward_id: Mapped[int] = mapped_column(ForeignKey("rewards.id"))
     title: Mapped[str] = mapped_column(String(120))  # as redeemed, if the catalog changes later
+    titles: Mapped[dict[str, str] | None] = mapped_column(JSON)  # its other languages, as redeemed
     points: Mapped[int]
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -83,7 +83,7 @@ async def refresh_tier(
         customer,
         dedupe_key=f"tier:{customer.id}:{new.name}:{now.isoformat()}",
         template="loyalty.tier_up" if up else "loyalty.tier_down",
-        params={"tier": new.name, "multiplier": str(new.multiplier)},
+        params={"tier": new.label(), "multiplier": str(new.multiplier)},
         now=now,
     )
     return old.name, new.name

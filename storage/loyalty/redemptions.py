@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.core import codes
+from storage.core import codes, localized
 from storage.core.config import LoyaltyConfig
 from storage.core.db import changed_rows
 from storage.core.refusals import Refused
@@ -41,6 +41,11 @@ def _facts(voucher: Voucher) -> dict[str, Any]:
         "cancelled_at": voucher.cancelled_at,
         "expires_at": voucher.expires_at,
     }
+
+
+def title(voucher: Voucher) -> localized.Localized | str:
+    """The voucher's title as redeemed, as a text parameter in every language it had."""
+    return localized.value(voucher.title, voucher.titles)
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,7 @@ async def redeem(
         customer_id=customer.id,
         reward_id=reward.id,
         title=reward.title,
+        titles=reward.titles,
         points=0 if free else reward.cost,
         status="active",
         created_at=now,
@@ -168,7 +174,7 @@ async def fulfil(session: AsyncSession, code: str, *, actor_id: int, now: dateti
             customer,
             dedupe_key=f"voucher-used:{voucher.id}",
             template="loyalty.voucher_used",
-            params={"title": voucher.title, "code": voucher.code},
+            params={"title": title(voucher), "code": voucher.code},
             now=now,
         )
     return voucher
@@ -217,7 +223,7 @@ async def cancel(
             dedupe_key=f"voucher-cancelled:{voucher.id}",
             template="loyalty.voucher_cancelled",
             params={
-                "title": voucher.title,
+                "title": title(voucher),
                 "code": voucher.code,
                 "points": voucher.points,
                 "reason": reason,

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.core import inputs
+from storage.core import inputs, localized
 from storage.core.config import LoyaltyConfig
 from storage.core.refusals import Refused
 from storage.loyalty import ledger, tiers
@@ -18,6 +18,8 @@ from storage.loyalty.models import Reward, Voucher
 from storage.people.models import Customer
 
 FIELDS = ("title", "description", "cost", "stock", "limit", "tier")
+# Fields that take a language suffix (title_zh=…): the value in that language; empty removes it.
+TRANSLATED = {"title": "titles", "description": "descriptions"}
 TITLE_MAX, DESCRIPTION_MAX, NUMBER_MAX = 120, 1000, 10_000_000
 UNLIMITED = {"-", "unlimited", "none", "∞", "不限"}
 
@@ -48,7 +50,8 @@ def parse_spec(text: str) -> dict[str, str]:
             continue
         key, sep, value = part.partition("=")
         key = key.strip().lower()
-        if not sep or key not in FIELDS:
+        base, lang = localized.split_field(key)
+        if not sep or (key not in FIELDS and not (lang and base in TRANSLATED)):
             raise CatalogRefused("reward.spec_invalid", part=part)
         spec[key] = value.strip()
     return spec
@@ -66,6 +69,15 @@ def _number(field: str, value: str, *, allow_unlimited: bool, minimum: int) -> i
 def validate(spec: dict[str, str], config: LoyaltyConfig) -> dict[str, Any]:
     """Raw fields to model values (column names), refusing anything out of bounds."""
     values: dict[str, Any] = {}
+    for key, raw_value in spec.items():
+        base, lang = localized.split_field(key)
+        if lang is None or base not in TRANSLATED:
+            continue
+        text = raw_value.strip()
+        if len(text) > (TITLE_MAX if base == "title" else DESCRIPTION_MAX):
+            code = "reward.field_title" if base == "title" else "reward.field_description"
+            raise CatalogRefused(code, max=TITLE_MAX if base == "title" else DESCRIPTION_MAX)
+        values.setdefault(TRANSLATED[base], {})[lang] = "" if text == "-" else text
     if "title" in spec:
         title = spec["title"].strip()
         if not title or len(title) > TITLE_MAX:
@@ -98,6 +110,9 @@ async def add(session: AsyncSession, spec: dict[str, str], config: LoyaltyConfig
     values = validate(spec, config)
     if "title" not in values or "cost" not in values:
         raise CatalogRefused("reward.add_needs")
+    for column in TRANSLATED.values():
+        if column in values:
+            values[column] = localized.merged(None, values[column])
     reward = Reward(**{"active": True, "description": "", "created_at": now, "updated_at": now, **values})
     session.add(reward)
     await session.flush()
@@ -127,6 +142,8 @@ async def edit(
         raise CatalogRefused("reward.edit_needs")
     reward = await _existing(session, reward_id)
     for key, value in values.items():
+        if key in TRANSLATED.values():  # the languages written now; the others stay
+            value = localized.merged(getattr(reward, key), value)
         setattr(reward, key, value)
     reward.updated_at = now
     await session.flush()
@@ -185,7 +202,7 @@ async def refusal(
         return "reward.refused_disabled", {}
     if reward.min_tier and tiers.rank(reward.min_tier, config) > 0:
         if is_locked(reward, await customer_tier_rank(session, customer, now, config), config):
-            return "reward.refused_tier", {"tier": reward.min_tier}
+            return "reward.refused_tier", {"tier": tier_label(reward.min_tier, config)}
     if is_out_of_stock(reward):
         return "reward.refused_stock", {}
     if reward.per_customer_limit is not None:
@@ -221,3 +238,18 @@ async def customer_tier_rank(
 ) -> int:
     earned = await ledger.earned_in_window(session, customer.id, now, config)
     return tiers.rank(tiers.tier_for(earned, config).name, config)
+
+
+def title(reward: Reward) -> localized.Localized | str:
+    """The reward's title as a text parameter, in every language it was written in."""
+    return localized.value(reward.title, reward.titles)
+
+
+def description(reward: Reward) -> localized.Localized | str:
+    return localized.value(reward.description or "", reward.descriptions)
+
+
+def tier_label(name: str | None, config: LoyaltyConfig) -> dict[str, str] | str:
+    """A reward's minimum tier as a text parameter, in the reader's language."""
+    tier = tiers.find_tier(name or "", config)
+    return tier.label() if tier is not None else name or ""

@@ -123,6 +123,23 @@ async def set_birthday(
     await session.flush()
 
 
+async def remove_birthday(session: AsyncSession, customer: Customer) -> bool:
+    """Forget the birthday and the greeting it scheduled; False when there was none."""
+    had = customer.birth_month is not None
+    customer.birth_year = customer.birth_month = customer.birth_day = None
+    customer.next_birthday_at = None
+    await session.flush()
+    return had
+
+
+async def remove_phone(session: AsyncSession, customer: Customer) -> bool:
+    """Forget the phone; False when there was none."""
+    had = customer.phone is not None
+    customer.phone = None
+    await session.flush()
+    return had
+
+
 def normalize_phone(phone: str, region: str | None = None) -> str:
     """E.164 where phonenumbers reads the number (a national one with `region`), else "+digits"."""
     return phones.normalize(phone, region)

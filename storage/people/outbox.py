@@ -21,7 +21,8 @@ CLAIM_TIMEOUT = timedelta(minutes=5)
 # The error of a row its bulk job's Stop withdrew before it was sent (status "skipped").
 WITHDRAWN = "withdrawn"
 
-Buttons = list[list[tuple[str, str]]]
+# A label is text, a catalog key after "@", or a per-language value (storage.core.localized).
+Buttons = list[list[tuple[Any, str]]]  # (str | dict[str, str], data): lists are invariant
 
 
 def _row(
@@ -158,7 +159,7 @@ class Claimed:
     template: str
     params: dict[str, Any]
     language: str
-    buttons: list[list[list[str]]] | None
+    buttons: list[list[list[Any]]] | None  # [label, data]; a label as in Buttons
     attempts: int  # including this claim
 
 

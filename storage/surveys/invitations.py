@@ -19,12 +19,13 @@ from typing import Any
 from sqlalchemy import case, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.core import inputs
+from storage.core import inputs, localized
 from storage.core.config import ContactConfig, SurveyConfig
 from storage.core.refusals import Refused
 from storage.core.upsert import insert_ignore, insert_ignore_many
 from storage.people import contact_budget, outbox, preferences
 from storage.people.models import Customer
+from storage.surveys import definitions
 from storage.surveys.definitions import MAX_QUESTIONS, Definition
 from storage.surveys.models import Survey, SurveyInvitation
 
@@ -32,7 +33,8 @@ PREFIX = "sv:"
 SKIP, WRITE = "s", "w"
 MAX_ANSWER = 2000
 
-Buttons = list[list[tuple[str, str]]]
+# A label is text, a catalog key after "@", or a per-language value (storage.core.localized).
+Buttons = list[list[tuple[Any, str]]]  # (str | dict[str, str], data): lists are invariant
 
 
 class SurveyRefused(Refused):
@@ -57,6 +59,7 @@ async def create(session: AsyncSession, definition: Definition, *, created_by: i
         name=definition.name,
         kind=definition.kind,
         intro=definition.intro,
+        intros=definition.intros,
         questions=definition.questions,
         status="draft",
         general=False,
@@ -159,10 +162,10 @@ def question_message(survey: Survey, index: int) -> tuple[str, dict[str, Any]]:
         )
         return key, {}
     return "surveys.custom_question", {
-        "title": survey.intro or survey.name,
+        "title": localized.value(survey.intro, survey.intros) if survey.intro else survey.name,
         "number": index + 1,
         "total": len(survey.questions),
-        "question": question["text"],
+        "question": definitions.question_text(question),
     }
 
 
@@ -184,7 +187,8 @@ def question_keyboard(token: str, index: int, question: dict[str, Any]) -> Butto
             for start in range(0, len(values), width)
         ]
     elif qtype == "choice":
-        rows = [[(option, _data(token, index, i))] for i, option in enumerate(question["options"])]
+        labels = definitions.option_labels(question)
+        rows = [[(label, _data(token, index, i))] for i, label in enumerate(labels)]
     else:
         rows = [[("@surveys.write_button", _data(token, index, WRITE))]]
     if question.get("optional"):

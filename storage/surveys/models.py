@@ -20,6 +20,8 @@ class Survey(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(32), unique=True)
     kind: Mapped[str] = mapped_column(String(16))  # csat | nps | custom
     intro: Mapped[str | None] = mapped_column(Text)
+    # The intro in other languages ({"zh": "…"}); a question's are in its dict ("texts", "options_in").
+    intros: Mapped[dict[str, str] | None] = mapped_column(JSON)
     questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | active | closed
     # The one survey a customer opens with /survey.

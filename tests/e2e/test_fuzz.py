@@ -71,7 +71,8 @@ IMPORT_FILE = f"customer,date,amount\n@kimmy,2026-01-05,12.50\n{PHONE},2026-01-0
 NUMBERS = ["²", "١٢", "-1", "0", "1", "2", "99999999999999999999999", "1e3", " 1", "1:2"]
 FORGED_PREFIXES = [
     "b:", "fc:claim:", "fc:resolve:", "fc:callback:", "fc:followup:", "fc:x:", "sv:", "pts:", "rw:",
-    "consent:yes:", "consent:no", "lang:", "profile:", "step:skip", "pg:cb:", "pg:rw:", "pg:st:", "pg:sv:",
+    "consent:yes:", "consent:no", "lang:", "profile:", "profile:rm:", "profile:rm!:", "profile:card",
+    "step:skip", "pg:cb:", "pg:rw:", "pg:st:", "pg:sv:",
     "pg:fb:", "pg:", "pg:xx:", "pg:tl1:", "pg:tl0:", "tl:", "cs:1:", "cs:", "sa:1:", "sa:",
     "bulk:stop:", "bulk:", "staffgroup:use", "staffgroup:", "cp:", "cpv:", "pf:stop", "pf:offers:off",
     "pf:surveys:on", "pf:", "",

@@ -344,6 +344,7 @@ async def send_chat_action(emu: BotApiEmulator, p: dict[str, Any]) -> bool:
     emu.failures.check_chat(chat.id)
     if p["action"] not in _CHAT_ACTIONS:
         raise bad_request("wrong parameter action in request", violation=True)
+    emu.state.chat_actions.append((chat.id, p["action"], max(chat.messages, default=0)))
     return True
 
 

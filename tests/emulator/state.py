@@ -103,6 +103,9 @@ class State:
         self.files_by_path: dict[str, StoredFile] = {}
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.callback_answers: dict[str, dict[str, Any] | None] = {}
+        # sendChatAction calls, in order: (chat id, action, the chat's newest message id then): what the
+        # person sees as "typing…", and whether it came before the message it announced.
+        self.chat_actions: list[tuple[int, str, int]] = []
         self._file_ids = itertools.count(1)
 
     # ---- users and chats -------------------------------------------------------------------------
