@@ -12,12 +12,12 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from babel import Locale
 from babel.dates import format_skeleton
-from babel.numbers import format_currency, format_decimal, is_currency
+from babel.numbers import NumberPattern, is_currency, parse_pattern
 
 # CLDR locales per catalog language. "en_001" is English as written internationally (17 May,
 # €1,234.50, US$ for dollars); plain "en" is US English (May 17, $ for any dollar).
@@ -39,7 +39,18 @@ def plural_forms(language: str) -> frozenset[str]:
 
 
 def plural_category(count: Any, language: str) -> str:
-    return str(locale(language).plural_form(abs(_number(count) or 0)))
+    return _category(str(abs(_number(count) or 0)), language)
+
+
+@lru_cache(maxsize=4096)  # every render of a plural asks; CLDR's rule takes microseconds each time
+def _category(count: str, language: str) -> str:
+    """By the number's text: Decimal("1.0") == 1, but English says "1.0 points" and "1 point"."""
+    return str(locale(language).plural_form(Decimal(count)))
+
+
+@cache
+def _pattern(text: str) -> NumberPattern:
+    return parse_pattern(text)  # parsed once: babel's format_* functions parse theirs on every call
 
 
 def _number(value: Any) -> Decimal | int | None:
@@ -62,7 +73,7 @@ def number(value: Any, language: str) -> str:
         return str(value)
     places = -parsed.as_tuple().exponent if isinstance(parsed, Decimal) else 0
     pattern = "#,##0." + "0" * places if isinstance(places, int) and places > 0 else "#,##0"
-    shown = format_decimal(parsed, pattern, locale=locale(language))
+    shown = _pattern(pattern).apply(parsed, locale(language))
     return "+" + shown if str(value).lstrip().startswith("+") else shown
 
 
@@ -71,9 +82,11 @@ def money(value: Any, language: str, currency: str | None) -> str:
     parsed = _number(value)
     if parsed is None:
         return str(value)
+    where = locale(language)
     if currency is None:
-        return format_decimal(parsed, "#,##0.00", locale=locale(language))
-    return format_currency(parsed, currency, locale=locale(language))
+        return _pattern("#,##0.00").apply(parsed, where)
+    # babel.numbers.format_currency's own steps: the locale's pattern, the currency's minor units (¥: none)
+    return where.currency_formats["standard"].apply(parsed, where, currency=currency, currency_digits=True)
 
 
 def valid_currency(code: str) -> bool:
