@@ -250,7 +250,7 @@ async def _staff_group_chosen(context: AppContext, chat_id: int) -> None:
 
 def build_application(settings: Settings, clock: Clock | None = None) -> EngageApplication:
     """The Application production runs; tests build it the same way with their own settings."""
-    catalog = Catalog.load(settings.config.default_language)
+    catalog = Catalog.load(settings.config.default_language, settings.config.currency)
     context_types = ContextTypes(context=AppContext, bot_data=BotData)
     api = settings.telegram_api_url
     app: EngageApplication = (

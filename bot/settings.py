@@ -9,6 +9,7 @@ from pathlib import Path
 
 import phonenumbers
 
+from bot import formatting
 from bot.config_env import (
     SettingsError,
     birthdays_from_env,
@@ -101,6 +102,14 @@ def _region(env: Mapping[str, str]) -> str | None:
     return value
 
 
+def _currency(env: Mapping[str, str]) -> str | None:
+    """CURRENCY: the ISO 4217 code amounts are shown in ("EUR": €1,234.50); unset: no currency sign."""
+    value = env.get("CURRENCY", "").strip().upper() or None
+    if value is not None and not formatting.valid_currency(value):
+        raise SettingsError(f"CURRENCY={value!r} is not an ISO 4217 currency code (e.g. EUR, CNY, USD).")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     token: str
@@ -160,6 +169,7 @@ class Settings:
             default_timezone=default_tz,
             default_language=language,
             default_region=_region(env),
+            currency=_currency(env),
             staff_chat_id=_int(env, "STAFF_CHAT_ID"),
             owner_ids=_ids(env, "OWNER_IDS"),
             # Safe defaults: the group's creator is an admin (not an owner: owners come from OWNER_IDS

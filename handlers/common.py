@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message, Update
 from telegram.constants import ChatType
@@ -42,8 +44,20 @@ def command_args(message: Message) -> str:
     return rest.strip()
 
 
+# Han, kana and Hangul (and the CJK extension planes): scripts that write the family name first.
+_FAMILY_FIRST = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0003134f]+"
+)
+
+
 def display_name(first_name: str, last_name: str | None) -> str:
-    return f"{first_name} {last_name}".strip() if last_name else first_name
+    """A full name in the order its script uses: "Kim Lee", and 李伟 for first name 伟, last name 李
+    (family name first, no space) when both are written in Chinese, Japanese or Korean characters."""
+    if not last_name:
+        return first_name
+    if _FAMILY_FIRST.fullmatch(first_name.strip()) and _FAMILY_FIRST.fullmatch(last_name.strip()):
+        return f"{last_name.strip()}{first_name.strip()}"
+    return f"{first_name} {last_name}".strip()
 
 
 async def joined_customer(update: Update, context: AppContext, session: AsyncSession) -> Customer | None:

@@ -112,7 +112,7 @@ async def on_birthday(
     saved = context.t(
         customer.language,
         "profile.birthday_saved",
-        birthday=birthdays.display(birthday.month, birthday.day, birthday.year, customer.language),
+        birthday=birthday,
     )
     context.after_commit(message.reply_text, saved)
     await _after_field(context, session, customer, "birthday", pending.payload.get("onboarding", False))
@@ -204,10 +204,10 @@ async def on_skip(update: Update, context: AppContext) -> None:
         await _after_field(context, session, customer, field, pending.payload.get("onboarding", False))
 
 
-def _birthday_text(customer: Customer, lang: str, context: AppContext) -> str:
+def _birthday_text(customer: Customer, lang: str, context: AppContext) -> str | birthdays.Birthday:
     if customer.birth_month is None or customer.birth_day is None:
         return context.t(lang, "profile.not_set")
-    return birthdays.display(customer.birth_month, customer.birth_day, customer.birth_year, lang)
+    return birthdays.Birthday(customer.birth_month, customer.birth_day, customer.birth_year)
 
 
 def _on_off(context: AppContext, lang: str, enabled: bool) -> str:

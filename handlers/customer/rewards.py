@@ -134,9 +134,13 @@ async def _show_detail(update: Update, context: AppContext, customer: Customer, 
         description=rewards.description(reward),
         cost=reward.cost,
         stock=stock,
-        balance=offer.balance,
-        after=offer.balance_after,
     )
+    if offer.balance_after is None:
+        text += "\n" + context.t(lang, "reward.balance_now", balance=offer.balance)
+    else:
+        text += "\n" + context.t(
+            lang, "reward.balance_after", balance=offer.balance, after=offer.balance_after
+        )
     if offer.refusal is not None:
         text += "\n\n" + context.t(lang, offer.refusal, **offer.params)
     row = [_button(context, lang, "reward.redeem", redeem)] if redeem else []

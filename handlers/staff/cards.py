@@ -73,7 +73,10 @@ def _value(context: AppContext, lang: str, value: Value) -> str:
             )
         )
     if value.last_purchases:
-        bought = " · ".join(f"{local_date(b.at, tz)} {b.amount:.2f}" for b in value.last_purchases)
+        bought = " · ".join(
+            context.t(lang, "overview.purchase_short", date=local_date(b.at, tz), amount=b.amount)
+            for b in value.last_purchases
+        )
         lines.append(context.t(lang, "overview.last_purchases", purchases=bought))
     if value.scores:
         scores = " · ".join(f"{s.kind.upper()} {s.score} ({local_date(s.at, tz)})" for s in value.scores)
@@ -97,7 +100,9 @@ def _card(context: AppContext, lang: str, customer: CustomerCard, role: Role) ->
     none = context.t(lang, "staff.none")
     if can_see_personal_data(role):
         if customer.birth_month and customer.birth_day:
-            birthday = birthdays.display(customer.birth_month, customer.birth_day, customer.birth_year, lang)
+            birthday: str | birthdays.Birthday = birthdays.Birthday(
+                customer.birth_month, customer.birth_day, customer.birth_year
+            )
         else:
             birthday = none
         phone = customer.phone or none

@@ -260,6 +260,8 @@ class Config:
     # The region national phone numbers are read in ("DE": "0151 2345678 5" is +4915123456785);
     # None: only international numbers ("+49 …") are read fully.
     default_region: str | None = None
+    # ISO 4217 code amounts are shown in (bot.formatting; storage keeps plain decimals); None: no sign.
+    currency: str | None = None
     # The staff group: STAFF_CHAT_ID, else the group chosen in Telegram (bot_settings), filled in at
     # run time (bot.app keeps the runtime's config current); None: no staff command works anywhere.
     staff_chat_id: int | None = None

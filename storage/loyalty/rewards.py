@@ -38,8 +38,9 @@ class Offer:
     params: dict[str, Any]
 
     @property
-    def balance_after(self) -> int:
-        return self.balance - self.reward.cost
+    def balance_after(self) -> int | None:
+        """What redeeming leaves; None when it cannot be redeemed (never a negative balance to show)."""
+        return None if self.refusal is not None else self.balance - self.reward.cost
 
 
 def parse_spec(text: str) -> dict[str, str]:

@@ -110,18 +110,6 @@ def parse_birthday(text: str, today: date, language: str = "en") -> Birthday:
     return Birthday(month=month, day=day, year=year)
 
 
-_EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-              "October", "November", "December")  # fmt: skip
-
-
-def display(month: int, day: int, year: int | None, language: str) -> str:
-    """A birthday as people read it: "17 May 1990" / "17 May", "1990年5月17日" / "5月17日" (never
-    "--05-17", ISO's form for a date without its year)."""
-    if language == "zh":
-        return f"{year}年{month}月{day}日" if year else f"{month}月{day}日"
-    return f"{day} {_EN_MONTHS[month - 1]} {year}" if year else f"{day} {_EN_MONTHS[month - 1]}"
-
-
 # --- When a birthday is greeted (pure) -------------------------------------------------------------
 
 

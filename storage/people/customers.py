@@ -324,6 +324,8 @@ async def search(
         func.lower(Customer.first_name + " " + func.coalesce(Customer.last_name, "")).like(
             pattern, escape="\\"
         ),
+        # 李伟: family name first, as Chinese, Japanese and Korean names are written
+        func.lower(func.coalesce(Customer.last_name, "") + Customer.first_name).like(pattern, escape="\\"),
     ]
     if by_phone and len(digits) >= 4:
         conditions.append(Customer.phone.like(f"%{digits}%"))

@@ -93,7 +93,9 @@ async def resolve(session: AsyncSession, reference: str, *, by_phone: bool, regi
         return Found([])
     name = reference.lower()
     full = func.lower(Customer.first_name + " " + func.coalesce(Customer.last_name, ""))
-    columns = (func.lower(Customer.first_name), func.lower(Customer.last_name), full)
+    # 李伟: family name first, as Chinese, Japanese and Korean names are written
+    family_first = func.lower(func.coalesce(Customer.last_name, "") + Customer.first_name)
+    columns = (func.lower(Customer.first_name), func.lower(Customer.last_name), full, family_first)
     query = select(Customer).where(Customer.erased_at.is_(None)).order_by(Customer.id).limit(CHOICES + 1)
     rows = list(await session.scalars(query.where(or_(*(c == name for c in columns)))))
     if not rows:

@@ -1,14 +1,15 @@
-"""Every text exists in every language, with the same placeholders, and every key the code names exists."""
+"""Every text exists in every language, with the same placeholders and every plural form its language
+needs, and every key the code names exists."""
 
 from __future__ import annotations
 
 import re
-import string
 from pathlib import Path
 
 import pytest
 
-from bot.i18n import PARAM_BUDGET, Catalog, Markup, load
+from bot import formatting
+from bot.i18n import PARAM_BUDGET, Catalog, Markup, load, placeholders, plurals
 
 ROOT = Path(__file__).resolve().parents[2]
 # Table definitions name columns ("surveys.id"), never texts.
@@ -21,7 +22,7 @@ CODE = [
 
 
 def _placeholders(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    return placeholders(template)
 
 
 def test_every_language_has_every_key_with_the_same_placeholders() -> None:
@@ -32,6 +33,38 @@ def test_every_language_has_every_key_with_the_same_placeholders() -> None:
         assert set(texts) == set(reference), f"{language}: missing {set(reference) - set(texts)}"
         for key, template in texts.items():
             assert _placeholders(template) == _placeholders(reference[key]), f"{language}:{key}"
+
+
+def test_every_plural_has_exactly_the_forms_its_language_tells_apart() -> None:
+    for language, texts in load().items():
+        needed = formatting.plural_forms(language)
+        for key, template in texts.items():
+            for plural in plurals(template):
+                assert set(plural.forms) == needed, f"{language}:{key} {plural.name}: {sorted(plural.forms)}"
+                assert all("#{" not in form for form in plural.forms.values()), f"{language}:{key}"
+
+
+def test_a_plural_missing_a_form_fails_the_check() -> None:
+    (plural,) = plurals("{n, plural, other {# points}}")
+    assert set(plural.forms) != formatting.plural_forms("en")  # English also needs "one"
+    assert set(plural.forms) == formatting.plural_forms("zh")
+    with pytest.raises(ValueError):
+        plurals("{n, plural, one {# point} other")
+
+
+def test_plurals_numbers_and_money_follow_the_language() -> None:
+    catalog = Catalog(
+        {
+            "en": {"a.t": "{n, plural, one {<b>#</b> point} other {<b>#</b> points}} for {amount:money}"},
+            "zh": {"a.t": "<b>{n:number}</b> 积分，{amount:money}"},
+        },
+        currency="EUR",
+    )
+    assert catalog("en", "a.t", n=1, amount="1234.5") == "<b>1</b> point for €1,234.50"
+    assert catalog("en", "a.t", n=0, amount=3) == "<b>0</b> points for €3.00"
+    assert catalog("en", "a.t", n="12345", amount="-2") == "<b>12,345</b> points for -€2.00"
+    assert catalog("zh", "a.t", n=12345, amount="1234.5") == "<b>12,345</b> 积分，€1,234.50"
+    assert Catalog(catalog.catalogs)("en", "a.t", n=2, amount="1234.5") == "<b>2</b> points for 1,234.50"
 
 
 def test_every_key_named_in_the_code_exists() -> None:
@@ -63,11 +96,12 @@ def test_parameters_are_escaped_unless_marked_safe() -> None:
 def test_every_text_is_html_telegram_accepts() -> None:
     from tests.emulator.html_entities import EntityParseError, parse_html
 
-    for language, texts in load().items():
+    catalog = Catalog.load(currency="EUR")
+    for language, texts in catalog.catalogs.items():
         for key, template in texts.items():
             if key.startswith("commands."):  # menu descriptions: plain text for setMyCommands
                 continue
-            sample = template.format_map({name: "x" for name in _placeholders(template)})
+            sample = catalog(language, key, **{name: 2 for name in _placeholders(template)})  # 2: any format
             try:
                 parse_html(sample)
             except EntityParseError as error:

@@ -25,6 +25,12 @@ def test_defaults_and_parsing() -> None:
     assert settings.config.owner_ids == {5, 6}
     assert settings.config.staff_timezone == "Asia/Shanghai"
     assert not settings.webhook_mode
+    assert settings.config.currency is None  # amounts without a currency sign, as before CURRENCY
+
+
+def test_currency_is_an_iso_code_in_any_case() -> None:
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": "1:abc", "CURRENCY": " cny "}, env_file=None)
+    assert settings.config.currency == "CNY"
 
 
 def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
@@ -47,6 +53,7 @@ def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
         ({"SURVEY_THROTTLE_DAYS": "³"}, "SURVEY_THROTTLE_DAYS"),
         ({"STAFF_CHAT_ID": "group"}, "STAFF_CHAT_ID"),
         ({"WEBHOOK_URL": "https://example.org/hook"}, "WEBHOOK_SECRET"),
+        ({"CURRENCY": "EURO"}, "ISO 4217"),
     ],
 )
 def test_bad_settings_are_explained(env: dict[str, str], message: str) -> None:

@@ -34,7 +34,6 @@ class Harness:
         self.emu = emu
         self.database_url = database_url
         self.clock = clock
-        self.catalog = Catalog.load()
         self.env = {
             "TELEGRAM_BOT_TOKEN": emu.token,
             "TELEGRAM_API_URL": emu.base_url.removesuffix("/bot"),
@@ -53,6 +52,7 @@ class Harness:
             "STAFF_APPROVAL": "off",
             **env,
         }
+        self.catalog = Catalog.load(currency=env.get("CURRENCY") or None)  # as the bot renders
         self.app: EngageApplication | None = None
         self._runner: AppRunner | None = None
         self.staff_group: GroupChat = emu.group(STAFF_CHAT_ID, "Staff")

@@ -55,7 +55,7 @@ async def test_rules_make_tasks_for_account_managers_once_per_period(harness: Ha
     assert len(await _tasks(harness)) == 8  # gold again; "new" never again
 
     await harness.admin.send("/owner reassign @alice none", chat=group)
-    assert harness.admin.last(chat=group).text == "✅ 1 customers of Alice are now looked after by the team."
+    assert harness.admin.last(chat=group).text == "✅ 1 customer of Alice is now looked after by the team."
     await harness.admin.send("/owner @c0", chat=group)
     assert harness.admin.last(chat=group).text == "#1 C0 is looked after by the team."
 

@@ -40,7 +40,7 @@ async def test_the_export_has_the_customers_data_and_no_one_elses(harness: Harne
     kim = harness.customer(301, "Kim", username="kimmy")
     await kim.send("/privacy")
     shown = kim.last()
-    assert "birthday: yes; phone: yes" in shown.text and "1 purchases" in shown.text
+    assert "birthday: yes; phone: yes" in shown.text and "1 purchase," in shown.text
     await kim.press("📦 Send me a copy (JSON)")
     document = kim.last()
     assert document.document is not None

@@ -63,7 +63,7 @@ async def test_csat_with_a_comment_across_a_restart(harness: Harness) -> None:
     await _define(harness, "/survey new service csat", "/survey activate service")
     preview = await _send(harness, "service")
     assert "1 will be invited" in preview
-    assert "1 invitations sent" in harness.owner.last(chat=harness.staff_group).text
+    assert "1 invitation sent" in harness.owner.last(chat=harness.staff_group).text
 
     invitation = kim.last()
     assert "How satisfied" in invitation.text
@@ -227,7 +227,7 @@ async def test_staff_definitions_permissions_and_errors(harness: Harness) -> Non
     assert 'type "slider" must be rating, choice or text' in harness.owner.last(chat=group).text
     good = {"name": "visit", "intro": "Your visit", "questions": [{"type": "rating", "text": "Clean?"}]}
     await harness.owner.send_document("visit.json", json.dumps(good).encode(), caption="/survey", chat=group)
-    assert "Survey visit (custom, 1 questions) created" in harness.owner.last(chat=group).text
+    assert "Survey visit (custom, 1 question) created" in harness.owner.last(chat=group).text
     await harness.agent.send_document("visit.json", json.dumps(good).encode(), caption="/survey", chat=group)
     assert "needs the role admin" in harness.agent.last(chat=group).text
     await harness.owner.send("/survey send visit all", chat=group)

@@ -4,7 +4,6 @@ from datetime import date
 
 import pytest
 
-from storage.people import birthdays
 from storage.people.birthdays import Birthday, BirthdayError, parse_birthday
 
 TODAY = date(2026, 3, 10)
@@ -55,21 +54,6 @@ def test_accepted_forms(text: str, expected: Birthday) -> None:
 )
 def test_ambiguous_orders_follow_the_language(text: str, language: str, expected: Birthday) -> None:
     assert parse_birthday(text, TODAY, language) == expected
-
-
-@pytest.mark.parametrize(
-    ("month", "day", "year", "language", "shown"),
-    [
-        (5, 17, None, "en", "17 May"),
-        (5, 17, None, "zh", "5月17日"),
-        (5, 17, 1990, "en", "17 May 1990"),
-        (5, 17, 1990, "zh", "1990年5月17日"),
-    ],
-)
-def test_display_never_shows_iso_without_a_year(
-    month: int, day: int, year: int | None, language: str, shown: str
-) -> None:
-    assert birthdays.display(month, day, year, language) == shown
 
 
 @pytest.mark.parametrize(

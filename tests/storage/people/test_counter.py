@@ -90,6 +90,7 @@ async def test_codes_phones_and_names_find_customers(
         await customers.set_phone(session, kim, "0151 2345678 5", "DE")
         kim_park = await customers.join(session, TelegramProfile(2, "Kim", "Park"), CONFIG, clock.now())
         ann = await customers.join(session, TelegramProfile(3, "Ann"), CONFIG, clock.now())
+        wei = await customers.join(session, TelegramProfile(4, "伟", "李"), CONFIG, clock.now())
     assert kim.phone == "+4915123456785"
     assert len({kim.member_code, kim_park.member_code, ann.member_code}) == 3
     async with sessions.begin() as session:
@@ -106,6 +107,8 @@ async def test_codes_phones_and_names_find_customers(
         assert await ids("kim") == [kim.id, kim_park.id]  # several: staff choose
         assert await ids("An") == [ann.id]  # part of a name
         assert await ids("Nobody") == []
+        assert await ids("李伟") == await ids("伟 李") == [wei.id]  # both orders
+        assert [c.id for c in await customers.search(session, "李伟")] == [wei.id]
 
 
 @pytest.mark.parametrize(
