@@ -8,6 +8,9 @@ AssertionError instead of delivering an update Telegram never would:
 - press / press_data: callback_data up to 64 bytes (any data, not only the buttons' own: clients can forge
   it); a banned user can't press in the group, nor a user who left a private group; a press on a deleted
   message (or with inaccessible=True) carries an InaccessibleMessage;
+- share_contact / share_location: a contact, or a location (Bot API Location, latitude -90..90, longitude
+  -180..180) sent with the keyboard's request_location button (private chats only; a one-time keyboard
+  hides) or, via_button=False, from the attachment menu;
 - delete_message: deletes a bot message (the bot is not told; editing it then fails "message to edit not
   found").
 GroupChat.join / leave / kick / promote change a membership and deliver the chat_member update (when the

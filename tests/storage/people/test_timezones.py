@@ -116,6 +116,7 @@ def test_a_name_of_places_in_several_zones_offers_the_big_ones() -> None:
         ("BST", "Europe/London"),
         ("AEST", "Australia/Sydney"),
         ("SGT", "Asia/Singapore"),  # tzdata writes "+08": a conventional name
+        ("pst", "America/Los_Angeles"),  # lower case: no place is called so
     ],
 )
 def test_abbreviations(text: str, expected: str) -> None:
@@ -153,7 +154,7 @@ def test_ist_offers_india_israel_and_ireland() -> None:
         ("+0900", "Etc/GMT-9", "Asia/Tokyo"),
     ],
 )
-def test_offsets_offer_places_with_that_offset_now_and_the_fixed_zone(text: str, fixed: str, zone: str) -> None:
+def test_offsets_offer_places_with_that_offset_now_and_a_fixed_zone(text: str, fixed: str, zone: str) -> None:
     found = resolve(text, "zh", WINTER)
     assert found is not None and found.kind == "offset" and not found.certain
     assert found.fixed == fixed and found.choices[-1] == fixed
@@ -172,7 +173,7 @@ def test_an_offset_is_read_at_the_time_it_is_given() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "Qwertyland", "Europe/Atlantis", "../etc/passwd", "x" * 100, "<b>", "+15", "UTC+8:20", "XYZQ"],
+    ["", "   ", "Qwertyland", "Europe/Atlantis", "../etc/passwd", "x" * 100, "<b>", "+15", "UTC+8:20", "XYZ"],
 )
 def test_unknown(text: str) -> None:
     assert resolve(text, "en", WINTER) is None
