@@ -55,6 +55,7 @@ class EngageApplication(Application[Any, Any, Any, Any, Any, Any]):
     # The outbox sender's loop (bot.app starts it in post_init, stops it in post_stop/post_shutdown).
     sender: Any = None
     sender_task: asyncio.Task[None] | None = None
+    warm_up: asyncio.Task[object] | None = None  # the time zone data, read in a thread at start
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -22,10 +22,9 @@ from storage.core import conversations
 from storage.core.config import LANGUAGES
 from storage.core.models import Conversation
 from storage.loyalty import imports
-from storage.people import birthdays, customers, preferences
+from storage.people import birthdays, customers, preferences, timezones
 from storage.people.birthdays import BirthdayError, parse_birthday
 from storage.people.models import Customer
-from storage.people.timezones import resolve_timezone
 
 FIELDS = ("birthday", "phone", "timezone")
 SKIP = "step:skip"
@@ -62,12 +61,20 @@ async def ask(
         context.after_commit(
             context.bot.send_message, chat_id, context.t(lang, "profile.ask_phone"), reply_markup=keyboard
         )
-    else:
+    else:  # typed, or Telegram's "share location" (looked up, never kept: handlers.customer.timezone)
+        keyboard = ReplyKeyboardMarkup(
+            [
+                [KeyboardButton(context.t(lang, "profile.share_location"), request_location=True)],
+                [KeyboardButton(context.t(lang, "profile.skip"))],
+            ],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
         text = context.t(lang, "profile.ask_timezone", current=customer.timezone)
-        context.after_commit(live.send, context, chat_id, live.PROMPT, text, reply_markup=skip)
+        context.after_commit(context.bot.send_message, chat_id, text, reply_markup=keyboard)
 
 
-async def _after_field(
+async def after_field(
     context: AppContext, session: AsyncSession, customer: Customer, field: str, onboarding: bool
 ) -> None:
     """Move on: the next field while onboarding, else show the profile again (after the commit)."""
@@ -115,10 +122,10 @@ async def on_birthday(
         birthday=birthday,
     )
     context.after_commit(message.reply_text, saved)
-    await _after_field(context, session, customer, "birthday", pending.payload.get("onboarding", False))
+    await after_field(context, session, customer, "birthday", pending.payload.get("onboarding", False))
 
 
-def _is_skip(text: str | None, context: AppContext) -> bool:
+def is_skip(text: str | None, context: AppContext) -> bool:
     return (text or "").strip() in {context.t(lang, "profile.skip") for lang in LANGUAGES} | {"/skip"}
 
 
@@ -141,35 +148,18 @@ async def on_phone(update: Update, context: AppContext, session: AsyncSession, p
         context.after_commit(
             message.reply_text, context.t(lang, "profile.phone_saved"), reply_markup=ReplyKeyboardRemove()
         )
-    elif _is_skip(message.text, context):
+    elif is_skip(message.text, context):
         context.after_commit(
             message.reply_text, context.t(lang, "profile.skipped"), reply_markup=ReplyKeyboardRemove()
         )
     else:
         context.after_commit(message.reply_text, context.t(lang, "profile.phone_use_button"))
         return
-    await _after_field(context, session, customer, "phone", onboarding)
+    await after_field(context, session, customer, "phone", onboarding)
 
 
-async def on_timezone(
-    update: Update, context: AppContext, session: AsyncSession, pending: Conversation
-) -> None:
-    customer = await _customer(session, update)
-    message = update.effective_message
-    if customer is None or message is None:
-        return
-    name = resolve_timezone(message.text or "")
-    if name is None:
-        unknown = context.t(customer.language, "profile.timezone_unknown", text=message.text or "")
-        context.after_commit(message.reply_text, unknown)
-        return
-    await customers.set_timezone(session, customer, name, now=context.now(), config=context.config.birthdays)
-    saved = context.t(customer.language, "profile.timezone_saved", timezone=name)
-    context.after_commit(message.reply_text, saved)
-    await _after_field(context, session, customer, "timezone", pending.payload.get("onboarding", False))
-
-
-STEPS = {_step("birthday"): on_birthday, _step("phone"): on_phone, _step("timezone"): on_timezone}
+# The time zone's step is handlers.customer.timezone's (it confirms what it understood with buttons).
+STEPS = {_step("birthday"): on_birthday, _step("phone"): on_phone}
 
 
 async def on_skip(update: Update, context: AppContext) -> None:
@@ -194,14 +184,14 @@ async def on_skip(update: Update, context: AppContext) -> None:
         if query:
             context.after_commit(query.answer)
             context.after_commit(edit_markup, query.message, None)
-        if field == "phone":  # take the share-contact keyboard away
+        if field in ("phone", "timezone"):  # take the share-contact or share-location keyboard away
             context.after_commit(
                 context.bot.send_message,
                 customer.telegram_id,
                 context.t(lang, "profile.skipped"),
                 reply_markup=ReplyKeyboardRemove(),
             )
-        await _after_field(context, session, customer, field, pending.payload.get("onboarding", False))
+        await after_field(context, session, customer, field, pending.payload.get("onboarding", False))
 
 
 def _birthday_text(customer: Customer, lang: str, context: AppContext) -> str | birthdays.Birthday:
@@ -234,7 +224,7 @@ def card_text(context: AppContext, customer: Customer, chosen: dict[str, bool]) 
             language=context.t(lang, f"common.language_{customer.language}"),
             birthday=_birthday_text(customer, lang, context),
             phone=customer.phone or context.t(lang, "profile.not_set"),
-            timezone=customer.timezone,
+            timezone=timezones.describe(customer.timezone, lang, context.now()),
             joined=customer.consent_at.date().isoformat(),
             code=customer.member_code or context.t(lang, "profile.not_set"),
         )

@@ -12,7 +12,7 @@ from storage.people import consent
 # storage.people.consent.NOTICE_VERSION and add its hash here; every customer is then asked again.
 NOTICES = {
     "1": "952daaad1c287896d11bc4a6969916a6bdf59a1bff5b0605ba604ed05542cdad",
-    "2": "8e65b712a25f08960a8aa535f4478786816684e73397ca78aa4fe90f3ca81323",
+    "2": "02cb25b998fcabe816c520647254fddfaca76fa6fbc44e92809172136e87e3fa",
 }
 
 

@@ -146,7 +146,7 @@ class Harness:
         await person.press(self.t(lang, "onboarding.accept"))
         await person.press(self.t(lang, "profile.skip"))  # birthday
         await person.send(self.t(lang, "profile.skip"))  # phone (reply keyboard)
-        await person.press(self.t(lang, "profile.skip"))  # time zone
+        await person.send(self.t(lang, "profile.skip"))  # time zone (reply keyboard)
 
     async def run_outbox(self) -> int:
         """Send every outbox message due at the harness clock's now (limits lifted: the sender's

@@ -65,6 +65,8 @@ HOSTILE = [
     "preview spring", "preview nosuch", "report spring", "report", "new | | |",
     "activate hello", "stop hello", "repeat autumn yearly lunar 8-15", "repeat hello welcome 99999h",
     "repeat autumn yearly 2-30", "activate autumn", "stop nosuch",
+    # Time zones: cities, abbreviations and offsets that are confirmed with buttons (issue 13).
+    "慕尼黑", "Munich", "CST", "GMT+1", "UTC+08:00", "+8", "东八区", "Etc/GMT-1", "Europe/Berlin", "Portland",
 ]  # fmt: skip
 # What a /import document holds: good, bad and personal-data rows (a phone is only matched by admins).
 IMPORT_FILE = f"customer,date,amount\n@kimmy,2026-01-05,12.50\n{PHONE},2026-01-06,3\n#9,x,1\n".encode()
@@ -75,7 +77,7 @@ FORGED_PREFIXES = [
     "step:skip", "pg:cb:", "pg:rw:", "pg:st:", "pg:sv:",
     "pg:fb:", "pg:", "pg:xx:", "pg:tl1:", "pg:tl0:", "tl:", "cs:1:", "cs:", "sa:1:", "sa:",
     "bulk:stop:", "bulk:", "staffgroup:use", "staffgroup:", "cp:", "cpv:", "pf:stop", "pf:offers:off",
-    "pf:surveys:on", "pf:", "",
+    "pf:surveys:on", "pf:", "tz:", "tz:?", "tz:Europe/Berlin", "tz:Etc/GMT-1", "tz:../", "",
 ]  # fmt: skip
 
 
@@ -162,6 +164,10 @@ ACTION = st.one_of(
     st.tuples(st.just("forged"), _forged()),
     st.tuples(st.just("forged_staff_group"), _forged()),
     st.tuples(st.just("contact"), st.sampled_from([None, PHONE, "+1 202 555 0100", "12"])),
+    # A location: Munich, the open sea, the poles and the date line (the time zone step looks it up).
+    st.tuples(
+        st.just("location"), st.sampled_from([(48.137, 11.576), (0.0, -30.0), (-90.0, 180.0), (90.0, -180.0)])
+    ),
     st.tuples(
         st.just("document"),
         st.sampled_from(
@@ -269,6 +275,13 @@ class Run:
                 await person.share_contact(f"+49170{person.user_id:07d}")
             elif chat is None:
                 await person.share_contact(value, user_id=1)
+        elif (
+            kind == "location"
+        ):  # with the share-location button where one is shown, else the attachment menu
+            keyboard = person.keyboard(chat) if chat is None else None
+            await person.share_location(
+                *value, via_button=bool(keyboard and keyboard.request_location), chat=chat
+            )
         elif kind == "document" and value.startswith("/import"):
             await person.send_document("history.csv", IMPORT_FILE, value, chat)
         elif kind == "document":

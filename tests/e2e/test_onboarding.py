@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from storage.core.models import AuditEntry, Conversation
 from storage.people.models import Customer, StaffMember
+from storage.people.timezones import local_time
 from tests.e2e.harness import Harness
 
 # Decide and commit, then talk: a Telegram request inside a transaction fails the update here.
@@ -57,11 +58,15 @@ async def test_full_onboarding_in_english_with_every_bad_birthday(harness: Harne
     assert "phone number is saved" in ann.messages()[-2].text
     assert "Which time zone" in ann.last().text
 
-    await ann.send("Atlantis")
-    assert "I don't know the time zone “Atlantis”" in ann.last().text
+    await ann.send("Qwertyland")
+    assert "I don't know the time zone “Qwertyland”" in ann.last().text
     await ann.send("new york")
-    assert "Time zone set to America/New_York." in ann.messages()[-2].text
+    new_york = f"America/New_York — now {local_time('America/New_York', harness.clock.now())}"
+    assert ann.last().text == f"Is it {new_york}? Tap ✅ to confirm."
+    await ann.press(f"✅ {new_york}")
+    assert f"Time zone set: {new_york}." in ann.messages()[-2].text
     assert "Your profile is complete" in ann.last().text
+    assert ann.keyboard() is None  # the share-location keyboard is gone
 
     stored = await _customer(harness, 101)
     assert (stored.first_name, stored.username, stored.language) == ("Ann", "ann", "en")
@@ -83,7 +88,9 @@ async def test_onboarding_in_chinese(harness: Harness) -> None:
     assert "好的：2000年2月29日。" in li.messages()[-2].text
     await li.share_contact("+86 138 0013 8000")
     await li.send("上海")
-    assert "时区已设为 Asia/Shanghai。" in li.messages()[-2].text
+    shanghai = f"Asia/Shanghai (上海) — 现在 {local_time('Asia/Shanghai', harness.clock.now())}"
+    await li.press(f"✅ {shanghai}")
+    assert f"时区已设为：{shanghai}。" in li.messages()[-2].text
     assert "资料已完善" in li.last().text
     stored = await _customer(harness, 102)
     assert (stored.language, stored.birth_month, stored.birth_day, stored.timezone) == (
@@ -125,7 +132,7 @@ async def test_restart_in_the_middle_of_onboarding_continues(harness: Harness) -
     await dee.share_contact("+1 202 555 0100")
     assert "phone number is saved" in dee.messages()[-2].text
     assert "Which time zone" in dee.last().text
-    await dee.press("Skip")
+    await dee.send("Skip")  # the share-location keyboard's
     assert "Your profile is complete" in dee.last().text
     stored = await _customer(harness, 105)
     assert (stored.birth_year, stored.phone) == (1985, "+12025550100")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from storage.people.timezones import local_time
 from tests.e2e.harness import STAFF_CHAT_ID, Harness
 from tests.emulator import SentMessage, UserDriver
 
@@ -32,6 +33,7 @@ async def test_profile_shows_and_changes_each_field(harness: Harness) -> None:
 
     await gil.press("🌍 Time zone", message=gil.last())
     await gil.send("Tokyo")
+    await gil.press(f"✅ Asia/Tokyo — now {local_time('Asia/Tokyo', harness.clock.now())}")
     assert "Asia/Tokyo" in gil.last().text and "Your profile" in gil.last().text
 
     await gil.press("📱 Phone", message=gil.last())

@@ -8,6 +8,9 @@ AssertionError instead of delivering an update Telegram never would:
 - press / press_data: callback_data up to 64 bytes (any data, not only the buttons' own: clients can forge
   it); a banned user can't press in the group, nor a user who left a private group; a press on a deleted
   message (or with inaccessible=True) carries an InaccessibleMessage;
+- share_contact / share_location: a contact, or a location (Bot API Location, latitude -90..90, longitude
+  -180..180) sent with the keyboard's request_location button (private chats only; a one-time keyboard
+  hides) or, via_button=False, from the attachment menu;
 - delete_message: deletes a bot message (the bot is not told; editing it then fails "message to edit not
   found").
 GroupChat.join / leave / kick / promote change a membership and deliver the chat_member update (when the
@@ -38,16 +41,22 @@ _CANT_POST = {"left": "left", "kicked": "was banned from", "restricted": "is res
 
 @dataclass
 class ReplyKeyboard:
-    """A reply keyboard sent with a message: rows of labels; the labels that share the user's contact."""
+    """A reply keyboard sent with a message: rows of labels; the labels that share the user's contact,
+    and those that share their location."""
 
     rows: list[list[str]]
     contact_buttons: list[str] = field(default_factory=list)
     one_time: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
+    location_buttons: list[str] = field(default_factory=list)
 
     @property
     def request_contact(self) -> bool:
         return bool(self.contact_buttons)
+
+    @property
+    def request_location(self) -> bool:
+        return bool(self.location_buttons)
 
     def __bool__(self) -> bool:
         return bool(self.rows)
@@ -57,13 +66,12 @@ def _reply_keyboard(markup: dict[str, Any] | None) -> ReplyKeyboard | None:
     if not markup or "keyboard" not in markup:
         return None
     rows = [[b["text"] if isinstance(b, dict) else b for b in row] for row in markup["keyboard"]]
-    contact = [
-        b["text"]
-        for row in markup["keyboard"]
-        for b in row
-        if isinstance(b, dict) and b.get("request_contact")
-    ]
-    return ReplyKeyboard(rows, contact, bool(markup.get("one_time_keyboard")), markup)
+
+    def asking(kind: str) -> list[str]:
+        return [b["text"] for row in markup["keyboard"] for b in row if isinstance(b, dict) and b.get(kind)]
+
+    one_time = bool(markup.get("one_time_keyboard"))
+    return ReplyKeyboard(rows, asking("request_contact"), one_time, markup, asking("request_location"))
 
 
 @dataclass
@@ -350,6 +358,33 @@ class UserDriver:
         if keyboard and keyboard.one_time:
             state.reply_keyboard = None
         return await self.emu.deliver("message", self._message(self.user_id, contact=contact))
+
+    async def share_location(
+        self,
+        latitude: float,
+        longitude: float,
+        *,
+        via_button: bool = True,
+        horizontal_accuracy: float | None = None,
+        chat: GroupChat | int | None = None,
+    ) -> dict[str, Any]:
+        """Send a location (Bot API Location): with the keyboard's request_location button (private chats
+        only, as the Bot API says of the button; a one-time keyboard then hides), or with
+        via_button=False from the attachment menu, in any chat the user can post in."""
+        assert -90 <= latitude <= 90 and -180 <= longitude <= 180, "not a point on earth"
+        chat_id = self._chat_id(chat)
+        location: dict[str, Any] = {"latitude": float(latitude), "longitude": float(longitude)}
+        if horizontal_accuracy is not None:
+            assert 0 <= horizontal_accuracy <= 1500, "horizontal_accuracy is 0-1500 meters"
+            location["horizontal_accuracy"] = float(horizontal_accuracy)
+        if via_button:
+            assert chat_id == self.user_id, "request_location buttons work in private chats only"
+            state = self.emu.state.chats[chat_id]
+            keyboard = _reply_keyboard(state.reply_keyboard)
+            assert keyboard and keyboard.request_location, "no share-location button is shown"
+            if keyboard.one_time:
+                state.reply_keyboard = None
+        return await self.emu.deliver("message", self._message(chat_id, location=location))
 
     async def send_document(
         self, filename: str, data: bytes, caption: str | None = None, chat: GroupChat | int | None = None

@@ -57,6 +57,14 @@ async def contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
+async def location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    where = update.effective_message.location
+    await update.effective_message.reply_text(
+        f"At {where.latitude}, {where.longitude} ±{where.horizontal_accuracy}",
+        reply_markup=ReplyKeyboardRemove(),
+    )
+
+
 async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     file = await message.document.get_file()
@@ -68,6 +76,10 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message.reply_to_message is not None:
         await message.reply_text(f"You replied to {message.reply_to_message.message_id}")
+    elif message.text == "where":
+        button = KeyboardButton("Send my location", request_location=True)
+        keyboard = ReplyKeyboardMarkup([[button]], one_time_keyboard=True)
+        await message.reply_text("Where are you?", reply_markup=keyboard)
     elif message.text == "delete":
         sent = await message.reply_text("short-lived")
         await sent.delete()
@@ -88,6 +100,7 @@ async def app(emu: BotApiEmulator) -> AsyncIterator[Application]:
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CallbackQueryHandler(chosen))
     application.add_handler(MessageHandler(filters.CONTACT, contact))
+    application.add_handler(MessageHandler(filters.LOCATION, location))
     application.add_handler(MessageHandler(filters.Document.ALL, document))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text))
 
@@ -168,6 +181,30 @@ async def test_forged_presses_deletes_and_groups(emu: BotApiEmulator, app: Appli
     assert group.last().text == "Echo: hello team" and cy.last(chat=group).chat_id == -100777
     member = await app.bot.get_chat_member(group.chat_id, 103)
     assert member.status == "member"
+
+
+async def test_a_location_shared_with_the_button_or_the_attachment_menu(
+    emu: BotApiEmulator, app: Application
+) -> None:
+    eve = emu.user(105, "Eve")
+    with pytest.raises(AssertionError, match="no share-location button"):
+        await eve.share_location(48.137, 11.576)
+    await eve.send("where")
+    keyboard = eve.last().reply_keyboard
+    assert keyboard and keyboard.request_location and keyboard.location_buttons == ["Send my location"]
+    assert not keyboard.request_contact
+    shared = await eve.share_location(48.137, 11.576, horizontal_accuracy=20)
+    sent = shared["message"]["location"]
+    assert sent == {"latitude": 48.137, "longitude": 11.576, "horizontal_accuracy": 20.0}
+    assert eve.last().text == "At 48.137, 11.576 ±20.0"
+    assert eve.keyboard() is None
+    await eve.share_location(-33.87, 151.21, via_button=False)  # the attachment menu needs no button
+    assert eve.last().text == "At -33.87, 151.21 ±None"
+    with pytest.raises(AssertionError, match="not a point on earth"):
+        await eve.share_location(91, 0, via_button=False)
+    group = emu.group(-100778, "Walkers")
+    with pytest.raises(AssertionError, match="private chats only"):
+        await eve.share_location(1, 1, chat=group)
 
 
 async def test_wait_for_wakes_on_new_messages(emu: BotApiEmulator) -> None:
