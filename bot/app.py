@@ -172,7 +172,16 @@ def _register(app: EngageApplication) -> None:
     )
     reg.command("export", exports.command, admin)
     reg.command("campaign", staff_campaigns.command, admin)
+    reg.message(
+        filters.PHOTO & CaptionCommand("campaign") & NEW_MESSAGES,
+        staff_campaigns.upload_image,
+        admin,
+        "campaign image",
+    )
     reg.button(rf"^{staff_campaigns.PREVIEW}", staff_campaigns.on_preview_button, admin, "campaign_preview")
+    pauser = staff_bulk.pauser(BULK_TEXTS, BULK_FINISH)
+    reg.button(staff_bulk.PAUSE_PATTERN, pauser, admin, "bulk_pause")
+    reg.button(staff_bulk.RESUME_PATTERN, pauser, admin, "bulk_resume")
     reg.button(staff_bulk.PATTERN, staff_bulk.stopper(BULK_TEXTS, BULK_FINISH), admin, "bulk_stop")
 
     # ‹ › of the staff lists ("pg:<list>:<page>"): who may turn a page is who may ask for the list.
