@@ -61,16 +61,20 @@ HOSTILE = [
     "new spring | all | <b>Hi</b> | 你好 | offer 1", "new x | tier gold | <i>a",
     "new y | #1 | a | holdout 99",
     "preview spring", "preview nosuch", "report spring", "report", "new | | |",
+    "new z | all | a | at 10:00", "new w | all | a | at 2026-99-99 25:61",
+    "new v | all | a | at 1999-01-01 10",
+    "image autumn", "image autumn off", "image nosuch off", "image",
 ]  # fmt: skip
 # What a /import document holds: good, bad and personal-data rows (a phone is only matched by admins).
 IMPORT_FILE = f"customer,date,amount\n@kimmy,2026-01-05,12.50\n{PHONE},2026-01-06,3\n#9,x,1\n".encode()
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + (40).to_bytes(4, "big") + (30).to_bytes(4, "big") + b"rest"
 NUMBERS = ["²", "١٢", "-1", "0", "1", "2", "99999999999999999999999", "1e3", " 1", "1:2"]
 FORGED_PREFIXES = [
     "b:", "fc:claim:", "fc:resolve:", "fc:callback:", "fc:followup:", "fc:x:", "sv:", "pts:", "rw:",
     "consent:yes:", "consent:no", "lang:", "profile:", "step:skip", "pg:cb:", "pg:rw:", "pg:st:", "pg:sv:",
     "pg:fb:", "pg:", "pg:xx:", "pg:tl1:", "pg:tl0:", "tl:", "cs:1:", "cs:", "sa:1:", "sa:",
-    "bulk:stop:", "bulk:", "staffgroup:use", "staffgroup:", "cp:", "cpv:", "pf:stop", "pf:offers:off",
-    "pf:surveys:on", "pf:", "",
+    "bulk:stop:", "bulk:pause:", "bulk:resume:", "bulk:", "staffgroup:use", "staffgroup:", "cp:", "cpv:",
+    "pf:stop", "pf:offers:off", "pf:surveys:on", "pf:", "",
 ]  # fmt: skip
 
 
@@ -171,6 +175,12 @@ ACTION = st.one_of(
             ]
         ),
     ),
+    st.tuples(
+        st.just("photo"),
+        st.sampled_from(
+            ["/campaign image autumn", "/campaign image nosuch", "/campaign", "/campaign image", ""]
+        ),
+    ),
     st.tuples(st.just("edit"), _command()),
     st.tuples(st.just("duplicate"), st.just("")),
 )
@@ -193,6 +203,10 @@ async def _cast(harness: Harness) -> list[Actor]:
     await harness.owner.send("/survey new f csat", chat=group)
     await harness.owner.send("/survey activate f", chat=group)
     await harness.owner.send("/campaign new autumn | all | <b>Autumn</b> | 秋季 | offer 1", chat=group)
+    # A send on its way (tomorrow at 10:00 in each zone): its progress message offers Pause and Stop.
+    await harness.owner.send("/campaign new later | all | Later | at 10:00", chat=group)
+    await harness.owner.send("/campaign preview later", chat=group)
+    await harness.owner.press("✅ Confirm", chat=group)
     former = harness.customer(9004, "Fred", username="fred")
     await former.send("/staff", chat=group)  # an agent once
     await group.leave(former)
@@ -264,6 +278,8 @@ class Run:
             await person.send_document("history.csv", IMPORT_FILE, value, chat)
         elif kind == "document":
             await person.send_document("survey.json", b'{"name": "z", "questions": []}', value or None, chat)
+        elif kind == "photo":
+            await person.send_photo(PNG, value or None, chat)
         elif kind in ("edit", "duplicate"):
             earlier = self.sent.get(actor.person.user.get("username") or str(person.user_id), [])
             if not earlier:
