@@ -307,6 +307,7 @@ async def mark_unreachable(session: AsyncSession, chat_ids: list[int], now: date
 class OutboxProgress:
     queued_due: int  # queued and due now
     queued_later: int
+    paused: int  # held by a paused bulk job
     sending: int
     sent_last_hour: int
     sent_last_minute: int
@@ -330,6 +331,7 @@ async def progress(session: AsyncSession, now: datetime) -> OutboxProgress:
     return OutboxProgress(
         queued_due=await count(OutboxMessage.status == "queued", OutboxMessage.not_before <= now),
         queued_later=await count(OutboxMessage.status == "queued", OutboxMessage.not_before > now),
+        paused=await count(OutboxMessage.status == PAUSED),
         sending=await count(OutboxMessage.status == "sending"),
         sent_last_hour=await count(OutboxMessage.sent_at >= now - timedelta(hours=1)),
         sent_last_minute=await count(OutboxMessage.sent_at >= now - timedelta(minutes=1)),

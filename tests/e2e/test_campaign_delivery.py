@@ -148,6 +148,8 @@ async def test_pause_holds_the_fan_out_and_the_queued_messages_and_resume_releas
         assert job.queued == 4 and job.paused_at is not None
         statuses = (await session.scalars(select(OutboxMessage.status))).all()
         assert statuses == ["paused"] * 4
+    await owner.send("/outbox", chat=group)
+    assert "paused: 4" in owner.last(chat=group).text
 
     # Stale or forged: a second Pause, a Resume from an agent; nothing changes.
     again = await owner.press_data(f"bulk:pause:{job.id}", shown)
@@ -159,7 +161,7 @@ async def test_pause_holds_the_fan_out_and_the_queued_messages_and_resume_releas
 
     answer = await owner.press(RESUME, shown)
     assert answer is not None and "4 messages to send" in answer["text"]
-    shown = owner.last(chat=group)
+    (shown,) = [m for m in owner.messages(chat=group) if m.message_id == progress.message_id]
     assert "Paused" not in shown.text and shown.buttons == [[PAUSE, STOP]]
     again = await owner.press_data(f"bulk:resume:{job.id}", shown)
     assert again is not None and again["text"] == harness.t("en", "bulk.not_paused")
@@ -169,7 +171,7 @@ async def test_pause_holds_the_fan_out_and_the_queued_messages_and_resume_releas
     assert [len(_got(person, "Held back")) for person in people] == [1] * 10
     harness.clock.advance(seconds=6)
     await harness.tick("bulk")
-    final = owner.last(chat=group)
+    (final,) = [m for m in owner.messages(chat=group) if m.message_id == progress.message_id]
     assert "10 sent" in final.text and not final.buttons
     late = await owner.press_data(f"bulk:pause:{job.id}", final)  # a finished send: nothing to pause
     assert late is not None and late["text"] == harness.t("en", "bulk.finished")
