@@ -61,8 +61,20 @@ from handlers.desk import actions as desk_actions
 from handlers.desk import relay as desk_relay
 from handlers.staff import audit as staff_audit
 from handlers.staff import bulk as staff_bulk
+from handlers.staff import (
+    campaign_images,
+    catalog,
+    exports,
+    find,
+    group,
+    imports,
+    owners,
+    purchases,
+    roles,
+    stats,
+    vouchers,
+)
 from handlers.staff import campaigns as staff_campaigns
-from handlers.staff import catalog, exports, find, group, imports, owners, purchases, roles, stats, vouchers
 from handlers.staff import erase as staff_erase
 from handlers.staff import feedback as staff_feedback
 from handlers.staff import followups as staff_followups
@@ -174,7 +186,7 @@ def _register(app: EngageApplication) -> None:
     reg.command("campaign", staff_campaigns.command, admin)
     reg.message(
         filters.PHOTO & CaptionCommand("campaign") & NEW_MESSAGES,
-        staff_campaigns.upload_image,
+        campaign_images.upload_image,
         admin,
         "campaign image",
     )

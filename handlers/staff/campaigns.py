@@ -1,5 +1,6 @@
 """/campaign in the staff group (admins and owners): new (a draft from one line), image (a photo
-captioned `/campaign image <name>` attaches it to the draft; `/campaign image <name> off` removes it),
+captioned `/campaign image <name>` attaches it to the draft; `/campaign image <name> off` removes it:
+handlers.staff.campaign_images),
 preview (the message exactly as each language's customers see it, the send time, the counts, Confirm),
 report and list. The send's progress message has Pause / Resume beside Stop (handlers.staff.bulk).
 Confirm records the campaign's bulk job (storage.campaigns.fanout) and answers at once; the bulk tick
@@ -16,6 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Mess
 from handlers.authority import subcommand
 from handlers.context import AppContext, Texts
 from handlers.replies import edit_text, pack
+from handlers.staff import campaign_images
 from handlers.staff.bulk import stop_keyboard
 from handlers.staff.charts import LiftLabels, lift_png
 from storage.background import Progress
@@ -78,50 +80,6 @@ def when_text(texts: Texts, lang: str, campaign: Campaign) -> str:
     if send.day is None:
         return texts(lang, "campaigns.when_next", time=send.clock)
     return texts(lang, "campaigns.when_day", day=send.day.isoformat(), time=send.clock)
-
-
-async def _image_command(context: AppContext, message: Message, rest: str) -> None:
-    """`/campaign image <name> off` removes a draft's image; without a photo, say how to attach one."""
-    lang = _lang(context)
-    name, _, flag = rest.partition(" ")
-    if not name or flag.strip().lower() != "off":
-        await message.reply_text(context.t(lang, "campaigns.image_how", name=name or "spring"))
-        return
-    await _set_image(context, message, name, None)
-
-
-async def upload_image(update: Update, context: AppContext) -> None:
-    """A photo captioned `/campaign image <name>` in the staff group: the draft's image (its largest
-    size's file_id: Telegram keeps the file, the bot sends it again by id)."""
-    message = update.effective_message
-    if message is None or not message.photo:
-        return
-    sub, rest = subcommand(message)
-    name = rest.split(maxsplit=1)[0] if rest else ""
-    if sub != "image" or not name:
-        await message.reply_text(context.t(_lang(context), "campaigns.image_how", name=name or "spring"))
-        return
-    await _set_image(context, message, name, message.photo[-1].file_id)
-
-
-async def _set_image(context: AppContext, message: Message, name: str, photo: str | None) -> None:
-    lang = _lang(context)
-    try:
-        async with context.unit_of_work() as session:
-            campaign = await drafts.attach_image(session, name, photo, context.now())
-            await audit.record(
-                session,
-                actor_id=_user(message),
-                chat_id=message.chat_id,
-                action="campaign image",
-                target=campaign.name,
-                detail={"image": photo is not None},
-            )
-    except Refused as refused:  # rolled back: the draft is as it was
-        await message.reply_text(context.t(lang, refused.code, **refused.params))
-        return
-    done = "campaigns.image_set" if photo else "campaigns.image_removed"
-    await message.reply_text(context.t(lang, done, name=campaign.name))
 
 
 def customer_copy(texts: Texts, campaign: Campaign, language: str) -> tuple[str, InlineKeyboardMarkup]:
@@ -395,7 +353,7 @@ async def command(update: Update, context: AppContext) -> None:
     if sub == "new":
         await _new(context, message, rest)
     elif sub == "image":
-        await _image_command(context, message, rest)
+        await campaign_images.command(context, message, rest)
     elif sub == "preview" and rest:
         await _preview(context, message, rest)
     elif sub == "report" and rest:
