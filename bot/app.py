@@ -63,8 +63,20 @@ from handlers.desk import actions as desk_actions
 from handlers.desk import relay as desk_relay
 from handlers.staff import audit as staff_audit
 from handlers.staff import bulk as staff_bulk
+from handlers.staff import (
+    campaign_images,
+    catalog,
+    exports,
+    find,
+    group,
+    imports,
+    owners,
+    purchases,
+    roles,
+    stats,
+    vouchers,
+)
 from handlers.staff import campaigns as staff_campaigns
-from handlers.staff import catalog, exports, find, group, imports, owners, purchases, roles, stats, vouchers
 from handlers.staff import erase as staff_erase
 from handlers.staff import feedback as staff_feedback
 from handlers.staff import followups as staff_followups
@@ -182,7 +194,16 @@ def _register(app: EngageApplication) -> None:
     )
     reg.command("export", exports.command, admin)
     reg.command("campaign", staff_campaigns.command, admin)
+    reg.message(
+        filters.PHOTO & CaptionCommand("campaign") & NEW_MESSAGES,
+        campaign_images.upload_image,
+        admin,
+        "campaign image",
+    )
     reg.button(rf"^{staff_campaigns.PREVIEW}", staff_campaigns.on_preview_button, admin, "campaign_preview")
+    pauser = staff_bulk.pauser(BULK_TEXTS, BULK_FINISH)
+    reg.button(staff_bulk.PAUSE_PATTERN, pauser, admin, "bulk_pause")
+    reg.button(staff_bulk.RESUME_PATTERN, pauser, admin, "bulk_resume")
     reg.button(staff_bulk.PATTERN, staff_bulk.stopper(BULK_TEXTS, BULK_FINISH), admin, "bulk_stop")
 
     # ‹ › of the staff lists ("pg:<list>:<page>"): who may turn a page is who may ask for the list.

@@ -36,7 +36,7 @@ from heapq import heapify, heappop, heappush
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
@@ -388,7 +388,7 @@ class Sender:
         seconds = 0.0
         for _ in range(RETRY_AFTER_IN_PLACE):
             try:
-                message = await self.bot.send_message(row.chat_id, text, reply_markup=markup)
+                message = await self._post(row, text, markup)
             except RetryAfter as error:
                 seconds = _retry_after(error)
                 self.limiter.pause(seconds)
@@ -411,6 +411,13 @@ class Sender:
             return outbox.sent(row, message.message_id, self.clock.now()), None
         later = self.clock.now() + timedelta(seconds=seconds)
         return outbox.again(row, later, "RetryAfter repeatedly", count_attempt=False), None
+
+    async def _post(self, row: Claimed, text: str, markup: InlineKeyboardMarkup | None) -> Message:
+        """A text message, or a photo (by file_id) with the text as its caption (checked to fit when
+        it was stored: storage.campaigns.drafts.attach_image)."""
+        if row.photo:
+            return await self.bot.send_photo(row.chat_id, row.photo, caption=text, reply_markup=markup)
+        return await self.bot.send_message(row.chat_id, text, reply_markup=markup)
 
     async def shutdown(self, task: asyncio.Task[None], timeout: float = 10.0) -> None:
         """Let the loop finish its round (recording what it sent); cancel it if that takes too long."""

@@ -1,7 +1,7 @@
-"""Bulk work in the background, across the contexts: each kind of bulk job with the step that fans it
-out and what stopping it undoes; a batch of whichever job is due; the progress staff see (the job's
-counters joined with the outbox rows it queued) and stopping a job. storage.core.bulk keeps the rules
-of the job itself."""
+"""Bulk work in the background, across the contexts: each kind of bulk job with the step that fans it out
+and what stopping it undoes; a batch of whichever job is due; the progress staff see (the job's counters
+joined with the outbox rows it queued), pausing, resuming and stopping a job. storage.core.bulk keeps the
+rules of the job itself."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ Withdraw = Callable[[AsyncSession, BulkJob, list[int]], Awaitable[None]]
 class Kind:
     step: bulk.Step
     withdraw: Withdraw | None = None
+    pausable: bool = False  # its staff message offers Pause (a campaign's send)
 
 
 def _import(handle: imports.Handle) -> bulk.Step:
@@ -126,7 +127,7 @@ async def forget(session: AsyncSession, job_id: int, kind: str) -> None:
 
 KINDS: dict[str, Kind] = {
     sending.KIND: Kind(sending.step, sending.withdraw),
-    campaigns.KIND: Kind(campaigns.step, campaigns.withdraw),
+    campaigns.KIND: Kind(campaigns.step, campaigns.withdraw, pausable=True),
     purchase_imports.KIND: Kind(_import(purchase_imports.handle)),
     member_imports.KIND: Kind(_import(member_imports.handle)),
     **{export_kind(what): Kind(_export(export)) for what, export in EXPORTS.items()},
@@ -162,6 +163,8 @@ class Progress:
     withdrawn: int  # not sent: the job was stopped
     reasons: dict[str, int] = field(default_factory=dict)  # left out while fanning out, by reason
     eta_seconds: float | None = None  # None once final
+    paused: bool = False
+    pausable: bool = False
 
     @property
     def final(self) -> bool:
@@ -179,6 +182,7 @@ class Progress:
             "failed": self.failed,
             "skipped": self.skipped,
             "withdrawn": self.withdrawn,
+            "paused": self.paused,
         }
 
 
@@ -209,6 +213,8 @@ def progress(job: BulkJob, delivery: Delivery | None, config: Config) -> Progres
         withdrawn=d.withdrawn,
         reasons=dict(job.reasons or {}),
         eta_seconds=eta,
+        paused=job.paused_at is not None,
+        pausable=kind.pausable if (kind := KINDS.get(job.kind)) is not None else False,
     )
 
 
@@ -254,3 +260,38 @@ async def stop(
     job.report_at = None if stopped.final else now + timedelta(seconds=config.bulk.report_seconds)
     await session.flush()
     return stopped
+
+
+async def pause(
+    session: AsyncSession,
+    job_id: int,
+    now: datetime,
+    config: Config,
+    *,
+    chat_id: int,
+    message_id: int,
+    paused: bool,
+) -> Progress:
+    """Staff pressed Pause (`paused`) or Resume on a job's message: its fan-out held or continued, and
+    the outbox rows it queued that no sender has taken held ("paused") or released (queued again, each
+    at its own time). button.stale for a kind that cannot pause; bulk.finished when nothing is left
+    (fanned out and every message sent), bulk.already_paused / bulk.not_paused for a stale button. The
+    caller shows the outcome once this commits (recorded as shown)."""
+    job = await bulk.lock(session, job_id, chat_id, message_id)
+    kind = KINDS.get(job.kind)
+    if kind is None or not kind.pausable:
+        raise BulkRefused("button.stale")
+    before = await outbox.delivery(session, [job.id], now)
+    if job.state == bulk.DONE and not before.get(job.id, Delivery()).pending:
+        raise BulkRefused("bulk.finished")
+    if paused:
+        bulk.pause(job, now)
+    else:
+        bulk.resume(job, now)
+    await outbox.hold(session, job.id, paused=paused)
+    deliveries = await outbox.delivery(session, [job.id], now)
+    shown = progress(job, deliveries.get(job.id), config)
+    job.shown = shown.shown()
+    job.report_at = now + timedelta(seconds=config.bulk.report_seconds)
+    await session.flush()
+    return shown

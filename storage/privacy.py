@@ -177,7 +177,7 @@ async def erase(session: AsyncSession, customer_id: int, now: datetime) -> Erase
     # Unsent messages are never sent; what was sent keeps its row (the counts) but not its words.
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.customer_id == customer_id, OutboxMessage.status == "queued")
+        .where(OutboxMessage.customer_id == customer_id, OutboxMessage.status.in_(("queued", "paused")))
         .values(status="skipped", error=ERASED_NOTE)
     )
     await session.execute(

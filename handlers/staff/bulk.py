@@ -1,5 +1,5 @@
 """A bulk job's staff message (storage.core.bulk): its progress edited in place, a Stop button while it
-runs, then a final summary.
+runs (and Pause / Resume beside it for a kind that can pause: a campaign's send), then a final summary.
 
 `report` runs in the bulk tick (bot.ticks) after each pass: storage decides which messages are due an
 edit (at most every config.bulk.report_seconds, and only when something changed) and commits that,
@@ -7,9 +7,11 @@ then the edits are made, outside any transaction. An edit Telegram finds unchang
 logged quietly; one that did not get through (RetryAfter, the network) is shown again later. Each kind
 of job renders its own text; bot.ticks hands over the renderers.
 
-The Stop button carries "bulk:stop:<job id>": no secret is needed, because the authority is being an
-admin in the staff group (bot.app declares it, handlers.authority checks it on every press), and the
-job must be the one the pressed message shows.
+The buttons carry "bulk:stop:<job id>", "bulk:pause:<job id>", "bulk:resume:<job id>": no secret is
+needed, because the authority is being an admin in the staff group (bot.app declares it for each,
+handlers.authority checks it on every press), and the job must be the one the pressed message shows.
+A stale button (Pause on a paused job, Resume on a running one, anything on a finished one) is
+answered with what is the case and changes nothing.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ log = logging.getLogger(__name__)
 
 PREFIX = "bulk:"
 STOP = f"{PREFIX}stop:"
-PATTERN = rf"^{PREFIX}"
+PAUSE, RESUME = f"{PREFIX}pause:", f"{PREFIX}resume:"
+PATTERN = rf"^{PREFIX}"  # Stop, and any other "bulk:" data (forged: answered as stale)
+PAUSE_PATTERN, RESUME_PATTERN = rf"^{PAUSE}", rf"^{RESUME}"
 
 # A kind's text for its staff message: (texts, progress, config) -> HTML.
 Render = Callable[[Texts, Progress, Config], str]
@@ -41,17 +45,24 @@ Render = Callable[[Texts, Progress, Config], str]
 Finish = Callable[[Bot, Runtime, Progress], Awaitable[None]]
 
 
-def stop_keyboard(texts: Texts, language: str, job_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(texts(language, "bulk.stop_button"), callback_data=f"{STOP}{job_id}")]]
-    )
+def stop_keyboard(
+    texts: Texts, language: str, job_id: int, *, pausable: bool = False, paused: bool = False
+) -> InlineKeyboardMarkup:
+    row = [InlineKeyboardButton(texts(language, "bulk.stop_button"), callback_data=f"{STOP}{job_id}")]
+    if pausable:
+        label, data = ("bulk.resume_button", RESUME) if paused else ("bulk.pause_button", PAUSE)
+        row.insert(0, InlineKeyboardButton(texts(language, label), callback_data=f"{data}{job_id}"))
+    return InlineKeyboardMarkup([row])
 
 
 def _keyboard(texts: Texts, progress: Progress) -> InlineKeyboardMarkup | None:
-    """Stop, while there is something to stop: fanning out, or messages still waiting in the outbox."""
+    """Stop (and Pause or Resume), while there is something to stop: fanning out, or messages still
+    waiting in the outbox."""
     if progress.final or progress.state in (bulk.CANCELLED, bulk.FAILED):
         return None
-    return stop_keyboard(texts, progress.language, progress.job_id)
+    return stop_keyboard(
+        texts, progress.language, progress.job_id, pausable=progress.pausable, paused=progress.paused
+    )
 
 
 async def show(
@@ -122,6 +133,60 @@ async def report(
     for progress in changed:  # committed: now talk
         await show(bot, runtime, progress, renderers, finishers)
     return len(changed)
+
+
+def _job_id(data: str, prefix: str) -> int | None:
+    return (
+        inputs.int_or_none(data.removeprefix(prefix), low=1, high=inputs.MAX_ID)
+        if data.startswith(prefix)
+        else None
+    )
+
+
+def pauser(
+    renderers: Mapping[str, Render], finishers: Mapping[str, Finish] | None = None
+) -> Callable[[Update, AppContext], object]:
+    """The Pause and Resume buttons' handler (registered by bot.app, each with the admin role)."""
+
+    async def on_pause(update: Update, context: AppContext) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        lang = context.config.default_language
+        data = query.data or ""
+        paused = data.startswith(PAUSE)
+        job_id = _job_id(data, PAUSE if paused else RESUME)
+        if job_id is None or query.message is None:
+            await query.answer(context.t(lang, "button.stale"), show_alert=True)
+            return
+        chat_id, message_id = query.message.chat.id, query.message.message_id
+        async with context.unit_of_work() as session:
+            try:
+                shown = await background.pause(
+                    session,
+                    job_id,
+                    context.now(),
+                    context.config,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    paused=paused,
+                )
+            except BulkRefused as refused:
+                context.after_commit(query.answer, context.t(lang, refused.code), show_alert=True)
+                return
+            await audit.record(
+                session,
+                actor_id=query.from_user.id,
+                chat_id=chat_id,
+                action="bulk pause" if paused else "bulk resume",
+                target=f"{shown.kind}:{job_id}",
+                detail={"sent": shown.sent, "waiting": shown.queued, "handled": shown.handled},
+            )
+            answer = context.t(lang, "bulk.paused" if paused else "bulk.resumed", waiting=shown.queued)
+            context.after_commit(query.answer, answer)
+            context.after_commit(show, query.get_bot(), context.runtime, shown, renderers, finishers)
+
+    return on_pause
 
 
 def stopper(

@@ -1,7 +1,11 @@
-"""/campaign in the staff group (admins and owners): new (a draft from one line), preview (the message
-exactly as each language's customers see it, the counts, Confirm), report and list. Confirm records the
-campaign's bulk job (storage.campaigns.fanout) and answers at once; the bulk tick fans it out and
-handlers.staff.bulk edits the message with progress_text. Every reply is made after the unit of work."""
+"""/campaign in the staff group (admins and owners): new (a draft from one line), image (a photo
+captioned `/campaign image <name>` attaches it to the draft; `/campaign image <name> off` removes it:
+handlers.staff.campaign_images),
+preview (the message exactly as each language's customers see it, the send time, the counts, Confirm),
+report and list. The send's progress message has Pause / Resume beside Stop (handlers.staff.bulk).
+Confirm records the campaign's bulk job (storage.campaigns.fanout) and answers at once; the bulk tick
+fans it out and handlers.staff.bulk edits the message with progress_text. Every reply is made after the
+unit of work."""
 
 from __future__ import annotations
 
@@ -14,11 +18,12 @@ from telegram.constants import ChatAction
 from handlers.authority import subcommand
 from handlers.context import AppContext, Texts
 from handlers.replies import chat_action, edit_text, pack
+from handlers.staff import campaign_images
 from handlers.staff import recurring as staff_recurring
 from handlers.staff.bulk import stop_keyboard
 from handlers.staff.charts import LiftLabels, lift_png
 from storage.background import Progress
-from storage.campaigns import drafts, fanout, report
+from storage.campaigns import drafts, fanout, report, sendtime
 from storage.campaigns.drafts import CampaignRefused
 from storage.campaigns.models import Campaign
 from storage.core import audit, bulk, buttons
@@ -65,7 +70,18 @@ async def _new(context: AppContext, message: Message, rest: str) -> None:
     except Refused as refused:  # rolled back (or never begun): nothing stored
         await message.reply_text(context.t(lang, refused.code, **refused.params))
         return
-    await message.reply_text(context.t(lang, "campaigns.created", name=campaign.name))
+    await message.reply_text(
+        context.t(lang, "campaigns.created", name=campaign.name, when=when_text(context.t, lang, campaign))
+    )
+
+
+def when_text(texts: Texts, lang: str, campaign: Campaign) -> str:
+    send = sendtime.of(campaign.send_date, campaign.send_minute)
+    if send is None:
+        return texts(lang, "campaigns.when_now")
+    if send.day is None:
+        return texts(lang, "campaigns.when_next", time=send.clock)
+    return texts(lang, "campaigns.when_day", day=send.day.isoformat(), time=send.clock)
 
 
 def customer_copy(texts: Texts, campaign: Campaign, language: str) -> tuple[str, InlineKeyboardMarkup]:
@@ -118,13 +134,17 @@ async def _preview(context: AppContext, message: Message, name: str) -> None:
         limit=context.config.contact.budget,
         days=context.config.contact.days,
         offer=offer,
+        when=when_text(context.t, lang, campaign),
     )
     if resolved.unknown:
         text += "\n" + context.t(lang, "surveys.send_unknown", references=", ".join(resolved.unknown))
     for language in LANGUAGES:
         copy, keyboard = customer_copy(context.t, campaign, language)
         await reply(context.t(lang, "campaigns.preview_copy", language=language))
-        await reply(copy, reply_markup=keyboard)
+        if campaign.photo:  # as the sender sends it: the photo, the text its caption
+            await message.reply_photo(campaign.photo, caption=copy, reply_markup=keyboard)
+        else:
+            await reply(copy, reply_markup=keyboard)
     if not counts[fanout.SENT]:
         await reply(text + "\n" + context.t(lang, "campaigns.nobody"))
         return
@@ -184,13 +204,17 @@ async def on_send_button(update: Update, context: AppContext, button: Button) ->
                 detail={"audience": campaign.audience, "total": total, "job": job.id},
             )
             started = context.t(
-                lang, "campaigns.started", name=campaign.name, audience=campaign.audience, total=total or 0
+                lang,
+                "campaigns.started",
+                name=campaign.name,
+                audience=campaign.audience,
+                total=total or 0,
+                when=when_text(context.t, lang, campaign),
             )
             context.after_commit(query.answer)
-            context.after_commit(
-                edit_text, query.message, started, reply_markup=stop_keyboard(context.t, lang, job.id)
-            )
-    except CampaignRefused as refused:  # rolled back: the buttons stay, nothing recorded
+            keyboard = stop_keyboard(context.t, lang, job.id, pausable=True)
+            context.after_commit(edit_text, query.message, started, reply_markup=keyboard)
+    except Refused as refused:  # rolled back: the buttons stay, nothing recorded
         await query.answer(context.t(lang, refused.code, **refused.params), show_alert=True)
 
 
@@ -211,18 +235,21 @@ def progress_text(texts: Texts, progress: Progress, config: Config) -> str:
         "held_out": reasons.get(fanout.HELD_OUT, 0),
         "opted_out": reasons.get(fanout.OPTED_OUT, 0),
         "over_budget": reasons.get(fanout.OVER_BUDGET, 0),
+        "too_late": reasons.get(fanout.TOO_LATE, 0),
         "unreachable": reasons.get(fanout.UNREACHABLE, 0) + progress.skipped - sum(reasons.values()),
     }
     if not progress.final:
         eta = timedelta(seconds=round(progress.eta_seconds or 0))
-        return texts(
+        text = texts(
             lang,
             "campaigns.progress",
             **common,
             handled=progress.handled,
             queued=progress.queued,
-            eta=str(eta),
         )
+        if progress.paused:
+            return text + "\n" + texts(lang, "campaigns.paused")
+        return text + "\n" + texts(lang, "campaigns.eta", eta=str(eta))
     if progress.state == bulk.CANCELLED:
         return texts(lang, "campaigns.stopped", **common, withdrawn=progress.withdrawn)
     if progress.state == bulk.FAILED:
@@ -330,6 +357,8 @@ async def command(update: Update, context: AppContext) -> None:
     sub, rest = subcommand(message)  # the parse the guard checked
     if sub == "new":
         await _new(context, message, rest)
+    elif sub == "image":
+        await campaign_images.command(context, message, rest)
     elif sub == "preview" and rest:
         await _preview(context, message, rest)
     elif sub == "report" and rest:

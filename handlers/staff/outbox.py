@@ -22,6 +22,7 @@ async def progress(update: Update, context: AppContext) -> None:
             "staff.outbox_progress",
             due=p.queued_due,
             later=p.queued_later,
+            paused=p.paused,
             sending=p.sending,
             sent_hour=p.sent_last_hour,
             sent_minute=p.sent_last_minute,

@@ -1,8 +1,10 @@
 """Drafting a campaign from one command line: `<name> | <audience> | <text> [| <text in the next
-language>] [| offer <reward id or title>] [| holdout <percent>]`. Texts follow storage.core.config
-LANGUAGES' order (en, then zh); a language without a text gets the first one. Everything is checked
-before anything is stored: the name, the audience (every form storage.surveys.audiences.parse reads),
-each text (Telegram HTML that fits a message), the offer (an active reward of the catalog)."""
+language>] [| offer <reward id or title>] [| holdout <percent>] [| at [YYYY-MM-DD] HH:MM]`. Texts follow
+storage.core.config LANGUAGES' order (en, then zh); a language without a text gets the first one.
+Everything is checked before anything is stored: the name, the audience (every form
+storage.surveys.audiences.parse reads), each text (Telegram HTML that fits a message), the offer (an
+active reward of the catalog), the send time (storage.campaigns.sendtime). An image is attached to a
+draft afterwards (`attach_image`): then every text must fit a photo's caption."""
 
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.campaigns import sendtime
 from storage.campaigns.models import Campaign
+from storage.campaigns.sendtime import SendTime
 from storage.core import inputs, telegram_html
 from storage.core.config import LANGUAGES
 from storage.core.refusals import Refused
@@ -26,6 +30,7 @@ HOLDOUT_MAX = 90  # percent: most of the audience still gets the message
 # A text leaves room in its message for nothing else (the buttons are apart): Telegram's whole limit.
 TEXT_MAX = telegram_html.MESSAGE_MAX
 LIST_MAX = 50
+CAPTION_MAX = 1024  # a photo's caption, after entity parsing (UTF-16 code units)
 
 
 class CampaignRefused(Refused):
@@ -39,6 +44,7 @@ class Draft:
     texts: dict[str, str]
     offer: str | None  # a reward id or title, resolved when stored
     holdout_percent: int | None  # None: the setting
+    send: SendTime | None = None  # None: at once
 
 
 def parse(line: str) -> Draft:
@@ -55,6 +61,7 @@ def parse(line: str) -> Draft:
     texts: list[str] = []
     offer: str | None = None
     holdout: int | None = None
+    send: SendTime | None = None
     for part in parts[2:]:
         head, _, rest = part.partition(" ")
         if head.lower() == "offer" and rest.strip():
@@ -63,12 +70,16 @@ def parse(line: str) -> Draft:
             holdout = inputs.int_or_none(rest.strip().removesuffix("%"), low=0, high=HOLDOUT_MAX)
             if holdout is None:
                 raise CampaignRefused("campaigns.bad_holdout", max=HOLDOUT_MAX)
+        elif head.lower() == "at" and rest.strip()[:1].isdigit() and send is None:
+            send = sendtime.parse(rest)  # SendTimeRefused says how to write it (a text may say "at last")
         elif part and len(texts) < len(LANGUAGES):
             telegram_html.check(part, TEXT_MAX)  # HtmlRefused says what is wrong with it
             texts.append(part)
         else:
             raise CampaignRefused("campaigns.usage")
-    return Draft(name, parts[1], dict(zip(LANGUAGES, texts, strict=False)), offer, holdout)
+    if not texts:
+        raise CampaignRefused("campaigns.usage")
+    return Draft(name, parts[1], dict(zip(LANGUAGES, texts, strict=False)), offer, holdout, send)
 
 
 async def find_reward(session: AsyncSession, offer: str) -> Reward | None:
@@ -88,6 +99,8 @@ async def create(
 ) -> Campaign:
     if await by_name(session, draft.name) is not None:
         raise CampaignRefused("campaigns.name_taken", name=draft.name)
+    if draft.send is not None:
+        sendtime.check(draft.send, now)
     reward_id = None
     if draft.offer is not None:
         reward = await find_reward(session, draft.offer)
@@ -101,6 +114,8 @@ async def create(
         reward_id=reward_id,
         holdout_percent=holdout_percent if draft.holdout_percent is None else draft.holdout_percent,
         status="draft",
+        send_date=draft.send.day if draft.send else None,
+        send_minute=draft.send.minute if draft.send else None,
         created_by=created_by,
         created_at=now,
         updated_at=now,
@@ -128,3 +143,22 @@ async def newest(session: AsyncSession, limit: int = LIST_MAX) -> list[Campaign]
 def text_for(campaign: Campaign, language: str) -> str:
     """The campaign's message in `language`, else in the first language it has."""
     return campaign.texts.get(language) or next(iter(campaign.texts.values()))
+
+
+async def attach_image(session: AsyncSession, name: str, photo: str | None, now: datetime) -> Campaign:
+    """A draft's image (a Telegram file_id), or none (`photo` None). The text goes as the photo's
+    caption, so a text longer than a caption is refused (campaigns.caption_too_long) rather than cut or
+    sent as a second message: the customer sees one message, with its buttons, as previewed."""
+    campaign = await named(session, name)
+    if campaign.status != "draft":
+        raise CampaignRefused("campaigns.already_sent", name=campaign.name)
+    if photo is not None:
+        for language, text in campaign.texts.items():
+            length = telegram_html.visible_length(text)
+            if length > CAPTION_MAX:
+                raise CampaignRefused(
+                    "campaigns.caption_too_long", language=language, length=length, max=CAPTION_MAX
+                )
+    campaign.photo, campaign.updated_at = photo, now
+    await session.flush()
+    return campaign

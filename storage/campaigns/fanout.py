@@ -1,11 +1,13 @@
-"""Sending a campaign, as a bulk job (storage.core.bulk; storage.background lists the kind): what
-Confirm records, the step that decides one batch of the audience in a fixed number of statements, the
-preview's counts, and what stopping it undoes.
+"""Sending a campaign, as a bulk job (storage.core.bulk; storage.background lists the kind): what Confirm
+records, the step that decides one batch of the audience in a fixed number of statements, the preview's
+counts, and what stopping it undoes.
 
-For each customer of a batch, in this order: unreachable (blocked the bot), opted out (offers off),
-over budget (storage.people.contact_budget), held out (storage.campaigns.holdout: drawn among those
-who would get it, so the hold-out is comparable to the recipients), else sent: an outbox row due now
-or when their quiet hours end, with the offer's button and "🔕 Stop offers". Every decision is a
+For each customer of a batch, in this order: unreachable (blocked the bot), too late (the campaign's
+local day is over where they are, storage.campaigns.sendtime), opted out (offers off), over budget
+(storage.people.contact_budget, around the time it is due), held out (storage.campaigns.holdout: drawn
+among those who would get it, so the hold-out is comparable to the recipients), else sent: an outbox row
+due at the campaign's send time in their zone (now, without one) or when their quiet hours end, whichever
+is later, with the offer's button and "🔕 Stop offers", and the image if there is one. Every decision is a
 campaign_members row, insert-if-absent, and the outbox row's key is per campaign and customer."""
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.campaigns import holdout
+from storage.campaigns import holdout, sendtime
 from storage.campaigns.drafts import CampaignRefused, text_for
 from storage.campaigns.models import Campaign, CampaignMember, CampaignSchedule
 from storage.core import bulk
@@ -31,9 +33,9 @@ from storage.surveys import audiences
 
 KIND = "campaign_send"
 TEMPLATE = "campaigns.message"  # "{html_text}": the campaign's own text, checked when it was drafted
-SENT, HELD_OUT, UNREACHABLE = "sent", "held_out", "unreachable"
+SENT, HELD_OUT, UNREACHABLE, TOO_LATE = "sent", "held_out", "unreachable", "too_late"
 OPTED_OUT, OVER_BUDGET = preferences.OPTED_OUT, contact_budget.OVER_BUDGET
-OUTCOMES = (SENT, HELD_OUT, OPTED_OUT, OVER_BUDGET, UNREACHABLE)
+OUTCOMES = (SENT, HELD_OUT, OPTED_OUT, OVER_BUDGET, UNREACHABLE, TOO_LATE)
 CLAIM = "cp:"  # the offer's button: "cp:<campaign id>" (storage.campaigns.offers checks the presser)
 PREVIEW_CHUNK = 10_000
 
@@ -69,10 +71,14 @@ async def start(
     message_id: int | None,
 ) -> BulkJob:
     """Confirm: the campaign's job recorded (it fans out in the background); CampaignRefused
-    campaigns.already_sent when the campaign was sent before, campaigns.recurring_confirm for a
-    recurring one (storage.campaigns.recurring: activated, not sent once)."""
+    campaigns.already_sent when the campaign was sent before, SendTimeRefused when its day is over,
+    campaigns.recurring_confirm for a recurring one (storage.campaigns.recurring: activated, not sent
+    once)."""
     if await session.get(CampaignSchedule, campaign.id) is not None:
         raise CampaignRefused("recurring.confirm", name=campaign.name)
+    send = sendtime.of(campaign.send_date, campaign.send_minute)
+    if send is not None:
+        sendtime.check(send, now)
     job = await bulk.record(
         session,
         key=job_key(campaign.id),
@@ -104,14 +110,27 @@ async def step(session: AsyncSession, job: BulkJob, now: datetime, limit: int, c
     people = {
         row.id: row
         for row in await session.execute(
-            select(Customer.id, Customer.telegram_id, Customer.language, Customer.unreachable_at).where(
-                Customer.id.in_(page.customer_ids)
-            )
+            select(
+                Customer.id,
+                Customer.telegram_id,
+                Customer.language,
+                Customer.unreachable_at,
+                Customer.timezone,
+            ).where(Customer.id.in_(page.customer_ids))
         )
     }
     outcome = {cid: UNREACHABLE for cid, row in people.items() if row.unreachable_at is not None}
-    reachable = [cid for cid in people if cid not in outcome]
-    screened = await contact_budget.screen(session, reachable, preferences.OFFERS, now, config.contact)
+    send = sendtime.of(campaign.send_date, campaign.send_minute)
+    at: dict[int, datetime] = {}
+    for cid, row in people.items():
+        if cid in outcome:
+            continue
+        wanted = sendtime.wanted(send, row.timezone, confirmed=job.created_at, now=now)
+        if wanted is None:
+            outcome[cid] = TOO_LATE
+        else:
+            at[cid] = wanted
+    screened = await contact_budget.screen(session, at, preferences.OFFERS, now, config.contact, at=at)
     outcome.update(dict.fromkeys(screened.opted_out, OPTED_OUT))
     outcome.update(dict.fromkeys(screened.over, OVER_BUDGET))
     messages = []
@@ -131,6 +150,7 @@ async def step(session: AsyncSession, job: BulkJob, now: datetime, limit: int, c
                 params={"html_text": text_for(campaign, person.language)},
                 buttons=buttons(campaign),
                 not_before=due,
+                photo=campaign.photo,
             )
         )
     await insert_ignore_many(
@@ -169,12 +189,14 @@ async def withdraw(session: AsyncSession, job: BulkJob, customer_ids: list[int])
 async def preview(
     session: AsyncSession, campaign: Campaign, customer_ids: Sequence[int], now: datetime, config: Config
 ) -> Counter[str]:
-    """How a send would go now, by outcome, plus "audience": two queries per 10,000 customers (the
-    counts, then the ids that would get it, for the hold-out's draw)."""
+    """How a send confirmed now would go, by outcome, plus "audience": two queries per 10,000 customers
+    (the counts, then the ids that would get it, for the hold-out's draw). The budget is judged around
+    the send time in the default time zone (an estimate: customers' zones shift it by hours)."""
     counts: Counter[str] = Counter()
     unreachable = Customer.unreachable_at.is_not(None)
     opted = preferences.is_opted_out(preferences.OFFERS)
-    over = contact_budget.over_budget(now, config.contact)
+    send = sendtime.of(campaign.send_date, campaign.send_minute)
+    over = contact_budget.over_budget(sendtime.nominal(send, config.default_timezone, now), config.contact)
     for start_at in range(0, len(customer_ids), PREVIEW_CHUNK):
         chunk = list(customer_ids[start_at : start_at + PREVIEW_CHUNK])
         row = (

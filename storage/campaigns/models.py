@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.core.models import Base, TimestampMixin, utcnow
@@ -27,6 +27,13 @@ class Campaign(TimestampMixin, Base):
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     sent_at: Mapped[datetime | None]  # Confirm: the start of the report's window
     job_id: Mapped[int | None] = mapped_column(ForeignKey("bulk_jobs.id", ondelete="SET NULL"))
+    # The send time (storage.campaigns.sendtime): none, now; a local wall-clock minute of the day in each
+    # customer's own time zone, on `send_date`, or (no date) at its next occurrence after Confirm.
+    send_date: Mapped[date | None] = mapped_column(Date)
+    send_minute: Mapped[int | None]
+    photo: Mapped[str | None] = mapped_column(
+        String(256)
+    )  # a Telegram file_id: sent with the text as caption
 
 
 class CampaignMember(Base):

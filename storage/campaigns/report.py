@@ -53,7 +53,7 @@ class Group:
 class Report:
     campaign: Campaign
     outcomes: dict[str, int]  # decided so far, by fanout.OUTCOMES
-    pending: int  # queued or being sent
+    pending: int  # queued, paused or being sent
     delivered: int  # sent without error
     blocked: int  # the customer blocked the bot (Forbidden now, or known before the row came due)
     failed: int  # other errors
@@ -97,7 +97,7 @@ async def build(session: AsyncSession, campaign: Campaign, now: datetime) -> Rep
             (OutboxMessage.status == "skipped") & (OutboxMessage.error == "unreachable")
         )
         kind = case(
-            (OutboxMessage.status.in_(("queued", "sending")), "pending"),
+            (OutboxMessage.status.in_(("queued", "paused", "sending")), "pending"),
             (OutboxMessage.status == "sent", "delivered"),
             (blocked, "blocked"),
             (OutboxMessage.status == "failed", "failed"),

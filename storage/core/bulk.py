@@ -14,6 +14,10 @@ point until its messages are sent) or failed (a batch raised MAX_FAILURES times 
 RETRY_AFTER later, and longer each time). Delivering what a job queued is the outbox's work, not a
 state of the job: storage.background reads it there.
 
+Paused (`paused_at`, beside the state): no batch runs (`due_at` cleared) until it is resumed, and the
+outbox holds its queued rows (storage.background.pause); a job is paused while it fans out or while its
+messages wait to be sent, and resumed where it was.
+
 The staff message: `report_at` is when it is next due an edit (claimed like any due work, so one
 process edits it), `shown` what it last showed, so it is edited only when something changed.
 """
@@ -43,7 +47,8 @@ ERROR_MAX = 2000
 
 
 class BulkRefused(Refused):
-    """`code`: bulk.finished (nothing left to stop) or button.stale (no such job on that message)."""
+    """`code`: bulk.finished (nothing left to stop or pause), bulk.already_paused, bulk.not_paused, or
+    button.stale (no such job on that message)."""
 
 
 @dataclass(frozen=True)
@@ -185,7 +190,7 @@ async def record_failure(session: AsyncSession, job_id: int, error: str, now: da
         return job
     job.failures += 1
     job.error = error[:ERROR_MAX]
-    job.due_at = now + RETRY_AFTER * job.failures
+    job.due_at = now + RETRY_AFTER * job.failures if job.paused_at is None else None
     if job.failures >= MAX_FAILURES:
         job.state, job.finished_at, job.due_at = FAILED, now, None
         _report_now(job, now)
@@ -207,8 +212,29 @@ def cancel(job: BulkJob, now: datetime) -> None:
     (storage.background.stop withdraws what the job queued and has not sent.)"""
     if job.state in (CANCELLED, FAILED):
         raise BulkRefused("bulk.finished")
-    job.state, job.due_at = CANCELLED, None
+    job.state, job.due_at, job.paused_at = CANCELLED, None, None
     job.finished_at = job.finished_at or now
+    _report_now(job, now)
+
+
+def pause(job: BulkJob, now: datetime) -> None:
+    """Paused by staff: no further batch until resumed (storage.background.pause holds its messages)."""
+    if job.state in (CANCELLED, FAILED):
+        raise BulkRefused("bulk.finished")
+    if job.paused_at is not None:
+        raise BulkRefused("bulk.already_paused")
+    job.paused_at, job.due_at = now, None
+    _report_now(job, now)
+
+
+def resume(job: BulkJob, now: datetime) -> None:
+    """Resumed: a job still fanning out takes its next batch at once, from its cursor."""
+    if job.state in (CANCELLED, FAILED):
+        raise BulkRefused("bulk.finished")
+    if job.paused_at is None:
+        raise BulkRefused("bulk.not_paused")
+    job.paused_at = None
+    job.due_at = now if job.state in FANNING_OUT else None
     _report_now(job, now)
 
 

@@ -159,6 +159,8 @@ class BulkJob(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Paused by staff (storage.background.pause): no batch runs and its outbox rows wait as "paused".
+    paused_at: Mapped[datetime | None]
 
 
 class ImportChunk(Base):

@@ -3,9 +3,12 @@ customer in any `days` days, and none delivered in the customer's local quiet ho
 inside them waits until they end; it is not skipped).
 
 What counts is data (BUDGETED, below): outbox rows whose dedupe key starts with one of the prefixes,
-sent or still to be sent (queued, sending) and due within the window. Outside the budget, because the
-customer caused them or asked for them: birthday greetings (their own preference), vouchers, points and
-purchase notices, replies, staff alerts, and the survey after a purchase.
+sent or still to be sent (queued, paused, sending). A message due at t has room when fewer than `budget`
+such rows are due within `days` of t, before or after it: a campaign scheduled for next week counts in
+next week's windows, and a row already queued for later counts against a message due before it.
+Outside the budget, because the customer caused them or asked for them: birthday greetings (their own
+preference), vouchers, points and purchase notices, replies, staff alerts, and the survey after a
+purchase.
 
 Over budget is decided per batch in one query (`admit`): skipped and counted by the caller, never
 queued, so nothing waits forever for room in the budget.
@@ -13,7 +16,7 @@ queued, so nothing waits forever for room in the budget.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -31,7 +34,7 @@ BUDGETED = (
     "survey:send:",  # a survey sent to an audience (storage.surveys.sending.invitation_key)
     "winback:",  # the "we miss you" message (storage.care.winback.task_ref)
 )
-COUNTED = ("queued", "sending", "sent")  # failed, skipped and withdrawn rows reached nobody
+COUNTED = ("queued", "paused", "sending", "sent")  # failed, skipped and withdrawn rows reached nobody
 OVER_BUDGET = "over_budget"  # the reason a bulk job's step gives for a customer left out
 
 
@@ -44,32 +47,46 @@ def window_start(now: datetime, config: ContactConfig) -> datetime:
 
 
 async def used(
-    session: AsyncSession, customer_ids: Collection[int], now: datetime, config: ContactConfig
+    session: AsyncSession,
+    customer_ids: Collection[int],
+    now: datetime,
+    config: ContactConfig,
+    *,
+    at: Mapping[int, datetime] | None = None,
 ) -> dict[int, int]:
-    """Budgeted messages per customer in the rolling window (customers with none are absent): one
-    grouped query over ix_outbox_customer for the whole batch."""
+    """Budgeted messages per customer due within `days` of their message's time (`at`, else `now`);
+    customers with none are absent. One query over ix_outbox_customer for the whole batch (the rows of
+    the span the batch's windows cover, a few per customer), counted per customer's own window."""
     if not customer_ids:
         return {}
+    span = timedelta(days=config.days)
+    centre = {customer_id: (at or {}).get(customer_id, now) for customer_id in customer_ids}
     rows = await session.execute(
-        select(OutboxMessage.customer_id, func.count())
-        .where(
-            OutboxMessage.customer_id.in_(list(customer_ids)),
-            OutboxMessage.not_before > window_start(now, config),
+        select(OutboxMessage.customer_id, OutboxMessage.not_before).where(
+            OutboxMessage.customer_id.in_(list(centre)),
+            OutboxMessage.not_before > min(centre.values()) - span,
+            OutboxMessage.not_before < max(centre.values()) + span,
             OutboxMessage.status.in_(COUNTED),
             _budgeted(),
         )
-        .group_by(OutboxMessage.customer_id)
     )
-    return {customer_id: int(count) for customer_id, count in rows.all() if customer_id is not None}
+    counts: dict[int, int] = {}
+    for customer_id, due in rows.all():
+        if customer_id is not None and abs(due - centre[customer_id]) < span:
+            counts[customer_id] = counts.get(customer_id, 0) + 1
+    return counts
 
 
-def over_budget(now: datetime, config: ContactConfig) -> ColumnElement[bool]:
-    """The customer (Customer.id in the enclosing query) has no room left: for counting queries."""
+def over_budget(at: datetime, config: ContactConfig) -> ColumnElement[bool]:
+    """The customer (Customer.id in the enclosing query) has no room left for a message due at `at`:
+    for counting queries (a preview)."""
+    span = timedelta(days=config.days)
     recent = (
         select(func.count())
         .where(
             OutboxMessage.customer_id == Customer.id,
-            OutboxMessage.not_before > window_start(now, config),
+            OutboxMessage.not_before > at - span,
+            OutboxMessage.not_before < at + span,
             OutboxMessage.status.in_(COUNTED),
             _budgeted(),
         )
@@ -111,16 +128,23 @@ async def admit(
     config: ContactConfig,
     *,
     each: int = 1,
+    at: Mapping[int, datetime] | None = None,
 ) -> Admitted:
-    """People (customer id → time zone) who may get `each` more budgeted message now, and when."""
-    spent = await used(session, people, now, config)
+    """People (customer id → time zone) who may get `each` more budgeted message, wanted `now` or at
+    their time in `at` (a campaign's local hour), and when: that time, or the end of their quiet hours
+    when it falls inside them (the later of the two)."""
+    wanted = {
+        customer_id: quiet_until((at or {}).get(customer_id, now), tz, config)
+        for customer_id, tz in people.items()
+    }
+    spent = await used(session, people, now, config, at=wanted)
     due: dict[int, datetime] = {}
     over: set[int] = set()
-    for customer_id, timezone in people.items():
+    for customer_id in people:
         if spent.get(customer_id, 0) + each > config.budget:
             over.add(customer_id)
         else:
-            due[customer_id] = quiet_until(now, timezone, config)
+            due[customer_id] = wanted[customer_id]
     return Admitted(due, over)
 
 
@@ -140,9 +164,16 @@ class Screened:
 
 
 async def screen(
-    session: AsyncSession, customer_ids: Collection[int], kind: str, now: datetime, config: ContactConfig
+    session: AsyncSession,
+    customer_ids: Collection[int],
+    kind: str,
+    now: datetime,
+    config: ContactConfig,
+    *,
+    at: Mapping[int, datetime] | None = None,
 ) -> Screened:
-    """Preferences, then the budget and quiet hours, for a batch: two queries whatever its size."""
+    """Preferences, then the budget and quiet hours, for a batch (each wanted `now` or at their time in
+    `at`): two queries whatever its size."""
     if not customer_ids:
         return Screened({}, set(), set())
     rows = await session.execute(
@@ -157,6 +188,6 @@ async def screen(
             opted.add(customer_id)
         else:
             zones[customer_id] = timezone
-    admitted = await admit(session, zones, now, config)
+    admitted = await admit(session, zones, now, config, at=at)
     await consent.ask_again(session, opted, now)  # those whose notice is out of date: the new one
     return Screened(admitted.due, opted, admitted.over)

@@ -89,8 +89,8 @@ class OutboxMessage(Base):
     language: Mapped[str] = mapped_column(String(8))
     # Rows of [label template key or literal, callback_data]; see storage.outbox.
     buttons: Mapped[list[list[list[str]]] | None] = mapped_column(JSON)
-    # queued | sending | sent | failed | skipped (recipient unreachable when it came due, or its bulk
-    # job stopped before it was sent)
+    # queued | paused (its bulk job is paused) | sending | sent | failed | skipped (recipient unreachable
+    # when it came due, or its bulk job stopped before it was sent)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     not_before: Mapped[datetime] = mapped_column(default=utcnow)
     attempts: Mapped[int] = mapped_column(default=0)
@@ -100,6 +100,9 @@ class OutboxMessage(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    photo: Mapped[str | None] = mapped_column(
+        String(256)
+    )  # a Telegram file_id: a photo, the text its caption
     # The bulk job that queued it (storage.core.bulk): its progress counts these rows.
     bulk_job_id: Mapped[int | None] = mapped_column(
         ForeignKey("bulk_jobs.id", ondelete="SET NULL"), index=True

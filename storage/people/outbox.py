@@ -12,6 +12,7 @@ from sqlalchemy import Table, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.core.claims import skip_locked
+from storage.core.models import BulkJob
 from storage.core.row_updates import update_rows
 from storage.core.upsert import insert_ignore, insert_ignore_many
 from storage.people.models import Customer, OutboxMessage
@@ -20,6 +21,7 @@ from storage.people.models import Customer, OutboxMessage
 CLAIM_TIMEOUT = timedelta(minutes=5)
 # The error of a row its bulk job's Stop withdrew before it was sent (status "skipped").
 WITHDRAWN = "withdrawn"
+QUEUED, PAUSED = "queued", "paused"  # a paused row is never claimed (its bulk job is paused)
 
 # A label is text, a catalog key after "@", or a per-language value (storage.core.localized).
 Buttons = list[list[tuple[Any, str]]]  # (str | dict[str, str], data): lists are invariant
@@ -37,6 +39,7 @@ def _row(
     not_before: datetime | None = None,
     buttons: Buttons | None = None,
     bulk_job_id: int | None = None,
+    photo: str | None = None,
 ) -> dict[str, Any]:
     return {
         "dedupe_key": dedupe_key,
@@ -51,6 +54,7 @@ def _row(
         "attempts": 0,
         "created_at": now,
         "bulk_job_id": bulk_job_id,
+        "photo": photo,
     }
 
 
@@ -97,6 +101,7 @@ class Message:
     params: dict[str, Any] = field(default_factory=dict)
     buttons: Buttons | None = None
     not_before: datetime | None = None  # later than now: quiet hours (storage.people.contact_budget)
+    photo: str | None = None  # a Telegram file_id: sent as a photo with the text as its caption
 
 
 async def enqueue_many(
@@ -117,6 +122,7 @@ async def enqueue_many(
             buttons=m.buttons,
             not_before=m.not_before,
             bulk_job_id=bulk_job_id,
+            photo=m.photo,
         )
         for m in messages
     ]
@@ -161,6 +167,7 @@ class Claimed:
     language: str
     buttons: list[list[list[Any]]] | None  # [label, data]; a label as in Buttons
     attempts: int  # including this claim
+    photo: str | None = None
 
 
 _T = cast(Table, OutboxMessage.__table__)
@@ -217,7 +224,7 @@ async def claim_due(
         update(_T)
         .where(_T.c.id.in_(ids))
         .values(status="sending", claimed_by=worker, claimed_at=now, attempts=_T.c.attempts + 1)
-        .returning(*_CLAIMED, _T.c.attempts)
+        .returning(*_CLAIMED, _T.c.attempts, _T.c.photo)
     )
     order = {row_id: position for position, row_id in enumerate(ids)}
     rows = [Claimed(*row) for row in claimed.all()]
@@ -280,6 +287,13 @@ async def record(session: AsyncSession, outcomes: Sequence[Outcome]) -> None:
         again_rows,
         {"status": "queued", "claimed_by": None, "claimed_at": None},
     )
+    if again_rows:  # a row in flight when its job was paused waits with the others
+        paused_jobs = select(BulkJob.id).where(BulkJob.paused_at.is_not(None))
+        await session.execute(
+            update(_T)
+            .where(_T.c.id.in_([row[0] for row in again_rows]), _T.c.bulk_job_id.in_(paused_jobs))
+            .values(status=PAUSED)
+        )
 
 
 async def mark_unreachable(session: AsyncSession, chat_ids: list[int], now: datetime) -> None:
@@ -294,6 +308,7 @@ async def mark_unreachable(session: AsyncSession, chat_ids: list[int], now: date
 class OutboxProgress:
     queued_due: int  # queued and due now
     queued_later: int
+    paused: int  # held by a paused bulk job
     sending: int
     sent_last_hour: int
     sent_last_minute: int
@@ -317,6 +332,7 @@ async def progress(session: AsyncSession, now: datetime) -> OutboxProgress:
     return OutboxProgress(
         queued_due=await count(OutboxMessage.status == "queued", OutboxMessage.not_before <= now),
         queued_later=await count(OutboxMessage.status == "queued", OutboxMessage.not_before > now),
+        paused=await count(OutboxMessage.status == PAUSED),
         sending=await count(OutboxMessage.status == "sending"),
         sent_last_hour=await count(OutboxMessage.sent_at >= now - timedelta(hours=1)),
         sent_last_minute=await count(OutboxMessage.sent_at >= now - timedelta(minutes=1)),
@@ -339,7 +355,8 @@ async def sent_since(session: AsyncSession, since: datetime) -> list[tuple[int, 
 class Delivery:
     """How far the outbox is with the rows of one bulk job."""
 
-    pending: int = 0  # queued or being sent
+    pending: int = 0  # queued, paused or being sent
+    paused: int = 0  # of those, held by a Pause
     sent: int = 0
     failed: int = 0
     skipped: int = 0  # the customer was unreachable when it came due
@@ -368,8 +385,10 @@ async def delivery(session: AsyncSession, job_ids: list[int], now: datetime) -> 
         if job_id is None:
             continue
         c = counts.setdefault(job_id, {})
-        if status in ("queued", "sending"):
+        if status in (QUEUED, PAUSED, "sending"):
             c["pending"] = c.get("pending", 0) + count
+            if status == PAUSED:
+                c["paused"] = count
         elif status == "sent":
             c["sent"], c["sent_last_minute"] = count, int(last_minute or 0)
         elif status == "failed":
@@ -381,12 +400,23 @@ async def delivery(session: AsyncSession, job_ids: list[int], now: datetime) -> 
 
 
 async def withdraw(session: AsyncSession, job_id: int) -> list[int]:
-    """A bulk job was stopped: its rows not yet claimed by a sender are skipped (one UPDATE); the ids of
-    the customers they were for. Rows being sent go out."""
+    """A bulk job was stopped: its rows not yet claimed by a sender (queued or paused) are skipped (one
+    UPDATE); the ids of the customers they were for. Rows being sent go out."""
     rows = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.bulk_job_id == job_id, OutboxMessage.status == "queued")
+        .where(OutboxMessage.bulk_job_id == job_id, OutboxMessage.status.in_((QUEUED, PAUSED)))
         .values(status="skipped", error=WITHDRAWN)
         .returning(OutboxMessage.customer_id)
     )
     return [customer_id for (customer_id,) in rows.all() if customer_id is not None]
+
+
+async def hold(session: AsyncSession, job_id: int, *, paused: bool) -> int:
+    """A bulk job paused (its queued rows become paused, so no sender claims them) or resumed (back to
+    queued, each keeping its not_before: what came due meanwhile goes at once); how many rows. Rows
+    being sent go out."""
+    before, after = (QUEUED, PAUSED) if paused else (PAUSED, QUEUED)
+    result = await session.execute(
+        update(_T).where(_T.c.bulk_job_id == job_id, _T.c.status == before).values(status=after)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

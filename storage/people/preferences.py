@@ -3,19 +3,22 @@ every promotional message). Everything is on until the customer turns it off; a 
 
 Senders of a kind ask `opted_out` for a batch (one query) and leave those customers out, counted as
 skipped, never queued. A customer without current consent (storage.people.consent: withdrawn, or an
-older privacy notice) counts as opted out of every kind, so no sender can forget it."""
+older privacy notice) counts as opted out of every kind, so no sender can forget it. Turning offers off
+also withdraws the campaigns already queued for them and not yet sent (a campaign scheduled for their
+local morning, storage.campaigns.sendtime)."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.core.upsert import upsert
 from storage.people import consent
-from storage.people.models import Customer, MessagePreference
+from storage.people.models import Customer, MessagePreference, OutboxMessage
+from storage.people.outbox import PAUSED, QUEUED, WITHDRAWN
 
 OFFERS, SURVEYS, BIRTHDAY = "offers", "surveys", "birthday"
 KINDS = (OFFERS, SURVEYS, BIRTHDAY)
@@ -26,6 +29,7 @@ OPTED_OUT = "opted_out"  # the reason a bulk job's step gives for a customer lef
 PREFIX = "pf:"
 STOP_OFFERS = f"{PREFIX}stop"
 STOP_OFFERS_ROW = [("@preferences.stop_offers", STOP_OFFERS)]  # an outbox button row (label: a key)
+OFFER_KEYS = "campaign:"  # the outbox rows an offers opt-out withdraws (storage.campaigns.fanout.message_key)
 
 
 def toggle_data(kind: str, enabled: bool) -> str:
@@ -62,6 +66,16 @@ async def choose(session: AsyncSession, customer_id: int, kind: str, enabled: bo
         ["customer_id", "kind"],
         ["enabled", "updated_at"],
     )
+    if kind == OFFERS and not enabled:
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.customer_id == customer_id,
+                OutboxMessage.status.in_((QUEUED, PAUSED)),
+                OutboxMessage.dedupe_key.startswith(OFFER_KEYS, autoescape=True),
+            )
+            .values(status="skipped", error=WITHDRAWN)
+        )
 
 
 async def opted_out(session: AsyncSession, customer_ids: Collection[int], kind: str) -> set[int]:

@@ -128,3 +128,18 @@ def test_every_staff_command_has_an_example_for_help(app: Any) -> None:
     assert {"find", "reward", "promote"} <= staff_names
     missing = [name for name in sorted(staff_names) if not app.catalog.has(f"setup.example.{name}")]
     assert missing == []
+
+
+def test_pausing_resuming_stopping_and_a_campaign_image_need_an_admin(app: Any) -> None:
+    """Declared where registered: the bulk job's buttons and a photo captioned /campaign image."""
+    from telegram.ext import CallbackQueryHandler
+
+    from storage.people.staff import Role
+
+    guarded = {
+        h.callback.action: h.callback.access
+        for h in _handlers(app)
+        if isinstance(h, (CallbackQueryHandler, MessageHandler))
+    }
+    for action in ("bulk_stop", "bulk_pause", "bulk_resume", "campaign image"):
+        assert guarded[action].kind == "staff" and guarded[action].role == Role.ADMIN, action

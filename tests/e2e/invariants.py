@@ -26,9 +26,9 @@ STAFF_STATE = {
     "feedback_items": "id, status, claimed_by, resolved_by, follow_up_id, resolution",
     "feedback_messages": "id, direction, author_id",
     "outbox": "id, chat_id, template",
-    "bulk_jobs": "id, kind, state",
+    "bulk_jobs": "id, kind, state, paused_at",
     "pending_members": "id, phone, linked_customer_id",
-    "campaigns": "id, name, status",
+    "campaigns": "id, name, status, send_date, send_minute, photo",
     "campaign_schedules": "campaign_id, kind, delay_hours, holiday, active",
     "bot_settings": "key, value",  # the staff group chosen in Telegram (owners only)
 }
@@ -71,7 +71,7 @@ STAFF_ONLY = {
     " (SELECT id FROM customers WHERE erased_at IS NOT NULL)",
     "notes": "SELECT customer_id, id, text FROM customer_notes",
     "tags": "SELECT customer_id, tag FROM customer_tags",
-    "campaigns": "SELECT id, name, status FROM campaigns",
+    "campaigns": "SELECT id, name, status, send_date, send_minute, photo FROM campaigns",
     "campaign_schedules": "SELECT campaign_id, kind, delay_hours, holiday, active FROM campaign_schedules",
     "bot_settings": "SELECT key, value FROM bot_settings",
 }
@@ -82,7 +82,7 @@ ADMIN_ONLY = {
     "rewards": STAFF_ONLY["rewards"],
     "cancelled_vouchers": "SELECT customer_id, id FROM vouchers WHERE status = 'cancelled'",
     "surveys": STAFF_ONLY["surveys"],
-    "bulk_jobs": "SELECT id, kind FROM bulk_jobs"
+    "bulk_jobs": "SELECT id, kind, paused_at FROM bulk_jobs"
     " WHERE kind LIKE 'import%' OR kind LIKE 'export%' OR kind LIKE 'campaign%'",
     "pending_members": STAFF_ONLY["pending_members"],
     "campaigns": STAFF_ONLY["campaigns"],

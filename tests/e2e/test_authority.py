@@ -66,6 +66,7 @@ ATTEMPTS = [
     ("campaign", "repeat spring welcome 24h"),
     ("campaign", "activate spring"),
     ("campaign", "stop spring"),
+    ("campaign", "image spring off"),
 ]
 ADMIN_ONLY = {
     "deduct",
@@ -264,3 +265,36 @@ async def test_a_member_link_shows_a_card_to_staff_only(harness: Harness) -> Non
         assert "Kim" not in person.last().text and code not in person.last().text
     await harness.agent.send(f"/start m_{code}")
     assert "Kim" in harness.agent.last().text
+
+
+async def test_a_campaign_image_and_pause_or_resume_need_an_admin(harness: Harness) -> None:
+    """A photo captioned /campaign image from an agent (or in another group), and Pause / Resume pressed
+    by an agent or forged by a customer, change nothing; each refusal in the staff group is audited."""
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + (4).to_bytes(4, "big") + (3).to_bytes(4, "big") + b"x"
+    await _kim(harness)
+    group, owner, agent = harness.staff_group, harness.owner, harness.agent
+    await staff(harness, owner, "/campaign new later | all | Later | at 10:00")
+    await staff(harness, owner, "/campaign preview later")
+    await owner.press("✅ Confirm", chat=group)
+    progress = owner.last(chat=group)
+    assert progress.buttons == [["⏸ Pause", "⏹ Stop"]]
+    await staff(harness, agent, "/staff")  # recorded as an agent
+    before = await staff_state(harness.sessions)
+    await agent.send_photo(png, caption="/campaign image later", chat=group)
+    assert "⛔" in agent.last(chat=group).text
+    other = harness.emu.group(-100777, "Neighbours")
+    stranger = harness.customer(303, "Trudy")
+    await stranger.send_photo(png, caption="/campaign image later", chat=other)
+    answer = await agent.press("⏸ Pause", progress)
+    assert answer is not None and "⛔" in answer["text"]
+    kim = harness.customer(301, "Kim", username="kimmy")
+    job_id = progress.button_data["⏸ Pause"].rsplit(":", 1)[1]
+    for data in (f"bulk:pause:{job_id}", f"bulk:resume:{job_id}"):
+        forged = await kim.press_data(data, kim.last())
+        assert forged is not None and "⛔" in forged["text"]
+    assert changed(before, await staff_state(harness.sessions)) == []
+    async with harness.sessions.begin() as session:
+        refused = (
+            await session.scalars(select(AuditEntry.action).where(AuditEntry.outcome == "refused"))
+        ).all()
+    assert {"campaign image", "bulk_pause"} <= set(refused), refused

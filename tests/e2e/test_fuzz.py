@@ -67,17 +67,22 @@ HOSTILE = [
     "repeat autumn yearly 2-30", "activate autumn", "stop nosuch",
     # Time zones: cities, abbreviations and offsets that are confirmed with buttons (issue 13).
     "慕尼黑", "Munich", "CST", "GMT+1", "UTC+08:00", "+8", "东八区", "Etc/GMT-1", "Europe/Berlin", "Portland",
+    "new z | all | a | at 10:00", "new w | all | a | at 2026-99-99 25:61",
+    "new v | all | a | at 1999-01-01 10",
+    "image autumn", "image autumn off", "image nosuch off", "image",
 ]  # fmt: skip
 # What a /import document holds: good, bad and personal-data rows (a phone is only matched by admins).
 IMPORT_FILE = f"customer,date,amount\n@kimmy,2026-01-05,12.50\n{PHONE},2026-01-06,3\n#9,x,1\n".encode()
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + (40).to_bytes(4, "big") + (30).to_bytes(4, "big") + b"rest"
 NUMBERS = ["²", "١٢", "-1", "0", "1", "2", "99999999999999999999999", "1e3", " 1", "1:2"]
 FORGED_PREFIXES = [
     "b:", "fc:claim:", "fc:resolve:", "fc:callback:", "fc:followup:", "fc:x:", "sv:", "pts:", "rw:",
     "consent:yes:", "consent:no", "lang:", "profile:", "profile:rm:", "profile:rm!:", "profile:card",
     "step:skip", "pg:cb:", "pg:rw:", "pg:st:", "pg:sv:",
     "pg:fb:", "pg:", "pg:xx:", "pg:tl1:", "pg:tl0:", "tl:", "cs:1:", "cs:", "sa:1:", "sa:",
-    "bulk:stop:", "bulk:", "staffgroup:use", "staffgroup:", "cp:", "cpv:", "pf:stop", "pf:offers:off",
-    "pf:surveys:on", "pf:", "tz:", "tz:?", "tz:Europe/Berlin", "tz:Etc/GMT-1", "tz:../", "",
+    "bulk:stop:", "bulk:pause:", "bulk:resume:", "bulk:", "staffgroup:use", "staffgroup:", "cp:", "cpv:",
+    "pf:stop", "pf:offers:off", "pf:surveys:on", "pf:", "tz:", "tz:?", "tz:Europe/Berlin", "tz:Etc/GMT-1",
+    "tz:../", "",
 ]  # fmt: skip
 
 
@@ -182,8 +187,14 @@ ACTION = st.one_of(
             ]
         ),
     ),
-    # A photo: a member's QR code (the card's only way in by photo) or not a picture at all.
-    st.tuples(st.just("photo"), st.sampled_from(["/find", "/find@engage_test_bot", "", "/award #1 5"])),
+    # A photo: a member's QR code (/find), a campaign's image, or not a picture at all.
+    st.tuples(
+        st.just("photo"),
+        st.sampled_from(
+            ["/find", "/find@engage_test_bot", "/award #1 5", "/campaign image autumn", "/campaign image nosuch",
+             "/campaign", "/campaign image", ""]
+        ),
+    ),
     st.tuples(st.just("edit"), _command()),
     st.tuples(st.just("duplicate"), st.just("")),
 )
@@ -208,6 +219,10 @@ async def _cast(harness: Harness) -> list[Actor]:
     await harness.owner.send("/campaign new autumn | all | <b>Autumn</b> | 秋季 | offer 1", chat=group)
     await harness.owner.send("/campaign new hello | all | Welcome | offer 1", chat=group)
     await harness.owner.send("/campaign repeat hello welcome 1h", chat=group)
+    # A send on its way (tomorrow at 10:00 in each zone): its progress message offers Pause and Stop.
+    await harness.owner.send("/campaign new later | all | Later | at 10:00", chat=group)
+    await harness.owner.send("/campaign preview later", chat=group)
+    await harness.owner.press("✅ Confirm", chat=group)
     former = harness.customer(9004, "Fred", username="fred")
     await former.send("/staff", chat=group)  # an agent once
     await group.leave(former)
@@ -287,7 +302,7 @@ class Run:
         elif kind == "document":
             await person.send_document("survey.json", b'{"name": "z", "questions": []}', value or None, chat)
         elif kind == "photo":
-            picture = qr_png(f"https://t.me/engage_test_bot?start=m_{MEMBER_CODE}") if chat else b"GIF89a"
+            picture = qr_png(f"https://t.me/engage_test_bot?start=m_{MEMBER_CODE}") if value == "/find" else PNG
             await person.send_photo(picture, value or None, chat)
         elif kind in ("edit", "duplicate"):
             earlier = self.sent.get(actor.person.user.get("username") or str(person.user_id), [])

@@ -125,3 +125,29 @@ async def test_preferences_default_on_and_are_read_for_a_batch(
         assert await preferences.opted_out(session, [a, b], preferences.OFFERS) == set()
     assert preferences.parse_toggle("pf:offers:off") == ("offers", False)
     assert preferences.parse_toggle("pf:nope:on") is None and preferences.parse_toggle("pf:offers:") is None
+
+
+async def test_a_message_due_later_is_judged_by_the_window_around_it(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A campaign queued for ten days ahead leaves room now and takes it then; a paused row counts;
+    the wanted time and the quiet hours decide when it is due (the later of the two)."""
+    clock = FakeClock(NOW)
+    async with sessions.begin() as session:
+        e = (await customers.join(session, TelegramProfile(700, "E"), Config(), clock.now())).id
+        session.add_all(
+            [
+                _row(e, f"campaign:7:{e}", -10, status="queued"),
+                _row(e, f"campaign:8:{e}", -11, status="paused"),
+            ]
+        )
+    async with sessions.begin() as session:
+        now_ok = await contact_budget.admit(session, {e: "UTC"}, NOW, CONTACT)
+        assert now_ok.due == {e: NOW + timedelta(hours=10, minutes=30)}  # quiet until 09:00 UTC
+        then = NOW + timedelta(days=10, hours=12)  # 10:30 UTC on the 21st: not quiet
+        later = await contact_budget.admit(session, {e: "UTC"}, NOW, CONTACT, at={e: then})
+        assert later.over == {e}
+        far = NOW + timedelta(days=30)
+        assert (await contact_budget.admit(session, {e: "UTC"}, NOW, CONTACT, at={e: far})).due == {
+            e: far + timedelta(hours=10, minutes=30)
+        }
