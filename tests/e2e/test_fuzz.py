@@ -191,8 +191,16 @@ ACTION = st.one_of(
     st.tuples(
         st.just("photo"),
         st.sampled_from(
-            ["/find", "/find@engage_test_bot", "/award #1 5", "/campaign image autumn", "/campaign image nosuch",
-             "/campaign", "/campaign image", ""]
+            [
+                "/find",
+                "/find@engage_test_bot",
+                "/award #1 5",
+                "/campaign image autumn",
+                "/campaign image nosuch",
+                "/campaign",
+                "/campaign image",
+                "",
+            ]
         ),
     ),
     st.tuples(st.just("edit"), _command()),
@@ -302,7 +310,9 @@ class Run:
         elif kind == "document":
             await person.send_document("survey.json", b'{"name": "z", "questions": []}', value or None, chat)
         elif kind == "photo":
-            picture = qr_png(f"https://t.me/engage_test_bot?start=m_{MEMBER_CODE}") if value == "/find" else PNG
+            picture = (
+                qr_png(f"https://t.me/engage_test_bot?start=m_{MEMBER_CODE}") if value == "/find" else PNG
+            )
             await person.send_photo(picture, value or None, chat)
         elif kind in ("edit", "duplicate"):
             earlier = self.sent.get(actor.person.user.get("username") or str(person.user_id), [])

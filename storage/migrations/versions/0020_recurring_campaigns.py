@@ -2,7 +2,7 @@
 campaign of its own; customers in join order for the welcome tick
 
 Revision ID: 0020
-Revises: 0015
+Revises: 0019
 Create Date: 2026-12-05 10:00:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.core.models
 
 revision: str = "0020"
-down_revision: str | Sequence[str] | None = "0015"
+down_revision: str | Sequence[str] | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

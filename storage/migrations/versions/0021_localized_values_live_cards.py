@@ -2,7 +2,7 @@
 in other languages (JSON beside the default-language column); the one live card of each kind per chat
 
 Revision ID: 0021
-Revises: 0015
+Revises: 0020
 Create Date: 2026-12-10 12:00:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.core.models
 
 revision: str = "0021"
-down_revision: str | Sequence[str] | None = "0015"
+down_revision: str | Sequence[str] | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,7 +4,7 @@ Every customer so far accepted the notice now called version "1" (storage.people
 at this revision), so they are back-filled with it: nobody is asked again until the text changes.
 
 Revision ID: 0023
-Revises: 0015
+Revises: 0021
 Create Date: 2026-12-04 21:40:00.000000
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import storage.core.models
 
 revision: str = "0023"
-down_revision: str | Sequence[str] | None = "0015"
+down_revision: str | Sequence[str] | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
