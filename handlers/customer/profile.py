@@ -199,9 +199,9 @@ async def on_skip(update: Update, context: AppContext) -> None:
 
 
 def _birthday_text(customer: Customer, lang: str, context: AppContext) -> str:
-    if customer.birth_month is None or customer.birth_day is None:
+    if customer.birthday is None:
         return context.t(lang, "profile.not_set")
-    return birthdays.display(customer.birth_month, customer.birth_day, customer.birth_year, lang)
+    return birthdays.display(customer.birthday.month, customer.birthday.day, customer.birthday.year, lang)
 
 
 def _on_off(context: AppContext, lang: str, enabled: bool) -> str:
