@@ -52,7 +52,9 @@ class Customer(TimestampMixin, Base):
     # index, is what a search by phone compares (set with it, below).
     birthday: Mapped[Birthday | None] = mapped_column("birthday_encrypted", EncryptedBirthday())
     phone: Mapped[str | None] = mapped_column("phone_encrypted", Encrypted())
-    phone_hash: Mapped[str | None] = mapped_column(String(32), index=True)
+    phone_hash: Mapped[str | None] = mapped_column(
+        String(32), index=True, info={"blind_index_of": "phone_encrypted"}
+    )
     consent_at: Mapped[datetime]
     last_seen_at: Mapped[datetime | None]
     # Set when Telegram answers 403 (blocked); cleared when the customer writes again.
@@ -152,7 +154,7 @@ class PendingMember(Base):
     name: Mapped[str] = mapped_column(String(160))
     # The phone's blind index (one member per number; "erased:<id>" once erased) and the phone itself
     # (as customers.normalize_phone writes it), encrypted; both set by import, the index from `phone`.
-    phone_hash: Mapped[str] = mapped_column(String(32))
+    phone_hash: Mapped[str] = mapped_column(String(32), info={"blind_index_of": "phone_encrypted"})
     phone: Mapped[str | None] = mapped_column("phone_encrypted", Encrypted())
     birthday: Mapped[Birthday | None] = mapped_column("birthday_encrypted", EncryptedBirthday())
     language: Mapped[str | None] = mapped_column(String(8))
