@@ -4,7 +4,7 @@ derived from it with HKDF (one encrypts, one makes blind indexes), and the colum
 Fernet (AES-128-CBC + HMAC-SHA256, from `cryptography`) rather than raw AES-GCM: its tokens are
 authenticated and versioned, a fresh random IV per token needs no nonce bookkeeping from us, and
 MultiFernet decrypts with the current key or any old one, which makes rotation (storage.rekey) a
-resumable loop with no "which key was this?" column. Tokens are longer (a phone number becomes ~120
+resumable loop with no "which key was this?" column. Tokens are longer (a phone number becomes 100
 characters), which a CRM of thousands of customers does not feel.
 
 A blind index is HMAC-SHA256 of the normalised value (a phone in E.164) under the index key, cut to
