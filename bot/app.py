@@ -91,7 +91,7 @@ from jobs import birthdays, sender
 from storage import migrate
 from storage.campaigns import fanout
 from storage.care import followups
-from storage.core import db
+from storage.core import crypto, db
 from storage.core.clock import Clock, SystemClock
 from storage.people import member_codes, preferences, staff, zone_data
 from storage.people import setup as first_owner
@@ -276,6 +276,8 @@ async def _staff_group_chosen(context: AppContext, chat_id: int) -> None:
 def build_application(settings: Settings, clock: Clock | None = None) -> EngageApplication:
     """The Application production runs; tests build it the same way with their own settings."""
     catalog = Catalog.load(settings.config.default_language, settings.config.currency)
+    if settings.secret_key:  # checked by bot.startup.check_key before; tests configure theirs
+        crypto.configure(settings.secret_key, settings.old_secret_keys)
     context_types = ContextTypes(context=AppContext, bot_data=BotData)
     api = settings.telegram_api_url
     app: EngageApplication = (

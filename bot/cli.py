@@ -6,11 +6,12 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 
-from bot import startup
+from bot import keys, startup
 from bot.app import build_application
 from bot.settings import Settings, SettingsError
 from bot.web import serve_webhook
@@ -29,6 +30,11 @@ def _parser() -> argparse.ArgumentParser:
         "run", help="apply migrations and run the bot (polling, or webhook when WEBHOOK_URL is set)"
     )
     sub.add_parser("migrate", help="apply database migrations and exit")
+    sub.add_parser(
+        "rotate-key",
+        help="encrypt the personal data with a new key (written to .env; stop the bot first; "
+        "run it again if it was interrupted)",
+    )
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
     return parser
 
@@ -48,9 +54,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per tick
-    if args.command == "migrate":  # needs no token
-        env = Settings.environment(None)
-        asyncio.run(_migrate(Settings.database_url_from_env(), env.get("DEFAULT_REGION", "").strip() or None))
+    env_file = Path(".env")
+    if args.command in ("migrate", "rotate-key"):  # need no token
+        env, url = Settings.environment(None, env_file), Settings.database_url_from_env()
+        try:
+            if args.command == "rotate-key":
+                asyncio.run(keys.rotate(env, env_file, url))
+                return 0
+            asyncio.run(keys.prepare(env, env_file, url))
+        except startup.StartupError as error:
+            print(error, file=sys.stderr)
+            return startup.EXIT_STARTUP
+        asyncio.run(_migrate(url, env.get("DEFAULT_REGION", "").strip() or None))
         print("database is up to date")
         return 0
     try:
@@ -59,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     try:
+        asyncio.run(keys.prepare(Settings.environment(None, env_file), env_file, settings.database_url))
+        settings = Settings.from_env()  # with the key made on a first run
         asyncio.run(startup.preflight(settings))
         app = build_application(settings)
         if settings.webhook_mode:

@@ -28,7 +28,7 @@ from bot.config_env import (
     survey_config,
     winback_from_env,
 )
-from storage.core import inputs
+from storage.core import crypto, inputs
 from storage.core.config import LANGUAGES, Config
 from storage.people.timezones import is_valid_timezone
 
@@ -127,6 +127,10 @@ class Settings:
     concurrent_updates: int = 64
     # Telegram requests made inside a database transaction: refused (tests) or logged (production).
     strict_transactions: bool = False
+    # ENGAGEBOT_SECRET_KEY (storage.core.crypto); old keys only while `engagebot rotate-key` runs.
+    # Checked at start (bot.startup.check_key: exit 3), not here, so a wrong key is one paragraph.
+    secret_key: str = ""
+    old_secret_keys: tuple[str, ...] = ()
     config: Config = field(default_factory=Config)
 
     @property
@@ -206,5 +210,7 @@ class Settings:
             run_sender=env_switch(env, "OUTBOX_SENDER", cls.run_sender),
             concurrent_updates=int(env_number(env, "CONCURRENT_UPDATES", cls.concurrent_updates, 1, 1024)),
             strict_transactions=env_switch(env, "STRICT_TRANSACTIONS", cls.strict_transactions),
+            secret_key=env.get(crypto.KEY_ENV, "").strip(),
+            old_secret_keys=crypto.split_old(env.get(crypto.OLD_KEYS_ENV, "")),
             config=config,
         )

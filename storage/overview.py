@@ -16,6 +16,7 @@ from sqlalchemy import Numeric, String, cast, func, literal, null, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.care.models import CustomerNote, FeedbackItem, FollowUp
+from storage.core import crypto
 from storage.insight.models import CustomerScore
 from storage.loyalty.models import LedgerEntry, LoyaltyAccount, Purchase
 from storage.surveys.models import SurveyAnswer, SurveyInvitation
@@ -240,6 +241,14 @@ async def timeline(session: AsyncSession, customer_id: int, limit: int = TIMELIN
         .limit(limit)
     )
     return [
-        Event(at, kind, Decimal(number) if number is not None else None, words)
+        Event(at, kind, Decimal(number) if number is not None else None, _plain(kind, words))
         for at, kind, number, words in rows
     ]
+
+
+def _plain(kind: str, words: str | None) -> str | None:
+    """The union's text column is cast to a plain string, so the encrypted texts (feedback, notes;
+    storage.core.crypto) arrive as tokens and are decrypted here."""
+    if words is None or not (kind == "note" or kind.startswith("feedback:")):
+        return words
+    return crypto.keyring().decrypt(words)

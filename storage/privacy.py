@@ -55,11 +55,12 @@ async def export(session: AsyncSession, customer_id: int) -> dict[str, Any] | No
     profile = _rows(
         [customer],
         *("id", "telegram_id", "first_name", "last_name", "username", "language", "timezone"),
-        *("birth_year", "birth_month", "birth_day", "phone", "external_id", "consent_at", "created_at"),
+        *("phone", "external_id", "consent_at", "created_at"),
         "last_seen_at",
         "member_code",
         *("consent_version", "consent_withdrawn_at"),
     )[0]
+    profile["birthday"] = customer.birthday.iso() if customer.birthday else None
     account = await session.get(LoyaltyAccount, customer_id)
     invitations = select(SurveyInvitation.id).where(SurveyInvitation.customer_id == customer_id)
     answers = await session.execute(
@@ -206,15 +207,14 @@ async def erase(session: AsyncSession, customer_id: int, now: datetime) -> Erase
         .where(PendingMember.linked_customer_id == customer_id)
         .values(
             name="",
-            phone="erased:" + cast(PendingMember.id, String),
-            birth_year=None,
-            birth_month=None,
-            birth_day=None,
+            phone_hash="erased:" + cast(PendingMember.id, String),
+            phone=None,
+            birthday=None,
             external_id=None,
         )
     )
     for field in (
-        *("last_name", "username", "phone", "birth_year", "birth_month", "birth_day", "external_id"),
+        *("last_name", "username", "phone", "birthday", "external_id"),
         "member_code",  # a scanned card of an erased customer names nobody
     ):
         setattr(customer, field, None)

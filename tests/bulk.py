@@ -22,6 +22,7 @@ from bot.i18n import Catalog
 from jobs import birthdays, complaints, expiry, followups, purchase_surveys, scoring, winback
 from jobs import bulk as bulk_jobs
 from jobs.sender import Sender
+from storage.core import crypto
 from storage.core.clock import Clock
 from storage.core.config import Config
 from storage.loyalty import points
@@ -93,8 +94,7 @@ TABLES: dict[str, dict[str, str]] = {
         "first_name": "'C' || i",
         "language": "'en'",
         "timezone": "'UTC'",
-        "birth_month": "i % 12 + 1",
-        "birth_day": "(i / 12) % 28 + 1",
+        "birthday_encrypted": "{secret:--06-15}",  # one token for all: encrypting is per value, in Python
         "consent_at": "{at:-400}",
         "last_seen_at": "{at:-(i % 90)}",
         "unreachable_at": "CASE WHEN i % 50 = 0 THEN {at:-10} END",
@@ -215,7 +215,7 @@ TABLES: dict[str, dict[str, str]] = {
         "customer_id": "i",
         "kind": "'feedback'",
         "source_ref": "'bulk-feedback:' || i",
-        "comment": "'ok'",
+        "comment": "{secret:ok}",
         "status": "'resolved'",
         "priority": "'normal'",
         "alerts_sent": "4",
@@ -230,7 +230,7 @@ TABLES: dict[str, dict[str, str]] = {
         "author_id": "1",
         "source_chat_id": "-100",
         "source_message_id": "i",
-        "text": "'thanks'",
+        "text": "{secret:thanks}",
         "created_at": "{at:-(39 + i % 300)}",
     },
     # Every other customer has bought and been scored (the scoring tick keeps these current).
@@ -289,6 +289,9 @@ WHERE = {
 
 
 def _expression(template: str, at: str) -> str:
+    # {secret:TEXT}: TEXT encrypted (storage.core.crypto), the same token on every row.
+    if template.startswith("{secret:"):
+        return "'" + crypto.keyring().encrypt(template[len("{secret:") : -1]) + "'"
     while "{at:" in template:
         start = template.index("{at:")
         depth, end = 0, start

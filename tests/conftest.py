@@ -13,12 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 # python-telegram-bot 22 warns on every RetryAfter unless told to use timedelta (the sender handles both).
 os.environ.setdefault("PTB_TIMEDELTA", "true")
+# A fixed key, so every test (and every migration a test runs) encrypts personal data the same way.
+os.environ["ENGAGEBOT_SECRET_KEY"] = "dGVzdC1rZXktZm9yLWVuZ2FnZWJvdC10ZXN0cy0wMDA="
 
 from bot.i18n import Catalog
-from storage.core import db
+from storage.core import crypto, db
 from storage.core.clock import FakeClock
 from tests.databases import drop_database, drop_template, new_database_url
 from tests.emulator import BotApiEmulator
+
+TEST_SECRET_KEY = os.environ["ENGAGEBOT_SECRET_KEY"]
+crypto.configure(TEST_SECRET_KEY)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

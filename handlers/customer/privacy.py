@@ -37,7 +37,7 @@ def summary(context: AppContext, lang: str, data: dict[str, Any]) -> str:
     return context.t(
         lang,
         "privacy.summary",
-        birthday=yes if profile["birth_month"] else no,
+        birthday=yes if profile["birthday"] else no,
         phone=yes if profile["phone"] else no,
         ledger=len(data["points"]["ledger"]),
         purchases=len(data["purchases"]),

@@ -195,9 +195,9 @@ async def on_skip(update: Update, context: AppContext) -> None:
 
 
 def _birthday_text(customer: Customer, lang: str, context: AppContext) -> str | birthdays.Birthday:
-    if customer.birth_month is None or customer.birth_day is None:
+    if customer.birthday is None:
         return context.t(lang, "profile.not_set")
-    return birthdays.Birthday(customer.birth_month, customer.birth_day, customer.birth_year)
+    return customer.birthday
 
 
 def _on_off(context: AppContext, lang: str, enabled: bool) -> str:
@@ -267,7 +267,7 @@ def card_keyboard(context: AppContext, customer: Customer, chosen: dict[str, boo
 
 
 def _is_set(customer: Customer, field: str) -> bool:
-    return customer.phone is not None if field == "phone" else customer.birth_month is not None
+    return customer.phone is not None if field == "phone" else customer.birthday is not None
 
 
 async def send_card(context: AppContext, customer: Customer, chosen: dict[str, bool]) -> None:

@@ -1,21 +1,21 @@
 """Birthday greetings: what the birthday tick does with the customers whose next_birthday_at has come,
-and the staff's daily digest of today's birthdays."""
+and the staff's daily digest of today's birthdays (found by next_birthday_at: the birthday is encrypted)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.core.claims import skip_locked
 from storage.core.config import Config
 from storage.loyalty import ledger
 from storage.people import consent, outbox, preferences
-from storage.people.birthdays import greeting_date, local_today
+from storage.people.birthdays import Birthday, greeting_date, local_today
 from storage.people.customers import schedule_birthday
 from storage.people.models import Customer, OutboxMessage
 
@@ -62,11 +62,12 @@ async def greet_due(
     await consent.ask_again(session, opted_out, now)  # an out-of-date notice: the new one instead
     for customer in batch:
         read += 1
-        if customer.birth_month is None or customer.birth_day is None:
+        birthday = customer.birthday
+        if birthday is None:
             customer.next_birthday_at = None
             continue
         today = local_today(now, customer.timezone)
-        if greeting_date(customer.birth_month, customer.birth_day, today.year, rules.leap_day_rule) != today:
+        if greeting_date(birthday.month, birthday.day, today.year, rules.leap_day_rule) != today:
             schedule_birthday(customer, now, rules, on_or_after=today)  # missed (or early): next one
             continue
         key = greeting_key(customer.id, today.year)
@@ -99,13 +100,20 @@ async def greet_due(
     return read, greeted
 
 
-def _celebrating(day: datetime, leap_day_rule: str) -> ColumnElement[bool]:
-    """Customers whose greeting day is this date (index ix_customers_birthday)."""
-    today = day.date()
-    condition = and_(Customer.birth_month == today.month, Customer.birth_day == today.day)
-    if greeting_date(2, 29, today.year, leap_day_rule) == today and (today.month, today.day) != (2, 29):
-        condition = or_(condition, and_(Customer.birth_month == 2, Customer.birth_day == 29))
-    return condition
+def _near(day: date) -> ColumnElement[bool]:
+    """Customers who may celebrate on this date, by next_birthday_at (the birthday itself is encrypted):
+    their next greeting is within a day and a half of it (any time zone's local morning), or a year
+    later (today's greeting already sent, the next one scheduled)."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    windows = [(start - timedelta(days=1), start + timedelta(days=2))]
+    windows.append((windows[0][0] + timedelta(days=365), windows[0][1] + timedelta(days=366)))
+    return or_(*(Customer.next_birthday_at.between(low, high) for low, high in windows))
+
+
+def celebrates(birthday: Birthday | None, day: date, leap_day_rule: str) -> bool:
+    return (
+        birthday is not None and greeting_date(birthday.month, birthday.day, day.year, leap_day_rule) == day
+    )
 
 
 async def queue_digest(session: AsyncSession, now: datetime, config: Config) -> bool:
@@ -118,14 +126,10 @@ async def queue_digest(session: AsyncSession, now: datetime, config: Config) -> 
     key = f"birthday-digest:{local.date().isoformat()}"
     if await session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
         return False
-    rows = list(
-        await session.scalars(
-            select(Customer)
-            .where(_celebrating(local, config.birthdays.leap_day_rule))
-            .order_by(Customer.id)
-            .limit(DIGEST_LINES + 1)
-        )
-    )
+    # A few days' birthdays are read and decrypted (ix_customers_next_birthday_at), today's kept.
+    near = await session.scalars(select(Customer).where(_near(local.date())).order_by(Customer.id))
+    rule = config.birthdays.leap_day_rule
+    rows = [c for c in near if celebrates(c.birthday, local.date(), rule)][: DIGEST_LINES + 1]
     if not rows:
         return False
     lines = [
@@ -149,7 +153,7 @@ async def backfill(session: AsyncSession, now: datetime, config: Config, *, batc
     run at start. Returns how many got one."""
     rows = await session.scalars(
         select(Customer)
-        .where(Customer.next_birthday_at.is_(None), Customer.birth_month.is_not(None))
+        .where(Customer.next_birthday_at.is_(None), Customer.birthday.is_not(None))
         .limit(batch)
     )
     count = 0

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from storage.core.crypto import Encrypted
 from storage.core.models import Base, TimestampMixin, utcnow
 
 
@@ -72,14 +73,14 @@ class FeedbackItem(TimestampMixin, Base):
     survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id", ondelete="SET NULL"))
     score_kind: Mapped[str | None] = mapped_column(String(8))  # csat | nps
     score: Mapped[int | None]
-    comment: Mapped[str | None] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(Encrypted())  # what the customer wrote
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | claimed | resolved
     claimed_by: Mapped[int | None] = mapped_column(BigInteger)
     claimed_at: Mapped[datetime | None]
     follow_up_id: Mapped[int | None] = mapped_column(ForeignKey("follow_ups.id", ondelete="SET NULL"))
     resolved_by: Mapped[int | None] = mapped_column(BigInteger)
     resolved_at: Mapped[datetime | None]
-    resolution: Mapped[str | None] = mapped_column(Text)
+    resolution: Mapped[str | None] = mapped_column(Encrypted())
     card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     card_message_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     # The clock (storage.care.complaints): targets by priority, the first response, the next alert.
@@ -116,7 +117,7 @@ class FeedbackMessage(Base):
     source_message_id: Mapped[int] = mapped_column(BigInteger)
     relay_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     relay_message_id: Mapped[int | None] = mapped_column(BigInteger)
-    text: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Encrypted())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -129,7 +130,7 @@ class CustomerNote(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     staff_id: Mapped[int] = mapped_column(BigInteger)
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Encrypted())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

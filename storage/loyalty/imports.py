@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.core import csvfiles
+from storage.core import crypto, csvfiles
 from storage.core.config import Config
 from storage.core.csvfiles import Table
 from storage.core.imports import Outcome, Problem, RowRefused, Rows, quoted
@@ -162,12 +162,13 @@ async def _pending_members(session: AsyncSession, references: set[str]) -> dict[
             continue
     if not phones:
         return {}
-    rows = await session.scalars(
-        select(PendingMember).where(
-            PendingMember.phone.in_(set(phones.values())), PendingMember.linked_customer_id.is_(None)
+    indexes = {index: phone for phone in set(phones.values()) for index in crypto.blind_indexes(phone)}
+    rows = await session.execute(
+        select(PendingMember.phone_hash, PendingMember).where(
+            PendingMember.phone_hash.in_(indexes), PendingMember.linked_customer_id.is_(None)
         )
     )
-    by_phone = {member.phone: member for member in rows}
+    by_phone = {indexes[index]: member for index, member in rows}
     return {ref: by_phone[phone] for ref, phone in phones.items() if phone in by_phone}
 
 

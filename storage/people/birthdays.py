@@ -31,6 +31,12 @@ class Birthday:
             else f"--{self.month:02d}-{self.day:02d}"
         )
 
+    @classmethod
+    def from_iso(cls, text: str) -> Birthday:
+        """The inverse of iso(): "1990-05-17" or "--05-17"."""
+        year, month, day = text.rsplit("-", 2) if not text.startswith("--") else ("", *text[2:].split("-"))
+        return cls(month=int(month), day=int(day), year=int(year) if year else None)
+
 
 # [0-9], not \d: \d also matches other scripts' digits ("١", "߁").
 _ISO = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")

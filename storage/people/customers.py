@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -11,7 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.core import inputs
+from storage.core import crypto, inputs
 from storage.core.config import LANGUAGES, BirthdayConfig, Config
 from storage.core.db import changed_rows
 from storage.people import consent, member_codes, phones
@@ -92,12 +91,12 @@ def schedule_birthday(
     customer: Customer, now: datetime, config: BirthdayConfig, on_or_after: date | None = None
 ) -> None:
     """Keep next_birthday_at (the indexed instant the birthday tick reads) in step with the profile."""
-    if customer.birth_month is None or customer.birth_day is None:
+    if customer.birthday is None:
         customer.next_birthday_at = None
         return
     customer.next_birthday_at = next_greeting_at(
-        customer.birth_month,
-        customer.birth_day,
+        customer.birthday.month,
+        customer.birthday.day,
         customer.timezone,
         on_or_after or local_today(now, customer.timezone),
         hour=config.hour,
@@ -114,19 +113,15 @@ async def set_birthday(
     now: datetime | None = None,
     config: BirthdayConfig | None = None,
 ) -> None:
-    customer.birth_year, customer.birth_month, customer.birth_day = (
-        birthday.year,
-        birthday.month,
-        birthday.day,
-    )
+    customer.birthday = birthday
     schedule_birthday(customer, now or datetime.now(UTC), config or BirthdayConfig())
     await session.flush()
 
 
 async def remove_birthday(session: AsyncSession, customer: Customer) -> bool:
     """Forget the birthday and the greeting it scheduled; False when there was none."""
-    had = customer.birth_month is not None
-    customer.birth_year = customer.birth_month = customer.birth_day = None
+    had = customer.birthday is not None
+    customer.birthday = None
     customer.next_birthday_at = None
     await session.flush()
     return had
@@ -251,9 +246,20 @@ _COLUMNS: dict[str, Any] = {
     "id": Customer.id,
     "username": func.lower(Customer.username),
     "code": Customer.member_code,
-    "phone": Customer.phone,
+    "phone": Customer.phone_hash,  # the phone is encrypted: its blind index is compared
     "telegram": Customer.telegram_id,
 }
+
+
+def _lookup(kind: str, value: int | str) -> list[Any]:
+    """The values of `kind`'s column that mean `value`: a phone's blind index under every key (a
+    key rotation may be midway), anything else itself."""
+    return crypto.blind_indexes(str(value)) if kind == "phone" else [value]
+
+
+def _by_phone(numbers: Iterable[str]) -> dict[str, str]:
+    """Blind index (any key) -> the E.164 number it stands for."""
+    return {index: number for number in numbers for index in crypto.blind_indexes(number)}
 
 
 async def find(
@@ -268,11 +274,11 @@ async def find(
     kind, value = form
     if kind == "id":
         return await session.get(Customer, value)
-    found = await session.scalar(select(Customer).where(_COLUMNS[kind] == value))
+    found = await session.scalar(select(Customer).where(_COLUMNS[kind].in_(_lookup(kind, value))).limit(1))
     if found is None and kind == "telegram" and by_phone:
         ref = reference.strip()
-        numbers = {f"+{ref}", normalize_phone(f"+{ref}")}  # a number typed without its "+"
-        found = await session.scalar(select(Customer).where(Customer.phone.in_(numbers)).limit(1))
+        numbers = _by_phone({f"+{ref}", normalize_phone(f"+{ref}")})  # a number typed without its "+"
+        found = await session.scalar(select(Customer).where(Customer.phone_hash.in_(numbers)).limit(1))
     return found
 
 
@@ -286,15 +292,19 @@ async def find_many(
     for kind, column in _COLUMNS.items():
         wanted = {ref: value for ref, (k, value) in forms.items() if k == kind}
         if wanted:
-            rows = await session.execute(select(column, Customer).where(column.in_(set(wanted.values()))))
-            by_value = {row[0]: row[1] for row in rows}
+            looked_up = {v: value for value in set(wanted.values()) for v in _lookup(kind, value)}
+            rows = await session.execute(select(column, Customer).where(column.in_(looked_up)))
+            by_value = {looked_up[row[0]]: row[1] for row in rows}
             found |= {ref: by_value[value] for ref, value in wanted.items() if value in by_value}
     fallback = {
         f"+{ref.strip()}": ref for ref, (k, _) in forms.items() if k == "telegram" and ref not in found
     }
     if fallback and by_phone:
-        by_phone_found = await session.scalars(select(Customer).where(Customer.phone.in_(fallback)))
-        found |= {fallback[str(customer.phone)]: customer for customer in by_phone_found}
+        indexes = _by_phone(fallback)
+        by_phone_found = await session.execute(
+            select(Customer.phone_hash, Customer).where(Customer.phone_hash.in_(indexes))
+        )
+        found |= {fallback[indexes[str(index)]]: customer for index, customer in by_phone_found}
     return found
 
 
@@ -306,9 +316,9 @@ async def search(
     limit: int = SEARCH_LIMIT,
     region: str | None = None,
 ) -> list[Customer]:
-    """Customers matching a name, @username, Telegram id, #id or (when `by_phone`) a phone number or
-    part of one; exact references first. Whoever may not see phone numbers may not search by them
-    either: narrowing searches would read a number digit by digit."""
+    """Customers matching a name, @username, Telegram id, #id or (when `by_phone`) a whole phone
+    number; exact references first. Whoever may not see phone numbers may not search by them. Part of
+    a number finds nobody: the number is encrypted, only its blind index can be compared."""
     query = query.strip()
     exact = await find(session, query, by_phone=by_phone, region=region)
     if exact is not None:
@@ -316,7 +326,6 @@ async def search(
     if not query:
         return []
     pattern = like_pattern(query.lstrip("@"))
-    digits = re.sub(r"[^0-9]", "", query)
     conditions = [
         func.lower(Customer.first_name).like(pattern, escape="\\"),
         func.lower(Customer.last_name).like(pattern, escape="\\"),
@@ -327,8 +336,6 @@ async def search(
         # 李伟: family name first, as Chinese, Japanese and Korean names are written
         func.lower(func.coalesce(Customer.last_name, "") + Customer.first_name).like(pattern, escape="\\"),
     ]
-    if by_phone and len(digits) >= 4:
-        conditions.append(Customer.phone.like(f"%{digits}%"))
     rows = await session.scalars(select(Customer).where(or_(*conditions)).order_by(Customer.id).limit(limit))
     return list(rows)
 

@@ -21,11 +21,7 @@ def header(personal: bool) -> list[str]:
 
 
 def _birthday(customer: Customer) -> str:
-    if customer.birth_month is None or customer.birth_day is None:
-        return ""
-    if customer.birth_year:
-        return f"{customer.birth_year:04d}-{customer.birth_month:02d}-{customer.birth_day:02d}"
-    return f"--{customer.birth_month:02d}-{customer.birth_day:02d}"
+    return customer.birthday.iso() if customer.birthday else ""
 
 
 async def page(session: AsyncSession, after: int, limit: int, personal: bool, config: Config) -> Page:

@@ -11,13 +11,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.core import crypto
 from storage.core.config import LANGUAGES, Config
 from storage.core.imports import Outcome, Problem, RowRefused, Rows, quoted
 from storage.core.models import BulkJob
 from storage.core.upsert import insert_ignore_many
 from storage.people import customers
 from storage.people.birthdays import Birthday, BirthdayError, parse_birthday
-from storage.people.models import Customer, PendingMember
+from storage.people.models import Customer, PendingMember, phone_index
 
 KIND = "import_members"
 ALIASES = {
@@ -71,9 +72,7 @@ def parse_member(data: dict[str, str], today: date) -> dict[str, Any]:
     return {
         "name": name,
         "phone": parse_phone(data["phone"]),
-        "birth_year": birthday.year,
-        "birth_month": birthday.month or None,
-        "birth_day": birthday.day or None,
+        "birthday": birthday if birthday.month else None,
         "language": language,
         "external_id": external_id,
     }
@@ -93,14 +92,15 @@ async def handle(session: AsyncSession, job: BulkJob, rows: Rows, now: datetime,
         if member["phone"] in members:
             outcome.duplicates += 1
             continue
-        members[member["phone"]] = {**member, "created_at": now}
+        members[member["phone"]] = {**member, "phone_hash": phone_index(member["phone"]), "created_at": now}
     inserted = await insert_ignore_many(
         session, PendingMember, list(members.values()), None, returning=[PendingMember.id]
     )
     outcome.imported = len(inserted)
     outcome.duplicates += len(members) - len(inserted)
     if inserted:
-        joined = await session.scalars(select(Customer).where(Customer.phone.in_(members)))
+        indexes = [index for phone in members for index in crypto.blind_indexes(phone)]
+        joined = await session.scalars(select(Customer).where(Customer.phone_hash.in_(indexes)))
         for customer in joined:
             pending = await pending_for(session, customer)
             if pending is not None:
@@ -114,7 +114,11 @@ async def pending_for(session: AsyncSession, customer: Customer) -> PendingMembe
         return None
     return await session.scalar(
         select(PendingMember)
-        .where(PendingMember.phone == customer.phone, PendingMember.linked_customer_id.is_(None))
+        .where(
+            PendingMember.phone_hash.in_(crypto.blind_indexes(customer.phone)),
+            PendingMember.linked_customer_id.is_(None),
+        )
+        .limit(1)
         .with_for_update()
     )
 
@@ -124,9 +128,8 @@ async def link_member(
 ) -> None:
     """The member is this customer: what the list knew and the profile does not (birthday, external
     id) is copied; the member is linked, once."""
-    if customer.birth_month is None and member.birth_month is not None and member.birth_day is not None:
-        birthday = Birthday(month=member.birth_month, day=member.birth_day, year=member.birth_year)
-        await customers.set_birthday(session, customer, birthday, now=now, config=config.birthdays)
+    if customer.birthday is None and member.birthday is not None:
+        await customers.set_birthday(session, customer, member.birthday, now=now, config=config.birthdays)
     if customer.external_id is None and member.external_id is not None:
         taken = await session.scalar(select(Customer.id).where(Customer.external_id == member.external_id))
         if taken is None:

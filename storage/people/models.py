@@ -5,24 +5,42 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapped, mapped_column, validates
+from sqlalchemy.types import TypeDecorator
 
+from storage.core import crypto
+from storage.core.crypto import Encrypted
 from storage.core.models import Base, TimestampMixin, utcnow
+from storage.people.birthdays import Birthday
 from storage.people.member_codes import new_code
+
+
+class EncryptedBirthday(TypeDecorator[Birthday]):
+    """A birthday stored as its encrypted ISO form ("1990-05-17", "--05-17" without the year)."""
+
+    impl = Encrypted
+    cache_ok = True
+
+    def process_bind_param(self, value: Birthday | None, dialect: Dialect) -> str | None:
+        return None if value is None else value.iso()
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Birthday | None:
+        return None if value is None else Birthday.from_iso(value)
+
+
+def phone_index(phone: str | None) -> str | None:
+    """The blind index stored beside an encrypted phone (E.164), by which staff find it."""
+    return crypto.blind_index(phone) if phone else None
 
 
 class Customer(TimestampMixin, Base):
     """A person who accepted the privacy notice. Nothing is stored about anyone who did not."""
 
     __tablename__ = "customers"
-    # Today's birthdays by id (the staff digest reads the first few): with `id` in the index PostgreSQL
-    # reads them in order instead of walking the primary key.
     # Who joined since a point, in join order (storage.campaigns.recurring: the welcome offer's tick).
-    __table_args__ = (
-        Index("ix_customers_birthday", "birth_month", "birth_day", "id"),
-        Index("ix_customers_consent_at", "consent_at", "id"),
-    )
+    __table_args__ = (Index("ix_customers_consent_at", "consent_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
@@ -31,11 +49,14 @@ class Customer(TimestampMixin, Base):
     username: Mapped[str | None] = mapped_column(String(64), index=True)
     language: Mapped[str] = mapped_column(String(8))
     timezone: Mapped[str] = mapped_column(String(64))
-    # A birthday may be known without its year ("05/17").
-    birth_year: Mapped[int | None]
-    birth_month: Mapped[int | None]
-    birth_day: Mapped[int | None]
-    phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    # Personal data, encrypted at rest (storage.core.crypto): read and written as plain values. A
+    # birthday may be known without its year ("05/17"). The phone is E.164; phone_hash, its blind
+    # index, is what a search by phone compares (set with it, below).
+    birthday: Mapped[Birthday | None] = mapped_column("birthday_encrypted", EncryptedBirthday())
+    phone: Mapped[str | None] = mapped_column("phone_encrypted", Encrypted())
+    phone_hash: Mapped[str | None] = mapped_column(
+        String(32), index=True, info={"blind_index_of": "phone_encrypted"}
+    )
     consent_at: Mapped[datetime]
     # The privacy notice's version accepted at consent_at (storage.people.consent.NOTICE_VERSION).
     consent_version: Mapped[str | None] = mapped_column(String(16))
@@ -44,7 +65,9 @@ class Customer(TimestampMixin, Base):
     # Set when Telegram answers 403 (blocked); cleared when the customer writes again.
     unreachable_at: Mapped[datetime | None]
     # UTC instant of the next birthday greeting (storage.birthdays.next_greeting_at); None without a
-    # birthday. Indexed so that a tick with nothing due reads no customer.
+    # birthday. Indexed so that a tick with nothing due reads no customer, and the staff digest finds
+    # today's birthdays by it. Not encrypted: it reveals the birthday's day and month (to within the
+    # time zone's offset), never the year.
     next_birthday_at: Mapped[datetime | None] = mapped_column(index=True)
     # The shop's own member number, from an imported member list (storage.loyalty.imports.link).
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
@@ -56,6 +79,11 @@ class Customer(TimestampMixin, Base):
     # The code the customer shows at the counter (storage.people.member_codes); a default, so every
     # insert gets one; nullable only for rows written by raw SQL (the migration back-fills them).
     member_code: Mapped[str | None] = mapped_column(String(16), unique=True, index=True, default=new_code)
+
+    @validates("phone")
+    def _index_phone(self, key: str, phone: str | None) -> str | None:
+        self.phone_hash = phone_index(phone)
+        return phone
 
 
 class StaffMember(TimestampMixin, Base):
@@ -127,13 +155,16 @@ class PendingMember(Base):
     Linked to the customer who joins and shares the same phone (storage.loyalty.imports.link)."""
 
     __tablename__ = "pending_members"
+    # Named for the column before revision 0024 renamed it (phone → phone_hash).
+    __table_args__ = (UniqueConstraint("phone_hash", name="uq_pending_members_phone"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(160))
-    phone: Mapped[str] = mapped_column(String(32), unique=True)  # as customers.normalize_phone writes it
-    birth_year: Mapped[int | None]
-    birth_month: Mapped[int | None]
-    birth_day: Mapped[int | None]
+    # The phone's blind index (one member per number; "erased:<id>" once erased) and the phone itself
+    # (as customers.normalize_phone writes it), encrypted; both set by import, the index from `phone`.
+    phone_hash: Mapped[str] = mapped_column(String(32), info={"blind_index_of": "phone_encrypted"})
+    phone: Mapped[str | None] = mapped_column("phone_encrypted", Encrypted())
+    birthday: Mapped[Birthday | None] = mapped_column("birthday_encrypted", EncryptedBirthday())
     language: Mapped[str | None] = mapped_column(String(8))
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

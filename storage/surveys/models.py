@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from storage.core.crypto import Encrypted
 from storage.core.models import Base, TimestampMixin, utcnow
 
 
@@ -68,6 +69,6 @@ class SurveyAnswer(Base):
     question_id: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(16))  # the question type: csat | nps | rating | choice | text
     score: Mapped[int | None]  # csat, nps, rating; the option index for choice
-    text: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Encrypted())  # a free-text answer, encrypted at rest
     skipped: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

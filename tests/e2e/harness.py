@@ -4,6 +4,7 @@ TELEGRAM_API_URL differs) against the Bot API emulator, and gives tests people t
 from __future__ import annotations
 
 import html
+import os
 import re
 from typing import Any
 
@@ -50,6 +51,7 @@ class Harness:
             # The group's members act as agents at once in these scenarios; test_staff_approval
             # turns approval on (the default of a real install).
             "STAFF_APPROVAL": "off",
+            "ENGAGEBOT_SECRET_KEY": os.environ["ENGAGEBOT_SECRET_KEY"],  # tests/conftest.py's fixed key
             **env,
         }
         self.catalog = Catalog.load(currency=env.get("CURRENCY") or None)  # as the bot renders

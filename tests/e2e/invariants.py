@@ -27,7 +27,7 @@ STAFF_STATE = {
     "feedback_messages": "id, direction, author_id",
     "outbox": "id, chat_id, template",
     "bulk_jobs": "id, kind, state, paused_at",
-    "pending_members": "id, phone, linked_customer_id",
+    "pending_members": "id, phone_hash, linked_customer_id",
     "campaigns": "id, name, status, send_date, send_minute, photo",
     "campaign_schedules": "campaign_id, kind, delay_hours, holiday, active",
     "bot_settings": "key, value",  # the staff group chosen in Telegram (owners only)
@@ -66,7 +66,7 @@ STAFF_ONLY = {
     " WHERE status <> 'open' OR claimed_by IS NOT NULL",
     "staff_messages": "SELECT id FROM feedback_messages WHERE direction IN ('to_customer', 'note_prompt')",
     "bulk_jobs": "SELECT id, kind FROM bulk_jobs",
-    "pending_members": "SELECT id, phone FROM pending_members"
+    "pending_members": "SELECT id, phone_hash FROM pending_members"
     " WHERE linked_customer_id IS NULL OR linked_customer_id NOT IN"
     " (SELECT id FROM customers WHERE erased_at IS NOT NULL)",
     "notes": "SELECT customer_id, id, text FROM customer_notes",

@@ -109,7 +109,7 @@ async def test_profile_removes_a_birthday_and_a_phone(harness: Harness, lang: st
     assert asked.buttons == [[t(lang, "profile.remove_yes"), t(lang, "profile.remove_keep")]]
     await ann.press(t(lang, "profile.remove_keep"), message=asked)
     assert t(lang, "profile.remove_birthday_question") not in latest(ann, card).text
-    assert (await _customer(harness, 804)).birth_month == 5  # kept
+    assert (await _customer(harness, 804)).birthday.month == 5  # kept
 
     await ann.press(t(lang, "profile.remove_birthday"), message=card)
     answer = await ann.press(t(lang, "profile.remove_yes"), message=card)
@@ -118,7 +118,7 @@ async def test_profile_removes_a_birthday_and_a_phone(harness: Harness, lang: st
     assert shown.message_id == card.message_id  # edited in place
     assert [t(lang, "profile.remove_phone")] in shown.buttons
     row = await _customer(harness, 804)
-    assert (row.birth_year, row.birth_month, row.birth_day, row.next_birthday_at) == (None, None, None, None)
+    assert (row.birthday, row.next_birthday_at) == (None, None)
 
     await ann.press(t(lang, "profile.remove_phone"), message=card)
     await ann.press(t(lang, "profile.remove_yes"), message=card)

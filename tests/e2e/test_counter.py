@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from handlers.customer.member_card import qr_png
 from storage.loyalty.models import Purchase
 from storage.people import member_codes
+from storage.people.birthdays import Birthday
 from tests.e2e.harness import Harness
 from tests.e2e.invariants import changed, staff_state
 from tests.e2e.loyalty_steps import balance, customer_row, join, staff
@@ -178,7 +179,7 @@ async def test_birthdays_and_follow_ups_in_the_forms_people_type(harness: Harnes
     await li.press(harness.t("zh", "profile.edit_birthday"))
     await li.send("05/06/1990")  # Chinese writes the month first
     row = await customer_row(harness, li.user_id)
-    assert (row.birth_year, row.birth_month, row.birth_day) == (1990, 5, 6)
+    assert row.birthday == Birthday(5, 6, 1990)
 
     code = (await customer_row(harness, kim.user_id)).member_code
     reply = await staff(harness, harness.owner, f"/find {code.lower()}")

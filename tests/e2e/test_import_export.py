@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from storage.core.clock import FakeClock
 from storage.core.models import BulkJob, ExportChunk, ImportChunk
 from storage.loyalty.models import PendingPurchase, Purchase
+from storage.people.birthdays import Birthday
 from storage.people.models import PendingMember
 from tests.databases import new_database_url
 from tests.e2e.harness import Harness
@@ -99,7 +100,7 @@ async def test_a_member_imported_before_joining_is_linked_when_they_share_their_
     await lena.press(harness.t("en", "profile.edit_phone"))
     await lena.share_contact("+49 170 0000301")
     row = await customer_row(harness, lena.user_id)
-    assert (row.birth_year, row.birth_month, row.birth_day, row.external_id) == (1990, 5, 17, "M-7")
+    assert (row.birthday, row.external_id) == (Birthday(5, 17, 1990), "M-7")
     async with harness.sessions.begin() as session:
         bought = list(await session.scalars(select(Purchase)))
         member = await session.scalar(select(PendingMember))

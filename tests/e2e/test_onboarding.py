@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from storage.core.models import AuditEntry, Conversation
+from storage.people.birthdays import Birthday
 from storage.people.models import Customer, StaffMember
 from storage.people.timezones import local_time
 from tests.e2e.harness import Harness
@@ -44,7 +45,7 @@ async def test_full_onboarding_in_english_with_every_bad_birthday(harness: Harne
         reply = ann.last().text
         assert harness.t("en", key) in reply, text
         assert "When is your birthday?" in reply  # asked again
-    assert (await _customer(harness, 101)).birth_month is None
+    assert (await _customer(harness, 101)).birthday is None
 
     await ann.send("17.05.1990")
     assert "Got it: 17 May 1990." in ann.messages()[-2].text
@@ -70,7 +71,7 @@ async def test_full_onboarding_in_english_with_every_bad_birthday(harness: Harne
 
     stored = await _customer(harness, 101)
     assert (stored.first_name, stored.username, stored.language) == ("Ann", "ann", "en")
-    assert (stored.birth_year, stored.birth_month, stored.birth_day) == (1990, 5, 17)
+    assert stored.birthday == Birthday(5, 17, 1990)
     assert stored.phone == "+447700900123"
     assert stored.timezone == "America/New_York"
     assert stored.consent_at == harness.clock.now()
@@ -93,7 +94,8 @@ async def test_onboarding_in_chinese(harness: Harness) -> None:
     assert f"时区已设为：{shanghai}。" in li.messages()[-2].text
     assert "资料已完善" in li.last().text
     stored = await _customer(harness, 102)
-    assert (stored.language, stored.birth_month, stored.birth_day, stored.timezone) == (
+    assert stored.birthday is not None
+    assert (stored.language, stored.birthday.month, stored.birthday.day, stored.timezone) == (
         "zh",
         2,
         29,
@@ -107,7 +109,7 @@ async def test_birthday_without_a_year(harness: Harness) -> None:
     await bo.press("✅ Accept")
     await bo.send("05/17")
     stored = await _customer(harness, 103)
-    assert (stored.birth_year, stored.birth_month, stored.birth_day) == (None, 5, 17)
+    assert stored.birthday == Birthday(5, 17)
 
 
 async def test_every_step_can_be_skipped(harness: Harness) -> None:
@@ -115,7 +117,7 @@ async def test_every_step_can_be_skipped(harness: Harness) -> None:
     await harness.join(cy)
     assert "Your profile is complete" in cy.last().text
     stored = await _customer(harness, 104)
-    assert (stored.birth_month, stored.phone, stored.timezone) == (None, None, "Europe/Berlin")
+    assert (stored.birthday, stored.phone, stored.timezone) == (None, None, "Europe/Berlin")
     async with harness.sessions.begin() as session:
         assert await session.get(Conversation, (104, 104)) is None
 
@@ -135,7 +137,7 @@ async def test_restart_in_the_middle_of_onboarding_continues(harness: Harness) -
     await dee.send("Skip")  # the share-location keyboard's
     assert "Your profile is complete" in dee.last().text
     stored = await _customer(harness, 105)
-    assert (stored.birth_year, stored.phone) == (1985, "+12025550100")
+    assert (stored.birthday and stored.birthday.year, stored.phone) == (1985, "+12025550100")
 
 
 async def test_decline_stores_nothing(harness: Harness) -> None:
@@ -187,7 +189,7 @@ async def test_cancel_stops_the_step_in_progress(harness: Harness) -> None:
     assert rae.last().text == "Cancelled. Send /help to see what I can do."
     await rae.send("1990-01-01")  # no longer taken as a birthday
     assert "/help" in rae.last().text
-    assert (await _customer(harness, 109)).birth_year is None
+    assert (await _customer(harness, 109)).birthday is None
     await rae.send("/cancel")
     assert rae.last().text == "There is nothing to cancel."
     async with harness.sessions.begin() as session:

@@ -189,6 +189,27 @@ async def test_staff_digest_once_a_day(sessions: async_sessionmaker[AsyncSession
     assert digests[0].params["names"].count("•") == 2 and "@ann1" in digests[0].params["names"]
 
 
+async def test_the_digest_finds_todays_birthdays_in_every_time_zone_greeted_or_not(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    """The birthday is encrypted: the digest finds it by next_birthday_at, which for someone already
+    greeted today (far east) is a year later, and for someone far west is still to come."""
+    clock.set(utc(2026, 3, 1))
+    for tid, tz, day in [(1, "Pacific/Kiritimati", 15), (2, "America/Los_Angeles", 15), (3, "UTC", 16)]:
+        await _customer(sessions, clock, tid, tz, 3, day)
+    await _customer(sessions, clock, 4, "Pacific/Kiritimati", 3, 14)  # greeted yesterday, local time
+    clock.set(utc(2026, 3, 14, 20, 30))  # 10:30 on the 15th in Kiritimati: greeted
+    await birthdays.tick(sessions, clock, CONFIG)
+    assert len(await _greetings(sessions)) == 1
+    clock.set(utc(2026, 3, 15, 1, 0))  # 09:00 in Shanghai on the 15th: the digest
+    await birthdays.tick(sessions, clock, CONFIG)
+    async with sessions.begin() as session:
+        digest = await session.scalar(select(OutboxMessage).where(OutboxMessage.chat_id == STAFF))
+    assert digest is not None
+    assert "@ann1" in digest.params["names"] and "@ann2" in digest.params["names"]
+    assert digest.params["names"].count("•") == 2
+
+
 async def test_backfill_schedules_birthdays_stored_before(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:

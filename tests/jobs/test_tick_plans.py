@@ -17,6 +17,7 @@ from storage.core.clock import FakeClock
 from storage.core.config import BulkConfig, Config
 from storage.core.models import BulkJob
 from storage.loyalty.models import LedgerEntry, LoyaltyAccount, Purchase
+from storage.people.birthdays import Birthday
 from storage.people.models import Customer, OutboxMessage
 from storage.surveys import invitations, sending
 from storage.surveys.definitions import builtin
@@ -60,7 +61,7 @@ MAKE_DUE: dict[str, list[Executable]] = {
     "birthdays": [
         update(Customer)
         .where(Customer.id % 1000 == 0)
-        .values(birth_month=3, birth_day=10, next_birthday_at=PAST)
+        .values(birthday=Birthday(3, 10), next_birthday_at=PAST)
     ],
     "followups": [
         update(FollowUp).where(FollowUp.remind_at.is_not(None), FollowUp.id % 20 == 0).values(remind_at=PAST)

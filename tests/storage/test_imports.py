@@ -22,6 +22,7 @@ from storage.loyalty import imports, ledger
 from storage.loyalty.models import PendingPurchase, Purchase
 from storage.people import customers
 from storage.people import imports as members
+from storage.people.birthdays import Birthday
 from storage.people.models import Customer, OutboxMessage, PendingMember
 from tests.storage.loyalty_helpers import new_customer
 
@@ -171,7 +172,7 @@ async def test_a_member_imported_before_joining_is_linked_with_their_purchases(
         assert await imports.link(session, ann, NOW, CONFIG) == 0  # once
     async with sessions.begin() as session:
         ann = await session.get(Customer, ann.id)
-        assert (ann.birth_year, ann.birth_month, ann.birth_day, ann.external_id) == (1990, 5, 17, "M-1")
+        assert (ann.birthday, ann.external_id) == (Birthday(5, 17, 1990), "M-1")
         assert await ledger.balance(session, ann.id) == 0
         member = await session.scalar(select(PendingMember))
         assert member.linked_customer_id == ann.id

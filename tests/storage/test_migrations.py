@@ -19,12 +19,13 @@ from bot.i18n import Catalog
 from handlers.staff import followups as staff_followups
 from storage import migrate
 from storage.care import feedback, followups
-from storage.care.models import FeedbackItem, FollowUp
-from storage.core import buttons, conversations, db
+from storage.care.models import CustomerNote, FeedbackItem, FollowUp
+from storage.core import buttons, conversations, crypto, db
 from storage.core.config import SurveyConfig
 from storage.core.models import Base
-from storage.people import member_codes
-from storage.people.models import OutboxMessage
+from storage.people import customers, member_codes
+from storage.people.birthdays import Birthday
+from storage.people.models import OutboxMessage, PendingMember
 from tests import databases
 
 
@@ -181,11 +182,65 @@ async def test_0014_gives_every_customer_a_code_and_reads_stored_phones(empty_da
                     ),
                     {"n": n, "tid": 100 + n, "phone": phone, "at": DUE},
                 )
-        await migrate.upgrade(engine, phone_region="DE")
+        await migrate.upgrade(engine, "0014", phone_region="DE")
         async with engine.connect() as conn:
             rows = (await conn.execute(text("SELECT phone, member_code FROM customers ORDER BY id"))).all()
         assert [phone for phone, _ in rows] == ["+4915123456785", "+49301234567", None, "+12"]
         codes = [code for _, code in rows]
         assert len(set(codes)) == 4 and all(member_codes.normalize(code) == code for code in codes)
+    finally:
+        await engine.dispose()
+
+
+async def test_0024_encrypts_what_was_stored_in_plain_text(empty_database_url: str) -> None:
+    engine = db.create_engine(empty_database_url)
+    try:
+        await migrate.upgrade(engine, "0015")
+        async with engine.begin() as conn:
+            for n, phone, birthday in [(1, "+4915123456785", (1990, 5, 17)), (2, None, (None, 2, 29))]:
+                await conn.execute(
+                    text(
+                        "INSERT INTO customers (id, telegram_id, first_name, language, timezone, phone,"
+                        " birth_year, birth_month, birth_day, consent_at, created_at)"
+                        " VALUES (:n, :tid, 'C', 'en', 'UTC', :phone, :y, :m, :d, :at, :at)"
+                    ),
+                    {"n": n, "tid": 100 + n, "phone": phone, "y": birthday[0], "m": birthday[1],
+                     "d": birthday[2], "at": DUE},
+                )  # fmt: skip
+            for n, phone in [(1, "+8613800138000"), (2, "erased:2")]:
+                await conn.execute(
+                    text(
+                        "INSERT INTO pending_members (id, name, phone, birth_month, birth_day, created_at)"
+                        " VALUES (:n, 'M', :phone, 12, 24, :at)"
+                    ),
+                    {"n": n, "phone": phone, "at": DUE},
+                )
+            await conn.execute(
+                text(
+                    "INSERT INTO customer_notes (customer_id, staff_id, text, created_at) VALUES (1, 7, :t, :a)"  # noqa: E501
+                ),
+                {"t": "calls after 6pm", "a": DUE},
+            )
+        await migrate.upgrade(engine)
+        async with engine.connect() as conn:
+            dump = repr((await conn.execute(text("SELECT * FROM customers"))).all())
+            dump += repr((await conn.execute(text("SELECT * FROM pending_members"))).all())
+            dump += repr((await conn.execute(text("SELECT * FROM customer_notes"))).all())
+        for plain in ("15123456785", "13800138000", "1990", "05-17", "12-24", "calls after"):
+            assert plain not in dump
+        assert "erased:2" in dump  # a tombstone stays one
+        sessions = db.create_session_factory(engine)
+        async with sessions() as session:
+            found = await customers.find(session, "+49 151 23456785", by_phone=True)
+            assert found is not None and found.id == 1
+            assert found.birthday == Birthday(month=5, day=17, year=1990)
+            leap = await customers.by_id(session, 2)
+            assert leap is not None and leap.birthday == Birthday(month=2, day=29) and leap.phone is None
+            member = await session.get(PendingMember, 1)
+            assert member is not None and member.phone == "+8613800138000"
+            assert member.birthday == Birthday(month=12, day=24)
+            assert member.phone_hash == crypto.blind_index("+8613800138000")
+            note = await session.scalar(select(CustomerNote.text))
+            assert note == "calls after 6pm"
     finally:
         await engine.dispose()
