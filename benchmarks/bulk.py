@@ -32,7 +32,7 @@ from sqlalchemy import event, insert, select
 
 from bot.ticks import TICKS
 from storage.core.clock import SystemClock
-from storage.people import customers
+from storage.people import consent, customers
 from storage.people.customers import TelegramProfile
 from storage.people.models import Customer, OutboxMessage
 from tests import databases
@@ -99,7 +99,7 @@ async def _seed(harness: Harness, n: int) -> UserDriver:
     now = harness.clock.now()
     rows = [
         {"telegram_id": 10_000_000 + i, "first_name": f"C{i}", "language": "en", "timezone": "UTC"}
-        | {"consent_at": now, "created_at": now, "updated_at": now}
+        | {"consent_at": now, "consent_version": consent.NOTICE_VERSION, "created_at": now, "updated_at": now}
         for i in range(n - 1)
     ]
     asker = harness.customer(4242, "Kim")

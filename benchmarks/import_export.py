@@ -30,6 +30,7 @@ from storage.core import db, exports
 from storage.core import imports as core_imports
 from storage.core.config import Config
 from storage.loyalty import imports
+from storage.people import consent
 from storage.people.models import Customer
 from tests import databases
 
@@ -71,6 +72,7 @@ async def _customers(sessions: object, count: int) -> None:
             "language": "en",
             "timezone": "UTC",
             "consent_at": now,
+            "consent_version": consent.NOTICE_VERSION,
             "created_at": now,
             "updated_at": now,
         }

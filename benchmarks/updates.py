@@ -43,7 +43,7 @@ from storage.core.clock import SystemClock
 from storage.core.config import LoyaltyConfig, SurveyConfig
 from storage.loyalty import ledger, rewards
 from storage.loyalty.models import LoyaltyAccount
-from storage.people import customers
+from storage.people import consent, customers
 from storage.people.customers import TelegramProfile
 from storage.people.models import Customer
 from storage.surveys import definitions, invitations
@@ -337,6 +337,7 @@ async def _seed_customers(harness: Harness, count: int) -> None:
             "language": "en",
             "timezone": "UTC",
             "consent_at": now,
+            "consent_version": consent.NOTICE_VERSION,
         }
         for i in range(count)
     ]

@@ -143,12 +143,15 @@ def _tiers(env: Mapping[str, str], key: str, default: tuple[Tier, ...]) -> tuple
     return tuple(tiers)
 
 
+TIER_NAMES = {"en": "LOYALTY_TIER_NAMES_EN", "zh": "LOYALTY_TIER_NAMES_ZH"}  # one per language
+
+
 def _tier_names(env: Mapping[str, str], tiers: tuple[Tier, ...]) -> tuple[Tier, ...]:
     """LOYALTY_TIER_NAMES_ZH="Member:会员, Gold:金卡" (and _EN, …): a tier's name in that language,
     by the name LOYALTY_TIERS gives it; a language not given keeps the names the tier has."""
     by_name = {t.name.lower(): dict(t.names) for t in tiers}
     for language in LANGUAGES:
-        key = f"LOYALTY_TIER_NAMES_{language.upper()}"
+        key = TIER_NAMES[language]
         value = env.get(key, "").strip()
         if not value:
             continue

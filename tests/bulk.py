@@ -26,6 +26,7 @@ from storage.core import crypto
 from storage.core.clock import Clock
 from storage.core.config import Config
 from storage.loyalty import points
+from storage.people import consent
 from tests.jobs.fakes import FakeMessage
 
 # Tables with an integer id the seed sets itself; PostgreSQL's sequences are moved past them.
@@ -96,6 +97,7 @@ TABLES: dict[str, dict[str, str]] = {
         "timezone": "'UTC'",
         "birthday_encrypted": "{secret:--06-15}",  # one token for all: encrypting is per value, in Python
         "consent_at": "{at:-400}",
+        "consent_version": f"'{consent.NOTICE_VERSION}'",  # the notice in force: they may be messaged
         "last_seen_at": "{at:-(i % 90)}",
         "unreachable_at": "CASE WHEN i % 50 = 0 THEN {at:-10} END",
         "next_birthday_at": "{at:1 + i % 360}",

@@ -133,12 +133,23 @@ async def test_two_instances_send_each_message_once_and_apply_each_effect_once(
             purchases = await session.scalar(select(func.count()).select_from(Purchase))
             follow_ups = await session.scalar(select(func.count()).select_from(FollowUp))
             rows = Counter((await session.scalars(select(OutboxMessage.status))).all())
+            summaries = Counter(
+                key.split(":")[0]
+                for key in await session.scalars(
+                    select(OutboxMessage.dedupe_key).where(
+                        OutboxMessage.dedupe_key.startswith("staff-summary:")
+                    )
+                )
+            )
     finally:
         await engine.dispose()
     assert purchases == CUSTOMERS
     assert list(points.values()) == [600] * CUSTOMERS  # each purchase credited once
     assert follow_ups == CUSTOMERS
-    assert rows == Counter({"sent": CUSTOMERS * 3})  # points earned, the new tier and a card each
+    # Points earned, the new tier and a card each; and the weekly staff summary once in each of the two
+    # weeks the clock saw (the start's and 60 days later), whichever instance ran the tick.
+    assert summaries == Counter({"staff-summary": 2})
+    assert rows == Counter({"sent": CUSTOMERS * 3 + 2})
     assert all(count > 0 for count in processed)  # the balancer really split the updates
     emu.assert_no_violations()
 

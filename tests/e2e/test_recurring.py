@@ -91,7 +91,7 @@ async def test_a_new_customer_gets_the_welcome_offer_a_day_later_and_claims_it_o
     assert sum(vouchers[0].code in ((a or {}).get("text") or "") for a in (first, second)) == 1
     await owner.send("/campaign report hello", chat=group)
     report = owner.messages(chat=group)[-2].text
-    assert "1 recipients" in report and "1 delivered" in report and "1 claimed" in report, report
+    assert "1 recipient" in report and "1 delivered" in report and "1 claimed" in report, report
 
     await owner.send("/campaign stop hello", chat=group)
     assert "is stopped" in owner.last(chat=group).text
