@@ -1,6 +1,7 @@
 """The recurring campaigns' tick (storage.campaigns.recurring): welcome offers whose time has come, in
-batches of one transaction each, then today's yearly sends (each recorded as a bulk job: the bulk tick
-fans it out)."""
+batches of one transaction each, then the yearly sends whose time to be made has come (the UTC day
+before their date; each recorded as a bulk job: the bulk tick fans it out, each message due at the
+local hour in its customer's zone)."""
 
 from __future__ import annotations
 

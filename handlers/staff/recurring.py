@@ -1,6 +1,7 @@
 """/campaign repeat|activate|stop in the staff group (admins and owners, as every /campaign): make a
 draft a welcome offer or a yearly campaign (storage.campaigns.recurring), start it, stop it; and the
-"next:" note /campaign list shows for a yearly one. Replies are made after the unit of work."""
+"next: <date> at <local time>" note /campaign list shows for a yearly one. Replies are made after the
+unit of work."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from zoneinfo import ZoneInfo
 from telegram import Message
 
 from handlers.context import AppContext, Texts
-from storage.campaigns import drafts, recurring
+from storage.campaigns import drafts, recurring, sendtime
 from storage.campaigns.holidays import Holiday
 from storage.campaigns.models import CampaignSchedule
 from storage.core import audit
+from storage.core.config import Config
 from storage.core.refusals import Refused
 
 
@@ -31,8 +33,8 @@ def holiday_label(texts: Texts, lang: str, holiday: Holiday) -> str:
     return texts(lang, f"recurring.festival_{festival.replace('-', '_')}") if festival else holiday.spec
 
 
-def rule_text(texts: Texts, lang: str, schedule: CampaignSchedule, today: date) -> str:
-    """What the schedule does, and for a yearly one its next date."""
+def rule_text(texts: Texts, lang: str, schedule: CampaignSchedule, today: date, config: Config) -> str:
+    """What the schedule does, and for a yearly one its next date and local time."""
     if schedule.kind == recurring.WELCOME:
         return texts(lang, "recurring.rule_welcome", hours=schedule.delay_hours or 0)
     upcoming = recurring.next_date(schedule, today)
@@ -40,7 +42,11 @@ def rule_text(texts: Texts, lang: str, schedule: CampaignSchedule, today: date) 
         return ""
     day, holiday = upcoming
     return texts(
-        lang, "recurring.rule_yearly", next=day.isoformat(), holiday=holiday_label(texts, lang, holiday)
+        lang,
+        "recurring.rule_yearly",
+        next=day.isoformat(),
+        holiday=holiday_label(texts, lang, holiday),
+        time=sendtime.SendTime(None, recurring.yearly_minute(schedule, config)).clock,
     )
 
 
@@ -49,7 +55,7 @@ def _today(context: AppContext) -> date:
 
 
 async def repeat(context: AppContext, message: Message, rest: str) -> None:
-    """/campaign repeat <name> welcome <hours>h | yearly <date>"""
+    """/campaign repeat <name> welcome <hours>h | yearly <date> [at HH:MM]"""
     lang = _lang(context)
     name, _, rule_words = rest.strip().partition(" ")
     try:
@@ -63,13 +69,18 @@ async def repeat(context: AppContext, message: Message, rest: str) -> None:
                 chat_id=message.chat_id,
                 action="campaign repeat",
                 target=campaign.name,
-                detail={"kind": schedule.kind, "hours": schedule.delay_hours, "holiday": schedule.holiday},
+                detail={
+                    "kind": schedule.kind,
+                    "hours": schedule.delay_hours,
+                    "holiday": schedule.holiday,
+                    "minute": schedule.send_minute,
+                },
             )
             text = context.t(
                 lang,
                 "recurring.repeated",
                 name=campaign.name,
-                rule=rule_text(context.t, lang, schedule, _today(context)),
+                rule=rule_text(context.t, lang, schedule, _today(context), context.config),
             )
     except Refused as refused:  # rolled back (or never begun): nothing stored
         await message.reply_text(context.t(lang, refused.code, **refused.params))
@@ -105,7 +116,7 @@ async def _switch(context: AppContext, message: Message, name: str, *, on: bool)
                 target=campaign.name,
                 detail={"kind": schedule.kind},
             )
-            rule = rule_text(context.t, lang, schedule, _today(context))
+            rule = rule_text(context.t, lang, schedule, _today(context), context.config)
             key = "recurring.activated" if on else "recurring.stopped"
             text = context.t(lang, key, name=campaign.name, rule=rule)
     except Refused as refused:
@@ -115,9 +126,12 @@ async def _switch(context: AppContext, message: Message, name: str, *, on: bool)
 
 
 async def notes(context: AppContext, campaign_ids: list[int]) -> dict[int, str]:
-    """The rule (and next date) of each recurring campaign among these, for /campaign list."""
+    """The rule (and next date and local time) of each recurring campaign among these, for /campaign
+    list."""
     lang = _lang(context)
     today = _today(context)
     async with context.read_only() as session:
         found = await recurring.schedules(session, campaign_ids)
-    return {cid: rule_text(context.t, lang, schedule, today) for cid, schedule in found.items()}
+    return {
+        cid: rule_text(context.t, lang, schedule, today, context.config) for cid, schedule in found.items()
+    }

@@ -67,6 +67,8 @@ class CampaignSchedule(Base):
     kind: Mapped[str] = mapped_column(String(16))  # welcome | yearly
     delay_hours: Mapped[int | None]  # welcome
     holiday: Mapped[str | None] = mapped_column(String(24))  # yearly: "12-25", "lunar 8-15"
+    # Yearly: the local time of day (minutes) in each customer's zone; None: HOLIDAY_CAMPAIGN_HOUR.
+    send_minute: Mapped[int | None]
     active: Mapped[bool] = mapped_column(default=False)
     activated_by: Mapped[int | None] = mapped_column(BigInteger)
     activated_at: Mapped[datetime | None]

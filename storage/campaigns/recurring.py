@@ -10,21 +10,25 @@ as for a one-off send (a customer over budget when their welcome comes is skippe
 queued later). Only customers whose welcome time comes after the activation get it: activating a
 welcome offer does not write to everyone who joined before.
 
-Yearly: on the day (the staff time zone, from the configured hour), the tick makes that year's send, a
-campaign of its own named "<name>-<year>" (its own members, claims and report), and records its bulk
-job, so it fans out exactly like a confirmed one-off send."""
+Yearly: at a local hour on the date in each customer's own time zone (`yearly <date> at 10:00`, else
+the draft's own `at` hour, else config.recurring.holiday_hour when the send is made). The tick makes
+that year's send the UTC day before the date (at least 10 hours before the date begins anywhere, at
+UTC+14): a campaign of its own named "<name>-<year>" (its own members, claims and report) with the
+send time `at <date> HH:MM`, and its bulk job, so it fans out exactly like a confirmed one-off send and
+each recipient's message waits in the outbox for their hour (storage.campaigns.sendtime). A send made
+late (the bot was down) still reaches those whose date is not over, at once if their hour has passed;
+once the date is over everywhere (UTC-12) it is not made at all."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.campaigns import fanout, holdout, holidays
+from storage.campaigns import fanout, holdout, holidays, sendtime
 from storage.campaigns.drafts import CampaignRefused, by_name, text_for
 from storage.campaigns.models import Campaign, CampaignMember, CampaignOccurrence, CampaignSchedule
 from storage.core import inputs
@@ -37,6 +41,8 @@ from storage.people.models import Customer
 WELCOME, YEARLY = "welcome", "yearly"
 DELAY_MAX = 24 * 90  # hours
 ACTIVE, STOPPED = "active", "stopped"  # a recurring campaign's status once activated
+# A yearly send is made this long before its date begins anywhere (UTC+14): the UTC day before.
+LEAD = timedelta(hours=10)
 
 
 @dataclass(frozen=True)
@@ -44,10 +50,12 @@ class Rule:
     kind: str
     delay_hours: int | None = None
     holiday: holidays.Holiday | None = None
+    minute: int | None = None  # yearly: the local time of day (None: the draft's, else the setting)
 
 
 def parse(text: str) -> Rule:
-    """ "welcome 24h" (or "welcome 24") or "yearly <date>" (holidays.parse); CampaignRefused otherwise."""
+    """ "welcome 24h" (or "welcome 24") or "yearly <date> [at HH:MM]" (holidays.parse, a time of day
+    without a date); CampaignRefused (or HolidayRefused, SendTimeRefused) otherwise."""
     head, _, rest = text.strip().partition(" ")
     head, rest = head.lower(), rest.strip()
     if head == WELCOME:
@@ -56,8 +64,21 @@ def parse(text: str) -> Rule:
             raise CampaignRefused("recurring.bad_welcome", max=DELAY_MAX)
         return Rule(WELCOME, delay_hours=hours)
     if head == YEARLY and rest:
-        return Rule(YEARLY, holiday=holidays.parse(rest))
+        day, at, clock = rest.lower().rpartition(" at ")
+        if not at:
+            return Rule(YEARLY, holiday=holidays.parse(rest))
+        send = sendtime.parse(clock)
+        if send.day is not None:  # the date is the rule's, each year
+            raise CampaignRefused("recurring.bad_yearly_time")
+        return Rule(YEARLY, holiday=holidays.parse(day), minute=send.minute)
     raise CampaignRefused("recurring.repeat_usage")
+
+
+def yearly_minute(schedule: CampaignSchedule, config: Config) -> int:
+    """A yearly campaign's local time of day, minutes after midnight."""
+    if schedule.send_minute is not None:
+        return schedule.send_minute
+    return config.recurring.holiday_hour * 60
 
 
 async def schedule_of(session: AsyncSession, campaign_id: int) -> CampaignSchedule | None:
@@ -88,6 +109,10 @@ async def repeat(session: AsyncSession, campaign: Campaign, rule: Rule) -> Campa
         raise CampaignRefused("recurring.repeat_kind", name=campaign.name)
     schedule.delay_hours = rule.delay_hours
     schedule.holiday = rule.holiday.spec if rule.holiday else None
+    # Yearly: the rule's hour, else the one the draft was written with (`| at 09:00`), else the setting.
+    schedule.send_minute = (
+        (rule.minute if rule.minute is not None else campaign.send_minute) if rule.kind == YEARLY else None
+    )
     await session.flush()
     return schedule
 
@@ -246,16 +271,26 @@ def occurrence_name(name: str, day: date) -> str:
     return f"{name[:27]}-{day.year}"
 
 
+def opens(day: date) -> datetime:
+    """When a yearly send on `day` is made: LEAD before the day begins anywhere (00:00 UTC the day
+    before), so every recipient's message is queued before their local hour, even at UTC+14."""
+    return sendtime.begins(day) - LEAD
+
+
+def due_date(holiday: holidays.Holiday, now: datetime) -> date | None:
+    """The date whose send is to be made at `now`: opened, and not over everywhere yet."""
+    day = holiday.next_on_or_after((now - timedelta(days=2)).date())
+    if sendtime.ends(day) <= now:
+        day = holiday.next_on_or_after(day + timedelta(days=1))
+    return day if opens(day) <= now else None
+
+
 async def start_yearly(
     session: AsyncSession, now: datetime, config: Config
 ) -> list[tuple[Campaign, holidays.Holiday]]:
-    """Today's yearly sends (the staff time zone's date, from config.recurring.holiday_hour), each made
-    once: a copy of the campaign for this date and its bulk job. A date missed entirely (the bot was down
-    all day) is not sent late."""
-    local = now.astimezone(ZoneInfo(config.staff_timezone))
-    if local.hour < config.recurring.holiday_hour:
-        return []
-    today = local.date()
+    """The yearly sends whose time has come (due_date), each made once: a copy of the campaign sent
+    `at <date> HH:MM` in each customer's zone, and its bulk job. A date over everywhere before the send
+    was made (the bot was down all along) is not sent late."""
     found = await session.scalars(
         skip_locked(
             select(CampaignSchedule).where(CampaignSchedule.kind == YEARLY, CampaignSchedule.active.is_(True))
@@ -263,23 +298,30 @@ async def start_yearly(
     )
     started = []
     for schedule in list(found):
-        upcoming = next_date(schedule, today)
-        if upcoming is None or upcoming[0] != today:
+        if not schedule.holiday:
             continue
-        if await session.get(CampaignOccurrence, (schedule.campaign_id, today)) is not None:
+        holiday = holidays.parse(schedule.holiday)
+        day = due_date(holiday, now)
+        if day is None:
+            continue
+        if await session.get(CampaignOccurrence, (schedule.campaign_id, day)) is not None:
             continue
         parent = await session.get(Campaign, schedule.campaign_id)
         if parent is None:
             continue
-        name = occurrence_name(parent.name, today)
+        name = occurrence_name(parent.name, day)
         if await by_name(session, name) is not None:  # a campaign of that name was drafted by hand
-            name = f"{parent.name[:16]}-{today.year}-r{parent.id}"
+            name = f"{parent.name[:16]}-{day.year}-r{parent.id}"
+        minute = yearly_minute(schedule, config)
         child = Campaign(
             name=name,
             texts=dict(parent.texts),
             audience=parent.audience,
             reward_id=parent.reward_id,
             holdout_percent=parent.holdout_percent,
+            photo=parent.photo,
+            send_date=day,
+            send_minute=minute,
             status="draft",
             created_by=schedule.activated_by,
             created_at=now,
@@ -289,7 +331,7 @@ async def start_yearly(
         await session.flush()
         session.add(
             CampaignOccurrence(
-                schedule_id=schedule.campaign_id, on_date=today, campaign_id=child.id, created_at=now
+                schedule_id=schedule.campaign_id, on_date=day, campaign_id=child.id, created_at=now
             )
         )
         await fanout.start(
@@ -309,9 +351,14 @@ async def start_yearly(
                 chat_id=config.staff_chat_id,
                 template="recurring.yearly_started",
                 language=config.default_language,
-                params={"name": child.name, "date": today.isoformat(), "audience": child.audience},
+                params={
+                    "name": child.name,
+                    "date": day.isoformat(),
+                    "time": sendtime.SendTime(None, minute).clock,
+                    "audience": child.audience,
+                },
                 now=now,
             )
-        started.append((child, upcoming[1]))
+        started.append((child, holiday))
     await session.flush()
     return started

@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 from storage.core.refusals import Refused
 
 _AT = re.compile(r"(?:(\d{4})-(\d{1,2})-(\d{1,2})\s+)?(\d{1,2})(?::(\d{2}))?")
-# The last place on Earth where a day is still going: UTC-12 (the first is UTC+14).
-LATEST_OFFSET = timedelta(hours=12)
+# A day begins first at UTC+14 (Kiribati) and ends last at UTC-12 (Baker Island): 50 hours in all.
+EARLIEST_OFFSET, LATEST_OFFSET = timedelta(hours=14), timedelta(hours=12)
 AHEAD_MAX = timedelta(days=366)
 
 
@@ -65,12 +65,21 @@ def of(day: date | None, minute: int | None) -> SendTime | None:
     return None if minute is None else SendTime(day, minute)
 
 
+def begins(day: date) -> datetime:
+    """When `day` begins first anywhere (its midnight at UTC+14)."""
+    return datetime.combine(day, time(), tzinfo=UTC) - EARLIEST_OFFSET
+
+
+def ends(day: date) -> datetime:
+    """When `day` is over everywhere (its end at UTC-12)."""
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC) + LATEST_OFFSET
+
+
 def check(send: SendTime, now: datetime) -> None:
     """Refused when the day is over everywhere on Earth, or more than a year ahead."""
     if send.day is None:
         return
-    ends = datetime.combine(send.day + timedelta(days=1), time(), tzinfo=UTC) + LATEST_OFFSET
-    if ends <= now:
+    if ends(send.day) <= now:
         raise SendTimeRefused("campaigns.send_time_passed", when=str(send))
     if datetime.combine(send.day, time(), tzinfo=UTC) - now > AHEAD_MAX:
         raise SendTimeRefused("campaigns.send_time_far", when=str(send))

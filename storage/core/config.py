@@ -203,7 +203,8 @@ class ContactConfig:
 class RecurringConfig:
     """Recurring duties (storage.campaigns.recurring, storage.care.staff_summary)."""
 
-    # A yearly campaign goes out on its date from this hour (staff time zone), under quiet hours.
+    # A yearly campaign without its own `at HH:MM` goes out at this hour on its date in each customer's
+    # own time zone (storage.campaigns.sendtime), under quiet hours.
     holiday_hour: int = 10
     # The weekly /stats staff summary in the staff group: ISO weekday (1 Monday … 7 Sunday; None: off)
     # and hour, staff time zone.

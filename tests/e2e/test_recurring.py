@@ -1,6 +1,7 @@
 """Recurring duties end to end through the emulator, in virtual time: a welcome offer reaches a new
-customer 24 hours after they join (once, and its offer is claimed once); a Spring Festival campaign goes
-out on that day (the lunar date of that year) and is listed with its next date; the weekly staff
+customer 24 hours after they join (once, and its offer is claimed once); a Spring Festival campaign
+reaches customers in Shanghai and New York at 10:00 their time on that day (the lunar date of that
+year), and is listed with its next date and local time; the weekly staff
 summary is posted in the staff group once per week, whatever the ticks and restarts."""
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from storage.core.clock import FakeClock
 from storage.loyalty.models import Voucher
 from storage.people import customers
 from storage.people.customers import TelegramProfile
-from storage.people.models import OutboxMessage
+from storage.people.models import Customer, OutboxMessage
 from tests.databases import new_database_url
 from tests.e2e.harness import Harness
 from tests.emulator import BotApiEmulator, UserDriver
@@ -103,55 +104,83 @@ async def test_a_new_customer_gets_the_welcome_offer_a_day_later_and_claims_it_o
     assert not _got(lee, "Welcome!")
 
 
-async def test_a_spring_festival_campaign_goes_out_on_that_day(emu: BotApiEmulator, tmp_path: Path) -> None:
-    clock = FakeClock(datetime(2027, 2, 5, 12, 0, tzinfo=UTC))  # 20:00 in Shanghai, the day before
-    harness = await _harness(
-        emu, tmp_path, clock, STAFF_TIMEZONE="Asia/Shanghai", QUIET_HOURS="off", CAMPAIGN_HOLDOUT="0"
-    )
+async def test_a_spring_festival_campaign_reaches_each_customer_at_ten_on_their_date(
+    emu: BotApiEmulator, tmp_path: Path
+) -> None:
+    clock = FakeClock(datetime(2027, 2, 4, 12, 0, tzinfo=UTC))  # 20:00 in Shanghai, two days before
+    emu.clock = lambda: clock.now().timestamp()  # message dates under the virtual clock
+    harness = await _harness(emu, tmp_path, clock, STAFF_TIMEZONE="Asia/Shanghai", CAMPAIGN_HOLDOUT="0")
     try:
         people = []
         async with harness.sessions.begin() as session:
-            for n, lang in enumerate(("en", "zh")):
+            for n, (lang, zone) in enumerate((("en", "Asia/Shanghai"), ("zh", "America/New_York"))):
                 person = harness.customer(6200 + n, f"P{n}", language_code=lang)
                 profile = TelegramProfile(person.user_id, f"P{n}", language_code=lang)
-                await customers.join(
+                customer = await customers.join(
                     session, profile, harness.settings.config, clock.now() - timedelta(days=30)
                 )
+                await session.execute(
+                    update(Customer).where(Customer.id == customer.id).values(timezone=zone)
+                )
                 people.append(person)
+        shanghai, new_york = people
         group, owner = harness.staff_group, harness.owner
         await owner.send("/campaign new newyear | all | Happy Spring Festival! | 新春快乐！", chat=group)
         await owner.send("/campaign repeat newyear yearly easter", chat=group)
         assert "is not a yearly date" in owner.last(chat=group).text
-        await owner.send("/campaign repeat newyear yearly spring-festival", chat=group)
-        assert "next: 2027-02-06 (Spring Festival)" in owner.last(chat=group).text
+        await owner.send("/campaign repeat newyear yearly spring-festival at 2027-02-06 10:00", chat=group)
+        assert "without a date" in owner.last(chat=group).text
+        await owner.send("/campaign repeat newyear yearly spring-festival at 10:00", chat=group)
+        local = "next: 2027-02-06 (Spring Festival) at 10:00 in each customer's own time zone"
+        assert local in owner.last(chat=group).text
         await owner.send("/campaign activate newyear", chat=group)
         await owner.send("/campaign list", chat=group)
         assert "newyear — recurring, active" in owner.last(chat=group).text
-        assert "next: 2027-02-06 (Spring Festival)" in owner.last(chat=group).text
+        assert local in owner.last(chat=group).text
 
-        await harness.tick("recurring")  # the eve: nothing
-        await harness.tick("bulk")
-        await harness.run_outbox()
-        assert not any(_got(p, "Spring Festival") or _got(p, "新春") for p in people)
-        clock.advance(hours=14)  # 2027-02-06 10:00 in Shanghai
-        for _ in range(2):
+        async def run() -> None:
             await harness.tick("recurring")
             for _ in range(3):
                 await harness.tick("bulk")
                 await harness.run_outbox()
-                clock.advance(seconds=6)
-        assert len(_got(people[0], "Happy Spring Festival!")) == 1
-        assert len(_got(people[1], "新春快乐！")) == 1
-        assert (
-            sum("newyear-2027" in m.text and "going out today" in m.text for m in owner.messages(chat=group))
-            == 1
-        )
+
+        def greeted() -> list:
+            return _got(shanghai, "Happy Spring Festival!") + _got(new_york, "新春快乐！")
+
+        await run()  # two days before: nothing made yet
+        assert not any("newyear-2027" in m.text for m in owner.messages(chat=group))
+        clock.advance(hours=12)  # 00:00 UTC the day before: the year's send is made, every row queued
+        await run()
+        await run()
+        notices = [m.text for m in owner.messages(chat=group) if "newyear-2027" in m.text]
+        assert len(notices) == 1 and "on 2027-02-06 at 10:00 in their own time zone" in notices[0]
+        assert not greeted()
+
+        clock.advance(hours=25, minutes=59)  # 2027-02-06 01:59 UTC: 09:59 in Shanghai
+        await run()
+        assert not greeted()
+        clock.advance(minutes=1)  # 02:00 UTC: 10:00 in Shanghai (UTC+8)
+        await run()
+        (message,) = _got(shanghai, "Happy Spring Festival!")
+        assert message.raw["date"] == datetime(2027, 2, 6, 2, tzinfo=UTC).timestamp()
+        assert not _got(new_york, "新春快乐！")  # 21:00 on the 5th in New York
+
+        clock.advance(hours=12, minutes=59)  # 14:59 UTC: 09:59 in New York
+        await run()
+        assert not _got(new_york, "新春快乐！")
+        clock.advance(minutes=1)  # 15:00 UTC: 10:00 in New York (EST, UTC-5)
+        await harness.restart()  # as after a crash: nothing is made or sent twice
+        await run()
+        (message,) = _got(new_york, "新春快乐！")
+        assert message.raw["date"] == datetime(2027, 2, 6, 15, tzinfo=UTC).timestamp()
+        assert len(_got(shanghai, "Happy Spring Festival!")) == 1
         await owner.send("/campaign report newyear-2027", chat=group)
         assert "2 recipients" in owner.messages(chat=group)[-2].text
         clock.advance(days=1)
-        await harness.tick("recurring")  # the day after: nothing more
+        await run()  # the day after: nothing more
+        assert len(greeted()) == 2
         await owner.send("/campaign list", chat=group)
-        assert "next: 2028-01-26 (Spring Festival)" in owner.last(chat=group).text
+        assert "next: 2028-01-26 (Spring Festival) at 10:00" in owner.last(chat=group).text
     finally:
         await harness.stop()
 

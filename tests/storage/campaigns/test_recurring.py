@@ -1,6 +1,8 @@
 """Recurring campaigns in storage: yearly dates (Gregorian and lunar, checked against published dates);
 the welcome offer's due query (only those whose time has come since activation, each once, also when a
-batch is done twice); each year's send made once; the weekly staff summary keyed once per ISO week."""
+batch is done twice); each year's send made once, the UTC day before its date, at the local hour in
+each customer's zone (UTC+14 to UTC-11), and when made late still to those whose date is not over; the
+weekly staff summary keyed once per ISO week."""
 
 from __future__ import annotations
 
@@ -10,16 +12,18 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage import background
 from storage.campaigns import drafts, holidays, recurring
 from storage.campaigns.drafts import CampaignRefused
 from storage.campaigns.models import Campaign, CampaignMember, CampaignOccurrence, CampaignSchedule
 from storage.care import staff_summary
+from storage.core import bulk
 from storage.core.config import BulkConfig, Config, ContactConfig, RecurringConfig
 from storage.core.models import BulkJob
 from storage.core.refusals import Refused
 from storage.people import customers, preferences
 from storage.people.customers import TelegramProfile
-from storage.people.models import OutboxMessage
+from storage.people.models import Customer, OutboxMessage
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 CONFIG = Config(
@@ -152,39 +156,139 @@ async def test_the_welcome_query_reads_the_consent_index(
     assert "ix_customers_consent_at" in detail, detail
 
 
-async def test_a_yearly_campaign_is_sent_once_on_its_day_each_year(
+def test_a_yearly_rule_with_a_local_time() -> None:
+    rule = recurring.parse("yearly Spring-Festival at 9:30")
+    assert rule.holiday is not None and rule.holiday.spec == "lunar 1-1" and rule.minute == 9 * 60 + 30
+    assert recurring.parse("yearly 12-25").minute is None
+    for bad, code in (
+        ("yearly 12-25 at 25:00", "campaigns.bad_send_time"),
+        ("yearly 12-25 at 2027-12-25 10:00", "recurring.bad_yearly_time"),
+        ("yearly easter at 10:00", "recurring.bad_yearly"),
+        ("yearly at 10:00", "recurring.bad_yearly"),
+    ):
+        with pytest.raises(Refused) as refused:
+            recurring.parse(bad)
+        assert refused.value.code == code, bad
+
+
+async def test_a_yearly_rule_takes_the_drafts_own_hour_else_the_setting(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    await _join(sessions, 1, NOW)
+    async with sessions.begin() as session:
+        early = await _draft(session, "early | all | Morning | at 09:00")
+        plain = await _draft(session, "plain | all | Hello")
+        ruled = await recurring.repeat(session, early, recurring.parse("yearly 12-25"))
+        assert recurring.yearly_minute(ruled, CONFIG) == 9 * 60
+        ruled = await recurring.repeat(session, plain, recurring.parse("yearly 12-25"))
+        assert ruled.send_minute is None and recurring.yearly_minute(ruled, CONFIG) == 10 * 60
+        ruled = await recurring.repeat(session, plain, recurring.parse("yearly 12-25 at 8:15"))
+        assert recurring.yearly_minute(ruled, CONFIG) == 8 * 60 + 15
+
+
+SPRING = date(2027, 2, 6)
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (datetime(2027, 2, 4, 23, 59, tzinfo=UTC), None),  # two days before (UTC): not yet
+        # 00:00 UTC the day before: 10 hours before the 6th begins at UTC+14 (Kiritimati).
+        (datetime(2027, 2, 5, 0, 0, tzinfo=UTC), SPRING),
+        (datetime(2027, 2, 6, 20, 0, tzinfo=UTC), SPRING),  # over in Shanghai, not in New York
+        (datetime(2027, 2, 7, 11, 59, tzinfo=UTC), SPRING),  # still the 6th at UTC-12
+        (datetime(2027, 2, 7, 12, 0, tzinfo=UTC), None),  # over everywhere: never sent late
+        (datetime(2028, 1, 25, 0, 0, tzinfo=UTC), date(2028, 1, 26)),
+    ],
+)
+def test_when_a_yearly_send_is_made(now: datetime, expected: date | None) -> None:
+    assert recurring.due_date(holidays.parse("spring-festival"), now) == expected
+
+
+async def _zoned(sessions: async_sessionmaker[AsyncSession], n: int, zone: str) -> int:
+    cid = await _join(sessions, n, NOW)
+    async with sessions.begin() as session:
+        await session.execute(update(Customer).where(Customer.id == cid).values(timezone=zone))
+    return cid
+
+
+async def _fan_out(sessions: async_sessionmaker[AsyncSession], now: datetime) -> dict[int, datetime]:
+    """Every batch of the yearly send's job; each customer's outbox row, when it is due."""
+    while True:
+        async with sessions.begin() as session:
+            _, job = await background.run_batch(session, now, CONFIG, limit=CONFIG.bulk.batch)
+        if job is None or job.state == bulk.DONE:
+            break
+    async with sessions.begin() as session:
+        rows = await session.execute(
+            select(OutboxMessage.customer_id, OutboxMessage.not_before).where(
+                OutboxMessage.customer_id.is_not(None)
+            )
+        )
+        return {cid: at for cid, at in rows.all()}
+
+
+async def test_a_yearly_campaign_is_made_once_a_day_ahead_each_year_at_the_local_hour(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    kiritimati = await _zoned(sessions, 1, "Pacific/Kiritimati")  # UTC+14
+    shanghai = await _zoned(sessions, 2, "Asia/Shanghai")
+    pago = await _zoned(sessions, 3, "Pacific/Pago_Pago")  # UTC-11
+    async with sessions.begin() as session:
+        campaign = await _draft(session, "newyear | all | Happy new year!")
+        await recurring.repeat(session, campaign, recurring.parse("yearly spring-festival at 00:30"))
+        await recurring.activate(session, campaign, by=7, now=NOW)
+        schedule = await recurring.schedule_of(session, campaign.id)
+        assert schedule is not None and schedule.send_minute == 30
+        assert recurring.next_date(schedule, date(2026, 3, 10))[0] == SPRING
+    async with sessions.begin() as session:
+        assert await recurring.start_yearly(session, datetime(2027, 2, 4, 23, 0, tzinfo=UTC), CONFIG) == []
+    made = datetime(2027, 2, 5, 0, 5, tzinfo=UTC)
+    for _ in range(2):  # a second tick (or instance) starts nothing more
+        async with sessions.begin() as session:
+            await recurring.start_yearly(session, made, CONFIG)
+    async with sessions.begin() as session:
+        occurrences = list(await session.scalars(select(CampaignOccurrence)))
+        assert [(o.on_date, o.schedule_id) for o in occurrences] == [(SPRING, campaign.id)]
+        child = await session.get(Campaign, occurrences[0].campaign_id)
+        assert child is not None and child.name == "newyear-2027" and child.status == "sending"
+        assert (child.texts, child.send_date, child.send_minute) == ({"en": "Happy new year!"}, SPRING, 30)
+        assert await session.scalar(select(func.count()).select_from(BulkJob)) == 1
+        staff = list(await session.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == -100)))
+        assert [(m.template, m.params["time"]) for m in staff] == [("recurring.yearly_started", "00:30")]
+    # 00:30 on the 6th in each zone, the earliest of them (Kiritimati) ten and a half hours ahead.
+    assert await _fan_out(sessions, made) == {
+        kiritimati: datetime(2027, 2, 5, 10, 30, tzinfo=UTC),
+        shanghai: datetime(2027, 2, 5, 16, 30, tzinfo=UTC),
+        pago: datetime(2027, 2, 6, 11, 30, tzinfo=UTC),
+    }
+    next_year = datetime(2028, 1, 25, 3, 0, tzinfo=UTC)
+    async with sessions.begin() as session:
+        started = await recurring.start_yearly(session, next_year, CONFIG)
+        assert [c.name for c, _ in started] == ["newyear-2028"]
+
+
+async def test_a_yearly_send_made_late_reaches_those_whose_date_is_not_over(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The bot was down until 20:00 UTC on the date: Shanghai's day is over (too late), New York's
+    10:00 has passed (at once), Pago Pago's is to come; the setting's hour (10) without an `at`."""
+    shanghai = await _zoned(sessions, 1, "Asia/Shanghai")
+    new_york = await _zoned(sessions, 2, "America/New_York")
+    pago = await _zoned(sessions, 3, "Pacific/Pago_Pago")
     async with sessions.begin() as session:
         campaign = await _draft(session, "newyear | all | Happy new year!")
         await recurring.repeat(session, campaign, recurring.parse("yearly spring-festival"))
         await recurring.activate(session, campaign, by=7, now=NOW)
-        schedule = await recurring.schedule_of(session, campaign.id)
-        assert schedule is not None
-        assert recurring.next_date(schedule, date(2026, 3, 10))[0] == date(2027, 2, 6)
-    eve = datetime(2027, 2, 5, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai, the day before
-    day_early = datetime(2027, 2, 6, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai: before the hour
-    day = datetime(2027, 2, 6, 2, 30, tzinfo=UTC)  # 10:30 in Shanghai
-    for when in (eve, day_early):
-        async with sessions.begin() as session:
-            assert await recurring.start_yearly(session, when, CONFIG) == []
-    for _ in range(2):  # a second tick (or instance) that day starts nothing more
-        async with sessions.begin() as session:
-            await recurring.start_yearly(session, day, CONFIG)
+    late = datetime(2027, 2, 6, 20, 0, tzinfo=UTC)
     async with sessions.begin() as session:
-        occurrences = list(await session.scalars(select(CampaignOccurrence)))
-        assert [(o.on_date, o.schedule_id) for o in occurrences] == [(date(2027, 2, 6), campaign.id)]
-        child = await session.get(Campaign, occurrences[0].campaign_id)
-        assert child is not None and child.name == "newyear-2027" and child.status == "sending"
-        assert child.texts == {"en": "Happy new year!"}
-        assert await session.scalar(select(func.count()).select_from(BulkJob)) == 1
-        staff = list(await session.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == -100)))
-        assert [m.template for m in staff] == ["recurring.yearly_started"]
-    next_year = datetime(2028, 1, 26, 3, 0, tzinfo=UTC)
+        ((child, _),) = await recurring.start_yearly(session, late, CONFIG)
+        assert child.send_minute == 600
+    assert await _fan_out(sessions, late) == {new_york: late, pago: datetime(2027, 2, 6, 21, 0, tzinfo=UTC)}
     async with sessions.begin() as session:
-        started = await recurring.start_yearly(session, next_year, CONFIG)
-        assert [c.name for c, _ in started] == ["newyear-2028"]
+        outcome = await session.scalar(
+            select(CampaignMember.outcome).where(CampaignMember.customer_id == shanghai)
+        )
+    assert outcome == "too_late"
 
 
 @pytest.mark.parametrize(
