@@ -188,6 +188,7 @@ def _render_bars(chart: Bars) -> bytes:
         widths = [max(v, least) for v in now]
         axes.barh(positions, widths, left=[-w / 2 for w in widths], height=0.8, color="#4c72b0")
         axes.set_xticks([])
+        axes.spines["bottom"].set_visible(False)  # no scale: each level's count is written in its bar
         for y, value in zip(positions, now, strict=True):
             axes.text(0, y, f"{value:,}", ha="center", va="center", color="white", fontweight="bold")
     else:
@@ -224,9 +225,10 @@ def _render_bars(chart: Bars) -> bytes:
 @dataclass(frozen=True)
 class LiftLabels:
     title: str
-    recipients: str
+    recipients: str  # under the bars: each group with its size ("Recipients\n120 customers")
     holdout: str
     revenue: str  # the axis: revenue per customer
+    amounts: tuple[str, str] = ("", "")  # over the bars, as money is written ("€14.30"); "": plain
 
 
 def lift_png(recipients: float, holdout: float, labels: LiftLabels) -> bytes:
@@ -242,7 +244,8 @@ def lift_png(recipients: float, holdout: float, labels: LiftLabels) -> bytes:
         axes = figure.add_subplot()
         bars = axes.bar([0, 1], [recipients, holdout], color=["#2a7ab9", "#9aa5ad"], width=0.6)
         axes.set_xticks([0, 1], [labels.recipients, labels.holdout], fontfamily=families)
-        axes.bar_label(bars, fmt="%.2f")
+        shown = [a or f"{v:.2f}" for a, v in zip(labels.amounts, (recipients, holdout), strict=True)]
+        axes.bar_label(bars, shown)
         axes.set_ylim(0, max(recipients, holdout, 1) * 1.15)  # room for the labels under the title
         axes.set_ylabel(labels.revenue, fontfamily=families)
         axes.set_title(labels.title, fontfamily=families)

@@ -101,8 +101,11 @@ async def _complaints(update: Update, context: AppContext, period: timedelta, la
             resolved=summary.resolved,
             categories=categories or "—",
             on_time=_share(summary.responded_on_time, summary.responded),
+            on_time_n=summary.responded_on_time,
+            responded=summary.responded,
             median=_duration(summary.median_first_response),
             resolved_on_time=_share(summary.resolved_on_time, summary.resolved),
+            resolved_on_time_n=summary.resolved_on_time,
             yes=summary.solved_yes,
             no=summary.solved_no,
             reopened=summary.reopened,
@@ -186,7 +189,7 @@ async def _customers(update: Update, context: AppContext, period: timedelta, lab
     def level(code: str) -> str:
         return context.t(lang, f"insight.level.{code}")
 
-    since = figures.since.isoformat() if figures.since else "—"
+    since = figures.since or "—"  # written as the reader writes a date: {since:day}
     await message.reply_text(
         context.t(
             lang,
@@ -198,7 +201,10 @@ async def _customers(update: Update, context: AppContext, period: timedelta, lab
             since=since,
             buyers=figures.buyers,
             repeat=_share_of(figures.repeat_rate),
+            repeaters=figures.repeaters,
             churn=_share_of(figures.churn_rate),
+            churned=figures.churned,
+            previous=figures.previous_buyers,
             aov=f"{figures.average_order:.2f}" if figures.average_order is not None else "—",
             frequency=f"{figures.frequency:.1f}" if figures.frequency is not None else "—",
         )
