@@ -1,6 +1,7 @@
 """Numbers, money, year-less dates and plural forms as the reader's language writes them (Babel, CLDR).
 
-Catalog texts ask for them (bot.i18n): `{amount:money}`, `{total:number}`, `{birthday:day}` and ICU's
+Catalog texts ask for them (bot.i18n): `{amount:money}`, `{total:number}`, `{birthday:day}`, a chart's
+dates `{start:day_month}` / `{start:month_year}`, and ICU's
 plural `{points, plural, one {# point} other {# points}}`, where `#` is the count written as a number.
 Values come as Python numbers or as the strings storage puts in outbox rows ("12.50"); a value that
 is not a number (a "—" for nothing) is shown as it is.
@@ -98,6 +99,16 @@ def day(month: int, day_of_month: int, year: int | None, language: str) -> str:
     "--05-17", ISO's form for a date without its year)."""
     when = date(year or LEAP_YEAR, month, day_of_month)
     return format_skeleton("yMMMMd" if year else "MMMMd", when, locale=locale(language))
+
+
+def day_month(when: date, language: str) -> str:
+    """A day on a chart's axis, short and without its year: "9 Jul", "7月9日"."""
+    return format_skeleton("MMMd", when, locale=locale(language))
+
+
+def month_year(when: date, language: str) -> str:
+    """A month on a chart's axis: "Jul 2026", "2026年7月"."""
+    return format_skeleton("yMMM", when, locale=locale(language))
 
 
 @dataclass(frozen=True)

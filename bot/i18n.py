@@ -10,7 +10,8 @@ such as &amp; is never cut in half. Texts that must carry a whole customer messa
 (handlers.replies.send_split) and pass each part with a budget that fits.
 
 Numbers, money, birthdays and plurals are written as the reader's language writes them (bot.formatting):
-a text asks for `{amount:money}`, `{total:number}`, `{birthday:day}` or
+a text asks for `{amount:money}`, `{total:number}`, `{birthday:day}`, `{start:day_month}` (a chart's "9 Jul"),
+`{start:month_year}` ("Jul 2026") or
 `{points, plural, one {# point} other {# points}}`; the caller passes plain values. A parameter that is a
 per-language value (storage.core.localized: {"*": default, "zh": …}) is read in the text's language.
 """
@@ -94,6 +95,10 @@ class _Param:
             shown = formatting.day(value.month, value.day, value.year, language)
         elif spec == "day":
             shown = str(value)  # "—": no birthday, or hidden from this reader
+        elif spec == "day_month":
+            shown = formatting.day_month(value, language)
+        elif spec == "month_year":
+            shown = formatting.month_year(value, language)
         else:
             raise ValueError(f"unknown format {spec!r}")
         return html.escape(cut(shown, self.budget), quote=False)

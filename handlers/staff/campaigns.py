@@ -273,16 +273,27 @@ async def _report(context: AppContext, message: Message, name: str) -> None:
     await message.reply_text(text)
     if built is None or built.since is None:
         return
-    labels = LiftLabels(
-        title=context.t(lang, "campaigns.chart_title", name=built.campaign.name),
-        recipients=context.t(lang, "campaigns.recipients"),
-        holdout=context.t(lang, "campaigns.holdout"),
-        revenue=context.t(lang, "campaigns.chart_revenue"),
-    )
+    labels = lift_labels(context.t, lang, built)
     each = (float(built.recipients.revenue_each), float(built.holdout.revenue_each))
     await chat_action(context.bot, message.chat_id, ChatAction.UPLOAD_PHOTO)
     png = await asyncio.to_thread(lift_png, *each, labels)
     await message.reply_photo(InputFile(png, filename=f"campaign-{built.campaign.name}.png"))
+
+
+def lift_labels(texts: Texts, lang: str, built: report.Report) -> LiftLabels:
+    def group(label: str, g: report.Group) -> str:
+        return texts(lang, "campaigns.chart_group", label=texts(lang, label), members=g.members)
+
+    return LiftLabels(
+        title=texts(lang, "campaigns.chart_title", name=built.campaign.name),
+        recipients=group("campaigns.recipients", built.recipients),
+        holdout=group("campaigns.holdout", built.holdout),
+        revenue=texts(lang, "campaigns.chart_revenue"),
+        amounts=(
+            texts(lang, "campaigns.chart_amount", amount=built.recipients.revenue_each),
+            texts(lang, "campaigns.chart_amount", amount=built.holdout.revenue_each),
+        ),
+    )
 
 
 def report_text(texts: Texts, lang: str, built: report.Report) -> str:

@@ -1,5 +1,6 @@
-"""The survey trend chart as a PNG (matplotlib, Agg canvas: no display, no pyplot global state, so it
-is safe off the event loop in a worker thread). The arithmetic stays in storage.survey_stats."""
+"""The /stats and campaign charts as PNGs (matplotlib, Agg canvas: no display, no pyplot global state,
+so it is safe off the event loop in a worker thread). The arithmetic stays in storage (surveys.stats,
+insight.stats, campaigns.report); the texts come translated from the handler."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import io
 import warnings
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
-from storage.surveys.stats import WeekPoint
+from storage.surveys.stats import TrendPoint
 
 
 @dataclass(frozen=True)
@@ -16,7 +18,22 @@ class ChartLabels:
     title: str
     csat: str
     nps: str
-    week: str
+    axis: str  # what one point is: "day", "week (from Monday)", "month"
+    answers: str  # the lower panel: answers per point
+    ticks: list[str]  # each point's date as the reader writes it ("9 Jul", "7月9日", "2026年7月")
+
+
+# Fewer points than this get their values written beside them; more would overlap.
+ANNOTATE_UP_TO = 16
+CSAT_COLOUR, NPS_COLOUR = "#2a7ab9", "#e07b39"
+# At most this many date labels under the axis (31 daily points get one every 4 days).
+MAX_TICKS = 10
+
+
+def tick_positions(count: int, most: int = MAX_TICKS) -> list[int]:
+    """Which points get a date under the axis: evenly spaced, always the latest (today, this week)."""
+    step = max(1, -(-count // most))
+    return sorted(range(count - 1, -1, -step))
 
 
 # Fonts with Chinese glyphs, used first when installed (matplotlib falls back glyph by glyph).
@@ -50,8 +67,9 @@ def _font_families() -> list[str]:
     return [name for name in CJK_FONTS if name in installed] + ["DejaVu Sans"]
 
 
-def trend_png(points: list[WeekPoint], labels: ChartLabels) -> bytes:
-    """NPS (−100..100) and CSAT % (0..100) per week; weeks without answers leave a gap.
+def trend_png(points: list[TrendPoint], labels: ChartLabels) -> bytes:
+    """NPS (−100..100) and CSAT % (0..100) per day, week or month, and below them the answers behind
+    each point; points without answers leave a gap.
 
     Without a CJK font on the server, Chinese labels render as boxes rather than failing the chart
     (the missing-glyph warning is silenced for this call only; warnings filters are process-wide, so
@@ -62,56 +80,72 @@ def trend_png(points: list[WeekPoint], labels: ChartLabels) -> bytes:
         return _render(points, labels)
 
 
-def _render(points: list[WeekPoint], labels: ChartLabels) -> bytes:
+def _signed(value: float) -> str:
+    shown = f"{value:+.0f}".replace("-", "−")  # the axis's minus sign
+    return "0" if shown in ("+0", "−0") else shown
+
+
+def _annotate(axes: Any, x: int, point: TrendPoint) -> None:
+    """Each value beside its point: with both, the higher one (CSAT on a tie) above its point and the
+    other below, so the two never sit on each other or on the other line's marker; on a white ground
+    over the lines."""
+    csat_above = point.nps is None or point.csat is None or point.csat >= point.nps
+    for value, text, colour, above in (
+        (point.csat, f"{point.csat or 0:.0f}%", CSAT_COLOUR, csat_above),
+        (point.nps, _signed(point.nps or 0), NPS_COLOUR, point.csat is None or not csat_above),
+    ):
+        if value is None:
+            continue
+        axes.annotate(
+            text, (x, value), xytext=(0, 7 if above else -8), textcoords="offset points",
+            ha="center", va="bottom" if above else "top", fontsize=8, color=colour,
+            bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
+        )  # fmt: skip
+
+
+def _render(points: list[TrendPoint], labels: ChartLabels) -> bytes:
     # Imported here: matplotlib costs a noticeable import time that only /stats needs.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     families = _font_families()  # per text, not rcParams: no global state touched
-    figure = Figure(figsize=(8, 4.5), dpi=100)
+    figure = Figure(figsize=(8, 5), dpi=100)
     FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    # One tick per point, labelled with its own date (not matplotlib's choice of dates between them).
+    axes, below = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    # One position per point, labelled with its own date (not matplotlib's choice of dates between them).
     positions = list(range(len(points)))
     nan = float("nan")
     csat = [p.csat if p.csat is not None else nan for p in points]
     nps = [p.nps if p.nps is not None else nan for p in points]
-    axes.plot(positions, csat, marker="o", label=labels.csat)
-    axes.plot(positions, nps, marker="s", label=labels.nps)
-    # Each value with the answers behind it: a 100% from one answer reads as what it is.
-    for x, point in zip(positions, points, strict=True):
-        if point.csat is not None:
-            axes.annotate(
-                f"{point.csat:.0f}%\nn={point.csat_n}",
-                (x, point.csat),
-                xytext=(0, 6),
-                textcoords="offset points",
-                ha="center",
-                va="bottom",
-                fontsize=7,
-            )
-        if point.nps is not None:
-            axes.annotate(
-                f"{point.nps:+.0f}\nn={point.nps_n}",
-                (x, point.nps),
-                xytext=(0, -6),
-                textcoords="offset points",
-                ha="center",
-                va="top",
-                fontsize=7,
-            )
+    axes.plot(positions, csat, marker="o", color=CSAT_COLOUR, label=labels.csat)
+    axes.plot(positions, nps, marker="s", color=NPS_COLOUR, label=labels.nps)
+    if len(points) <= ANNOTATE_UP_TO:
+        for x, point in zip(positions, points, strict=True):
+            _annotate(axes, x, point)
     axes.axhline(0, color="grey", linewidth=0.8)
-    axes.set_ylim(-115, 125)
-    step = max(1, len(points) // 12)  # at most about 12 labels, however long the period
-    axes.set_xticks(positions[::step], [f"{p.week.day}/{p.week.month}" for p in points[::step]])
-    axes.set_xlim(-0.5, len(points) - 0.5)
-    axes.set_xlabel(labels.week, fontfamily=families)
+    axes.set_ylim(-135, 130)  # room for a value written under −100 or over 100
+    axes.set_yticks([-100, -50, 0, 50, 100])
     axes.grid(True, alpha=0.3)
     # The legend above the plot, beside nothing it could hide; the title above it.
     axes.legend(
         loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, prop={"family": families}
     )
-    axes.set_title(labels.title, fontfamily=families, pad=28)
+    axes.set_title(labels.title, fontfamily=families, pad=26)
+    # Below: how many answers each point stands on (a 100% from one answer reads as what it is).
+    answers = [p.csat_n + p.nps_n for p in points]
+    bars = below.bar(positions, answers, color="#b8c4cf", width=0.7)
+    if len(points) <= 2 * ANNOTATE_UP_TO:
+        below.bar_label(bars, [str(n) if n else "" for n in answers], fontsize=7, padding=1)
+    below.set_ylim(0, max([*answers, 1]) * 1.35)
+    below.yaxis.set_major_locator(MaxNLocator(3, integer=True))
+    below.set_ylabel(labels.answers, fontfamily=families, fontsize=9)
+    for side in ("top", "right"):
+        below.spines[side].set_visible(False)
+    shown = tick_positions(len(points))
+    below.set_xticks(shown, [labels.ticks[i] for i in shown], fontfamily=families)
+    below.set_xlim(-0.5, len(points) - 0.5)
+    below.set_xlabel(labels.axis, fontfamily=families)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
@@ -154,6 +188,7 @@ def _render_bars(chart: Bars) -> bytes:
         widths = [max(v, least) for v in now]
         axes.barh(positions, widths, left=[-w / 2 for w in widths], height=0.8, color="#4c72b0")
         axes.set_xticks([])
+        axes.spines["bottom"].set_visible(False)  # no scale: each level's count is written in its bar
         for y, value in zip(positions, now, strict=True):
             axes.text(0, y, f"{value:,}", ha="center", va="center", color="white", fontweight="bold")
     else:
@@ -190,9 +225,10 @@ def _render_bars(chart: Bars) -> bytes:
 @dataclass(frozen=True)
 class LiftLabels:
     title: str
-    recipients: str
+    recipients: str  # under the bars: each group with its size ("Recipients\n120 customers")
     holdout: str
     revenue: str  # the axis: revenue per customer
+    amounts: tuple[str, str] = ("", "")  # over the bars, as money is written ("€14.30"); "": plain
 
 
 def lift_png(recipients: float, holdout: float, labels: LiftLabels) -> bytes:
@@ -208,7 +244,8 @@ def lift_png(recipients: float, holdout: float, labels: LiftLabels) -> bytes:
         axes = figure.add_subplot()
         bars = axes.bar([0, 1], [recipients, holdout], color=["#2a7ab9", "#9aa5ad"], width=0.6)
         axes.set_xticks([0, 1], [labels.recipients, labels.holdout], fontfamily=families)
-        axes.bar_label(bars, fmt="%.2f")
+        shown = [a or f"{v:.2f}" for a, v in zip(labels.amounts, (recipients, holdout), strict=True)]
+        axes.bar_label(bars, shown)
         axes.set_ylim(0, max(recipients, holdout, 1) * 1.15)  # room for the labels under the title
         axes.set_ylabel(labels.revenue, fontfamily=families)
         axes.set_title(labels.title, fontfamily=families)

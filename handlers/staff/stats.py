@@ -1,14 +1,15 @@
 """/stats in the staff group: `surveys [period]` (response rate, CSAT, NPS, counts per score, and the
-weekly trend as a chart), `complaints [period]` (by category, response times against their targets,
-the customers' verdicts), `staff [period]` (per staff member) and `customers [period]` (segments and
-the value pyramid, moves since the month's snapshot, repeat and churn rates, order value and frequency,
-with the pyramid and the segments as charts)."""
+trend per day, week or month as a chart), `complaints [period]` (by category, response times against
+their targets, the customers' verdicts), `staff [period]` (per staff member) and `customers [period]`
+(segments and the value pyramid, moves since the month's snapshot, repeat and churn rates, order value
+and frequency, with the pyramid and the segments as charts)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from telegram import InputFile, Update
 from telegram.constants import ChatAction
@@ -44,8 +45,11 @@ def summary_text(context: AppContext, lang: str, summary: Summary, period: str) 
         rate=_number(summary.response_rate),
         csat=_number(summary.csat),
         csat_n=sum(summary.csat_counts.values()),
+        satisfied=summary.csat_counts[4] + summary.csat_counts[5],
         nps=_number(summary.nps, signed=True),
         nps_n=sum(summary.nps_counts.values()),
+        promoters=summary.nps_counts[9] + summary.nps_counts[10],
+        detractors=sum(n for score, n in summary.nps_counts.items() if score <= 6),
         csat_counts=_counts(summary.csat_counts),
         nps_counts=_counts(summary.nps_counts),
     )
@@ -97,8 +101,11 @@ async def _complaints(update: Update, context: AppContext, period: timedelta, la
             resolved=summary.resolved,
             categories=categories or "—",
             on_time=_share(summary.responded_on_time, summary.responded),
+            on_time_n=summary.responded_on_time,
+            responded=summary.responded,
             median=_duration(summary.median_first_response),
             resolved_on_time=_share(summary.resolved_on_time, summary.resolved),
+            resolved_on_time_n=summary.resolved_on_time,
             yes=summary.solved_yes,
             no=summary.solved_no,
             reopened=summary.reopened,
@@ -145,18 +152,28 @@ async def _surveys(update: Update, context: AppContext, period: timedelta, perio
     start = end - period
     async with context.read_only() as session:
         data = await answers.stats_data(session, start, end)
-    summary = stats.summarize(data.invited, data.responded, data.scores, start, end)
-    label = period_text
-    await message.reply_text(summary_text(context, lang, summary, label))
-    labels = ChartLabels(
-        title=context.t(lang, "surveys.chart_title", period=label),
-        csat=context.t(lang, "surveys.chart_csat"),
-        nps=context.t(lang, "surveys.chart_nps"),
-        week=context.t(lang, "surveys.chart_week"),
-    )
+    zone = ZoneInfo(context.config.staff_timezone)  # an answer counts on the staff's date
+    summary = stats.summarize(data.invited, data.responded, data.scores, start, end, zone)
+    await message.reply_text(summary_text(context, lang, summary, period_text))
+    labels = trend_labels(context.t, lang, summary, period_text)
     await chat_action(context.bot, message.chat_id, ChatAction.UPLOAD_PHOTO)
     png = await asyncio.to_thread(trend_png, summary.trend, labels)
-    await message.reply_photo(InputFile(png, filename="survey-trend.png"))
+    # The title as the caption too: what one point is (a day, a week, a month) reads in the chat.
+    await message.reply_photo(InputFile(png, filename="survey-trend.png"), caption=labels.title)
+
+
+def trend_labels(texts: Texts, lang: str, summary: Summary, period: str) -> ChartLabels:
+    """The trend chart's texts for its bucket: "per day" with "9 Jul" ticks, ..., "per month" with
+    "Jul 2026" ticks."""
+    bucket = summary.bucket
+    return ChartLabels(
+        title=texts(lang, f"surveys.chart_title_{bucket}", period=period),
+        csat=texts(lang, "surveys.chart_csat"),
+        nps=texts(lang, "surveys.chart_nps"),
+        axis=texts(lang, f"surveys.chart_axis_{bucket}"),
+        answers=texts(lang, "surveys.chart_answers"),
+        ticks=[texts(lang, f"surveys.chart_tick_{bucket}", start=p.start) for p in summary.trend],
+    )
 
 
 async def _customers(update: Update, context: AppContext, period: timedelta, label: str) -> None:
@@ -172,7 +189,7 @@ async def _customers(update: Update, context: AppContext, period: timedelta, lab
     def level(code: str) -> str:
         return context.t(lang, f"insight.level.{code}")
 
-    since = figures.since.isoformat() if figures.since else "—"
+    since = figures.since or "—"  # written as the reader writes a date: {since:day}
     await message.reply_text(
         context.t(
             lang,
@@ -184,7 +201,10 @@ async def _customers(update: Update, context: AppContext, period: timedelta, lab
             since=since,
             buyers=figures.buyers,
             repeat=_share_of(figures.repeat_rate),
+            repeaters=figures.repeaters,
             churn=_share_of(figures.churn_rate),
+            churned=figures.churned,
+            previous=figures.previous_buyers,
             aov=f"{figures.average_order:.2f}" if figures.average_order is not None else "—",
             frequency=f"{figures.frequency:.1f}" if figures.frequency is not None else "—",
         )

@@ -28,6 +28,9 @@ class CustomerStats:
     buyers: int  # customers who bought in the period
     repeat_rate: float | None  # of those, the share with more than one purchase ever
     churn_rate: float | None  # of the previous period's buyers, the share who did not buy again
+    repeaters: int  # the buyers behind repeat_rate
+    previous_buyers: int  # the previous period's buyers (churn_rate's whole)
+    churned: int  # of those, how many did not buy again
     average_order: Decimal | None
     frequency: float | None  # purchases per buyer in the period
 
@@ -98,6 +101,9 @@ async def customer_stats(session: AsyncSession, start: datetime, end: datetime) 
         buyers=buyers,
         repeat_rate=(repeaters or 0) / buyers if buyers else None,
         churn_rate=1 - (stayed or 0) / earlier_count if earlier_count else None,
+        repeaters=repeaters or 0,
+        previous_buyers=earlier_count or 0,
+        churned=(earlier_count or 0) - (stayed or 0),
         average_order=Decimal(spend) / orders if orders else None,
         frequency=orders / buyers if buyers else None,
     )

@@ -1,11 +1,13 @@
 """Survey arithmetic, pure: response rate, CSAT (% of 4-5), NPS (% promoters 9-10 minus % detractors
-0-6), counts per score, and the weekly trend. No database, no Telegram: tested on known data."""
+0-6), counts per score, and the trend per day, week or month (whichever fits the period asked for).
+No database, no Telegram: tested on known data."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Literal
 
 from storage.core import inputs
 
@@ -20,9 +22,16 @@ class Score:
     at: datetime
 
 
+Bucket = Literal["day", "week", "month"]
+# A trend point per day up to a month (at most 32 points), per week up to half a year (at most 28),
+# per month beyond: enough points to show a change, few enough to read each one.
+DAILY_UP_TO = timedelta(days=31)
+WEEKLY_UP_TO = timedelta(days=183)
+
+
 @dataclass(frozen=True)
-class WeekPoint:
-    week: date  # the Monday the week starts on
+class TrendPoint:
+    start: date  # the first day of its day, week (a Monday) or month
     csat: float | None
     nps: float | None
     csat_n: int
@@ -38,7 +47,8 @@ class Summary:
     nps: float | None  # -100..100
     csat_counts: dict[int, int]
     nps_counts: dict[int, int]
-    trend: list[WeekPoint]
+    trend: list[TrendPoint]
+    bucket: Bucket
 
 
 def _percent(part: int, whole: int) -> float | None:
@@ -73,28 +83,50 @@ def counts(scores: Iterable[int], scale: range) -> dict[int, int]:
     return result
 
 
-def week_start(day: date) -> date:
-    return day - timedelta(days=day.weekday())
+def bucket_for(period: timedelta) -> Bucket:
+    """The trend's step for a period: days up to 31 days, weeks up to about 6 months, then months."""
+    if period <= DAILY_UP_TO:
+        return "day"
+    return "week" if period <= WEEKLY_UP_TO else "month"
 
 
-def weekly_trend(scores: Iterable[Score], start: date, end: date) -> list[WeekPoint]:
-    """One point per week from start's week to end's week (weeks without answers have None)."""
-    by_week: dict[date, dict[str, list[int]]] = {}
-    week = week_start(start)
-    while week <= end:
-        by_week[week] = {"csat": [], "nps": []}
-        week += timedelta(days=7)
+def bucket_start(day: date, bucket: Bucket) -> date:
+    if bucket == "week":
+        return day - timedelta(days=day.weekday())
+    return day.replace(day=1) if bucket == "month" else day
+
+
+def next_start(start: date, bucket: Bucket) -> date:
+    if bucket == "month":
+        return date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return start + timedelta(days=7 if bucket == "week" else 1)
+
+
+def trend(
+    scores: Iterable[Score], start: date, end: date, bucket: Bucket, zone: tzinfo = UTC
+) -> list[TrendPoint]:
+    """One point per day, week or month from start's to end's (those without answers have None); an
+    answer counts on its date in `zone` (the staff's time zone)."""
+    by_start: dict[date, dict[str, list[int]]] = {}
+    first = bucket_start(start, bucket)
+    while first <= end:
+        by_start[first] = {"csat": [], "nps": []}
+        first = next_start(first, bucket)
     for score in scores:
-        bucket = by_week.get(week_start(score.at.date()))
-        if bucket is not None and score.kind in bucket:
-            bucket[score.kind].append(score.score)
+        values = by_start.get(bucket_start(score.at.astimezone(zone).date(), bucket))
+        if values is not None and score.kind in values:
+            values[score.kind].append(score.score)
     return [
-        WeekPoint(week, csat(values["csat"]), nps(values["nps"]), len(values["csat"]), len(values["nps"]))
-        for week, values in by_week.items()
+        TrendPoint(first, csat(values["csat"]), nps(values["nps"]), len(values["csat"]), len(values["nps"]))
+        for first, values in by_start.items()
     ]
 
 
-def summarize(invited: int, responded: int, scores: list[Score], start: datetime, end: datetime) -> Summary:
+def summarize(
+    invited: int, responded: int, scores: list[Score], start: datetime, end: datetime, zone: tzinfo = UTC
+) -> Summary:
+    """The period's figures; its trend per day, week or month (bucket_for), dated in `zone`."""
+    bucket = bucket_for(end - start)
     csat_scores = [s.score for s in scores if s.kind == "csat"]
     nps_scores = [s.score for s in scores if s.kind == "nps"]
     return Summary(
@@ -105,7 +137,8 @@ def summarize(invited: int, responded: int, scores: list[Score], start: datetime
         nps=nps(nps_scores),
         csat_counts=counts(csat_scores, CSAT_SCALE),
         nps_counts=counts(nps_scores, NPS_SCALE),
-        trend=weekly_trend(scores, start.date(), end.date()),
+        trend=trend(scores, start.astimezone(zone).date(), end.astimezone(zone).date(), bucket, zone),
+        bucket=bucket,
     )
 
 

@@ -98,7 +98,8 @@ async def test_stats_show_categories_response_times_and_staff(harness: Harness) 
     text = group.last().text
     assert "Received 1 · open 0 · resolved 1" in text
     assert "By category: delivery: 1" in text
-    assert "First response on time: 100% (median 30m)" in text and "👍 1 · 👎 0" in text
+    assert "First response on time: 100% (1 of 1), median 30m" in text
+    assert "Resolved on time: 100% (1 of 1)" in text and "👍 1 · 👎 0" in text
     await harness.agent.send("/stats staff 30d", chat=group)
     assert (
         "Alice: follow-ups done 0 (— on time) · taken up 1 (median first response 30m)"

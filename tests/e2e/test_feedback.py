@@ -146,10 +146,34 @@ async def test_stats_surveys_with_chart(harness: Harness) -> None:
     messages = group.messages()
     summary, chart = messages[-2], messages[-1]
     assert "Invitations: 3, answered: 3 (response rate 100%)" in summary.text
-    assert "NPS: +33 from 3 answers" in summary.text and "CSAT: — satisfied" in summary.text
+    assert "NPS: +33 from 3 answers: 2 promoters (9–10), 1 detractor (0–6)" in summary.text
+    assert "CSAT: — satisfied (4–5), 0 of 0 answers" in summary.text
     assert chart.photo is not None and chart.photo.startswith(b"\x89PNG\r\n\x1a\n")
+    # The chart's step fits the period asked for, and its caption says which.
+    assert chart.text == "CSAT and NPS per day, last 4w"
+    await harness.agent.send("/stats surveys 12m", chat=group)
+    summary, chart = group.messages()[-2:]
+    assert "NPS: +33 from 3 answers" in summary.text and chart.photo is not None
+    assert chart.text == "CSAT and NPS per month, last 12m"
+    await harness.agent.send("/stats surveys", chat=group)  # 12 weeks unless asked
+    assert group.last().text == "CSAT and NPS per week, last 12w"
     await harness.agent.send("/stats surveys forever", chat=group)
     assert "Usage: /stats surveys" in group.last().text
     outsider = harness.customer(604, "Zed")
     await outsider.send("/stats surveys")
     assert "staff command" in outsider.last().text
+
+
+@pytest.mark.harness_env(DEFAULT_LANGUAGE="zh")
+async def test_stats_surveys_in_chinese_per_day_and_per_month(harness: Harness) -> None:
+    group = harness.staff_group
+    await _nps_survey(harness)
+    person = await _joined(harness, 611, "Li")
+    await person.send("/survey")
+    await person.press("9")
+    await harness.agent.send("/stats surveys 7d", chat=group)
+    summary, chart = group.messages()[-2:]
+    assert "NPS：+100，共 1 份：推荐者（9–10 分）1，贬损者（0–6 分）0" in summary.text
+    assert chart.text == "每日 CSAT 与 NPS，最近 7d" and chart.photo is not None
+    await harness.agent.send("/stats surveys 1y", chat=group)
+    assert group.last().text == "每月 CSAT 与 NPS，最近 1y"
