@@ -39,9 +39,7 @@ def rule_text(texts: Texts, lang: str, schedule: CampaignSchedule, today: date) 
     if upcoming is None:
         return ""
     day, holiday = upcoming
-    return texts(
-        lang, "recurring.rule_yearly", next=day.isoformat(), holiday=holiday_label(texts, lang, holiday)
-    )
+    return texts(lang, "recurring.rule_yearly", next=day, holiday=holiday_label(texts, lang, holiday))
 
 
 def _today(context: AppContext) -> date:

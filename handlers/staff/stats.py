@@ -172,7 +172,7 @@ async def _customers(update: Update, context: AppContext, period: timedelta, lab
     def level(code: str) -> str:
         return context.t(lang, f"insight.level.{code}")
 
-    since = figures.since.isoformat() if figures.since else "—"
+    since = figures.since or "—"
     await message.reply_text(
         context.t(
             lang,
