@@ -1,23 +1,24 @@
-"""Numbers, money, year-less dates and plural forms as the reader's language writes them (Babel, CLDR).
+"""Numbers, money, dates, times and plural forms as the reader's language writes them (Babel, CLDR).
 
-Catalog texts ask for them (bot.i18n): `{amount:money}`, `{total:number}`, `{birthday:day}`, a chart's
-dates `{start:day_month}` / `{start:month_year}`, and ICU's
+Catalog texts ask for them (bot.i18n): `{amount:money}`, `{total:number}`, `{birthday:day}`,
+`{when:date}`, `{when:datetime}`, a chart's dates `{start:day_month}` / `{start:month_year}`, and ICU's
 plural `{points, plural, one {# point} other {# points}}`, where `#` is the count written as a number.
-Values come as Python numbers or as the strings storage puts in outbox rows ("12.50"); a value that
-is not a number (a "—" for nothing) is shown as it is.
+Values come as Python values or as the strings storage puts in outbox rows ("12.50", "2026-03-10",
+"2026-03-10T14:05+08:00"); a value that is not a number or a date (a "—" for nothing) is shown as it is.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_skeleton
+from babel.dates import DateTimePattern, format_skeleton, match_skeleton
+from babel.dates import parse_pattern as parse_date_pattern
 from babel.numbers import NumberPattern, is_currency, parse_pattern
 
 # CLDR locales per catalog language. "en_001" is English as written internationally (17 May,
@@ -27,6 +28,9 @@ PLURAL = re.compile(r"\{(\w+),\s*plural,")
 FORM = re.compile(r"\s*([a-z]+)\s*\{")
 # A year for month/day dates that has 29 February (a birthday without its year).
 LEAP_YEAR = 2000
+# A date with its year and short month ("10 Mar 2026", "2026年3月10日"); a time on the 24-hour clock
+# whatever the language's habit (en's own short time is "2:05 pm"), as staff and follow-ups write them.
+DATE_SKELETON, TIME_SKELETON = "yMMMd", "Hm"
 
 
 @cache
@@ -109,6 +113,47 @@ def day_month(when: date, language: str) -> str:
 def month_year(when: date, language: str) -> str:
     """A month on a chart's axis: "Jul 2026", "2026年7月"."""
     return format_skeleton("yMMM", when, locale=locale(language))
+
+
+def when(value: Any) -> date | None:
+    """A date or an aware datetime from a value or its ISO text (an outbox row's); None for anything else.
+    A datetime without its offset is refused: it names no moment, and the reader's clock is the caller's
+    to choose (handlers.loyalty_text.local, or storage.core.when.local_iso for a row). Such a text in a row
+    (one queued before rows carried offsets) is shown as it is."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            parsed = datetime.fromisoformat(text) if len(text) > 10 else date.fromisoformat(text)
+        except ValueError:
+            return None
+        return None if isinstance(parsed, datetime) and parsed.utcoffset() is None else parsed
+    if isinstance(value, datetime) and value.utcoffset() is None:
+        raise ValueError(f"a datetime without its time zone: {value!r}")
+    return value if isinstance(value, date) else None
+
+
+@cache
+def _date_pattern(skeleton: str, language: str) -> DateTimePattern:
+    where = locale(language)
+    best = match_skeleton(skeleton, where.datetime_skeletons) or skeleton
+    return parse_date_pattern(where.datetime_skeletons[best])
+
+
+def date_text(value: Any, language: str) -> str:
+    """A day as people read it: "10 Mar 2026" / "2026年3月10日" (a datetime: its day on its own clock)."""
+    day = when(value)
+    return str(value) if day is None else _date_pattern(DATE_SKELETON, language).apply(day, locale(language))
+
+
+def datetime_text(value: Any, language: str) -> str:
+    """A moment on its own clock: "10 Mar 2026, 14:05" / "2026年3月10日 14:05"; a date alone: its day."""
+    moment = when(value)
+    if not isinstance(moment, datetime):
+        return date_text(value, language)
+    where = locale(language)
+    day = _date_pattern(DATE_SKELETON, language).apply(moment, where)
+    clock = _date_pattern(TIME_SKELETON, language).apply(moment, where)
+    return str(where.datetime_formats["medium"]).replace("{1}", day).replace("{0}", clock)
 
 
 @dataclass(frozen=True)

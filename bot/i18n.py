@@ -9,11 +9,12 @@ before escaping, so an echo of a long argument still fits Telegram's 4096-charac
 such as &amp; is never cut in half. Texts that must carry a whole customer message split it instead
 (handlers.replies.send_split) and pass each part with a budget that fits.
 
-Numbers, money, birthdays and plurals are written as the reader's language writes them (bot.formatting):
-a text asks for `{amount:money}`, `{total:number}`, `{birthday:day}`, `{start:day_month}` (a chart's "9 Jul"),
-`{start:month_year}` ("Jul 2026") or
-`{points, plural, one {# point} other {# points}}`; the caller passes plain values. A parameter that is a
-per-language value (storage.core.localized: {"*": default, "zh": …}) is read in the text's language.
+Numbers, money, birthdays, dates and plurals are written as the reader's language writes them
+(bot.formatting): a text asks for `{amount:money}`, `{total:number}`, `{birthday:day}`, `{when:date}`,
+`{when:datetime}`, `{start:day_month}` (a chart's "9 Jul"), `{start:month_year}` ("Jul 2026") or
+`{points, plural, one {# point} other {# points}}`; the caller passes plain values (a date, or an aware
+datetime already on the reader's clock: handlers.loyalty_text.local). A parameter that is a per-language
+value (storage.core.localized: {"*": default, "zh": …}) is read in the text's language.
 """
 
 from __future__ import annotations
@@ -70,12 +71,25 @@ def placeholders(template: str) -> set[str]:
     return names
 
 
+FORMATS = frozenset({"", "number", "money", "day", "date", "datetime", "day_month", "month_year"})
+
+
+def format_specs(template: str) -> set[str]:
+    """The formats a template asks for ("money", "date", …; "" for a plain parameter)."""
+    specs: set[str] = set()
+    for part in formatting.split(template):
+        for text in part.forms.values() if isinstance(part, Plural) else [part]:
+            specs |= {spec or "" for _, name, spec, _ in string.Formatter().parse(text) if name}
+    return specs
+
+
 def plurals(template: str) -> list[Plural]:
     return [part for part in formatting.split(template) if isinstance(part, Plural)]
 
 
 class _Param:
-    """A parameter as its text asks for it: escaped and cut by default, or a number, an amount, a day."""
+    """A parameter as its text asks for it: escaped and cut by default, or a number, an amount, a day,
+    a date or a moment."""
 
     __slots__ = ("budget", "currency", "language", "trusted", "value")
 
@@ -99,6 +113,10 @@ class _Param:
             shown = formatting.day_month(value, language)
         elif spec == "month_year":
             shown = formatting.month_year(value, language)
+        elif spec == "date":
+            shown = formatting.date_text(value, language)
+        elif spec == "datetime":
+            shown = formatting.datetime_text(value, language)
         else:
             raise ValueError(f"unknown format {spec!r}")
         return html.escape(cut(shown, self.budget), quote=False)

@@ -1,4 +1,4 @@
-"""Rendering shared by the loyalty handlers: dates in the reader's time zone, ledger lines."""
+"""Rendering shared by the handlers: moments on the reader's clock, ledger lines."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ from handlers.context import AppContext
 from storage.loyalty.models import LedgerEntry
 
 
-def local_date(when: datetime, timezone: str) -> str:
-    return when.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d")
-
-
-def local_time(when: datetime, timezone: str) -> str:
-    return when.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+def local(when: datetime, timezone: str) -> datetime:
+    """`when` on the reader's clock (their zone, or staff's): the catalog writes it as the text asks,
+    `{when:date}` ("10 Mar 2026", its day there) or `{when:datetime}` ("10 Mar 2026, 14:05")."""
+    return when.astimezone(ZoneInfo(timezone))
 
 
 def signed(points: int) -> str:
@@ -31,5 +29,5 @@ def entry_line(context: AppContext, lang: str, entry: LedgerEntry, timezone: str
         "points.entry",
         points=signed(entry.points),
         reason=reason,
-        date=local_date(entry.created_at, timezone),
+        date=local(entry.created_at, timezone),
     )

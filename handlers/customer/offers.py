@@ -9,7 +9,7 @@ from telegram import Update
 
 from handlers.common import joined_customer
 from handlers.context import AppContext
-from handlers.loyalty_text import local_date
+from handlers.loyalty_text import local
 from handlers.replies import answer_in_chat
 from storage.campaigns import offers
 from storage.campaigns.drafts import CampaignRefused
@@ -37,7 +37,7 @@ async def on_claim(update: Update, context: AppContext) -> None:
         return
     voucher = done.voucher
     until = (
-        context.t(lang, "reward.valid_until", date=local_date(voucher.expires_at, customer.timezone))
+        context.t(lang, "reward.valid_until", date=local(voucher.expires_at, customer.timezone))
         if voucher.expires_at
         else context.t(lang, "reward.valid_forever")
     )

@@ -10,7 +10,7 @@ from handlers import live
 from handlers.common import joined_customer
 from handlers.context import AppContext
 from handlers.customer import member_card
-from handlers.loyalty_text import entry_line, local_date
+from handlers.loyalty_text import entry_line, local
 from handlers.replies import edit_text
 from storage.core import inputs
 from storage.loyalty import ledger, points, referrals, tiers
@@ -43,7 +43,7 @@ async def _render(
         parts.append(context.t(lang, "points.top_tier", bar=tiers.bar(1.0)))
     if status.expiring:
         lines = [
-            context.t(lang, "points.expiring_line", points=lot.points, date=local_date(lot.expires_at, tz))
+            context.t(lang, "points.expiring_line", points=lot.points, date=local(lot.expires_at, tz))
             for lot in status.expiring
         ]
         parts.append(context.t(lang, "points.expiring_title") + "\n" + "\n".join(lines))

@@ -13,7 +13,7 @@ from telegram.constants import ChatAction
 
 from handlers.common import joined_customer
 from handlers.context import AppContext
-from handlers.loyalty_text import local_date
+from handlers.loyalty_text import local
 from handlers.replies import chat_action, edit_text
 from storage import privacy
 from storage.core import audit, buttons
@@ -81,9 +81,9 @@ async def show(update: Update, context: AppContext) -> None:
 def consent_line(context: AppContext, customer: Customer) -> str:
     lang, zone = customer.language, customer.timezone
     if customer.consent_withdrawn_at is not None:
-        return context.t(lang, "consent.line_withdrawn", date=local_date(customer.consent_withdrawn_at, zone))
+        return context.t(lang, "consent.line_withdrawn", date=local(customer.consent_withdrawn_at, zone))
     if consent.is_current(customer):
-        return context.t(lang, "consent.line_current", date=local_date(customer.consent_at, zone))
+        return context.t(lang, "consent.line_current", date=local(customer.consent_at, zone))
     return context.t(lang, "consent.line_outdated")
 
 

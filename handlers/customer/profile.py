@@ -17,6 +17,7 @@ from handlers import live
 from handlers.common import display_name, joined_customer, language_for
 from handlers.context import AppContext
 from handlers.customer import member_card
+from handlers.loyalty_text import local
 from handlers.replies import answer_in_chat, edit_markup, edit_text
 from storage.core import conversations
 from storage.core.config import LANGUAGES
@@ -225,7 +226,7 @@ def card_text(context: AppContext, customer: Customer, chosen: dict[str, bool]) 
             birthday=_birthday_text(customer, lang, context),
             phone=customer.phone or context.t(lang, "profile.not_set"),
             timezone=timezones.describe(customer.timezone, lang, context.now()),
-            joined=customer.consent_at.date().isoformat(),
+            joined=local(customer.consent_at, customer.timezone),
             code=customer.member_code or context.t(lang, "profile.not_set"),
         )
         + "\n\n"

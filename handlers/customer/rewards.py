@@ -14,7 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from handlers import live
 from handlers.common import joined_customer
 from handlers.context import AppContext
-from handlers.loyalty_text import local_date
+from handlers.loyalty_text import local
 from handlers.replies import edit_text
 from storage.core import buttons, inputs
 from storage.core.models import Button
@@ -212,7 +212,7 @@ async def on_confirm(update: Update, context: AppContext, button: Button) -> Non
     await query.answer(context.t(lang, "reward.already_redeemed") if done.replayed else None)
     voucher = done.voucher
     until = (
-        context.t(lang, "reward.valid_until", date=local_date(voucher.expires_at, customer.timezone))
+        context.t(lang, "reward.valid_until", date=local(voucher.expires_at, customer.timezone))
         if voucher.expires_at
         else context.t(lang, "reward.valid_forever")
     )
@@ -246,7 +246,7 @@ async def mine(update: Update, context: AppContext) -> None:
             title=redemptions.title(v),
             code=v.code,
             status=context.t(lang, f"reward.status_{redemptions.status_of(v, now)}"),
-            date=local_date(v.created_at, customer.timezone),
+            date=local(v.created_at, customer.timezone),
         )
         for v in vouchers
     ]

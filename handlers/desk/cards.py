@@ -10,13 +10,13 @@ text follows in parts replying to it (handlers.replies.send_split).
 from __future__ import annotations
 
 import logging
-from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest
 
 from handlers.common import display_name
 from handlers.context import AppContext
+from handlers.loyalty_text import local
 from storage.care import feedback
 from storage.care.feedback import Card
 from storage.core.config import ComplaintConfig
@@ -66,9 +66,7 @@ def card_text(context: AppContext, card: Card) -> str:
     if card.claimed_by is not None:
         lines.append(context.t(lang, "feedback.card_claimed", name=card.claimed_by))
     if card.follow_up_id is not None and card.follow_up_due_at is not None:
-        due = card.follow_up_due_at.astimezone(ZoneInfo(context.config.staff_timezone)).strftime(
-            "%Y-%m-%d %H:%M"
-        )
+        due = local(card.follow_up_due_at, context.config.staff_timezone)
         lines.append(context.t(lang, "feedback.card_followup", id=card.follow_up_id, due=due))
     if card.category:
         lines.append(

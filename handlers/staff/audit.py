@@ -15,7 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from handlers.common import command_args, language_for
 from handlers.context import AppContext
-from handlers.loyalty_text import local_time
+from handlers.loyalty_text import local
 from handlers.replies import edit_text, pack
 from storage.core import audit, buttons, inputs
 from storage.core.audit import Filter
@@ -120,7 +120,7 @@ async def _page(
         return context.t(lang, "audit.none"), None
     names = await staff.names(session, {e.actor_id for e in entries})
     title = context.t(
-        lang, "audit.title", page=number, since=local_time(wanted.since, context.config.staff_timezone)
+        lang, "audit.title", page=number, since=local(wanted.since, context.config.staff_timezone)
     )
     lines = [_line(context, lang, e, names) for e in entries]
     text = pack([title, *lines], "\n")[0]  # a page's lines are clipped (DETAIL, NAME): one message
@@ -146,7 +146,7 @@ def _line(context: AppContext, lang: str, entry: AuditEntry, names: dict[int, st
     return context.t(
         lang,
         "audit.line" if entry.outcome == "ok" else "audit.line_refused",
-        at=local_time(entry.at, context.config.staff_timezone),
+        at=local(entry.at, context.config.staff_timezone),
         actor=_clip(names.get(entry.actor_id, str(entry.actor_id)), NAME),
         action=_clip(entry.action, NAME),
         outcome=_clip(entry.outcome, NAME),

@@ -17,6 +17,7 @@ from telegram.constants import ChatAction
 
 from handlers.authority import subcommand
 from handlers.context import AppContext, Texts
+from handlers.loyalty_text import local
 from handlers.replies import chat_action, edit_text, pack
 from handlers.staff import campaign_images
 from handlers.staff import recurring as staff_recurring
@@ -81,7 +82,7 @@ def when_text(texts: Texts, lang: str, campaign: Campaign) -> str:
         return texts(lang, "campaigns.when_now")
     if send.day is None:
         return texts(lang, "campaigns.when_next", time=send.clock)
-    return texts(lang, "campaigns.when_day", day=send.day.isoformat(), time=send.clock)
+    return texts(lang, "campaigns.when_day", day=send.day, time=send.clock)
 
 
 def customer_copy(texts: Texts, campaign: Campaign, language: str) -> tuple[str, InlineKeyboardMarkup]:
@@ -269,7 +270,7 @@ async def _report(context: AppContext, message: Message, name: str) -> None:
             text = context.t(lang, refused.code, **refused.params)
         else:
             built = await report.build(session, campaign, now)
-            text = report_text(context.t, lang, built)
+            text = report_text(context.t, lang, built, context.config.staff_timezone)
     await message.reply_text(text)
     if built is None or built.since is None:
         return
@@ -296,7 +297,7 @@ def lift_labels(texts: Texts, lang: str, built: report.Report) -> LiftLabels:
     )
 
 
-def report_text(texts: Texts, lang: str, built: report.Report) -> str:
+def report_text(texts: Texts, lang: str, built: report.Report, zone: str) -> str:
     if built.since is None:
         return texts(lang, "campaigns.report_draft", name=built.campaign.name)
     lift = built.lift
@@ -319,7 +320,7 @@ def report_text(texts: Texts, lang: str, built: report.Report) -> str:
         lang,
         "campaigns.report",
         name=built.campaign.name,
-        since=built.since.strftime("%Y-%m-%d %H:%M UTC"),
+        since=local(built.since, zone),
         **{outcome: count for outcome, count in built.outcomes.items()},
         pending=built.pending,
         delivered=built.delivered,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.common import display_name
 from handlers.context import AppContext
-from handlers.loyalty_text import local_date
+from handlers.loyalty_text import local
 from storage.care.customer_cards import CustomerCard
 from storage.overview import Value
 from storage.people import birthdays, consent
@@ -17,8 +17,9 @@ def customer_card(context: AppContext, lang: str, customer: CustomerCard, role: 
     card = _card(context, lang, customer, role) + "\n" + _value(context, lang, value)
     if customer.tags:
         card += "\n" + context.t(lang, "tags.on_card", tags=", ".join(customer.tags))
+    staff_zone = context.config.staff_timezone
     if customer.consent == consent.WITHDRAWN and customer.consent_withdrawn_at is not None:
-        when = local_date(customer.consent_withdrawn_at, context.config.staff_timezone)
+        when = local(customer.consent_withdrawn_at, staff_zone)
         card += "\n" + context.t(lang, "consent.on_card_withdrawn", date=when)
     elif customer.consent == consent.OUTDATED:
         card += "\n" + context.t(lang, "consent.on_card_outdated")
@@ -28,7 +29,7 @@ def customer_card(context: AppContext, lang: str, customer: CustomerCard, role: 
     if customer.notes:
         card += "\n" + "\n".join(
             context.t(
-                lang, "notes.on_card", id=n.id, date=n.created_at.date().isoformat(), text=_short(n.text)
+                lang, "notes.on_card", id=n.id, date=local(n.created_at, staff_zone), text=_short(n.text)
             )
             for n in customer.notes
         )
@@ -38,7 +39,7 @@ def customer_card(context: AppContext, lang: str, customer: CustomerCard, role: 
         context.t(
             lang,
             "followups.history_line",
-            date=past.on.isoformat(),
+            date=past.on,
             reason=past.reason[:80],
             outcome=(past.outcome or "")[:200],
         )
@@ -74,12 +75,15 @@ def _value(context: AppContext, lang: str, value: Value) -> str:
         )
     if value.last_purchases:
         bought = " · ".join(
-            context.t(lang, "overview.purchase_short", date=local_date(b.at, tz), amount=b.amount)
+            context.t(lang, "overview.purchase_short", date=local(b.at, tz), amount=b.amount)
             for b in value.last_purchases
         )
         lines.append(context.t(lang, "overview.last_purchases", purchases=bought))
     if value.scores:
-        scores = " · ".join(f"{s.kind.upper()} {s.score} ({local_date(s.at, tz)})" for s in value.scores)
+        scores = " · ".join(
+            context.t(lang, "overview.score_short", kind=s.kind.upper(), score=s.score, date=local(s.at, tz))
+            for s in value.scores
+        )
         lines.append(context.t(lang, "overview.scores", scores=scores))
     if value.open_feedback or value.open_followups:
         lines.append(
@@ -120,6 +124,6 @@ def _card(context: AppContext, lang: str, customer: CustomerCard, role: Role) ->
         timezone=customer.timezone,
         birthday=birthday,
         phone=phone,
-        joined=customer.created_at.date().isoformat(),
-        consent=customer.consent_at.strftime("%Y-%m-%d %H:%M UTC"),
+        joined=local(customer.created_at, context.config.staff_timezone),
+        consent=local(customer.consent_at, context.config.staff_timezone),
     )

@@ -12,7 +12,7 @@ from handlers import paging
 from handlers.authority import current_role
 from handlers.common import command_args, language_for
 from handlers.context import AppContext
-from handlers.loyalty_text import local_date, signed
+from handlers.loyalty_text import local, signed
 from handlers.paging import Listing
 from handlers.replies import answer_in_chat, pack
 from handlers.staff.cards import customer_card
@@ -116,7 +116,7 @@ def _short(text: str | None) -> str:
 
 
 def _line(context: AppContext, lang: str, event: Event, timezone: str) -> str:
-    date = local_date(event.at, timezone)
+    date = local(event.at, timezone)
     area, _, detail = event.kind.partition(":")
     if area == "purchase":
         return context.t(

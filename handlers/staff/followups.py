@@ -11,6 +11,7 @@ from telegram import ForceReply, Update
 from handlers import paging
 from handlers.common import command_args, display_name, language_for
 from handlers.context import AppContext
+from handlers.loyalty_text import local
 from handlers.paging import Listing
 from handlers.replies import answer_in_chat
 from handlers.staff import lookup
@@ -18,7 +19,7 @@ from storage.care import followups
 from storage.core import audit, conversations, inputs
 from storage.core.inputs import InputRefused
 from storage.core.models import Button, Conversation
-from storage.core.when import WhenError, format_local, parse_when
+from storage.core.when import WhenError, parse_when
 from storage.people import staff
 
 NOTIFY_FLAG = "--notify"
@@ -96,7 +97,7 @@ async def schedule(update: Update, context: AppContext) -> None:
             "followups.scheduled",
             id=follow_up.id,
             name=customer.first_name,
-            due=format_local(due_at, tz),
+            due=local(due_at, tz),
             timezone=tz,
         )
     )
@@ -120,7 +121,7 @@ async def listing(update: Update, context: AppContext, session: AsyncSession) ->
             lang,
             "followups.list_line",
             id=follow_up.id,
-            due=format_local(follow_up.due_at, tz),
+            due=local(follow_up.due_at, tz),
             customer_id=customer.id,
             name=display_name(customer.first_name, customer.last_name),
             reason=follow_up.reason[:80],
@@ -153,9 +154,7 @@ async def on_button(update: Update, context: AppContext, button: Button) -> None
             markup: ForceReply | None = ForceReply(selective=True)
         elif button.action in followups.SNOOZES:
             await followups.snooze(session, follow_up, followups.SNOOZES[button.action], context.now())
-            reply = context.t(
-                lang, "followups.snoozed", id=follow_up.id, due=format_local(follow_up.due_at, tz)
-            )
+            reply = context.t(lang, "followups.snoozed", id=follow_up.id, due=local(follow_up.due_at, tz))
             markup = None
         elif button.action == "follow_up/mine":
             await followups.assign(session, follow_up, user.id)

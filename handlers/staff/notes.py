@@ -10,6 +10,7 @@ from telegram import Message, Update
 from handlers.authority import current_role
 from handlers.common import command_args, display_name, language_for
 from handlers.context import AppContext
+from handlers.loyalty_text import local
 from handlers.replies import pack
 from handlers.staff import lookup
 from storage.care import notes, tags
@@ -88,7 +89,7 @@ async def _list(message: Message, context: AppContext, lang: str, reference: str
             lang,
             "notes.line",
             id=n.id,
-            date=n.created_at.date().isoformat(),
+            date=local(n.created_at, context.config.staff_timezone),
             author=authors.get(n.staff_id, str(n.staff_id)),
             text=n.text,
         )

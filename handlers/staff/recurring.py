@@ -44,7 +44,7 @@ def rule_text(texts: Texts, lang: str, schedule: CampaignSchedule, today: date, 
     return texts(
         lang,
         "recurring.rule_yearly",
-        next=day.isoformat(),
+        next=day,
         holiday=holiday_label(texts, lang, holiday),
         time=sendtime.SendTime(None, recurring.yearly_minute(schedule, config)).clock,
     )

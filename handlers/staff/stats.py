@@ -189,7 +189,7 @@ async def _customers(update: Update, context: AppContext, period: timedelta, lab
     def level(code: str) -> str:
         return context.t(lang, f"insight.level.{code}")
 
-    since = figures.since or "—"  # written as the reader writes a date: {since:day}
+    since = figures.since or "—"  # written as the reader writes a date: {since:date}
     await message.reply_text(
         context.t(
             lang,

@@ -8,7 +8,7 @@ from telegram import Update
 
 from handlers.common import command_args, language_for
 from handlers.context import AppContext
-from handlers.loyalty_text import local_time
+from handlers.loyalty_text import local
 from storage.core import audit, inputs
 from storage.core.inputs import InputRefused
 from storage.loyalty import redemptions
@@ -21,7 +21,7 @@ async def _refusal_text(context: AppContext, lang: str, refused: RedemptionRefus
     tz = context.config.staff_timezone
     for key in ("used_at", "cancelled_at", "expires_at"):
         if isinstance(params.get(key), datetime):
-            params[key] = local_time(params[key], tz)
+            params[key] = local(params[key], tz)
     if (used_by := params.get("used_by")) is not None:
         async with context.read_only() as session:
             names = await staff.names(session, [used_by])

@@ -22,7 +22,7 @@ from storage.care.models import FeedbackItem, FeedbackMessage
 from storage.core.claims import skip_locked
 from storage.core.config import ComplaintConfig, Config
 from storage.core.refusals import Refused
-from storage.core.when import format_local
+from storage.core.when import local_iso
 from storage.insight.models import CustomerScore
 from storage.people import outbox, staff
 from storage.people.models import Customer
@@ -188,7 +188,7 @@ async def tick(session: AsyncSession, now: datetime, config: Config, *, limit: i
                     "customer_id": customer.id,
                     "name": customer.first_name,
                     "mark": "🔴 " if item.priority == "high" else "",
-                    "deadline": format_local(_deadline(item, alert), config.staff_timezone),
+                    "deadline": local_iso(_deadline(item, alert), config.staff_timezone),
                     "handler": handlers.get(item.claimed_by or 0, "—"),
                     "admins": admins,
                 },

@@ -13,7 +13,7 @@ from storage.core import buttons
 from storage.core.claims import skip_locked
 from storage.core.config import Config, FollowUpConfig
 from storage.core.db import changed_rows
-from storage.core.when import format_local
+from storage.core.when import local_iso
 from storage.insight import pyramid
 from storage.insight.models import CustomerScore
 from storage.people import outbox, staff
@@ -91,7 +91,7 @@ async def remind_due(
             "name": customer.first_name,
             "username": f"@{customer.username}" if customer.username else "",
             "reason": follow_up.reason,
-            "due": format_local(follow_up.due_at, config.staff_timezone),
+            "due": local_iso(follow_up.due_at, config.staff_timezone),
             "assignee": assignees.get(follow_up.assignee_id or 0, "—"),
             "value": pyramid.STARS.get(level or "", ""),  # the customer's value level, in any language
         }

@@ -125,5 +125,7 @@ def parse_when(text: str, now: datetime, timezone: str) -> datetime:
     return when
 
 
-def format_local(instant: datetime, timezone: str) -> str:
-    return instant.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+def local_iso(instant: datetime, timezone: str) -> str:
+    """The moment on that zone's clock with its offset, "2026-03-08T15:00-04:00": what an outbox row
+    carries for a text's `{due:datetime}`, which the catalog writes for the reader (bot.formatting)."""
+    return instant.astimezone(ZoneInfo(timezone)).isoformat(timespec="minutes")

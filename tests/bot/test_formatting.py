@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -66,3 +68,47 @@ def test_birthdays_with_and_without_a_year(month: int, day: int, year: int | Non
 def test_only_real_currency_codes_are_valid() -> None:
     assert formatting.valid_currency("EUR") and formatting.valid_currency("CNY")
     assert not formatting.valid_currency("EURO") and not formatting.valid_currency("XYZ")
+
+
+# 06:05 UTC on Shanghai's clock, as handlers.loyalty_text.local gives it
+AT_14_05 = datetime(2026, 3, 10, 6, 5, tzinfo=UTC).astimezone(ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.mark.parametrize(
+    ("value", "en", "zh"),
+    [
+        (date(2026, 3, 10), "10 Mar 2026", "2026年3月10日"),
+        ("2026-03-10", "10 Mar 2026", "2026年3月10日"),  # as an outbox row carries it
+        # a moment's day on its own clock: 23:30 in New York is already the 11th in UTC
+        (datetime(2026, 3, 10, 23, 30, tzinfo=timezone(timedelta(hours=-4))), "10 Mar 2026", "2026年3月10日"),
+        ("—", "—", "—"),  # nothing to show stays what the caller said
+    ],
+)
+def test_dates_in_the_readers_language(value: object, en: str, zh: str) -> None:
+    assert formatting.date_text(value, "en") == en
+    assert formatting.date_text(value, "zh") == zh
+
+
+@pytest.mark.parametrize(
+    ("value", "en", "zh"),
+    [
+        (AT_14_05, "10 Mar 2026, 14:05", "2026年3月10日 14:05"),
+        # as storage.core.when.local_iso writes it into an outbox row
+        ("2026-03-10T14:05+08:00", "10 Mar 2026, 14:05", "2026年3月10日 14:05"),
+        # the 24-hour clock in both languages (en's own short time would say "9:00 am")
+        (datetime(2026, 12, 1, 9, 0, tzinfo=UTC), "1 Dec 2026, 09:00", "2026年12月1日 09:00"),
+        (date(2026, 3, 10), "10 Mar 2026", "2026年3月10日"),  # a day alone: no time to show
+        ("2026-03-10 14:05", "2026-03-10 14:05", "2026-03-10 14:05"),  # a row from before offsets: as it is
+    ],
+)
+def test_moments_in_the_readers_language(value: object, en: str, zh: str) -> None:
+    assert formatting.datetime_text(value, "en") == en
+    assert formatting.datetime_text(value, "zh") == zh
+
+
+def test_a_moment_without_its_time_zone_is_refused() -> None:
+    # A naive datetime names no moment: whose 14:05? The caller converts (handlers.loyalty_text.local).
+    with pytest.raises(ValueError):
+        formatting.date_text(datetime(2026, 3, 10, 14, 5), "en")
+    with pytest.raises(ValueError):
+        formatting.datetime_text(datetime(2026, 3, 10, 14, 5), "zh")

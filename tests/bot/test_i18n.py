@@ -4,12 +4,14 @@ needs, and every key the code names exists."""
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot import formatting
-from bot.i18n import PARAM_BUDGET, Catalog, Markup, load, placeholders, plurals
+from bot.i18n import FORMATS, PARAM_BUDGET, Catalog, Markup, format_specs, load, placeholders, plurals
 
 ROOT = Path(__file__).resolve().parents[2]
 # Table definitions name columns ("surveys.id"), never texts.
@@ -65,6 +67,29 @@ def test_plurals_numbers_and_money_follow_the_language() -> None:
     assert catalog("en", "a.t", n="12345", amount="-2") == "<b>12,345</b> points for -€2.00"
     assert catalog("zh", "a.t", n=12345, amount="1234.5") == "<b>12,345</b> 积分，€1,234.50"
     assert Catalog(catalog.catalogs)("en", "a.t", n=2, amount="1234.5") == "<b>2</b> points for 1,234.50"
+
+
+def test_every_text_asks_only_for_formats_the_catalog_knows() -> None:
+    for language, texts in load().items():
+        for key, template in texts.items():
+            assert format_specs(template) <= FORMATS, f"{language}:{key}: {format_specs(template) - FORMATS}"
+
+
+def test_an_unknown_format_fails_the_checks() -> None:
+    template = "{n, plural, one {due {when:dat}} other {due {when:date}}}"
+    assert format_specs(template) - FORMATS == {"dat"}  # the check above finds it, even inside a plural
+    with pytest.raises(ValueError):
+        Catalog({"en": {"a.t": "due {when:dat}"}})("en", "a.t", when=date(2026, 3, 10))
+
+
+def test_dates_and_moments_follow_the_language() -> None:
+    catalog = Catalog(
+        {"en": {"a.t": "{day:date} · {at:datetime}"}, "zh": {"a.t": "{day:date}，{at:datetime}"}}
+    )
+    at = datetime(2026, 3, 10, 14, 5, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert catalog("en", "a.t", day="2026-03-10", at=at) == "10 Mar 2026 · 10 Mar 2026, 14:05"
+    assert catalog("zh", "a.t", day=date(2026, 3, 10), at=at) == "2026年3月10日，2026年3月10日 14:05"
+    assert catalog("en", "a.t", day="—", at="<none>") == "— · &lt;none&gt;"  # passed through, escaped
 
 
 def test_every_key_named_in_the_code_exists() -> None:

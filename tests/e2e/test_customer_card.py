@@ -23,7 +23,7 @@ async def test_the_card_shows_loyalty_spend_and_open_work_and_the_timeline_pages
     await agent.send("/find @kimmy", chat=group)
     card = agent.last(chat=group)
     assert "last 12 months: 462.00 in 22 purchases" in card.text  # 10.50 + … + 31.50
-    assert "Joined 2026-03-10" in card.text  # the day they accepted, on the bot's clock
+    assert "Joined 10 Mar 2026" in card.text  # the day they accepted, on the bot's clock
     assert "🛒 Latest purchases:" in card.text and "31.50" in card.text
     assert "📂 Open: 1 feedback · 0 follow-ups" in card.text
     assert card.buttons == [["🕘 Timeline"]]

@@ -58,7 +58,7 @@ async def test_expiry_warning_reaches_the_customer_once_then_the_points_expire(h
     assert await harness.run_outbox() == 1
     assert len(kim.messages()) == sent_before + 1
     warning = kim.last().text
-    assert "120 of your points expire on 2027-03-10" in warning and "balance is 120 points" in warning
+    assert "120 of your points expire on 10 Mar 2027" in warning and "balance is 120 points" in warning
 
     harness.clock.set(expires)
     await harness.tick("expiry")

@@ -64,7 +64,7 @@ async def test_due_card_buttons_done_with_outcome(
     text = _text(card, catalog)
     assert f"Follow-up #{task_id} is due" in text and "Lena @lena" in text
     assert "ask about the &lt;repair&gt;" in text  # staff-typed text is escaped
-    assert "2026-03-10 12:00" in text  # due time in the staff time zone (Berlin, UTC+1)
+    assert "10 Mar 2026, 12:00" in text  # due time in the staff time zone (Berlin, UTC+1)
     markup = _markup(card, catalog)
     labels = [b.text for row in markup.inline_keyboard for b in row]
     assert labels == ["✅ Done", "🙋 Reassign to me", "⏳ Snooze 1h", "⏳ Snooze 1d"]

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from storage.core.when import WhenError, format_local, parse_when
+from storage.core.when import WhenError, local_iso, parse_when
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)  # 17:00 in Shanghai
 TZ = "Asia/Shanghai"
@@ -71,7 +71,7 @@ def test_dst_and_formatting() -> None:
     # New York's clocks jump on 2026-03-08: "tomorrow 15:00" on the 7th is 19:00 UTC (EDT), not 20:00.
     now = datetime(2026, 3, 7, 17, 0, tzinfo=UTC)
     assert parse_when("tomorrow 15:00", now, "America/New_York") == datetime(2026, 3, 8, 19, 0, tzinfo=UTC)
-    assert format_local(datetime(2026, 3, 8, 19, 0, tzinfo=UTC), "America/New_York") == "2026-03-08 15:00"
+    assert local_iso(datetime(2026, 3, 8, 19, 0, tzinfo=UTC), "America/New_York") == "2026-03-08T15:00-04:00"
 
 
 # NOW is Tuesday 10 March 2026, 17:00 in Shanghai.
