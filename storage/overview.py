@@ -241,14 +241,13 @@ async def timeline(session: AsyncSession, customer_id: int, limit: int = TIMELIN
         .limit(limit)
     )
     return [
-        Event(at, kind, Decimal(number) if number is not None else None, _plain(kind, words))
+        Event(at, kind, Decimal(number) if number is not None else None, _plain(words))
         for at, kind, number, words in rows
     ]
 
 
-def _plain(kind: str, words: str | None) -> str | None:
-    """The union's text column is cast to a plain string, so the encrypted texts (feedback, notes;
-    storage.core.crypto) arrive as tokens and are decrypted here."""
-    if words is None or not (kind == "note" or kind.startswith("feedback:")):
-        return words
-    return crypto.keyring().decrypt(words)
+def _plain(words: str | None) -> str | None:
+    """The union's text column is cast to a plain string, so the texts (every one is encrypted:
+    purchase and ledger notes, feedback, follow-ups, staff notes; storage.core.crypto) arrive as
+    tokens and are decrypted here."""
+    return None if words is None else crypto.keyring().decrypt(words)

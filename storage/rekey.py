@@ -2,7 +2,8 @@
 current and the old one kept as an old key (storage.core.crypto), and the probe that tells at start
 whether the key opens the data already stored.
 
-The encrypted columns are found in the metadata (every column of the Encrypted type, in any context),
+The encrypted columns are found in the metadata (every column of an encrypted type, Encrypted or
+EncryptedJSON, in any context),
 the blind indexes by their `info={"blind_index_of": <encrypted column>}`. Each table is read by id in
 batches, one transaction each; a token the current key already opens is left alone and an index
 already under the current key is not written, so a run that stopped midway (a crash, Ctrl-C) is
@@ -14,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Table, Text, bindparam, inspect, select, type_coerce, update
+from sqlalchemy import Column, Table, bindparam, inspect, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from storage import schema
 from storage.core import crypto
@@ -31,9 +33,17 @@ class Rekeyed:
 
 def _encrypted(column: Column[Any]) -> bool:
     kind = column.type
-    return isinstance(kind, crypto.Encrypted) or isinstance(
-        getattr(kind, "impl_instance", None), crypto.Encrypted
+    return isinstance(kind, crypto.ENCRYPTED_TYPES) or isinstance(
+        getattr(kind, "impl_instance", None), crypto.ENCRYPTED_TYPES
     )
+
+
+def _stored(column: Column[Any]) -> TypeEngine[Any]:
+    """The type the token is stored as: Text, or JSON (a JSON string) for EncryptedJSON."""
+    kind: TypeEngine[Any] = column.type
+    while isinstance(kind, TypeDecorator):
+        kind = kind.impl_instance
+    return kind
 
 
 def encrypted_tables() -> list[tuple[Table, list[str], dict[str, str]]]:
@@ -49,7 +59,7 @@ def encrypted_tables() -> list[tuple[Table, list[str], dict[str, str]]]:
 
 def _raw(table: Table, name: str) -> Any:
     """The column as stored (the token), not through its type."""
-    return type_coerce(table.c[name], Text).label(name)
+    return type_coerce(table.c[name], _stored(table.c[name])).label(name)
 
 
 async def probe(engine: AsyncEngine) -> str | None:
@@ -94,7 +104,7 @@ async def run(engine: AsyncEngine, *, batch: int = BATCH) -> Rekeyed:
                     changes = _changes(ring, row._mapping, columns, indexes, done)
                     if changes:
                         statement = update(table).where(table.c.id == row.id)
-                        values = {k: type_coerce(bindparam(f"v_{k}"), Text) for k in changes}
+                        values = {k: type_coerce(bindparam(f"v_{k}"), _stored(table.c[k])) for k in changes}
                         await conn.execute(
                             statement.values(values), {f"v_{k}": v for k, v in changes.items()}
                         )

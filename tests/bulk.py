@@ -150,7 +150,7 @@ TABLES: dict[str, dict[str, str]] = {
         "id": "i / 10",
         "customer_id": "i",
         "kind": "'call'",
-        "reason": "'bulk'",
+        "reason": "{secret:bulk}",
         "due_at": "{at:CASE WHEN i % 100 = 0 THEN 2 ELSE -(i % 300) END}",
         "status": "CASE WHEN i % 100 = 0 THEN 'open' ELSE 'done' END",
         "source_ref": "'bulk-follow-up:' || i",
@@ -166,7 +166,7 @@ TABLES: dict[str, dict[str, str]] = {
         "chat_id": "1000000000 + i",
         "customer_id": "i",
         "template": "'birthday.greeting'",
-        "params": "'{}'",
+        "params": "{secret-json:{}}",
         "language": "'en'",
         "status": "CASE WHEN i % 1000 = 0 THEN 'queued' WHEN i % 50 = 0 THEN 'skipped' ELSE 'sent' END",
         "not_before": "{at:CASE WHEN i % 1000 = 0 THEN 1 ELSE -(1 + i % 300) END}",
@@ -291,7 +291,10 @@ WHERE = {
 
 
 def _expression(template: str, at: str) -> str:
-    # {secret:TEXT}: TEXT encrypted (storage.core.crypto), the same token on every row.
+    # {secret:TEXT}: TEXT encrypted (storage.core.crypto), the same token on every row;
+    # {secret-json:JSON}: as an EncryptedJSON column stores it (the token as a JSON string).
+    if template.startswith("{secret-json:"):
+        return "'\"" + crypto.keyring().encrypt(template[len("{secret-json:") : -1]) + "\"'"
     if template.startswith("{secret:"):
         return "'" + crypto.keyring().encrypt(template[len("{secret:") : -1]) + "'"
     while "{at:" in template:

@@ -205,7 +205,7 @@ async def on_outcome(
         action="follow_up/done",
         outcome="ok",
         target=f"follow_up:{follow_up_id}",
-        detail={"outcome": outcome[:200]},
+        detail={},  # the outcome stays, encrypted, on the follow-up
     )
     context.after_commit(
         message.reply_text, context.t(lang, "followups.closed", id=follow_up_id, outcome=outcome)

@@ -142,7 +142,8 @@ async def _apply(
                 chat_id=order.chat_id,
                 action="purchase",
                 target=str(customer.id),
-                detail={"amount": str(amount), "points": recorded.points, "note": order.text},
+                # No note: the audit trail keeps no free text (it stays, encrypted, on the purchase).
+                detail={"amount": str(amount), "points": recorded.points, "purchase": recorded.purchase.id},
             )
         tier = await points.current_tier(session, customer.id, now, config)
         text = context.t(
@@ -176,7 +177,7 @@ async def _apply(
             chat_id=order.chat_id,
             action=order.kind,
             target=str(customer.id),
-            detail={"points": amount_points, "reason": order.text},
+            detail={"points": amount_points},  # the reason stays, encrypted, on the ledger entry
         )
     tier = await points.current_tier(session, customer.id, now, config)
     return context.t(

@@ -79,7 +79,7 @@ async def cancel(update: Update, context: AppContext) -> None:
                 chat_id=message.chat_id,
                 action="cancel",
                 target=voucher.code,
-                detail={"reason": reason, "points": voucher.points},
+                detail={"points": voucher.points},  # the reason stays, encrypted, on the voucher
             )
     except RedemptionRefused as refused:
         await message.reply_text(await _refusal_text(context, lang, refused))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.core.crypto import Encrypted
@@ -32,14 +32,16 @@ class FollowUp(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(24))  # call | winback
-    reason: Mapped[str] = mapped_column(Text)
+    # What the task is about and what came of the call: staff's words about the customer (a feedback
+    # task quotes their comment), so encrypted at rest like notes.
+    reason: Mapped[str] = mapped_column(Encrypted())
     due_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | done | cancelled
     assignee_id: Mapped[int | None] = mapped_column(BigInteger)
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     # Business key that makes creation idempotent ("feedback:42:call", "winback:7:2026-03").
     source_ref: Mapped[str | None] = mapped_column(String(120), unique=True)
-    outcome: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Encrypted())
     closed_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
     # When the next reminder card is due: due_at at first, then once more when overdue; None when no

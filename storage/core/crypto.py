@@ -20,6 +20,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Text
+from sqlalchemy import JSON, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -161,4 +162,35 @@ class Encrypted(TypeDecorator[str]):
         return keyring().decrypt(str(value))
 
 
-__all__ = ["BadKey", "Encrypted", "InvalidToken", "Keyring", "NotConfigured", "configure", "keyring"]
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON column whose whole value is stored as one Fernet token (itself a JSON string, so the
+    column stays JSON on both databases and no table is rebuilt); callers read and write the value.
+    For JSON that may carry a free text about a person (an outbox message's parameters) and that SQL
+    never looks inside."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return keyring().encrypt(json.dumps(value, ensure_ascii=False))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return json.loads(keyring().decrypt(str(value)))
+
+
+ENCRYPTED_TYPES = (Encrypted, EncryptedJSON)
+
+__all__ = [
+    "BadKey",
+    "Encrypted",
+    "EncryptedJSON",
+    "InvalidToken",
+    "Keyring",
+    "NotConfigured",
+    "configure",
+    "keyring",
+]

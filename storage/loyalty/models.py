@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from storage.core.crypto import Encrypted
 from storage.core.models import Base, TimestampMixin, utcnow
 
 
@@ -83,7 +84,7 @@ class LedgerEntry(Base):
     kind: Mapped[str] = mapped_column(String(16))
     points: Mapped[int]  # signed: + credits, - debits
     reference: Mapped[str] = mapped_column(String(160), unique=True)
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Encrypted())  # staff's words (a reason), encrypted at rest
     actor_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     expires_at: Mapped[datetime | None]
@@ -112,7 +113,7 @@ class Purchase(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     points: Mapped[int] = mapped_column(default=0)
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Encrypted())  # staff's words (a reason), encrypted at rest
     reference: Mapped[str] = mapped_column(String(160), unique=True)
     staff_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -167,7 +168,7 @@ class Voucher(Base):
     used_by: Mapped[int | None] = mapped_column(BigInteger)
     cancelled_at: Mapped[datetime | None]
     cancelled_by: Mapped[int | None] = mapped_column(BigInteger)
-    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    cancel_reason: Mapped[str | None] = mapped_column(Encrypted())  # staff's words, encrypted at rest
 
 
 class ReferralCode(Base):

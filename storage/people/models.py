@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, validates
 from sqlalchemy.types import TypeDecorator
 
 from storage.core import crypto
-from storage.core.crypto import Encrypted
+from storage.core.crypto import Encrypted, EncryptedJSON
 from storage.core.models import Base, TimestampMixin, utcnow
 from storage.people.birthdays import Birthday
 from storage.people.member_codes import new_code
@@ -113,7 +113,9 @@ class OutboxMessage(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     template: Mapped[str] = mapped_column(String(96))
-    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Encrypted at rest: a message's parameters can quote staff's words about the customer (a
+    # follow-up's reason, a feedback's resolution, why points were given or a voucher cancelled).
+    params: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON(), default=dict)
     language: Mapped[str] = mapped_column(String(8))
     # Rows of [label template key or literal, callback_data]; see storage.outbox.
     buttons: Mapped[list[list[list[str]]] | None] = mapped_column(JSON)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Text, select, type_coerce
+from sqlalchemy import select
 
 from bot import cli, keys
 from bot.settings import Settings, read_env_file
@@ -21,7 +21,7 @@ from storage.core.config import Config
 from storage.people import customers
 from storage.people.birthdays import Birthday
 from storage.people.customers import TelegramProfile
-from storage.people.models import Customer
+from storage.people.models import Customer, OutboxMessage
 from tests.conftest import TEST_SECRET_KEY
 from tests.databases import new_database_url
 
@@ -40,7 +40,8 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 async def _customers(url: str, secret: str, count: int = 3) -> None:
-    """Customers with a phone, a birthday and a note, encrypted with `secret`."""
+    """Customers with a phone, a birthday, a note and a message quoting it (EncryptedJSON), encrypted
+    with `secret`."""
     crypto.configure(secret)
     engine = db.create_engine(url)
     try:
@@ -51,6 +52,16 @@ async def _customers(url: str, secret: str, count: int = 3) -> None:
                 await customers.set_birthday(session, customer, Birthday(5, 17, 1990), now=NOW)
                 session.add(
                     CustomerNote(customer_id=customer.id, staff_id=7, text=f"note {n}", created_at=NOW)
+                )
+                session.add(
+                    OutboxMessage(
+                        dedupe_key=f"m{n}",
+                        chat_id=100 + n,
+                        customer_id=customer.id,
+                        template="loyalty.awarded",
+                        params={"reason": f"note {n}"},
+                        language="en",
+                    )
                 )
     finally:
         await engine.dispose()
@@ -64,7 +75,7 @@ async def _tokens(url: str) -> list[str]:
             for table, columns, _ in rekey.encrypted_tables():
                 for name in columns:
                     rows = await conn.scalars(
-                        select(type_coerce(table.c[name], Text)).where(table.c[name].is_not(None))
+                        select(rekey._raw(table, name)).where(table.c[name].is_not(None))
                     )
                     found += [str(token) for token in rows]
             return found
@@ -165,7 +176,7 @@ async def test_rotate_key_re_encrypts_everything_and_survives_a_crash(
     # Run again: it carries on and ends with the new key alone.
     monkeypatch.setattr(rekey, "_changes", real)
     done = await keys.rotate(Settings.environment(None, env_file), env_file, url, batch=2)
-    assert 0 < done.values < 15 and 0 < done.indexes < 5  # the rows done before the crash are skipped
+    assert 0 < done.values < 20 and 0 < done.indexes < 5  # the rows done before the crash are skipped
     after = read_env_file(env_file)
     assert after[crypto.KEY_ENV] == new and crypto.OLD_KEYS_ENV not in after
     assert all(current.is_current(t) for t in await _tokens(url))
@@ -176,9 +187,9 @@ async def test_rotate_key_re_encrypts_everything_and_survives_a_crash(
     engine = db.create_engine(url)
     try:
         async with db.create_session_factory(engine)() as session:
-            assert sorted(await session.scalars(select(CustomerNote.text))) == [
-                f"note {n}" for n in range(1, 6)
-            ]
+            notes = [f"note {n}" for n in range(1, 6)]
+            assert sorted(await session.scalars(select(CustomerNote.text))) == notes
+            assert sorted(p["reason"] for p in await session.scalars(select(OutboxMessage.params))) == notes
             assert all(
                 c.phone_hash == crypto.blind_index(str(c.phone))
                 for c in await session.scalars(select(Customer))

@@ -22,7 +22,8 @@ from storage.care import feedback, followups
 from storage.care.models import CustomerNote, FeedbackItem, FollowUp
 from storage.core import buttons, conversations, crypto, db
 from storage.core.config import SurveyConfig
-from storage.core.models import Base
+from storage.core.models import AuditEntry, Base
+from storage.loyalty.models import LedgerEntry, Purchase, Voucher
 from storage.people import customers, member_codes
 from storage.people.birthdays import Birthday
 from storage.people.models import OutboxMessage, PendingMember
@@ -242,5 +243,94 @@ async def test_0024_encrypts_what_was_stored_in_plain_text(empty_database_url: s
             assert member.phone_hash == crypto.blind_index("+8613800138000")
             note = await session.scalar(select(CustomerNote.text))
             assert note == "calls after 6pm"
+    finally:
+        await engine.dispose()
+
+
+PLAIN_0026 = {  # what staff wrote about a customer before 0026, in the columns it encrypts
+    "customers": {"id": 1, "telegram_id": 501, "first_name": "Lena", "language": "en", "timezone": "UTC"},
+    "follow_ups": {
+        **{"id": 1, "customer_id": 1, "kind": "call", "due_at": DUE, "status": "done"},
+        **{
+            "reason": "Lena's blender broke",
+            "outcome": "Lena is pregnant, call after May",
+            "updated_at": DUE,
+        },
+    },
+    "purchases": {
+        "id": 1,
+        "customer_id": 1,
+        "amount": 12.5,
+        "points": 12,
+        "note": "gift for her husband",
+        "reference": "p1",
+    },
+    "ledger_entries": {
+        **{"id": 1, "customer_id": 1, "kind": "award", "points": 5, "reference": "a1"},
+        **{"note": "sorry for the rude waiter", "remaining": 5},
+    },
+    "rewards": {"id": 1, "title": "Mug", "description": "", "cost": 5, "active": True, "updated_at": DUE},
+    "vouchers": {
+        **{"id": 1, "code": "V1", "idempotency_key": "k1", "customer_id": 1, "reward_id": 1, "title": "Mug"},
+        **{"points": 5, "status": "cancelled", "cancel_reason": "she moved abroad"},
+    },
+    "outbox": {
+        **{"id": 1, "dedupe_key": "o1", "chat_id": 501, "customer_id": 1, "template": "loyalty.awarded"},
+        **{"params": {"reason": "sorry for the rude waiter"}, "language": "en", "status": "sent"},
+        "attempts": 1,
+    },
+}
+AUDIT_0026 = [  # (action, outcome, detail as stored, detail after 0026)
+    ("purchase", "ok", {"amount": "12.50", "note": "gift for her husband"}, {"amount": "12.50"}),
+    ("award", "ok", {"points": 5, "reason": "sorry for the rude waiter"}, {"points": 5}),
+    ("follow_up/done", "ok", {"outcome": "Lena is pregnant"}, {}),
+    ("deduct", "refused", {"reason": "role", "needs": "admin"}, {"reason": "role", "needs": "admin"}),
+]
+SECRETS_0026 = ("blender", "pregnant", "husband", "rude waiter", "abroad")
+
+
+async def _dump_0026(engine: AsyncEngine) -> str:
+    dump = ""
+    async with engine.connect() as conn:
+        for table in ("follow_ups", "purchases", "ledger_entries", "vouchers", "outbox", "audit_entries"):
+            dump += repr((await conn.execute(text(f"SELECT * FROM {table}"))).all())
+    return dump
+
+
+async def test_0026_encrypts_staff_texts_and_forgets_the_audit_copies(empty_database_url: str) -> None:
+    engine = db.create_engine(empty_database_url)
+    try:
+        await migrate.upgrade(engine, "0024")
+        meta = MetaData()
+        async with engine.begin() as conn:
+            await conn.run_sync(meta.reflect)
+            for table, row in PLAIN_0026.items():
+                columns = meta.tables[table].c
+                stamps = {k: DUE for k in ("created_at", "consent_at", "not_before") if k in columns}
+                await conn.execute(insert(meta.tables[table]).values(**stamps, **row))
+            for action, outcome, detail, _ in AUDIT_0026:
+                await conn.execute(
+                    insert(meta.tables["audit_entries"]).values(
+                        at=DUE, actor_id=AGENT, action=action, outcome=outcome, detail=detail
+                    )
+                )
+        await migrate.upgrade(engine)
+        dump = await _dump_0026(engine)
+        assert not [plain for plain in SECRETS_0026 if plain in dump]
+        async with db.create_session_factory(engine)() as session:
+            follow_up = await session.get(FollowUp, 1)
+            assert follow_up is not None and follow_up.reason == "Lena's blender broke"
+            assert follow_up.outcome == "Lena is pregnant, call after May"
+            assert await session.scalar(select(Purchase.note)) == "gift for her husband"
+            assert await session.scalar(select(LedgerEntry.note)) == "sorry for the rude waiter"
+            assert await session.scalar(select(Voucher.cancel_reason)) == "she moved abroad"
+            assert await session.scalar(select(OutboxMessage.params)) == {
+                "reason": "sorry for the rude waiter"
+            }
+            details = list(await session.scalars(select(AuditEntry.detail).order_by(AuditEntry.id)))
+            assert details == [after for *_, after in AUDIT_0026]
+        await _downgrade(engine, "0024")  # the texts come back in plain text; the audit copies do not
+        dump = await _dump_0026(engine)
+        assert [plain for plain in SECRETS_0026 if plain in dump] == list(SECRETS_0026)
     finally:
         await engine.dispose()

@@ -13,21 +13,20 @@ Revises: 0023
 Create Date: 2026-12-10 10:00:00.000000
 """
 
-import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
 from storage.core import crypto
+from storage.migrations import encrypting
 
 revision: str = "0024"
 down_revision: str | Sequence[str] | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-BATCH = 500
 FREE_TEXT = {
     "survey_answers": ("text",),
     "feedback_items": ("comment", "resolution"),
@@ -40,53 +39,22 @@ NO_KEY = (
 )
 
 
-def _keyring() -> crypto.Keyring:
-    if crypto.is_configured():
-        return crypto.keyring()
-    secret = os.environ.get(crypto.KEY_ENV, "").strip()
-    if not secret:
-        raise RuntimeError(NO_KEY)
-    return crypto.configure(secret, crypto.split_old(os.environ.get(crypto.OLD_KEYS_ENV, "")))
-
-
 def _birthday(year: int | None, month: int | None, day: int | None) -> str | None:
     if month is None or day is None:
         return None
     return f"{year:04d}-{month:02d}-{day:02d}" if year else f"--{month:02d}-{day:02d}"
 
 
-def _batches(table: sa.Table, *columns: str) -> Iterator[list[sa.Row[Any]]]:
-    """Every row's id and `columns`, BATCH rows at a time, by id."""
-    bind, last = op.get_bind(), 0
-    while rows := list(
-        bind.execute(
-            sa.select(table.c.id, *(table.c[c] for c in columns))
-            .where(table.c.id > last)
-            .order_by(table.c.id)
-            .limit(BATCH)
-        )
-    ):
-        yield rows
-        last = rows[-1].id
-
-
-def _update(table: sa.Table, values: list[dict[str, Any]]) -> None:
-    if values:
-        keys = [k for k in values[0] if k != "row_id"]
-        statement = table.update().where(table.c.id == sa.bindparam("row_id"))
-        op.get_bind().execute(statement.values({k: sa.bindparam(k) for k in keys}), values)
-
-
 def _people(table: sa.Table, change: Callable[[sa.Row[Any]], dict[str, Any] | None]) -> None:
-    for rows in _batches(table, "phone", "birth_year", "birth_month", "birth_day"):
-        _update(table, [{"row_id": row.id, **v} for row in rows if (v := change(row)) is not None])
+    for rows in encrypting.batches(table, "phone", "birth_year", "birth_month", "birth_day"):
+        encrypting.update(table, [{"row_id": row.id, **v} for row in rows if (v := change(row)) is not None])
 
 
 def _encrypt_customer(row: sa.Row[Any]) -> dict[str, Any] | None:
     birthday = _birthday(row.birth_year, row.birth_month, row.birth_day)
     if row.phone is None and birthday is None:
         return None
-    ring = _keyring()
+    ring = encrypting.keyring(NO_KEY)
     return {
         "phone_encrypted": ring.encrypt(row.phone) if row.phone else None,
         "phone_hash": ring.blind_index(row.phone) if row.phone else None,
@@ -96,7 +64,7 @@ def _encrypt_customer(row: sa.Row[Any]) -> dict[str, Any] | None:
 
 def _encrypt_member(row: sa.Row[Any]) -> dict[str, Any] | None:
     birthday = _birthday(row.birth_year, row.birth_month, row.birth_day)
-    ring = _keyring()
+    ring = encrypting.keyring(NO_KEY)
     if row.phone.startswith("erased:"):  # an erased member's tombstone stays as it is
         return None
     return {
@@ -104,21 +72,6 @@ def _encrypt_member(row: sa.Row[Any]) -> dict[str, Any] | None:
         "phone_encrypted": ring.encrypt(row.phone),
         "birthday_encrypted": ring.encrypt(birthday) if birthday else None,
     }
-
-
-def _free_text(encrypt: bool) -> None:
-    meta = sa.MetaData()
-    for name, columns in FREE_TEXT.items():
-        table = sa.Table(name, meta, sa.Column("id", sa.Integer), *(sa.Column(c, sa.Text) for c in columns))
-        for rows in _batches(table, *columns):
-            values = []
-            for row in rows:
-                texts = {c: getattr(row, c) for c in columns}
-                if any(t is not None for t in texts.values()):
-                    ring = _keyring()
-                    change = ring.encrypt if encrypt else ring.decrypt
-                    values.append({"row_id": row.id, **{c: change(t) if t else t for c, t in texts.items()}})
-            _update(table, values)
 
 
 def _old_people(name: str, phone: str) -> sa.Table:
@@ -143,7 +96,7 @@ def upgrade() -> None:
     op.add_column("pending_members", sa.Column("phone_hash", sa.String(length=32), nullable=True))
     _people(_old_people("customers", "phone"), _encrypt_customer)
     _people(_old_people("pending_members", "phone"), _encrypt_member)
-    _free_text(encrypt=True)
+    encrypting.texts(FREE_TEXT, encrypt=True, no_key=NO_KEY)
     op.drop_index("ix_customers_birthday", table_name="customers")
     op.drop_index("ix_customers_phone", table_name="customers")
     for column in ("phone", "birth_year", "birth_month", "birth_day"):
@@ -166,7 +119,7 @@ def upgrade() -> None:
 def _decrypt_customer(row: sa.Row[Any]) -> dict[str, Any] | None:
     if row.phone_encrypted is None and row.birthday_encrypted is None:
         return None
-    ring = _keyring()
+    ring = encrypting.keyring(NO_KEY)
     year = month = day = None
     if row.birthday_encrypted is not None:
         text = ring.decrypt(row.birthday_encrypted)
@@ -198,18 +151,20 @@ def downgrade() -> None:
             sa.Column("phone_encrypted", sa.Text),
             sa.Column("birthday_encrypted", sa.Text),
         )
-        for rows in _batches(people, "phone_encrypted", "birthday_encrypted"):
+        for rows in encrypting.batches(people, "phone_encrypted", "birthday_encrypted"):
             values = [{"row_id": r.id, **v} for r in rows if (v := _decrypt_customer(r)) is not None]
             if name == "pending_members":  # the phone column holds the index: keep tombstones
                 values = [{k: v for k, v in value.items() if k != "phone" or v} for value in values]
-                _update(people, [v for v in values if "phone" in v])
-                _update(people, [{k: v for k, v in value.items() if k != "phone"} for value in values])
+                encrypting.update(people, [v for v in values if "phone" in v])
+                encrypting.update(
+                    people, [{k: v for k, v in value.items() if k != "phone"} for value in values]
+                )
             else:
-                _update(people, values)
+                encrypting.update(people, values)
     for table in ("customers", "pending_members"):
         op.drop_column(table, "phone_encrypted")
         op.drop_column(table, "birthday_encrypted")
     op.drop_column("customers", "phone_hash")
-    _free_text(encrypt=False)
+    encrypting.texts(FREE_TEXT, encrypt=False, no_key=NO_KEY)
     op.create_index("ix_customers_phone", "customers", ["phone"], unique=False)
     op.create_index("ix_customers_birthday", "customers", ["birth_month", "birth_day", "id"], unique=False)
