@@ -10,7 +10,7 @@ outcome they copied (the text stays, encrypted, where it was written); a downgra
 copies back.
 
 Revision ID: 0026
-Revises: 0024
+Revises: 0025
 Create Date: 2026-12-12 10:00:00.000000
 """
 
@@ -22,7 +22,7 @@ from storage.core import crypto
 from storage.migrations import encrypting
 
 revision: str = "0026"
-down_revision: str | Sequence[str] | None = "0024"
+down_revision: str | Sequence[str] | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
