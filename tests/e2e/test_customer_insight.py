@@ -66,7 +66,7 @@ async def test_segments_levels_audiences_and_an_early_warning_from_an_imported_h
     assert "Champions 1" in summary and "Lost 1" in summary and "Key 1" in summary
     # Each share with the customers behind it; the snapshot's date as people write it.
     assert "repeat purchase rate 80% (8 of 10) · churn 14% (1 of the previous period's 7 buyers)" in summary
-    assert "since 1 March 2026" in summary
+    assert "since 1 Mar 2026" in summary
     assert len(photos) == 2  # the pyramid and the segments
 
     await harness.admin.send("/survey new fb csat", chat=group)

@@ -153,7 +153,7 @@ async def test_a_spring_festival_campaign_reaches_each_customer_at_ten_on_their_
         await run()
         await run()
         notices = [m.text for m in owner.messages(chat=group) if "newyear-2027" in m.text]
-        assert len(notices) == 1 and "on 2027-02-06 at 10:00 in their own time zone" in notices[0]
+        assert len(notices) == 1 and "on 6 Feb 2027 at 10:00 in their own time zone" in notices[0]
         assert not greeted()
 
         clock.advance(hours=25, minutes=59)  # 2027-02-06 01:59 UTC: 09:59 in Shanghai
