@@ -4,12 +4,14 @@ audience preview; a valuable customer drifting away raises one early-warning tas
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from storage.care.models import FollowUp
+from storage.loyalty.models import Voucher
 from tests.e2e.harness import Harness
 from tests.emulator import UserDriver
 
@@ -80,3 +82,42 @@ async def test_segments_levels_audiences_and_an_early_warning_from_an_imported_h
         warnings = list(await session.scalars(select(FollowUp).where(FollowUp.kind == "warning")))
     assert [w.customer_id for w in warnings] == [3]  # c2, the valuable one drifting away
     assert "P(alive) 10%; no purchase for 100 days (usually every 40)" in warnings[0].reason
+
+
+@pytest.mark.harness_env(INSIGHT_PYRAMID_PERCENT="1,15,30", CAMPAIGN_HOLDOUT="0")
+async def test_a_campaign_with_an_offer_to_a_segment(harness: Harness) -> None:
+    """The scored segment as a campaign's audience: the preview counts its one customer, the fan-out
+    reaches them and nobody else, and the offer is claimed once under a double tap."""
+    group = harness.staff_group
+    people: list[UserDriver] = []
+    for n in range(12):
+        person = harness.customer(401 + n, f"C{n}", username=f"c{n}")
+        await harness.join(person)
+        people.append(person)
+    await harness.grant_admin()
+    await harness.admin.send_document("history.csv", _history(harness), caption="/import", chat=group)
+    await harness.tick("bulk")
+    for _ in range(3):
+        await harness.tick("scoring")
+    owner = harness.owner
+    await owner.send("/reward add title=Coffee | cost=50 | stock=10 | limit=1", chat=group)
+    draft = "/campaign new vip | segment champions | Thank you, champion! | offer Coffee"
+    await owner.send(draft, chat=group)
+    await owner.send("/campaign preview vip", chat=group)
+    preview = owner.last(chat=group).text
+    assert "to segment champions: 1 customer" in preview and "1 will get it" in preview, preview
+    await owner.press("✅ Confirm", chat=group)
+    for _ in range(3):
+        await harness.tick("bulk")
+        await harness.run_outbox()
+    champion = people[0]  # c0, the one Champion of the imported history
+    got = [m for m in champion.messages() if "Thank you, champion!" in m.text]
+    assert len(got) == 1 and got[0].buttons[0] == ["🎁 Claim the offer"]
+    assert all("champion" not in m.text for p in people[1:] for m in p.messages())
+    claim = got[0].button_data["🎁 Claim the offer"]
+    taps = [champion.press_data(claim, got[0]) for _ in range(2)]
+    first, second = await asyncio.gather(*taps)
+    async with harness.sessions.begin() as session:
+        vouchers = list(await session.scalars(select(Voucher)))
+    assert [v.customer_id for v in vouchers] == [1]
+    assert sum(vouchers[0].code in ((a or {}).get("text") or "") for a in (first, second)) == 1
