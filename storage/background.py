@@ -21,9 +21,9 @@ from storage.core.models import AuditEntry, BulkJob
 from storage.loyalty import exports as loyalty_exports
 from storage.loyalty import imports as purchase_imports
 from storage.loyalty.models import LedgerEntry, Purchase
+from storage.people import contact_budget, outbox
 from storage.people import exports as people_exports
 from storage.people import imports as member_imports
-from storage.people import outbox
 from storage.people.models import Customer
 from storage.people.outbox import Delivery
 from storage.surveys import exports as survey_exports
@@ -289,6 +289,8 @@ async def pause(
     else:
         bulk.resume(job, now)
     await outbox.hold(session, job.id, paused=paused)
+    if not paused:  # what came due meanwhile goes now, unless that is inside its recipient's quiet hours
+        await contact_budget.after_quiet_hours(session, job.id, now, config.contact)
     deliveries = await outbox.delivery(session, [job.id], now)
     shown = progress(job, deliveries.get(job.id), config)
     job.shown = shown.shown()

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, select, update
+from sqlalchemy import String, cast, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.campaigns.models import Campaign, CampaignMember
@@ -157,6 +157,11 @@ async def erase(session: AsyncSession, customer_id: int, now: datetime) -> Erase
     if customer is None or customer.erased_at is not None:
         return None
     telegram_id = customer.telegram_id
+    # Why staff cancelled a voucher of theirs before: staff's words about them (the active ones get ours).
+    await session.execute(
+        update(Voucher).where(Voucher.customer_id == customer_id).values(cancel_reason=None)
+    )
+    await _forget_staff_messages(session, customer_id)
     cancelled = await changed_rows(
         session,
         update(Voucher)
@@ -226,6 +231,29 @@ async def erase(session: AsyncSession, customer_id: int, now: datetime) -> Erase
     customer.erased_at = now
     await session.flush()
     return Erased(customer_id, cancelled)
+
+
+async def _forget_staff_messages(session: AsyncSession, customer_id: int) -> None:
+    """The staff group's messages about the customer (follow-up reminders quoting the reason, complaint
+    alerts naming them) keep their rows, not their words: found by the keys their senders give them
+    (storage.care.followups.reminder_key, storage.care.complaints._key)."""
+    follow_ups = await session.scalars(select(FollowUp.id).where(FollowUp.customer_id == customer_id))
+    items = await session.scalars(select(FeedbackItem.id).where(FeedbackItem.customer_id == customer_id))
+    prefixes = [f"follow_up:{fid}:" for fid in follow_ups] + [f"complaint:{iid}:" for iid in items]
+    for start in range(0, len(prefixes), 100):
+        about = or_(
+            *(OutboxMessage.dedupe_key.startswith(p, autoescape=True) for p in prefixes[start : start + 100])
+        )
+        await session.execute(  # not sent yet: never sent (the follow-ups are cancelled, the items closed)
+            update(OutboxMessage)
+            .where(about, OutboxMessage.status == "queued")
+            .values(status="skipped", error=ERASED_NOTE)
+        )
+        await session.execute(
+            update(OutboxMessage)
+            .where(about, OutboxMessage.status != "sending")
+            .values(params={}, buttons=None)
+        )
 
 
 async def inactive(session: AsyncSession, now: datetime, days: int, *, limit: int) -> list[int]:

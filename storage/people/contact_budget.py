@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.core.config import ContactConfig
-from storage.people import consent, preferences
+from storage.people import consent, outbox, preferences
 from storage.people.models import Customer, OutboxMessage
 
 # The outbox rows that count, by dedupe key prefix (each sender's key, beside the code that writes it):
@@ -191,3 +191,33 @@ async def screen(
     admitted = await admit(session, zones, now, config, at=at)
     await consent.ask_again(session, opted, now)  # those whose notice is out of date: the new one
     return Screened(admitted.due, opted, admitted.over)
+
+
+async def after_quiet_hours(session: AsyncSession, job_id: int, now: datetime, config: ContactConfig) -> int:
+    """A bulk job's queued messages that came due while it was paused, moved to the end of their
+    recipients' quiet hours where `now` falls inside them (Resume at night must not wake anyone): one
+    UPDATE per time zone that is quiet now; how many rows moved."""
+    came_due = (
+        OutboxMessage.bulk_job_id == job_id,
+        OutboxMessage.status == outbox.QUEUED,
+        OutboxMessage.not_before <= now,
+    )
+    zones = await session.scalars(
+        select(Customer.timezone)
+        .join(OutboxMessage, OutboxMessage.customer_id == Customer.id)
+        .where(*came_due)
+        .distinct()
+    )
+    moved = 0
+    for zone in list(zones):
+        until = quiet_until(now, zone, config)
+        if until <= now:
+            continue
+        in_zone = select(Customer.id).where(Customer.timezone == zone)
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(*came_due, OutboxMessage.customer_id.in_(in_zone))
+            .values(not_before=until)
+        )
+        moved += int(getattr(result, "rowcount", 0) or 0)
+    return moved

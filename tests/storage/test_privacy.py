@@ -3,11 +3,11 @@ keeps the figures, and is a no-op the second time; an erased customer has nothin
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import privacy
-from storage.care import notes, tags
+from storage.care import followups, notes, tags
 from storage.core.clock import FakeClock
 from storage.core.config import LoyaltyConfig
 from storage.loyalty import redemptions, rewards
@@ -35,6 +35,24 @@ async def test_erasure_once_and_for_good(
             now=clock.now(),
         )
         await notes.add(session, kim.id, 1, "secret", clock.now())
+        # The staff group's messages about her: a reminder quoting the call's reason, sent and due.
+        call = await followups.create(
+            session, customer_id=kim.id, kind="callback", reason="angry about the bill", due_at=clock.now()
+        )
+        for n, status in enumerate(("sent", "queued")):
+            key = f"follow_up:{call.id}:20260310:{n}"
+            await outbox.enqueue(
+                session,
+                dedupe_key=key,
+                chat_id=-100,
+                template="followups.reminder",
+                language="en",
+                params={"reason": "angry about the bill"},
+                now=clock.now(),
+            )
+            if status == "sent":
+                sent = update(OutboxMessage).where(OutboxMessage.dedupe_key == key).values(status="sent")
+                await session.execute(sent)
         await tags.add(session, kim.id, "vip", 1, clock.now())
         await preferences.choose(session, kim.id, preferences.OFFERS, False, clock.now())
         exported = await privacy.export(session, kim.id) or {}
@@ -51,8 +69,11 @@ async def test_erasure_once_and_for_good(
         assert await customers.get(session, 301) is None
         assert await privacy.export(session, kim.id) is None
         assert await session.scalar(select(Voucher.status)) == "cancelled"
-        message = await session.scalar(select(OutboxMessage))
-        assert message is not None and message.status == "skipped" and message.params == {}
+        messages = {m.dedupe_key: m for m in await session.scalars(select(OutboxMessage))}
+        assert messages["hello"].status == "skipped" and messages["hello"].params == {}
+        about = [m for key, m in messages.items() if key.startswith("follow_up:")]
+        assert sorted(m.status for m in about) == ["sent", "skipped"]  # the due one never goes out
+        assert all(m.params == {} for m in about)
         assert (await notes.latest(session, kim.id))[1] == 0 and await tags.of(session, [kim.id]) == {}
         account = await session.get(LoyaltyAccount, kim.id)
         total = await session.scalar(

@@ -7,10 +7,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.core.clock import FakeClock
 from storage.core.config import Config, ContactConfig
+from storage.core.models import BulkJob
 from storage.people import contact_budget, customers, preferences
 from storage.people.customers import TelegramProfile
 from storage.people.models import OutboxMessage
@@ -151,3 +153,36 @@ async def test_a_message_due_later_is_judged_by_the_window_around_it(
         assert (await contact_budget.admit(session, {e: "UTC"}, NOW, CONTACT, at={e: far})).due == {
             e: far + timedelta(hours=10, minutes=30)
         }
+
+
+async def test_resumed_messages_that_came_due_wait_out_their_recipients_quiet_hours(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Resume at 22:30 UTC: what came due meanwhile goes now in New York (17:30), at 09:00 in Berlin
+    and Shanghai; a message due later, and another job's, are left as they were."""
+    later = NOW + timedelta(days=1)
+    async with sessions.begin() as session:
+        people = [
+            await customers.join(session, TelegramProfile(700 + n, f"R{n}"), Config(default_timezone=tz), NOW)
+            for n, tz in enumerate(["Europe/Berlin", "Asia/Shanghai", "America/New_York", "Europe/Berlin"])
+        ]
+        jobs = [BulkJob(key=f"j{n}", kind="campaign_send", requested_by=1, language="en") for n in range(2)]
+        session.add_all(jobs)
+        await session.flush()
+        rows = [_row(p.id, f"r{p.id}", 0.5, status="queued") for p in people[:3]]
+        rows.append(_row(people[3].id, "due-later", -1, status="queued"))  # due tomorrow
+        other = _row(people[0].id, "other-job", 0.5, status="queued")
+        for row in rows:
+            row.bulk_job_id = jobs[0].id
+        other.bulk_job_id = jobs[1].id
+        session.add_all([*rows, other])
+        await session.flush()
+        moved = await contact_budget.after_quiet_hours(session, jobs[0].id, NOW, CONTACT)
+        due = {row.dedupe_key: row.not_before for row in await session.scalars(select(OutboxMessage))}
+    berlin, shanghai, new_york = (f"r{p.id}" for p in people[:3])
+    assert moved == 2
+    assert due[berlin] == datetime(2026, 3, 11, 8, tzinfo=UTC) and due[shanghai] == datetime(
+        2026, 3, 11, 1, tzinfo=UTC
+    )
+    assert due[new_york] == NOW - timedelta(days=0.5)  # awake: as it was, so it goes at once
+    assert due["due-later"] == later and due["other-job"] == NOW - timedelta(days=0.5)
