@@ -110,7 +110,9 @@ async def staff_summary_tick(context: AppContext) -> None:
     title = runtime.texts(lang, "complaints.weekly_title")
 
     def render(lines: list[StaffLine]) -> list[str]:
-        return staff_stats.staff_parts(runtime.texts, lang, lines, "7d", title)
+        return staff_stats.staff_parts(
+            runtime.texts, lang, lines, staff_stats.period_label(runtime.texts, lang, "7d"), title
+        )
 
     await staff_summary.tick(runtime.sessions, runtime.clock, runtime.config, render=render)
 

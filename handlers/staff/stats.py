@@ -79,7 +79,13 @@ async def command(update: Update, context: AppContext) -> None:
         await message.reply_text(context.t(lang, "surveys.stats_usage"))
         return
     await chat_action(context.bot, message.chat_id, ChatAction.TYPING)  # the figures take a moment
-    await show(update, context, period, period_text.strip() or "12w")
+    await show(update, context, period, period_label(context.t, lang, period_text))
+
+
+def period_label(texts: Texts, lang: str, typed: str) -> str:
+    """"30d" as people say it: "30 days" / "30 天" (the text parse_period has accepted; empty: 12w)."""
+    typed = typed.strip().lower() or "12w"
+    return texts(lang, f"surveys.period_{typed[-1]}", n=int(typed[:-1]))
 
 
 async def _complaints(update: Update, context: AppContext, period: timedelta, label: str) -> None:

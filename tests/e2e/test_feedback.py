@@ -150,13 +150,13 @@ async def test_stats_surveys_with_chart(harness: Harness) -> None:
     assert "CSAT: — satisfied (4–5), 0 of 0 answers" in summary.text
     assert chart.photo is not None and chart.photo.startswith(b"\x89PNG\r\n\x1a\n")
     # The chart's step fits the period asked for, and its caption says which.
-    assert chart.text == "CSAT and NPS per day, last 4w"
+    assert chart.text == "CSAT and NPS per day, last 4 weeks"
     await harness.agent.send("/stats surveys 12m", chat=group)
     summary, chart = group.messages()[-2:]
     assert "NPS: +33 from 3 answers" in summary.text and chart.photo is not None
-    assert chart.text == "CSAT and NPS per month, last 12m"
+    assert chart.text == "CSAT and NPS per month, last 12 months"
     await harness.agent.send("/stats surveys", chat=group)  # 12 weeks unless asked
-    assert group.last().text == "CSAT and NPS per week, last 12w"
+    assert group.last().text == "CSAT and NPS per week, last 12 weeks"
     await harness.agent.send("/stats surveys forever", chat=group)
     assert "Usage: /stats surveys" in group.last().text
     outsider = harness.customer(604, "Zed")
@@ -174,6 +174,6 @@ async def test_stats_surveys_in_chinese_per_day_and_per_month(harness: Harness) 
     await harness.agent.send("/stats surveys 7d", chat=group)
     summary, chart = group.messages()[-2:]
     assert "NPS：+100，共 1 份：推荐者（9–10 分）1，贬损者（0–6 分）0" in summary.text
-    assert chart.text == "每日 CSAT 与 NPS，最近 7d" and chart.photo is not None
+    assert chart.text == "每日 CSAT 与 NPS，最近 7 天" and chart.photo is not None
     await harness.agent.send("/stats surveys 1y", chat=group)
-    assert group.last().text == "每月 CSAT 与 NPS，最近 1y"
+    assert group.last().text == "每月 CSAT 与 NPS，最近 1 年"

@@ -205,7 +205,7 @@ async def test_the_weekly_staff_summary_is_posted_once(emu: BotApiEmulator, tmp_
         await harness.run_outbox()
         assert summaries() == 1
         text = next(m.text for m in harness.owner.messages(chat=group) if "Weekly summary" in m.text)
-        assert "No follow-ups done and no feedback handled in the last 7d" in text
+        assert "No follow-ups done and no feedback handled in the last 7 days" in text
         clock.advance(days=3)
         await harness.tick("staff_summary")
         await harness.run_outbox()

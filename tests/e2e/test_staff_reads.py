@@ -78,7 +78,7 @@ async def test_staff_reads_take_no_write_lock_and_write_nothing(on_either: Harne
         "/reward list": "Free coffee",
         "/survey list": "loyal (nps)",
         "/outbox": "Outbox",
-        "/stats surveys 4w": "CSAT and NPS per day, last 4w",  # the chart, after the figures
+        "/stats surveys 4w": "CSAT and NPS per day, last 4 weeks",  # the chart, after the figures
     }
     with statements(app.engine) as on_writer, statements(app.read_engine) as on_readers:
         for text, expected in seen.items():

@@ -60,7 +60,7 @@ def test_chinese_labels_are_drawn_with_no_missing_glyph() -> None:
     ]
     trend = stats.summarize(2, 2, scores, start, end).trend
     labels = ChartLabels(
-        title="每月 CSAT 与 NPS，最近 12m",
+        title="每月 CSAT 与 NPS，最近 12 个月",
         csat="CSAT %（4–5 分）",
         nps="NPS",
         axis="月份",
@@ -104,7 +104,7 @@ def test_the_customer_charts_draw_chinese_with_no_missing_glyph() -> None:
 
 def test_axis_title_and_dates_follow_the_step_in_both_languages() -> None:
     from bot.i18n import Catalog
-    from handlers.staff.stats import trend_labels
+    from handlers.staff.stats import period_label, trend_labels
 
     catalog = Catalog.load()
     end = datetime(2026, 7, 9, 15, tzinfo=UTC)
@@ -112,11 +112,11 @@ def test_axis_title_and_dates_follow_the_step_in_both_languages() -> None:
     for period, days in (("7d", 7), ("90d", 90), ("12m", 360)):
         summary = stats.summarize(0, 0, [], end - timedelta(days=days), end)
         for lang in ("en", "zh"):
-            labels = trend_labels(catalog, lang, summary, period)
+            labels = trend_labels(catalog, lang, summary, period_label(catalog, lang, period))
             seen[period, lang] = (labels.title, labels.axis, labels.ticks[-1])
-    assert seen["7d", "en"] == ("CSAT and NPS per day, last 7d", "day", "9 Jul")
-    assert seen["7d", "zh"] == ("每日 CSAT 与 NPS，最近 7d", "日期", "7月9日")
-    assert seen["90d", "en"] == ("CSAT and NPS per week, last 90d", "week (from Monday)", "6 Jul")
-    assert seen["90d", "zh"] == ("每周 CSAT 与 NPS，最近 90d", "周（自周一起）", "7月6日")
-    assert seen["12m", "en"] == ("CSAT and NPS per month, last 12m", "month", "Jul 2026")
-    assert seen["12m", "zh"] == ("每月 CSAT 与 NPS，最近 12m", "月份", "2026年7月")
+    assert seen["7d", "en"] == ("CSAT and NPS per day, last 7 days", "day", "9 Jul")
+    assert seen["7d", "zh"] == ("每日 CSAT 与 NPS，最近 7 天", "日期", "7月9日")
+    assert seen["90d", "en"] == ("CSAT and NPS per week, last 90 days", "week (from Monday)", "6 Jul")
+    assert seen["90d", "zh"] == ("每周 CSAT 与 NPS，最近 90 天", "周（自周一起）", "7月6日")
+    assert seen["12m", "en"] == ("CSAT and NPS per month, last 12 months", "month", "Jul 2026")
+    assert seen["12m", "zh"] == ("每月 CSAT 与 NPS，最近 12 个月", "月份", "2026年7月")
