@@ -83,7 +83,7 @@ async def command(update: Update, context: AppContext) -> None:
 
 
 def period_label(texts: Texts, lang: str, typed: str) -> str:
-    """"30d" as people say it: "30 days" / "30 天" (the text parse_period has accepted; empty: 12w)."""
+    """ "30d" as people say it: "30 days" / "30 天" (the text parse_period has accepted; empty: 12w)."""
     typed = typed.strip().lower() or "12w"
     return texts(lang, f"surveys.period_{typed[-1]}", n=int(typed[:-1]))
 
