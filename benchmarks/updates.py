@@ -83,24 +83,36 @@ async def _timed(action: Awaitable[Any]) -> float:
 
 
 async def _measure(
-    name: str, database: str, people: list[UserDriver], act: Act, n: int, prepare: Prepare = _nothing
+    name: str,
+    database: str,
+    people: list[UserDriver],
+    act: Act,
+    n: int,
+    prepare: Prepare = _nothing,
+    one_card_each: list[UserDriver] | None = None,
 ) -> Result:
     """p50/p99 of one person's sequential round trips; then updates/s of everyone at once. What a round
-    trip needs first (an invitation, a confirmation to press) is prepared before the clock starts."""
+    trip needs first (an invitation, a confirmation to press) is prepared before the clock starts.
+    `one_card_each`: a card only the newest of its kind keeps live (handlers.live: the rewards card), so
+    the throughput's presses go to these people, one prepared card each, in as many lanes as `people`."""
     first = people[0]
     for k in range(5):  # warm-up
         await act(first, -1 - k, await prepare(first, -1 - k))
     latencies = [await act(first, k, await prepare(first, k)) for k in range(n)]
-    per_person = max(1, n // len(people))
-    keys = {i: [n + i * per_person + k for k in range(per_person)] for i in range(len(people))}
-    prepared = {i: [await prepare(p, k) for k in keys[i]] for i, p in enumerate(people)}
+    lanes = len(people)
+    per_person = max(1, n // lanes)
+    if one_card_each is None:
+        turns = {i: [(p, n + i * per_person + k) for k in range(per_person)] for i, p in enumerate(people)}
+    else:
+        turns = {i: [(p, n + j) for j, p in enumerate(one_card_each) if j % lanes == i] for i in range(lanes)}
+    prepared = {i: [await prepare(p, k) for p, k in lane] for i, lane in turns.items()}
 
-    async def run(person: UserDriver, index: int) -> None:
-        for k, ready in zip(keys[index], prepared[index], strict=True):
+    async def run(index: int) -> None:
+        for (person, k), ready in zip(turns[index], prepared[index], strict=True):
             await act(person, k, ready)
 
     started = time.perf_counter()
-    await asyncio.gather(*(run(p, i) for i, p in enumerate(people)))
+    await asyncio.gather(*(run(i) for i in range(lanes)))
     elapsed = time.perf_counter() - started
     return Result(
         name,
@@ -243,6 +255,7 @@ async def bench_engagebot(database: str, tmp: Path, n: int, concurrency: int) ->
             members = [await _member(harness, i) for i in range(concurrency)]
             agents = [await _agent(harness, i) for i in range(concurrency)]
             strangers = [await _stranger(harness, i) for i in range(concurrency)]
+            redeemers = [await _member(harness, concurrency + i) for i in range(n)]
             scenarios: list[tuple[str, list[UserDriver], Act, Prepare]] = [
                 ("/start (new user)", strangers, _say("/start"), _nothing),
                 ("/profile", members, _say("/profile"), _nothing),
@@ -258,7 +271,8 @@ async def bench_engagebot(database: str, tmp: Path, n: int, concurrency: int) ->
                 ),
             ]
             for name, people, act, prepare in scenarios:
-                results.append(await _measure(name, database, people, act, n, prepare))
+                each = redeemers if prepare is _confirmation else None
+                results.append(await _measure(name, database, people, act, n, prepare, each))
         finally:
             await harness.stop()
             await databases.drop_database(url)
