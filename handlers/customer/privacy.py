@@ -89,23 +89,9 @@ def consent_line(context: AppContext, customer: Customer) -> str:
 
 async def on_withdraw(update: Update, context: AppContext, button: Button) -> None:
     """✋ Withdraw consent: ask once more, with what it means (and what it does not)."""
-    query = update.callback_query
-    async with context.unit_of_work() as session:
-        customer = await joined_customer(update, context, session)
-        if customer is None:
-            return
-        confirm = await buttons.issue(
-            session,
-            WITHDRAW_CONFIRM,
-            {"customer": customer.id},
-            user_id=customer.telegram_id,
-            now=context.now(),
-            ttl=BUTTON_TTL,
-        )
-    lang = customer.language
-    await query.answer()
-    keyboard = InlineKeyboardMarkup([[_button(context, lang, "consent.withdraw_confirm", confirm)]])
-    await edit_text(query.message, context.t(lang, "consent.withdraw_question"), keyboard)
+    await _ask_again(
+        update, context, WITHDRAW_CONFIRM, "consent.withdraw_confirm", "consent.withdraw_question"
+    )
 
 
 async def on_withdraw_confirm(update: Update, context: AppContext, button: Button) -> None:
@@ -143,6 +129,11 @@ async def on_export(update: Update, context: AppContext, button: Button) -> None
 
 async def on_erase(update: Update, context: AppContext, button: Button) -> None:
     """🗑 Delete: ask once more, with what it means."""
+    await _ask_again(update, context, CONFIRM, "privacy.erase_confirm", "privacy.erase_question")
+
+
+async def _ask_again(update: Update, context: AppContext, action: str, label: str, question: str) -> None:
+    """The card asks `question` with one button (`label`) that does `action`, for this customer only."""
     query = update.callback_query
     async with context.unit_of_work() as session:
         customer = await joined_customer(update, context, session)
@@ -150,7 +141,7 @@ async def on_erase(update: Update, context: AppContext, button: Button) -> None:
             return
         confirm = await buttons.issue(
             session,
-            CONFIRM,
+            action,
             {"customer": customer.id},
             user_id=customer.telegram_id,
             now=context.now(),
@@ -158,8 +149,8 @@ async def on_erase(update: Update, context: AppContext, button: Button) -> None:
         )
     lang = customer.language
     await query.answer()
-    keyboard = InlineKeyboardMarkup([[_button(context, lang, "privacy.erase_confirm", confirm)]])
-    await edit_text(query.message, context.t(lang, "privacy.erase_question"), keyboard)
+    keyboard = InlineKeyboardMarkup([[_button(context, lang, label, confirm)]])
+    await edit_text(query.message, context.t(lang, question), keyboard)
 
 
 async def on_confirm(update: Update, context: AppContext, button: Button) -> None:
