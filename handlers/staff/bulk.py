@@ -199,8 +199,7 @@ def stopper(
         if query is None:
             return
         lang = context.config.default_language
-        raw = (query.data or "").removeprefix(STOP) if (query.data or "").startswith(STOP) else ""
-        job_id = inputs.int_or_none(raw, low=1, high=inputs.MAX_ID)
+        job_id = _job_id(query.data or "", STOP)
         if job_id is None or query.message is None:
             await query.answer(context.t(lang, "button.stale"), show_alert=True)
             return
