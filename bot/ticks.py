@@ -57,50 +57,18 @@ async def birthday_tick(context: AppContext) -> None:
     await birthdays.tick(runtime.sessions, runtime.clock, runtime.config, tier_of=tier_of)
 
 
-async def followup_tick(context: AppContext) -> None:
-    runtime = context.runtime
-    await followups.tick(runtime.sessions, runtime.clock, runtime.config)
+# A duty's tick as it is called: (sessions, clock, config) -> anything (its own counts, unused here).
+Duty = Callable[..., Awaitable[object]]
 
 
-async def complaint_tick(context: AppContext) -> None:
-    runtime = context.runtime
-    await complaints.tick(runtime.sessions, runtime.clock, runtime.config)
+def _duty(tick: Duty) -> Callable[[AppContext], Awaitable[None]]:
+    """The tick of a job that needs nothing but the runtime's sessions, clock and config."""
 
+    async def run(context: AppContext) -> None:
+        runtime = context.runtime
+        await tick(runtime.sessions, runtime.clock, runtime.config)
 
-async def cadence_tick(context: AppContext) -> None:
-    runtime = context.runtime
-    await cadences.tick(runtime.sessions, runtime.clock, runtime.config)
-
-
-async def churn_tick(context: AppContext) -> None:
-    runtime = context.runtime
-    await churn.tick(runtime.sessions, runtime.clock, runtime.config)
-
-
-async def retention_tick(context: AppContext) -> None:
-    runtime = context.runtime
-    await retention.tick(runtime.sessions, runtime.clock, runtime.config)
-
-
-async def expiry_tick(context: AppContext) -> None:
-    runtime = context.runtime
-    await expiry.tick(runtime.sessions, runtime.clock, runtime.config)
-
-
-async def purchase_survey_tick(context: AppContext) -> None:
-    runtime = context.runtime
-    await purchase_surveys.tick(runtime.sessions, runtime.clock, runtime.config)
-
-
-async def winback_tick(context: AppContext) -> None:
-    runtime = context.runtime
-    await winback.tick(runtime.sessions, runtime.clock, runtime.config)
-
-
-async def recurring_tick(context: AppContext) -> None:
-    """Welcome offers whose time has come, and today's yearly campaigns."""
-    runtime = context.runtime
-    await recurring.tick(runtime.sessions, runtime.clock, runtime.config)
+    return run
 
 
 async def staff_summary_tick(context: AppContext) -> None:
@@ -142,15 +110,15 @@ async def seen_tick(context: AppContext) -> None:
 
 TICKS: dict[str, Callable[[AppContext], Awaitable[None]]] = {
     "birthdays": birthday_tick,
-    "followups": followup_tick,
-    "complaints": complaint_tick,
-    "cadences": cadence_tick,
-    "churn": churn_tick,
-    "retention": retention_tick,
-    "expiry": expiry_tick,
-    "purchase_surveys": purchase_survey_tick,
-    "winback": winback_tick,
-    "recurring": recurring_tick,
+    "followups": _duty(followups.tick),
+    "complaints": _duty(complaints.tick),
+    "cadences": _duty(cadences.tick),
+    "churn": _duty(churn.tick),
+    "retention": _duty(retention.tick),
+    "expiry": _duty(expiry.tick),
+    "purchase_surveys": _duty(purchase_surveys.tick),
+    "winback": _duty(winback.tick),
+    "recurring": _duty(recurring.tick),  # welcome offers whose time has come, today's yearly sends
     "staff_summary": staff_summary_tick,
     "seen": seen_tick,
     "bulk": bulk_tick,
